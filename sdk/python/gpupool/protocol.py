@@ -1,0 +1,123 @@
+"""Frames of docs/protocol.md §2: a 4-byte little-endian length, then that many bytes of
+UTF-8 JSON holding one object with a "type" field."""
+
+import json
+import os
+import socket
+import struct
+
+__all__ = ["PROTOCOL_VERSION", "MAX_FRAME_BYTES", "ProtocolError", "Channel", "encode_frame", "dumps"]
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+HEADER = struct.Struct("<I")
+_pack = HEADER.pack
+_BUF_BYTES = 1 << 20  # receive buffer; grows for larger frames, shrinks back when drained
+
+_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+dumps = _encoder.encode
+
+
+class ProtocolError(Exception):
+    """The peer broke the framing (oversized frame, EOF inside a frame, not JSON)."""
+
+
+def encode_frame(payload):
+    """bytes of one frame holding ``payload`` (bytes of UTF-8 JSON)."""
+    n = len(payload)
+    if n > MAX_FRAME_BYTES:
+        raise ProtocolError("frame of %d bytes exceeds the %d-byte limit" % (n, MAX_FRAME_BYTES))
+    return _pack(n) + payload
+
+
+class Channel:
+    """The protocol descriptor: a stream socket (``recv_into``/``sendall``), or, failing
+    that, any readable+writable descriptor (``os.readv``/``os.write``)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        try:
+            os.set_inheritable(fd, False)  # model subprocesses must not hold the stream open
+        except OSError:
+            pass
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError:  # not a socket (ENOTSOCK): a pipe-like descriptor
+            sock = None
+        self.sock = sock
+        if sock is not None:
+            sock.setblocking(True)
+            self.recv_into = sock.recv_into
+            self.sendall = sock.sendall
+        else:
+            self.recv_into = lambda view: os.readv(fd, [view])
+
+            def sendall(data, _write=os.write, _fd=fd):
+                view = memoryview(data)
+                while view:
+                    view = view[_write(_fd, view):]
+            self.sendall = sendall
+
+    def send(self, obj):
+        """Send one message (a dict); not the hot path."""
+        self.sendall(encode_frame(dumps(obj).encode("utf-8")))
+
+    def frames(self):
+        """Yield each frame's payload as a str, in order; returns at EOF between frames.
+
+        Reads into one preallocated buffer with ``recv_into``, as much as the kernel has:
+        with two batches in flight one syscall usually brings in both frames.
+        """
+        recv_into = self.recv_into
+        unpack_from = HEADER.unpack_from
+        buf = bytearray(_BUF_BYTES)
+        view = memoryview(buf)
+        size = _BUF_BYTES
+        start = end = 0
+        need = 4
+        while True:
+            avail = end - start
+            if avail >= 4:
+                n = unpack_from(buf, start)[0]
+                if n > MAX_FRAME_BYTES:
+                    raise ProtocolError("frame of %d bytes exceeds the %d-byte limit" % (n, MAX_FRAME_BYTES))
+                if avail - 4 >= n:
+                    s = start + 4
+                    start = s + n
+                    try:
+                        payload = str(view[s:start], "utf-8")
+                    except UnicodeDecodeError as e:
+                        raise ProtocolError("frame is not UTF-8: %s" % e)
+                    if start == end:
+                        start = end = 0
+                        if size > _BUF_BYTES:  # a big frame passed: give the memory back
+                            view.release()
+                            buf = bytearray(_BUF_BYTES)
+                            view = memoryview(buf)
+                            size = _BUF_BYTES
+                    yield payload
+                    continue
+                need = 4 + n
+            else:
+                need = 4
+            if start + need > size:  # the frame does not fit after `start`: move it down, or grow
+                if need > size:
+                    size = need if need > 2 * size else 2 * size
+                    if size > MAX_FRAME_BYTES + 4:
+                        size = max(need, MAX_FRAME_BYTES + 4)
+                    nbuf = bytearray(size)
+                else:
+                    nbuf = bytearray(size)
+                nbuf[0:avail] = view[start:end]
+                view.release()
+                buf = nbuf
+                view = memoryview(buf)
+                start, end = 0, avail
+            got = recv_into(view[end:])
+            if not got:
+                if end - start >= 4:
+                    raise ProtocolError("end of stream inside a frame (%d of its %d bytes)" % (end - start - 4, need - 4))
+                if end != start:
+                    raise ProtocolError("end of stream inside a frame header (%d of 4 bytes)" % (end - start))
+                return
+            end += got

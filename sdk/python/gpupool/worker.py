@@ -1,0 +1,354 @@
+"""The worker loop: hello, setup, ready, then batches until stop or end of stream."""
+
+import gc
+import json
+import math
+import os
+import signal
+import sys
+import traceback
+
+from . import errors as _errors
+from .device import describe_devices, device_from_env
+from .errors import ItemError, classify, free_device_memory
+from .protocol import HEADER, MAX_FRAME_BYTES, PROTOCOL_VERSION, Channel, ProtocolError
+
+__all__ = ["Worker", "serve", "run_worker", "EXIT_SETUP", "EXIT_PROTOCOL", "EXIT_FATAL"]
+
+SDK_VERSION = "0.1.0"
+EXIT_SETUP = 1      # setup raised (a `fatal` frame was sent first)
+EXIT_PROTOCOL = 2   # the stream broke the framing, or the worker was not started by gpupool
+EXIT_FATAL = 70     # predict hit a fatal device error (a `failed` kind fatal frame was sent first)
+_MAX_MESSAGE = 16 * 1024
+_MAX_TRACEBACK = 64 * 1024
+
+
+class Worker:
+    """Subclass it: ``setup(device)`` once, then ``predict(batch)`` many times.
+
+    ``predict`` takes a list of inputs and returns a list of outputs of the same length.
+    An output may be a ``gpupool.ItemError`` to fail that item alone; an exception fails
+    the whole batch (classified as oom / fatal / batch, see ``gpupool.errors``).
+    """
+
+    #: Largest batch this worker accepts (sent in ``ready``); None: no limit of its own.
+    max_batch = None
+    #: Framework reported in ``hello`` when the SDK cannot tell (e.g. "onnxruntime 1.22").
+    framework = None
+
+    def setup(self, device):
+        """Load the model; ``device.torch`` is "cuda:0", "npu:0" or "cpu"."""
+
+    def predict(self, batch):
+        raise NotImplementedError("a gpupool.Worker must implement predict(batch)")
+
+    def teardown(self):
+        """Called once after ``stop``, when every batch received has been answered."""
+
+
+# ---- encoding results ----------------------------------------------------------------------
+
+class _HasItemErrors(Exception):
+    pass
+
+
+def _fast_default(o):
+    # Called by the C encoder only for objects JSON does not know: never on the plain path.
+    if isinstance(o, ItemError):
+        raise _HasItemErrors
+    return _convert(o)
+
+
+def _convert(o):
+    """numpy / torch values and a few stdlib types to JSON types; else TypeError."""
+    tolist = getattr(o, "tolist", None)  # numpy arrays and scalars, torch tensors
+    if tolist is not None and callable(tolist):
+        detach = getattr(o, "detach", None)
+        if detach is not None and callable(detach):  # torch: leave autograd, copy to host
+            o = detach().cpu()
+            tolist = o.tolist
+        return tolist()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if isinstance(o, os.PathLike):
+        return os.fspath(o)
+    raise TypeError("%s is not JSON serializable" % type(o).__name__)
+
+
+def _slow_default(o):
+    if isinstance(o, ItemError):
+        raise TypeError("an ItemError can only be a whole output, not inside one")
+    return _convert(o)
+
+
+# Plain path: compact; ASCII escapes (as fast as raw UTF-8 here, the frame is always valid
+# UTF-8 even with lone surrogates, and .encode() is a copy); no circular-reference bookkeeping
+# (a cycle raises RecursionError and takes the careful path).  Unknown types reach
+# _fast_default, which is how an ItemError is noticed without looking at every output.
+_fast_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False,
+                                default=_fast_default).encode
+_slow_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_slow_default)
+_slow_encode = _slow_encoder.encode
+
+
+def _sanitize(o):
+    """NaN and ±Infinity become null, as JavaScript's JSON.stringify does."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _sanitize(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_sanitize(v) for v in o]
+    try:
+        return _sanitize(_convert(o))
+    except TypeError:
+        return o
+
+
+def _encode_output(o):
+    try:
+        return _slow_encode(o)
+    except ValueError:  # NaN / Infinity (or a circular reference)
+        return _slow_encode(_sanitize(o))
+
+
+def _id_json(bid):
+    return str(bid) if type(bid) is int else _slow_encode(bid)
+
+
+def _result_slow(bid, outputs):
+    """Result with ItemErrors mapped into ``errors``, odd types converted, unserialisable
+    outputs failed alone."""
+    parts = []
+    errs = {}
+    for i, o in enumerate(outputs):
+        if isinstance(o, ItemError):
+            errs[str(i)] = o.to_json()
+            parts.append("null")
+            continue
+        try:
+            parts.append(_encode_output(o))
+        except Exception as e:
+            errs[str(i)] = {"message": "output is not JSON: %s: %s" % (type(e).__name__, e)}
+            parts.append("null")
+    text = '{"type":"result","id":%s,"outputs":[%s]' % (_id_json(bid), ",".join(parts))
+    if errs:
+        text += ',"errors":' + _slow_encode(errs)
+    return (text + "}").encode("utf-8")
+
+
+def _failed_frame(bid, kind, message, tb=None):
+    msg = {"type": "failed", "id": bid, "kind": kind, "message": message}
+    if tb:
+        msg["traceback"] = tb
+    return _slow_encode(msg).encode("utf-8")
+
+
+def _describe_exc(e):
+    try:
+        text = str(e)
+    except Exception:
+        text = "<unprintable>"
+    message = "%s: %s" % (type(e).__name__, text) if text else type(e).__name__
+    if len(message) > _MAX_MESSAGE:
+        message = message[:_MAX_MESSAGE] + "…"
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    if len(tb) > _MAX_TRACEBACK:
+        tb = "…" + tb[-_MAX_TRACEBACK:]
+    return message, tb
+
+
+def _flush_std():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _exit_now(code):
+    """Exit without running destructors: after a fatal device error they can hang."""
+    _flush_std()
+    os._exit(code)
+
+
+# ---- the loop ------------------------------------------------------------------------------
+
+def _answer_batches(chan, worker):
+    """Answer batches one after another until ``stop`` (returns True) or EOF (False).
+
+    Single-threaded on purpose: the next batch is already in the socket buffer (gpupool keeps
+    two in flight), and reading + decoding it takes microseconds; a reader thread would add a
+    queue hand-off and GIL traffic to every batch.
+    """
+    predict = worker.predict
+    loads = json.loads
+    sendall = chan.sendall
+    pack = HEADER.pack
+    fast_encode = _fast_encode
+    for payload in chan.frames():
+        try:
+            msg = loads(payload)
+            kind = msg["type"]
+            if kind == "batch":
+                bid = msg["id"]
+                items = msg["items"]
+                if type(items) is not list:
+                    raise TypeError("items is %s, not a list" % type(items).__name__)
+        except (ValueError, TypeError, KeyError) as e:
+            raise ProtocolError("bad message: %s: %s (%.200r)" % (type(e).__name__, e, payload))
+        if kind != "batch":
+            if kind == "stop":
+                return True
+            continue  # unknown types are ignored (forward compatibility)
+
+        failure = None
+        try:
+            outputs = predict(items)
+            if type(outputs) is not list:
+                outputs = list(outputs)
+            if len(outputs) != len(items):
+                raise ValueError("predict returned %d outputs for %d inputs" % (len(outputs), len(items)))
+        except Exception as e:
+            failure = (classify(e),) + _describe_exc(e)
+            del e
+        if failure is None:
+            try:
+                data = ('{"type":"result","id":%s,"outputs":%s}' % (
+                    bid if type(bid) is int else _slow_encode(bid), fast_encode(outputs))).encode("utf-8")
+            except Exception:  # an ItemError, NaN, a tensor, a lone surrogate: the careful path
+                try:
+                    data = _result_slow(bid, outputs)
+                except Exception as e:
+                    failure = (_errors.BATCH,) + _describe_exc(e)
+                    del e
+            outputs = None
+            if failure is None and len(data) > MAX_FRAME_BYTES:
+                failure = (_errors.BATCH, "result of %d bytes exceeds the %d-byte frame limit: "
+                           "return smaller outputs (e.g. write files and return paths)"
+                           % (len(data), MAX_FRAME_BYTES), None)
+        if failure is not None:
+            data = _send_failure(bid, failure)
+        sendall(pack(len(data)) + data)
+        if failure is not None and failure[0] == _errors.FATAL:
+            _exit_now(EXIT_FATAL)
+    return False
+
+
+def _send_failure(bid, failure):
+    kind, message, tb = failure
+    if tb:
+        sys.stderr.write("gpupool: batch %s failed (%s):\n%s" % (bid, kind, tb))
+        _flush_std()
+    if kind == _errors.OOM:
+        free_device_memory()  # the exception (and its frames' tensors) is gone by now
+    return _failed_frame(bid, kind, message, tb)
+
+
+def _protocol_fd():
+    value = os.environ.get("GPUPOOL_PROTOCOL_FD")
+    if value is None:
+        sys.stderr.write(
+            "gpupool: GPUPOOL_PROTOCOL_FD is not set: this program is a gpupool worker; "
+            "start it through gpupool (see docs/protocol.md)\n")
+        _exit_now(EXIT_PROTOCOL)
+    try:
+        fd = int(value)
+        os.fstat(fd)
+    except (ValueError, OSError) as e:
+        sys.stderr.write("gpupool: GPUPOOL_PROTOCOL_FD=%r is not an open descriptor: %s\n" % (value, e))
+        _exit_now(EXIT_PROTOCOL)
+    return fd
+
+
+def serve(worker):
+    """Run a worker (a ``Worker`` subclass, or an instance) until gpupool stops it; never returns.
+
+    Exit status: 0 after ``stop`` or end of stream, 1 if setup failed, 2 on a protocol error,
+    70 after a fatal device error.
+    """
+    try:  # gpupool owns shutdown (stop, then SIGTERM): a Ctrl-C in its terminal must not
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # kill workers mid-batch
+    except (ValueError, OSError):  # not the main thread
+        pass
+    try:
+        sys.stdout.reconfigure(line_buffering=True)  # prints reach the worker log promptly
+    except Exception:
+        pass
+    chan = Channel(_protocol_fd())
+    device = device_from_env()
+    try:
+        framework, devices, problem = describe_devices(device.kind)
+    except Exception as e:  # never let the look-around stop the hello
+        framework, devices, problem = None, None, "%s: %s" % (type(e).__name__, e)
+    framework = getattr(worker, "framework", None) or framework
+    hello = {"type": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
+             "sdk": "python/" + SDK_VERSION}
+    if framework:
+        hello["framework"] = framework
+    if devices is not None:
+        hello["devices"] = devices
+    if problem:
+        hello["problem"] = problem
+        sys.stderr.write("gpupool: %s\n" % problem)
+    try:
+        chan.send(hello)
+        try:
+            instance = worker() if isinstance(worker, type) else worker
+            instance.setup(device)
+        except Exception as e:
+            message, tb = _describe_exc(e)
+            del e
+            sys.stderr.write("gpupool: setup failed:\n" + tb)
+            chan.send({"type": "fatal", "message": message, "traceback": tb})
+            _exit_now(EXIT_SETUP)
+        # The model's objects live as long as the process: keep the collector from walking
+        # them again and again (gen-2 passes over a big module tree cost milliseconds).
+        gc.collect()
+        gc.freeze()
+        ready = {"type": "ready"}
+        max_batch = getattr(instance, "max_batch", None)
+        if max_batch:
+            ready["max_batch"] = int(max_batch)
+        chan.send(ready)
+        stopped = _answer_batches(chan, instance)
+    except ProtocolError as e:
+        sys.stderr.write("gpupool: protocol error: %s\n" % e)
+        try:
+            chan.send({"type": "fatal", "message": "protocol error: %s" % e})
+        except OSError:
+            pass
+        _exit_now(EXIT_PROTOCOL)
+    except (BrokenPipeError, ConnectionResetError):
+        _exit_now(0)  # gpupool is gone: nobody to answer
+    if not stopped:
+        _exit_now(0)  # end of stream: gpupool is gone; exit without waiting on anything
+    try:
+        teardown = getattr(instance, "teardown", None)
+        if teardown is not None:
+            teardown()
+    except Exception:
+        sys.stderr.write("gpupool: teardown failed:\n" + traceback.format_exc())
+    _flush_std()
+    sys.exit(0)
+
+
+def run_worker(predict_fn, setup_fn=None, *, teardown_fn=None, max_batch=None, framework=None):
+    """Serve plain functions: ``setup_fn(device)`` once, then ``predict_fn(batch)`` per batch."""
+
+    class _FunctionWorker(Worker):
+        def setup(self, device):
+            if setup_fn is not None:
+                setup_fn(device)
+
+        def predict(self, batch):
+            return predict_fn(batch)
+
+        def teardown(self):
+            if teardown_fn is not None:
+                teardown_fn()
+
+    _FunctionWorker.max_batch = max_batch
+    _FunctionWorker.framework = framework
+    _FunctionWorker.predict = staticmethod(predict_fn)  # one call less per batch
+    serve(_FunctionWorker)

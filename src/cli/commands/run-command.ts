@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import type { PoolEvent } from '../../pool/index.js';
+import { runJob } from '../../run/index.js';
+import { parseChoice, parsePositiveInt, parseShard } from '../parse-flags.js';
+
+interface RunFlags {
+  config: string;
+  input: string;
+  output: string;
+  model?: string;
+  devices?: string;
+  maxPending?: number;
+  shard?: { index: number; count: number };
+  onError: 'continue' | 'stop';
+  fresh?: boolean;
+  retryFailed?: boolean;
+  stateDir?: string;
+  costField?: string;
+  verbose?: boolean;
+  progress?: 'tty' | 'plain' | 'none';
+  json?: boolean;
+}
+
+function describeEvent(e: PoolEvent): string | undefined {
+  switch (e.type) {
+    case 'worker-crashed':
+      return `worker crashed; ${e.inflightItems} items go back to the queue: ${e.message.split('\n')[0]}`;
+    case 'worker-gave-up':
+    case 'placement-mismatch':
+    case 'model-down':
+      return e.message;
+    case 'worker-ready':
+      return undefined;
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run a model over a stream of inputs on every chosen device; resumable')
+    .requiredOption('-c, --config <file>', 'YAML config')
+    .requiredOption('-i, --input <path>', 'JSONL file, directory, glob, or - for stdin')
+    .requiredOption('-o, --output <file>', 'output JSONL (results in the order they finish)')
+    .option('-m, --model <name>', 'model to run (may be left out when the config has one)')
+    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
+    .option('--max-pending <n>', 'items read but not yet written; reading pauses at this', parsePositiveInt('--max-pending'))
+    .option('--shard <I/N>', 'only the items whose position modulo N is I', parseShard)
+    .option('--on-error <mode>', 'continue: write a failed line and go on; stop: stop at the first', parseChoice('--on-error', ['continue', 'stop'] as const), 'continue')
+    .option('--fresh', 'ignore the journal and start over')
+    .option('--retry-failed', 'run again the items that failed in an earlier run')
+    .option('--state-dir <dir>', 'where the journal and worker logs live (default: <output dir>/.gpupool/<output name>)')
+    .option('--cost-field <name>', 'input field holding an item\'s cost')
+    .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
+    .option('-v, --verbose', 'echo worker output to the terminal, prefixed')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(async (flags: RunFlags) => {
+      const drain = new AbortController();
+      const kill = new AbortController();
+      const onSigint = () => {
+        if (!drain.signal.aborted) {
+          process.stderr.write('\ngpupool: draining (in-flight batches finish); press Ctrl-C again to stop at once\n');
+          drain.abort();
+        } else {
+          kill.abort();
+        }
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      const summary = await runJob({
+        config: loadConfig(flags.config),
+        model: flags.model,
+        input: flags.input,
+        output: flags.output,
+        devices: flags.devices,
+        maxPending: flags.maxPending,
+        shard: flags.shard,
+        onError: flags.onError,
+        fresh: flags.fresh,
+        retryFailed: flags.retryFailed,
+        stateDir: flags.stateDir,
+        costField: flags.costField,
+        verbose: flags.verbose,
+        progress: flags.progress,
+        drainSignal: drain.signal,
+        killSignal: kill.signal,
+        onEvent: (e) => {
+          const line = describeEvent(e);
+          if (line) process.stderr.write(`gpupool: ${line}\n`);
+        },
+      });
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+      if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      if (summary.outcome === 'interrupted') process.exitCode = 130;
+      else process.exitCode = summary.failed > 0 || summary.outcome !== 'complete' ? 1 : 0;
+    });
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { reportError } from './cli-errors.js';
+import { registerDevicesCommand } from './commands/devices-registration.js';
+import { registerRunCommand } from './commands/run-command.js';
+import { registerStatusCommand } from './commands/status-command.js';
+
+const program = new Command()
+  .name('gpupool')
+  .description('Run ML models on every accelerator of a machine: resident pinned workers, bounded memory, adaptive batches, nothing lost.')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+registerRunCommand(program);
+registerDevicesCommand(program);
+registerStatusCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(err, process.argv.includes('--json'));
+  }
+}

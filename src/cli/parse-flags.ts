@@ -1,0 +1,26 @@
+import { GpupoolError } from '../errors/index.js';
+
+export function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) {
+    throw new GpupoolError('GPUPOOL_E_USAGE', `--shard must be I/N with 0 ≤ I < N (e.g. 0/4), got "${value}"`);
+  }
+  return { index, count };
+}
+
+export function parsePositiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be an integer ≥ 1, got "${value}"`);
+    return n;
+  };
+}
+
+export function parseChoice<T extends string>(flag: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}

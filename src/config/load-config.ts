@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { GpupoolError } from '../errors/index.js';
+import { configSchema, type GpupoolConfig, type ModelConfig } from './config-schema.js';
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const key = issue.path.map(String).join('.');
+  let value: unknown = raw;
+  for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
+  const got = value === undefined ? 'nothing' : JSON.stringify(value);
+  if (issue.code === 'unrecognized_keys') {
+    return `${key ? `\`${key}\`` : 'the config'} has unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'custom') return `\`${key}\` ${issue.message}`;
+  return `\`${key}\` ${issue.message.replace(/^Invalid input: /, '')}, got ${got}`;
+}
+
+/** Validates a parsed config object; every problem is named with its key and value. */
+export function resolveConfig(raw: unknown, baseDir: string, file?: string): GpupoolConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => describeIssue(i, raw));
+    throw new GpupoolError('GPUPOOL_E_CONFIG', `${file ?? 'config'}: ${lines.join('; ')}`);
+  }
+  const models: Record<string, ModelConfig> = {};
+  for (const [name, m] of Object.entries(parsed.data.models)) models[name] = Object.freeze({ ...m, name });
+  return Object.freeze({ file, baseDir, models: Object.freeze(models) });
+}
+
+export function loadConfig(file: string): GpupoolConfig {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch {
+    throw new GpupoolError('GPUPOOL_E_CONFIG_NOT_FOUND', `config file "${file}" does not exist or cannot be read`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new GpupoolError('GPUPOOL_E_CONFIG', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return resolveConfig(raw, path.dirname(abs), abs);
+}
+
+/** The model a command works on: `-m`, or the only one. */
+export function pickModel(config: GpupoolConfig, name?: string): ModelConfig {
+  const names = Object.keys(config.models);
+  if (name !== undefined) {
+    const m = config.models[name];
+    if (!m) throw new GpupoolError('GPUPOOL_E_UNKNOWN_MODEL', `unknown model "${name}"; the config defines: ${names.join(', ')}`);
+    return m;
+  }
+  if (names.length > 1) throw new GpupoolError('GPUPOOL_E_MODEL_REQUIRED', `the config defines ${names.length} models (${names.join(', ')}): choose one with -m`);
+  return config.models[names[0]];
+}

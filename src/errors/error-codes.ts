@@ -1,0 +1,46 @@
+/**
+ * The one registry of gpupool's error codes. Every code has an HTTP status, a CLI exit code
+ * and a remedy; `docs/errors.md` documents each (a test checks it). Messages are written
+ * where the error is raised and must name the bad value and what is allowed.
+ */
+export interface ErrorCodeSpec {
+  readonly httpStatus: number;
+  readonly exitCode: number;
+  readonly remedy: string;
+}
+
+export const ERROR_CODES = {
+  GPUPOOL_E_CONFIG: { httpStatus: 400, exitCode: 3, remedy: 'Fix the named key in the config file; `docs/config.md` lists every key.' },
+  GPUPOOL_E_CONFIG_NOT_FOUND: { httpStatus: 400, exitCode: 3, remedy: 'Pass an existing YAML file with -c.' },
+  GPUPOOL_E_USAGE: { httpStatus: 400, exitCode: 2, remedy: 'Run the command with --help to see its options.' },
+  GPUPOOL_E_UNKNOWN_MODEL: { httpStatus: 404, exitCode: 4, remedy: 'Use one of the model names defined under `models:` in the config.' },
+  GPUPOOL_E_MODEL_REQUIRED: { httpStatus: 400, exitCode: 4, remedy: 'The config defines several models: choose one with -m.' },
+  GPUPOOL_E_COMMAND_NOT_FOUND: { httpStatus: 500, exitCode: 5, remedy: 'Check `command:` of the model: the program must exist and be executable (paths are relative to the config file).' },
+  GPUPOOL_E_WORKER_START: { httpStatus: 503, exitCode: 6, remedy: 'Read the worker log named in the message; run the worker command by hand to see its error.' },
+  GPUPOOL_E_WORKER_PROTOCOL: { httpStatus: 502, exitCode: 6, remedy: 'The worker broke the protocol (docs/protocol.md): never write frames to stdout, answer each batch once.' },
+  GPUPOOL_E_UNKNOWN_DEVICE: { httpStatus: 400, exitCode: 7, remedy: 'Choose devices from `gpupool devices` (index or UUID), `all` or `cpu`.' },
+  GPUPOOL_E_DEVICE_NOT_VISIBLE: { httpStatus: 400, exitCode: 7, remedy: 'gpupool runs under a visibility variable that hides this device: widen it or choose a visible device.' },
+  GPUPOOL_E_NO_DEVICE_FITS: { httpStatus: 503, exitCode: 7, remedy: 'Free device memory, lower `memory.need` or `memory.reserve`, or choose other devices.' },
+  GPUPOOL_E_INPUT_NOT_FOUND: { httpStatus: 404, exitCode: 8, remedy: 'Pass an existing JSONL file, directory or glob with -i (or - for stdin).' },
+  GPUPOOL_E_INPUT_PARSE: { httpStatus: 400, exitCode: 9, remedy: 'Each input line must be one JSON value; fix or remove the named line.' },
+  GPUPOOL_E_ITEM_FAILED: { httpStatus: 500, exitCode: 1, remedy: 'See the item errors in the output file; failed items are retried on the next run with --retry-failed.' },
+  GPUPOOL_E_OUT_OF_MEMORY: { httpStatus: 507, exitCode: 1, remedy: 'The item does not fit even alone: free device memory or use a device with more.' },
+  GPUPOOL_E_WORKER_CRASHED: { httpStatus: 502, exitCode: 1, remedy: 'The item crashed its worker on every attempt; read the worker log for the cause.' },
+  GPUPOOL_E_BATCH_DEADLINE: { httpStatus: 504, exitCode: 1, remedy: 'Raise `batch.deadline` or find why the worker hangs (its log).' },
+  GPUPOOL_E_CRASH_LOOP: { httpStatus: 503, exitCode: 6, remedy: 'The worker keeps dying right after start: read its log; fix the model or its environment.' },
+  GPUPOOL_E_JOURNAL_MISMATCH: { httpStatus: 409, exitCode: 10, remedy: 'The state directory holds another job: use --fresh to start over, or another output/--state-dir.' },
+  GPUPOOL_E_JOURNAL_LOCKED: { httpStatus: 409, exitCode: 10, remedy: 'Another gpupool process uses this journal: wait for it or stop it.' },
+  GPUPOOL_E_JOURNAL_CORRUPT: { httpStatus: 500, exitCode: 10, remedy: 'Move the damaged journal aside and run with --fresh; the output written so far stays.' },
+  GPUPOOL_E_DISK_FULL: { httpStatus: 507, exitCode: 11, remedy: 'Free disk space, then run the same command again: it resumes where it stopped.' },
+  GPUPOOL_E_INTERRUPTED: { httpStatus: 503, exitCode: 130, remedy: 'Run the same command again to resume.' },
+  GPUPOOL_E_OVERLOADED: { httpStatus: 429, exitCode: 12, remedy: 'Retry after the time given in Retry-After, or add workers.' },
+  GPUPOOL_E_NOT_READY: { httpStatus: 503, exitCode: 12, remedy: 'No worker of this model is ready: wait and retry, or read the worker logs.' },
+  GPUPOOL_E_DEADLINE: { httpStatus: 504, exitCode: 12, remedy: 'The request outlived its deadline: retry, or raise the deadline.' },
+  GPUPOOL_E_UNAUTHORIZED: { httpStatus: 401, exitCode: 13, remedy: 'Send `Authorization: Bearer <token>` with the server\'s token.' },
+  GPUPOOL_E_PATH_DENIED: { httpStatus: 403, exitCode: 13, remedy: 'Server-side paths must lie inside one of the --allow-root folders.' },
+  GPUPOOL_E_NOT_FOUND: { httpStatus: 404, exitCode: 4, remedy: 'Check the id or the route.' },
+  GPUPOOL_E_REDIS: { httpStatus: 503, exitCode: 14, remedy: 'Check the Redis URL, password and that the server is reachable.' },
+  GPUPOOL_E_INTERNAL: { httpStatus: 500, exitCode: 70, remedy: 'A bug in gpupool: please report it with the log.' },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

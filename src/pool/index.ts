@@ -1,0 +1,5 @@
+export * from './package-root.js';
+export * from './pool-options.js';
+export * from './pool-worker.js';
+export * from './pool.js';
+export * from './worker-env.js';

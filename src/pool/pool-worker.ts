@@ -1,0 +1,72 @@
+import type { Device } from '../devices/device.js';
+import type { FailedMessage, HelloMessage, ResultMessage } from '../protocol/index.js';
+import type { AdaptiveBatchLimit, Batch, DispatchTarget, ModelScheduler } from '../scheduler/index.js';
+import type { WorkerExit } from '../worker/index.js';
+import { WorkerSupervisor, type RestartPolicy } from '../worker/index.js';
+import type { WorkerProcessOptions } from '../worker/index.js';
+
+export interface PoolWorkerEvents {
+  gaveUp(worker: PoolWorker, reason: string): void;
+  hello(worker: PoolWorker, msg: HelloMessage): void;
+  lost(worker: PoolWorker, exit: WorkerExit<Batch>): void;
+}
+
+/** A supervised worker seen by the scheduler as a dispatch target, with its device and live limit. */
+export class PoolWorker implements DispatchTarget {
+  readonly supervisor: WorkerSupervisor<Batch>;
+  /** Set by the memory guard when the device's free memory fell under the reserve. */
+  heldBack = false;
+  itemsDone = 0;
+  batchesDone = 0;
+
+  constructor(
+    readonly id: string,
+    readonly deviceKey: string,
+    readonly devices: readonly Device[],
+    readonly limit: AdaptiveBatchLimit,
+    readonly maxInflight: number,
+    private readonly scheduler: ModelScheduler,
+    spawnOptions: WorkerProcessOptions,
+    restart: RestartPolicy,
+    events: PoolWorkerEvents,
+  ) {
+    this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
+      result: (batch: Batch, msg: ResultMessage) => {
+        this.itemsDone += batch.items.length;
+        this.batchesDone++;
+        scheduler.onResult(batch, msg.outputs, msg.errors);
+      },
+      failed: (batch: Batch, msg: FailedMessage) => scheduler.onFailed(batch, msg.kind, msg.message),
+      lost: (exit) => {
+        events.lost(this, exit);
+        const code = exit.reason === 'deadline' ? 'GPUPOOL_E_BATCH_DEADLINE' : 'GPUPOOL_E_WORKER_CRASHED';
+        scheduler.onLost(exit.inflight, { code, message: exit.message });
+      },
+      ready: () => scheduler.pump(),
+      gaveUp: (reason) => events.gaveUp(this, reason),
+      hello: (msg) => events.hello(this, msg),
+    });
+  }
+
+  get model(): string {
+    return this.scheduler.model;
+  }
+
+  get inflightCount(): number {
+    return this.supervisor.inflightCount;
+  }
+
+  get maxBatch(): number | undefined {
+    return this.supervisor.current?.maxBatch;
+  }
+
+  acceptsWork(): boolean {
+    if (this.heldBack) return false;
+    const s = this.supervisor.state;
+    return s === 'ready' || s === 'busy';
+  }
+
+  send(batch: Batch, itemsJson: string[]): boolean {
+    return this.supervisor.dispatch(batch, itemsJson);
+  }
+}

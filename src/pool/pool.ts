@@ -1,0 +1,224 @@
+import os from 'node:os';
+import path from 'node:path';
+import { pickModel, type ModelConfig } from '../config/index.js';
+import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
+import { openDeviceProviders, planWorkers, selectDevices } from '../devices/index.js';
+import { GpupoolError } from '../errors/index.js';
+import { AdaptiveBatchLimit, ModelScheduler } from '../scheduler/index.js';
+import { resolveCommand } from '../worker/index.js';
+import type { PoolEvent, PoolOptions } from './pool-options.js';
+import { PoolWorker } from './pool-worker.js';
+import { workerEnv } from './worker-env.js';
+
+export interface DeviceUsage {
+  readonly device: Device;
+  sample?: DeviceSample;
+  peakUsed: number;
+}
+
+/**
+ * The core every front end shares: for each model, its scheduler and its resident, pinned
+ * workers; device sampling for the memory guard and the displays.
+ */
+export class Pool {
+  readonly schedulers = new Map<string, ModelScheduler>();
+  readonly workers: PoolWorker[] = [];
+  readonly devices = new Map<string, DeviceUsage>();
+  private providers: DeviceProvider[] = [];
+  private sampler?: NodeJS.Timeout;
+  private readonly fatalWaiters: ((err: GpupoolError) => void)[] = [];
+  fatal?: GpupoolError;
+
+  private constructor(private readonly options: PoolOptions) {}
+
+  static async start(options: PoolOptions): Promise<Pool> {
+    const pool = new Pool(options);
+    try {
+      await pool.startAll();
+    } catch (err) {
+      await pool.destroy();
+      throw err;
+    }
+    return pool;
+  }
+
+  scheduler(model: string): ModelScheduler {
+    const s = this.schedulers.get(model);
+    if (!s) throw new GpupoolError('GPUPOOL_E_UNKNOWN_MODEL', `unknown model "${model}"; this pool runs: ${[...this.schedulers.keys()].join(', ')}`);
+    return s;
+  }
+
+  /** Resolves with the error that made a model unusable (every worker gave up). */
+  onFatal(): Promise<GpupoolError> {
+    if (this.fatal) return Promise.resolve(this.fatal);
+    return new Promise((resolve) => this.fatalWaiters.push(resolve));
+  }
+
+  /** Drain: workers finish what they hold, then exit. */
+  async close(timeoutMs?: number): Promise<void> {
+    clearInterval(this.sampler);
+    await Promise.all(this.workers.map((w) => w.supervisor.stop(timeoutMs)));
+    await this.closeProviders();
+  }
+
+  /** Now: every worker is killed. */
+  async destroy(): Promise<void> {
+    clearInterval(this.sampler);
+    for (const w of this.workers) w.supervisor.kill();
+    await Promise.all(this.workers.map((w) => w.supervisor.current?.whenExited()));
+    await this.closeProviders();
+  }
+
+  private async closeProviders(): Promise<void> {
+    const providers = this.providers;
+    this.providers = [];
+    await Promise.all(providers.map((p) => p.close().catch(() => undefined)));
+  }
+
+  private emit(event: PoolEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private async startAll(): Promise<void> {
+    const { config } = this.options;
+    const names = this.options.models ?? Object.keys(config.models);
+    const models = names.map((n) => pickModel(config, n));
+    this.providers = this.options.providers ?? (await openDeviceProviders());
+    const available = (await Promise.all(this.providers.map((p) => p.list()))).flat();
+    const starts: Promise<void>[] = [];
+    for (const model of models) {
+      const program = resolveCommand(model.command, config.baseDir);
+      const spec = this.options.devices ?? model.devices;
+      const selected = selectDevices(spec, available);
+      for (const d of selected) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0 });
+      const placements = planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
+      const scheduler = this.createScheduler(model);
+      for (const placement of placements) {
+        const worker = this.createWorker(model, scheduler, program, [...placement.devices], placement.key, placement.replica);
+        starts.push(worker.supervisor.start().then(() => {
+          scheduler.addTarget(worker);
+          this.emit({ type: 'worker-ready', worker: worker.id, pid: worker.supervisor.pid, restart: false });
+        }));
+      }
+    }
+    // Every first start must succeed: a failure there is a config or model error, not bad luck.
+    const results = await Promise.allSettled(starts);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await this.sample();
+    const every = this.options.sampleEveryMs ?? 1000;
+    this.sampler = setInterval(() => void this.sample(), every);
+    this.sampler.unref();
+  }
+
+  private createScheduler(model: ModelConfig): ModelScheduler {
+    const scheduler = new ModelScheduler({
+      model: model.name,
+      batch: model.batch,
+      maxAttempts: model.max_attempts,
+      sink: this.options.sinkFor(model.name),
+      roomToGrow: (t) => this.hasRoom(t as PoolWorker, model.memory.reserve),
+      onBatch: (t, _size, _ms, outcome) => {
+        if (outcome === 'ok' || outcome === 'oom') this.options.onLimitChange?.(model.name, t.deviceKey, t.limit.value);
+      },
+    });
+    this.schedulers.set(model.name, scheduler);
+    return scheduler;
+  }
+
+  private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, devices: Device[], key: string, replica: number): PoolWorker {
+    const id = `${model.name}/${key}/${replica}`;
+    const logFile = path.join(this.options.logDir, `${id.replace(/[/:+]/g, '_')}.log`);
+    const limit = new AdaptiveBatchLimit({ max: model.batch.max, initial: this.options.learnedLimit?.(model.name, key) });
+    const worker = new PoolWorker(
+      id,
+      key,
+      devices,
+      limit,
+      model.batch.in_flight,
+      scheduler,
+      {
+        id,
+        model: model.name,
+        command: [program, ...model.command.slice(1)],
+        cwd: this.options.config.baseDir,
+        env: workerEnv(model, devices, id),
+        logFile,
+        echo: this.options.echo,
+        startTimeoutMs: model.start_timeout,
+        batchDeadlineMs: model.batch.deadline,
+      },
+      { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
+      {
+        hello: (w, msg) => this.verifyPlacement(w, msg.devices ?? []),
+        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.items.length, 0) }),
+        gaveUp: (w, reason) => this.onGaveUp(w, scheduler, reason),
+      },
+    );
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Trust, then verify: the worker's own view of its devices must match what it was given. */
+  private verifyPlacement(worker: PoolWorker, seen: readonly { uuid?: string; name: string }[]): void {
+    const expected = worker.devices.filter((d) => d.vendor !== 'cpu');
+    if (expected.length === 0) {
+      if (seen.length > 0) this.emit({ type: 'placement-mismatch', worker: worker.id, message: `worker ${worker.id} was given the CPU but sees ${seen.map((s) => s.name).join(', ')}` });
+      return;
+    }
+    const seenUuids = seen.map((s) => s.uuid).filter((u): u is string => !!u);
+    if (seenUuids.length === 0) return; // the SDK could not tell (no framework yet): the audit checks later
+    const want = new Set(expected.map((d) => d.uuid));
+    const wrong = seenUuids.filter((u) => !want.has(u));
+    if (wrong.length > 0 || seenUuids.length !== want.size) {
+      this.emit({
+        type: 'placement-mismatch',
+        worker: worker.id,
+        message: `worker ${worker.id} was given ${expected.map((d) => `${d.key} (${d.uuid})`).join(', ')} but sees ${seenUuids.join(', ')}`,
+      });
+    }
+  }
+
+  private onGaveUp(worker: PoolWorker, scheduler: ModelScheduler, reason: string): void {
+    this.emit({ type: 'worker-gave-up', worker: worker.id, message: reason });
+    scheduler.removeTarget(worker);
+    const alive = this.workers.some((w) => w.model === worker.model && w.supervisor.state !== 'given-up');
+    if (alive) return;
+    const err = new GpupoolError('GPUPOOL_E_CRASH_LOOP', `every worker of model "${worker.model}" is in a crash loop; last: ${reason}`);
+    this.fatal = err;
+    this.emit({ type: 'model-down', model: worker.model, message: err.message });
+    for (const w of this.fatalWaiters.splice(0)) w(err);
+  }
+
+  private hasRoom(worker: PoolWorker, reserve: number): boolean {
+    for (const d of worker.devices) {
+      const s = this.devices.get(d.uuid)?.sample;
+      if (s && d.vendor !== 'cpu' && s.memoryFree < reserve) return false;
+    }
+    return true;
+  }
+
+  /** Samples device memory; holds dispatch back on a device whose free memory fell under the reserve. */
+  private async sample(): Promise<void> {
+    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+    for (const s of samples) {
+      const usage = this.devices.get(s.uuid);
+      if (!usage) continue;
+      usage.sample = s;
+      usage.peakUsed = Math.max(usage.peakUsed, s.memoryUsed);
+    }
+    let released = false;
+    for (const w of this.workers) {
+      const model = this.options.config.models[w.model];
+      const held = model.memory.reserve > 0 && !this.hasRoom(w, model.memory.reserve);
+      if (w.heldBack && !held) released = true;
+      w.heldBack = held;
+    }
+    if (released) for (const s of this.schedulers.values()) s.pump();
+  }
+}
+
+/** Host memory in use by this process tree's own Node part (for summaries). */
+export function hostRss(): number {
+  return process.memoryUsage.rss?.() ?? os.totalmem() - os.freemem();
+}

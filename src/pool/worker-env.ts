@@ -1,0 +1,24 @@
+import path from 'node:path';
+import type { ModelConfig } from '../config/index.js';
+import type { Device } from '../devices/device.js';
+import { pinningEnv } from '../devices/index.js';
+import { pythonSdkPath } from './package-root.js';
+
+/**
+ * The complete environment of a worker: gpupool's own, the vendor's pinning variables (set
+ * before the process starts, so its framework sees only its devices), the SDK on
+ * PYTHONPATH, then the model's `env:` last.
+ */
+export function workerEnv(model: ModelConfig, devices: readonly Device[], workerId: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const pythonPath = [pythonSdkPath(), base.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  return {
+    ...base,
+    ...pinningEnv([...devices]),
+    GPUPOOL_PROTOCOL_FD: '3',
+    GPUPOOL_WORKER_ID: workerId,
+    GPUPOOL_MODEL: model.name,
+    PYTHONPATH: pythonPath,
+    PYTHONUNBUFFERED: '1',
+    ...model.env,
+  };
+}

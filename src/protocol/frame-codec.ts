@@ -1,0 +1,60 @@
+/**
+ * Frames: a 4-byte little-endian length, then that many bytes of UTF-8 JSON (docs/protocol.md §2).
+ * The codec works on strings so callers can splice pre-serialised items into a frame
+ * without a parse/stringify round trip.
+ */
+export const FRAME_HEADER_BYTES = 4;
+export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+export class FrameTooLargeError extends Error {
+  constructor(readonly size: number) {
+    super(`protocol frame of ${size} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
+    this.name = 'FrameTooLargeError';
+  }
+}
+
+/** Encodes one JSON text as a frame in a single buffer (one write, one syscall). */
+export function encodeFrame(json: string): Buffer {
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
+  buf.writeUInt32LE(size, 0);
+  buf.write(json, FRAME_HEADER_BYTES, 'utf8');
+  return buf;
+}
+
+/**
+ * Incremental decoder: feed it socket chunks, get whole frame payloads back as strings.
+ * Keeps at most one partial frame buffered.
+ */
+export class FrameDecoder {
+  private pending: Buffer | null = null;
+
+  /** Returns the payloads of the frames completed by this chunk, in order. */
+  push(chunk: Buffer): string[] {
+    let buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    const out: string[] = [];
+    let offset = 0;
+    while (buf.length - offset >= FRAME_HEADER_BYTES) {
+      const size = buf.readUInt32LE(offset);
+      if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
+      const end = offset + FRAME_HEADER_BYTES + size;
+      if (end > buf.length) break;
+      out.push(buf.toString('utf8', offset + FRAME_HEADER_BYTES, end));
+      offset = end;
+    }
+    if (offset === buf.length) {
+      this.pending = null;
+    } else {
+      // Copy the tail so the (possibly large) chunk it came from can be collected.
+      buf = buf.subarray(offset);
+      this.pending = offset === 0 ? buf : Buffer.from(buf);
+    }
+    return out;
+  }
+
+  /** Bytes of an unfinished frame; non-zero at EOF means the peer died mid-frame. */
+  get bufferedBytes(): number {
+    return this.pending?.length ?? 0;
+  }
+}

@@ -1,0 +1,75 @@
+/** Message types of protocol version 1 (docs/protocol.md §3). */
+export const PROTOCOL_VERSION = 1;
+
+export interface SeenDevice {
+  name: string;
+  uuid?: string;
+  memory_total?: number;
+  memory_free?: number;
+}
+
+export interface HelloMessage {
+  type: 'hello';
+  protocol: number;
+  pid: number;
+  sdk?: string;
+  framework?: string;
+  devices?: SeenDevice[];
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+  max_batch?: number;
+}
+
+export interface ItemErrorBody {
+  message: string;
+  code?: string;
+}
+
+export interface ResultMessage {
+  type: 'result';
+  id: number;
+  outputs: unknown[];
+  errors?: Record<string, ItemErrorBody>;
+}
+
+/** What the worker asks gpupool to do about a failed batch; never inferred from the message text. */
+export type FailureKind = 'oom' | 'batch' | 'fatal';
+
+export interface FailedMessage {
+  type: 'failed';
+  id: number;
+  kind: FailureKind;
+  message: string;
+}
+
+export interface FatalMessage {
+  type: 'fatal';
+  message: string;
+  traceback?: string;
+}
+
+export type WorkerMessage = HelloMessage | ReadyMessage | ResultMessage | FailedMessage | FatalMessage;
+
+export interface BatchMessage {
+  type: 'batch';
+  id: number;
+  items: unknown[];
+}
+
+export interface StopMessage {
+  type: 'stop';
+}
+
+export type HostMessage = BatchMessage | StopMessage;
+
+export const FAILURE_KINDS: readonly FailureKind[] = ['oom', 'batch', 'fatal'];
+
+/**
+ * Builds a batch frame's JSON from items already serialised as JSON text, so the hot path
+ * never re-stringifies what it read from a JSONL line.
+ */
+export function batchJson(id: number, itemsJson: readonly string[]): string {
+  return `{"type":"batch","id":${id},"items":[${itemsJson.join(',')}]}`;
+}

@@ -1,0 +1,96 @@
+import cliProgress from 'cli-progress';
+import { formatBytes, formatDuration } from '../config/index.js';
+import type { Pool } from '../pool/index.js';
+import type { RunSummary } from './run-options.js';
+import type { RunTally } from './run-tally.js';
+import type { InputSource } from './sources/index.js';
+
+const GiB = 1024 ** 3;
+
+/**
+ * The run's progress: in a terminal, a live bar (items, items/s, ETA) with a memory bar per
+ * device; otherwise a plain line every few seconds (logs, CI). Then the summary.
+ */
+export class ProgressReporter {
+  private timer?: NodeJS.Timeout;
+  private multi?: cliProgress.MultiBar;
+  private main?: cliProgress.SingleBar;
+  private deviceBars = new Map<string, cliProgress.SingleBar>();
+  private lastPlain = 0;
+  private readonly mode: 'tty' | 'plain' | 'none';
+
+  constructor(
+    mode: 'tty' | 'plain' | 'none' | undefined,
+    private readonly out: NodeJS.WritableStream,
+    private readonly pool: Pool,
+    private readonly tally: RunTally,
+    private readonly source: InputSource,
+  ) {
+    this.mode = mode ?? ((out as NodeJS.WriteStream).isTTY ? 'tty' : 'plain');
+  }
+
+  start(): void {
+    if (this.mode === 'tty') {
+      this.multi = new cliProgress.MultiBar(
+        { stream: this.out as NodeJS.WriteStream, hideCursor: true, clearOnComplete: false, barsize: 24, format: '{bar} {label}', autopadding: true },
+        cliProgress.Presets.shades_classic,
+      );
+      this.main = this.multi.create(1, 0, { label: '' });
+      for (const u of this.pool.devices.values()) {
+        this.deviceBars.set(u.device.uuid, this.multi.create(Math.max(1, u.device.memoryTotal / GiB), 0, { label: '' }));
+      }
+    }
+    this.timer = setInterval(() => this.tick(), this.mode === 'tty' ? 250 : 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    if (this.mode === 'tty') {
+      this.tick();
+      this.multi?.stop();
+    }
+  }
+
+  private estimateTotal(): number | undefined {
+    const frac = this.source.fractionRead();
+    const seen = this.tally.read;
+    return frac && frac > 0 && seen > 0 ? Math.round(seen / frac) : undefined;
+  }
+
+  private tick(): void {
+    const t = this.tally;
+    t.sampleRss();
+    const finished = t.done + t.failed;
+    const rate = finished / Math.max(1e-3, t.elapsedSeconds);
+    const total = this.estimateTotal();
+    const left = total !== undefined ? Math.max(0, total - t.resumed - finished) : undefined;
+    const eta = left !== undefined && rate > 0 ? formatDuration((left / rate) * 1000) : '?';
+    const head = `${finished.toLocaleString('en-US')}${total ? `/${(total - t.resumed).toLocaleString('en-US')}` : ''} items | ${t.failed} failed | ${Math.round(rate).toLocaleString('en-US')} items/s | ETA ${eta}`;
+    if (this.mode === 'tty') {
+      this.main?.setTotal(Math.max(1, (total ?? finished) - t.resumed));
+      this.main?.update(finished, { label: head });
+      for (const u of this.pool.devices.values()) {
+        const bar = this.deviceBars.get(u.device.uuid);
+        const used = u.sample?.memoryUsed ?? 0;
+        const items = t.perDevice.get(u.device.key) ?? 0;
+        bar?.update(used / GiB, { label: `${u.device.key.padEnd(7)} ${formatBytes(used)} / ${formatBytes(u.device.memoryTotal)} | ${items.toLocaleString('en-US')} items` });
+      }
+    } else if (this.mode === 'plain' && performance.now() - this.lastPlain >= 5000) {
+      this.lastPlain = performance.now();
+      this.out.write(`[gpupool] ${head}\n`);
+    }
+  }
+
+  summary(s: RunSummary): void {
+    if (this.mode === 'none') return;
+    const lines = [
+      `${s.outcome === 'complete' ? 'done' : s.outcome}: ${s.done.toLocaleString('en-US')} items ok, ${s.failed.toLocaleString('en-US')} failed${s.resumed ? `, ${s.resumed.toLocaleString('en-US')} already done before` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${Math.round(s.itemsPerSecond).toLocaleString('en-US')} items/s)`,
+      ...s.devices.map(
+        (d) => `  ${d.key.padEnd(8)} ${d.name.slice(0, 28).padEnd(28)} ${d.items.toLocaleString('en-US').padStart(10)} items  ${Math.round(d.itemsPerSecond).toLocaleString('en-US').padStart(9)} items/s  peak ${formatBytes(d.peakMemoryUsed)} of ${formatBytes(d.memoryTotal)}  batch limit ${s.batchLimits[d.key] ?? '-'}`,
+      ),
+      `  worker restarts: ${s.workerRestarts}; host peak RSS ${formatBytes(s.peakRssBytes)}`,
+    ];
+    this.out.write(`${lines.join('\n')}\n`);
+  }
+}

@@ -1,0 +1,133 @@
+import path from 'node:path';
+import { pickModel } from '../config/index.js';
+import { GpupoolError } from '../errors/index.js';
+import { Pool } from '../pool/index.js';
+import { newWorkItem } from '../scheduler/index.js';
+import { openJournal, stateDirFor, type JobJournal } from '../store/index.js';
+import { classifyWriteError } from '../store/index.js';
+import { Admission } from './admission.js';
+import { jobIdentity } from './job-identity.js';
+import { JsonlSink } from './jsonl-sink.js';
+import { ProgressReporter } from './progress-reporter.js';
+import type { RunOptions, RunSummary } from './run-options.js';
+import { openSource } from './sources/index.js';
+import { RunTally } from './run-tally.js';
+
+/**
+ * `gpupool run`: streams the input through the pool into the output, journaled, resumable.
+ * Memory is bounded by `maxPending`; the result is the summary (the caller picks the exit code).
+ */
+export async function runJob(options: RunOptions): Promise<RunSummary> {
+  const { config } = options;
+  const model = pickModel(config, options.model);
+  const source = openSource(options.input, options.costField ?? model.cost_field);
+  const output = path.resolve(options.output);
+  const stateDir = options.stateDir ?? stateDirFor(output);
+  const journal: JobJournal = openJournal({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
+  try {
+    if (options.retryFailed) await journal.retryFailed();
+    const resume = await journal.resume();
+    const learned = await journal.learnedLimits(model.name);
+    const tally = new RunTally();
+    let stopReason: RunSummary['outcome'] = 'complete';
+    let writeError: Error | undefined;
+    const drain = new AbortController();
+
+    // Sized once the pool has started and its capacity is known.
+    const admission = new Admission(options.maxPending ?? 16384);
+    const sink = new JsonlSink({
+      path: output,
+      startBytes: resume.outputBytes,
+      commit: (group) => journal.commit(group),
+      onItem: (ok, device) => {
+        tally.count(ok, device);
+        if (!ok && options.onError === 'stop' && stopReason === 'complete') {
+          stopReason = 'stopped';
+          drain.abort();
+        }
+      },
+      onCommitted: (n) => admission.release(n),
+      onError: (err) => {
+        writeError = err;
+        drain.abort();
+      },
+    });
+
+    const pool = await Pool.start({
+      config,
+      models: [model.name],
+      devices: options.devices,
+      logDir: path.join(stateDir, 'logs'),
+      echo: options.verbose ? (options.progressOut ?? process.stderr) : undefined,
+      sinkFor: () => sink,
+      providers: options.providers,
+      learnedLimit: (_m, key) => learned[key]?.limit,
+      onEvent: options.onEvent,
+    });
+    const scheduler = pool.scheduler(model.name);
+    const capacity = pool.workers.reduce((n, w) => n + w.limit.max * w.maxInflight, 0);
+    admission.max = options.maxPending ?? Math.max(16384, capacity * 4);
+    // A group is committed at a quarter of the window, so reading never waits on the flush timer.
+    sink.flushItems = Math.max(1, Math.floor(admission.max / 4));
+    const progress = new ProgressReporter(options.progress, options.progressOut ?? process.stderr, pool, tally, source);
+    progress.start();
+
+    options.drainSignal?.addEventListener('abort', () => {
+      if (stopReason === 'complete') stopReason = 'interrupted';
+      drain.abort();
+    });
+    const killed = new Promise<GpupoolError>((resolve) =>
+      options.killSignal?.addEventListener('abort', () => {
+        stopReason = 'interrupted';
+        drain.abort();
+        void pool.destroy();
+        resolve(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume'));
+      }),
+    );
+    drain.signal.addEventListener('abort', () => admission.wake());
+    const fatal = pool.onFatal().then((err) => {
+      drain.abort();
+      return err;
+    });
+
+    // Read → admit → schedule. Items done in an earlier run are skipped before admission.
+    const reading = (async () => {
+      for await (const rec of source.records()) {
+        if (drain.signal.aborted) break;
+        if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
+        if (resume.done.has(rec.seq) || resume.failed.has(rec.seq)) {
+          tally.resumed++;
+          continue;
+        }
+        const wait = admission.acquire();
+        if ('parseError' in rec) {
+          sink.failed(newWorkItem(rec.seq, rec.id, 'null'), { code: 'GPUPOOL_E_INPUT_PARSE', message: rec.parseError }, undefined);
+        } else {
+          scheduler.push(newWorkItem(rec.seq, rec.id, rec.json, rec.cost));
+        }
+        tally.read = rec.seq + 1;
+        if (wait) await wait;
+      }
+    })();
+    await reading;
+
+    if (drain.signal.aborted) scheduler.takeQueued(); // not started: not journaled, so the next run does them
+    scheduler.endInput();
+    const outcome = await Promise.race([scheduler.whenIdle().then(() => undefined), fatal, killed]);
+    progress.stop();
+    await sink.close().catch((err) => {
+      writeError ??= err as Error;
+    });
+    const summary = tally.summary(model.name, pool, stopReason, scheduler);
+    await (outcome || writeError ? pool.destroy() : pool.close());
+    for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
+    if (writeError) throw classifyWriteError(writeError, output);
+    if (outcome && outcome.code !== 'GPUPOOL_E_INTERRUPTED') throw outcome;
+    if (stopReason === 'complete' && !options.shard) await journal.markFinished(tally.read);
+    progress.summary(summary);
+    return summary;
+  } finally {
+    await journal.close();
+  }
+}
+

@@ -1,0 +1,56 @@
+import type { Pool } from '../pool/index.js';
+import type { ModelScheduler } from '../scheduler/index.js';
+import type { RunSummary } from './run-options.js';
+
+/** Counts of a run as it goes, for the progress display and the summary. */
+export class RunTally {
+  readonly startedAt = performance.now();
+  done = 0;
+  failed = 0;
+  resumed = 0;
+  /** Input positions read so far. */
+  read = 0;
+  readonly perDevice = new Map<string, number>();
+  peakRss = 0;
+
+  count(ok: boolean, device: string | undefined): void {
+    if (ok) this.done++;
+    else this.failed++;
+    if (device !== undefined) this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+  }
+
+  get elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
+  sampleRss(): void {
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
+  }
+
+  summary(model: string, pool: Pool, outcome: RunSummary['outcome'], _scheduler: ModelScheduler): RunSummary {
+    this.sampleRss();
+    const wall = this.elapsedSeconds;
+    const byKey = new Map<string, { name: string; peak: number; total: number }>();
+    for (const u of pool.devices.values()) byKey.set(u.device.key, { name: u.device.name, peak: u.peakUsed, total: u.device.memoryTotal });
+    const limits: Record<string, number> = {};
+    for (const w of pool.workers) limits[w.deviceKey] = w.limit.value;
+    const devices = [...this.perDevice.entries()].map(([key, items]) => {
+      const first = key.split('+')[0];
+      const d = byKey.get(first);
+      return { key, name: d?.name ?? key, items, itemsPerSecond: items / wall, peakMemoryUsed: d?.peak ?? 0, memoryTotal: d?.total ?? 0 };
+    });
+    return {
+      model,
+      done: this.done,
+      failed: this.failed,
+      resumed: this.resumed,
+      wallSeconds: wall,
+      itemsPerSecond: (this.done + this.failed) / wall,
+      devices,
+      workerRestarts: pool.workers.reduce((n, w) => n + w.supervisor.restarts, 0),
+      batchLimits: limits,
+      outcome,
+      peakRssBytes: this.peakRss,
+    };
+  }
+}

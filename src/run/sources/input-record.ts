@@ -1,0 +1,14 @@
+/** One input as read from the source, before the scheduler sees it. */
+export type InputRecord =
+  | { readonly seq: number; readonly id: string | number; readonly json: string; readonly cost: number }
+  | { readonly seq: number; readonly id: string | number; readonly parseError: string };
+
+export interface InputSource {
+  /** What it reads, for messages and the journal's identity. */
+  readonly description: string;
+  /** Identity of the input for resume: same identity, same items at the same positions. */
+  readonly identity: string;
+  /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
+  fractionRead(): number | undefined;
+  records(): AsyncIterable<InputRecord>;
+}

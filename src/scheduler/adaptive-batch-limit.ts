@@ -1,0 +1,76 @@
+/**
+ * The live batch limit of one (model, device): halves on out-of-memory, grows back slowly
+ * after sustained success while the device has room, and never grows past the largest size
+ * known to fail until it has been stable for a long while (so it settles instead of
+ * oscillating around the threshold).
+ */
+export interface AdaptiveBatchLimitOptions {
+  /** `batch.max`: the ceiling. */
+  readonly max: number;
+  /** A learned limit from an earlier run. */
+  readonly initial?: number;
+  /** Successful batches in a row before one step up. @defaultValue 8 */
+  readonly growAfter?: number;
+  /** Successful batches at the known-failing ceiling before probing above it again. @defaultValue 2000 */
+  readonly forgetFailureAfter?: number;
+}
+
+export class AdaptiveBatchLimit {
+  readonly max: number;
+  private current: number;
+  /** Smallest batch size that ran out of memory; growth stops below it. */
+  private failedAt = Infinity;
+  /** The failed size forgotten at the last probe: approached one item at a time, so a probe costs one OOM. */
+  private formerFailure = Infinity;
+  private lastGood = 0;
+  private streak = 0;
+  private readonly growAfter: number;
+  private readonly forgetFailureAfter: number;
+  ooms = 0;
+
+  constructor(options: AdaptiveBatchLimitOptions) {
+    this.max = options.max;
+    this.current = Math.max(1, Math.min(options.max, options.initial ?? options.max));
+    this.growAfter = options.growAfter ?? 8;
+    this.forgetFailureAfter = options.forgetFailureAfter ?? 2000;
+  }
+
+  get value(): number {
+    return this.current;
+  }
+
+  /** A batch of `size` items failed for memory. Returns the new limit. */
+  onOutOfMemory(size: number): number {
+    this.ooms++;
+    this.streak = 0;
+    this.failedAt = Math.min(this.failedAt, size);
+    // A size just above one that worked means the threshold lies in between: go back to
+    // the good size rather than to half, which would waste a device's worth of throughput.
+    const half = Math.max(1, Math.floor(size / 2));
+    const back = this.lastGood > 0 && this.lastGood < size ? Math.max(half, this.lastGood) : half;
+    this.current = Math.max(1, Math.min(this.current, back, size - 1 || 1));
+    if (this.lastGood >= size) this.lastGood = 0; // that success was under other conditions
+    return this.current;
+  }
+
+  /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
+  onSuccess(size: number, roomToGrow = true): number {
+    if (size >= this.lastGood || size >= this.current) this.lastGood = Math.max(this.lastGood, size);
+    this.streak++;
+    if (this.failedAt !== Infinity && this.streak >= this.forgetFailureAfter) {
+      this.formerFailure = this.failedAt;
+      this.failedAt = Infinity; // conditions change (other tenants leave): probe again, slowly
+      this.streak = 0;
+    }
+    if (size < this.current || !roomToGrow || this.streak < this.growAfter) return this.current;
+    const ceiling = Math.min(this.max, this.failedAt - 1);
+    if (this.current < ceiling) {
+      const step = Math.max(1, Math.ceil(this.current / 8));
+      let next = Math.min(ceiling, this.current + step);
+      if (next >= this.formerFailure) next = Math.max(this.current + 1, Math.min(next, this.formerFailure));
+      this.current = next;
+      this.streak = 0;
+    }
+    return this.current;
+  }
+}

@@ -1,0 +1,28 @@
+import type { AdaptiveBatchLimit } from './adaptive-batch-limit.js';
+import type { WorkItem } from './work-item.js';
+
+/** A batch on its way to, or inside, one worker. */
+export interface Batch {
+  readonly items: WorkItem[];
+  readonly target: DispatchTarget;
+  readonly sentAt: number;
+}
+
+/**
+ * What the scheduler needs of a worker: a slot count and a way to send. The worker layer
+ * implements it; the scheduler never sees processes.
+ */
+export interface DispatchTarget {
+  /** `ocr/cuda:1/0` */
+  readonly id: string;
+  /** The (model, device) key of its batch limit: `cuda:1`, `cuda:0+1`, `cpu:0`. */
+  readonly deviceKey: string;
+  readonly limit: AdaptiveBatchLimit;
+  /** Ready for work (not starting, restarting, draining or held back for memory). */
+  acceptsWork(): boolean;
+  readonly inflightCount: number;
+  readonly maxInflight: number;
+  /** Largest batch the worker itself accepts (its `ready.max_batch`). */
+  readonly maxBatch?: number;
+  send(batch: Batch, itemsJson: string[]): boolean;
+}

@@ -1,0 +1,232 @@
+import type { BatchConfig } from '../config/index.js';
+import type { ErrorCode } from '../errors/index.js';
+import type { FailureKind, ItemErrorBody } from '../protocol/index.js';
+import type { Batch, DispatchTarget } from './dispatch-target.js';
+import { ItemQueue } from './item-queue.js';
+import type { ItemFailure, ItemSink, WorkItem } from './work-item.js';
+
+export interface ModelSchedulerOptions {
+  readonly model: string;
+  readonly batch: BatchConfig;
+  /** Failed batches an item may be in before it is isolated. */
+  readonly maxAttempts: number;
+  readonly sink: ItemSink;
+  /** Whether the device behind a target has free memory above its reserve (growth allowed). */
+  readonly roomToGrow?: (target: DispatchTarget) => boolean;
+  /** Called after every answered batch, for metrics. */
+  readonly onBatch?: (target: DispatchTarget, size: number, ms: number, outcome: 'ok' | FailureKind | 'lost') => void;
+}
+
+/**
+ * Batcher and dispatcher of one model. Pull-based: a target with a free slot takes the next
+ * batch, so a faster device comes back sooner and takes more. Failed batches are retried
+ * smaller (bisection on error, halving on out-of-memory) so one bad item cannot sink its
+ * neighbours; an item in `maxAttempts` failed batches is retried alone, then failed.
+ */
+export class ModelScheduler {
+  private readonly queue = new ItemQueue<WorkItem>();
+  private readonly retries = new ItemQueue<WorkItem>();
+  private readonly targets: DispatchTarget[] = [];
+  private rr = 0;
+  private timer?: NodeJS.Timeout;
+  private waitingSince = 0;
+  private inputEnded = false;
+  private inflightItems = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ModelSchedulerOptions) {}
+
+  get model(): string {
+    return this.options.model;
+  }
+
+  /** Items queued, being retried or in flight. */
+  get pending(): number {
+    return this.queue.length + this.retries.length + this.inflightItems;
+  }
+
+  get queued(): number {
+    return this.queue.length + this.retries.length;
+  }
+
+  get inflight(): number {
+    return this.inflightItems;
+  }
+
+  addTarget(target: DispatchTarget): void {
+    this.targets.push(target);
+    this.pump();
+  }
+
+  removeTarget(target: DispatchTarget): void {
+    const i = this.targets.indexOf(target);
+    if (i >= 0) this.targets.splice(i, 1);
+  }
+
+  push(item: WorkItem): void {
+    if (this.queue.length === 0) this.waitingSince = performance.now();
+    this.queue.push(item);
+    // Only try to dispatch once a full batch may be ready; partial batches wait for the timer.
+    if (this.queue.length >= this.options.batch.max || this.retries.length > 0) this.pump();
+    else this.armTimer();
+  }
+
+  /** No more input is coming: partial batches go out at once. */
+  endInput(): void {
+    this.inputEnded = true;
+    this.pump();
+    this.checkIdle();
+  }
+
+  /** Resolves when input has ended and every item has been answered. */
+  whenIdle(): Promise<void> {
+    if (this.inputEnded && this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Items not yet dispatched, removed from the queue (for a run that stops early). */
+  takeQueued(): WorkItem[] {
+    return [...this.retries.drain(), ...this.queue.drain()];
+  }
+
+  /** Dispatch to every target with a free slot. */
+  pump(force = false): void {
+    const n = this.targets.length;
+    if (n === 0) return;
+    if (!force && this.waitingSince > 0 && performance.now() - this.waitingSince >= this.options.batch.timeout) force = true;
+    for (let k = 0; k < n && this.queued > 0; k++) {
+      const target = this.targets[(this.rr + k) % n];
+      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight) {
+        const limit = Math.max(1, Math.min(target.limit.value, target.maxBatch ?? Infinity));
+        if (this.retries.length === 0 && this.queue.length < limit && !this.inputEnded && !force) {
+          this.armTimer();
+          return;
+        }
+        if (!this.send(target, this.take(limit))) break;
+      }
+    }
+    this.rr = (this.rr + 1) % n;
+    if (this.queued === 0) this.waitingSince = 0;
+  }
+
+  onResult(batch: Batch, outputs: unknown[], errors: Record<string, ItemErrorBody> | undefined): void {
+    const { items, target } = batch;
+    this.inflightItems -= items.length;
+    if (outputs.length !== items.length) {
+      this.retry(items, { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${outputs.length} outputs for ${items.length} inputs` });
+    } else {
+      const sink = this.options.sink;
+      for (let i = 0; i < items.length; i++) {
+        const err = errors?.[i];
+        if (err === undefined) sink.done(items[i], outputs[i], target.deviceKey);
+        else sink.failed(items[i], { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, target.deviceKey);
+      }
+      target.limit.onSuccess(items.length, this.options.roomToGrow?.(target) ?? true);
+    }
+    this.options.onBatch?.(target, items.length, performance.now() - batch.sentAt, 'ok');
+    this.pump();
+    this.checkIdle();
+  }
+
+  onFailed(batch: Batch, kind: FailureKind, message: string): void {
+    const { items, target } = batch;
+    this.inflightItems -= items.length;
+    this.options.onBatch?.(target, items.length, performance.now() - batch.sentAt, kind);
+    if (kind === 'oom') {
+      target.limit.onOutOfMemory(items.length);
+      if (items.length > 1) {
+        const cap = Math.max(1, Math.floor(items.length / 2));
+        for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
+        this.retries.unshiftAll(items);
+      } else {
+        this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` });
+      }
+    } else {
+      const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
+      this.retry(items, { code, message });
+    }
+    this.pump();
+    this.checkIdle();
+  }
+
+  /** A worker died holding these batches. */
+  onLost(batches: readonly Batch[], failure: ItemFailure): void {
+    for (const batch of batches) {
+      this.inflightItems -= batch.items.length;
+      this.options.onBatch?.(batch.target, batch.items.length, performance.now() - batch.sentAt, 'lost');
+      this.retry(batch.items, failure);
+    }
+    this.pump();
+    this.checkIdle();
+  }
+
+  /** Fails everything not yet answered (the model has no worker left). */
+  failQueued(failure: ItemFailure): void {
+    for (const item of this.takeQueued()) this.options.sink.failed(item, failure, undefined);
+    this.checkIdle();
+  }
+
+  private retry(items: WorkItem[], failure: ItemFailure): void {
+    const alone = items.length === 1;
+    const cap = Math.max(1, Math.floor(items.length / 2));
+    const again: WorkItem[] = [];
+    for (const item of items) {
+      item.attempts++;
+      item.lastError = failure;
+      if (item.attempts >= this.options.maxAttempts && (item.isolated || alone)) {
+        this.options.sink.failed(item, failure, undefined);
+        continue;
+      }
+      if (item.attempts >= this.options.maxAttempts) item.isolated = true;
+      item.batchCap = Math.min(item.batchCap, cap);
+      again.push(item);
+    }
+    this.retries.unshiftAll(again);
+  }
+
+  private take(limit: number): WorkItem[] {
+    const maxCost = this.options.batch.max_cost ?? Infinity;
+    const head = this.retries.peek();
+    if (head?.isolated) return [this.retries.shift()!];
+    if (head) limit = Math.min(limit, head.batchCap);
+    const batch: WorkItem[] = [];
+    let cost = 0;
+    for (const source of [this.retries, this.queue]) {
+      while (batch.length < limit) {
+        const next = source.peek();
+        if (next === undefined || next.isolated) break;
+        if (batch.length > 0 && cost + next.cost > maxCost) return batch;
+        batch.push(source.shift()!);
+        cost += next.cost;
+      }
+    }
+    return batch;
+  }
+
+  private send(target: DispatchTarget, items: WorkItem[]): boolean {
+    const json = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) json[i] = items[i].json;
+    const batch: Batch = { items, target, sentAt: performance.now() };
+    if (target.send(batch, json)) {
+      this.inflightItems += items.length;
+      return true;
+    }
+    this.retries.unshiftAll(items);
+    return false;
+  }
+
+  private armTimer(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pump(true);
+    }, this.options.batch.timeout);
+  }
+
+  private checkIdle(): void {
+    if (!this.inputEnded || this.pending > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

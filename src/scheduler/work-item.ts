@@ -1,0 +1,37 @@
+import type { ErrorCode } from '../errors/index.js';
+
+/** One input on its way through the pool. The payload stays JSON text end to end. */
+export interface WorkItem {
+  /** Position in the input, 0-based: the key of the journal and of --shard. */
+  readonly seq: number;
+  /** What the output line calls it: the 1-based line number, a file path, or a user key. */
+  readonly id: string | number;
+  /** The input as JSON text, spliced into batch frames as is. */
+  readonly json: string;
+  /** Pages, tokens, pixels…: bounds a batch by `batch.max_cost`. 1 when not given. */
+  readonly cost: number;
+  /** Failed batches this item has been in. */
+  attempts: number;
+  /** Retried alone: it was in `max_attempts` failed batches. */
+  isolated: boolean;
+  /** After a failed batch, its items are retried in batches at most half its size (bisection finds the culprit). */
+  batchCap: number;
+  lastError?: ItemFailure;
+  /** Front-end context (an HTTP request, a chunk…); the scheduler never reads it. */
+  readonly ctx?: unknown;
+}
+
+export interface ItemFailure {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Where finished items go: the run's output file, an HTTP reply, a Redis chunk. */
+export interface ItemSink {
+  done(item: WorkItem, output: unknown, device: string): void;
+  failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void;
+}
+
+export function newWorkItem(seq: number, id: string | number, json: string, cost = 1, ctx?: unknown): WorkItem {
+  return { seq, id, json, cost, attempts: 0, isolated: false, batchCap: Infinity, ctx };
+}

@@ -1,0 +1,69 @@
+import { GpupoolError } from '../errors/index.js';
+import { SeqCodecError } from './seq-codec.js';
+
+const DISK_FULL_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Turns a failed write (the output's `ENOSPC`/`EDQUOT`, the journal's `SQLITE_FULL`) into
+ * GPUPOOL_E_DISK_FULL with the remedy; returns any other error as it was. Use as
+ * `catch (err) { throw classifyWriteError(err, outputPath) }`.
+ */
+export function classifyWriteError(err: unknown, target?: string): unknown {
+  if (err instanceof GpupoolError) return err;
+  const code = codeOf(err);
+  if (code === undefined || !(DISK_FULL_ERRNOS.has(code) || code === 'SQLITE_FULL')) return err;
+  const where = target === undefined ? '' : ` ${target}`;
+  return new GpupoolError(
+    'GPUPOOL_E_DISK_FULL',
+    `no space left writing${where} (${code}): free disk space, then run the same command again; the journal holds everything committed so far`,
+    { cause: err },
+  );
+}
+
+/**
+ * Maps an error from the journal's SQLite file: full → DISK_FULL, damaged → JOURNAL_CORRUPT,
+ * busy → JOURNAL_LOCKED; anything else is returned as it was.
+ */
+export function journalError(err: unknown, journalPath: string): unknown {
+  if (err instanceof GpupoolError) return err;
+  const code = codeOf(err) ?? '';
+  if (code === 'SQLITE_FULL') return classifyWriteError(err, journalPath);
+  if (err instanceof SeqCodecError || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return corruptError(journalPath, err instanceof Error ? err.message : String(err), err);
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new GpupoolError('GPUPOOL_E_JOURNAL_LOCKED', `${journalPath} is locked by another connection (${code})`, { cause: err });
+  }
+  return err;
+}
+
+export function corruptError(journalPath: string, why: string, cause?: unknown): GpupoolError {
+  return new GpupoolError(
+    'GPUPOOL_E_JOURNAL_CORRUPT',
+    `the journal ${journalPath} is damaged (${why}); it was left as it is: move it aside and run with --fresh (the output is then written again from the start)`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** GPUPOOL_E_JOURNAL_MISMATCH naming both jobs and what differs. */
+export function mismatchError(
+  stateDir: string,
+  journal: Record<string, unknown>,
+  thisRun: Record<string, unknown>,
+): GpupoolError {
+  const keys = new Set([...Object.keys(journal), ...Object.keys(thisRun)]);
+  const differs = [...keys].filter((k) => JSON.stringify(journal[k]) !== JSON.stringify(thisRun[k]));
+  const lines = [
+    `the journal in ${stateDir} belongs to another job`,
+    `  journal:  ${JSON.stringify(journal)}`,
+    `  this run: ${JSON.stringify(thisRun)}`,
+  ];
+  if (differs.length > 0) lines.push(`  differs in: ${differs.join(', ')}`);
+  lines.push('run with --fresh to discard that journal and write the output from the start, or choose another output or --state-dir');
+  return new GpupoolError('GPUPOOL_E_JOURNAL_MISMATCH', lines.join('\n'), { details: { stateDir, journal, thisRun, differs } });
+}

@@ -1,0 +1,357 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { GpupoolError } from '../errors/index.js';
+import type {
+  CommitGroup,
+  Durability,
+  FailedItem,
+  JobIdentity,
+  JobJournal,
+  JournalOwner,
+  JournalStatus,
+  LearnedLimit,
+  ResumeState,
+  StatusOptions,
+} from './job-journal.js';
+import type { OpenJournalOptions } from './journal-options.js';
+import { corruptError, journalError, mismatchError } from './journal-errors.js';
+import { JournalLock } from './journal-lock.js';
+import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
+import { queryStatus } from './journal-status.js';
+import { decodeSeqsInto, encodeSeqs, encodeSeqSet } from './seq-codec.js';
+import { isSeq, SeqSet } from './seq-set.js';
+import { statePaths, type StatePaths } from './state-dir.js';
+
+const DEFAULT_FOLD_EVERY = 256;
+
+/** Opens (creating, or with `fresh` recreating) the journal of a job; see {@link SqliteJournal}. */
+export function openJournal(options: OpenJournalOptions): SqliteJournal {
+  return SqliteJournal.open(options);
+}
+
+/**
+ * The embedded journal: `journal.sqlite` in WAL mode inside the state directory, held by one
+ * live process at a time. Every method is synchronous; a commit of 4,096 items is one small
+ * transaction (one blob of seq runs, the failed rows, the progress row).
+ */
+export class SqliteJournal implements JobJournal {
+  readonly stateDir: string;
+  readonly durability: Durability;
+  /** The process that held this journal last and never closed it (killed), or null. */
+  readonly recoveredFrom: JournalOwner | null;
+
+  readonly #paths: StatePaths;
+  readonly #db: Database.Database;
+  readonly #lock: JournalLock;
+  readonly #owner: JournalOwner;
+  readonly #foldEvery: number;
+  readonly #done: SeqSet;
+  readonly #failed: SeqSet;
+  #outputBytes: number;
+  #chunks: number;
+  #closed = false;
+
+  readonly #sql: {
+    insertChunk: Database.Statement<[Buffer]>;
+    deleteChunks: Database.Statement<[]>;
+    upsertFailed: Database.Statement<[number, string | number, string, string, number]>;
+    deleteFailed: Database.Statement<[number]>;
+    progress: Database.Statement<[number, number, number, number]>;
+  };
+
+  static open(options: OpenJournalOptions): SqliteJournal {
+    const { identity } = options;
+    if (typeof identity?.fingerprint !== 'string' || identity.fingerprint === '') {
+      throw new GpupoolError('GPUPOOL_E_INTERNAL', `openJournal: identity.fingerprint must be a non-empty string, got ${JSON.stringify(identity?.fingerprint)}`);
+    }
+    const foldEvery = options.foldEvery ?? DEFAULT_FOLD_EVERY;
+    if (!Number.isInteger(foldEvery) || foldEvery < 1) {
+      throw new GpupoolError('GPUPOOL_E_INTERNAL', `openJournal: foldEvery must be an integer ≥ 1, got ${foldEvery}`);
+    }
+    const stateDir = path.resolve(options.stateDir);
+    const paths = statePaths(stateDir);
+    try {
+      fs.mkdirSync(stateDir, { recursive: true });
+    } catch (err) {
+      throw journalError(err, stateDir);
+    }
+    const lock = JournalLock.acquire(paths, stateDir);
+    let db: Database.Database | undefined;
+    try {
+      // Only under the lock: never wipe the journal of a live run.
+      if (options.fresh === true) wipe(paths);
+      db = openDatabase(paths.journal, stateDir, identity, options);
+      return new SqliteJournal(db, lock, paths, stateDir, options.durability ?? 'process', foldEvery);
+    } catch (err) {
+      db?.close();
+      lock.release();
+      throw journalError(err, paths.journal);
+    }
+  }
+
+  private constructor(db: Database.Database, lock: JournalLock, paths: StatePaths, stateDir: string, durability: Durability, foldEvery: number) {
+    this.#db = db;
+    this.#lock = lock;
+    this.#paths = paths;
+    this.stateDir = stateDir;
+    this.durability = durability;
+    this.#foldEvery = foldEvery;
+    this.recoveredFrom = lock.previousOwner;
+    this.#owner = { pid: process.pid, hostname: os.hostname(), since: Date.now() };
+    this.#sql = {
+      insertChunk: db.prepare('INSERT INTO done_chunks (seqs) VALUES (?)'),
+      deleteChunks: db.prepare('DELETE FROM done_chunks'),
+      upsertFailed: db.prepare('INSERT OR REPLACE INTO failed (seq, item_id, code, message, failed_at) VALUES (?, ?, ?, ?, ?)'),
+      deleteFailed: db.prepare('DELETE FROM failed WHERE seq = ?'),
+      progress: db.prepare(
+        'UPDATE progress SET output_bytes = ?, done_count = ?, failed_count = ?, commits = commits + 1, updated_at = ? WHERE id = 1',
+      ),
+    };
+    this.#done = new SeqSet();
+    this.#failed = new SeqSet();
+    this.#chunks = 0;
+    this.#outputBytes = 0;
+    this.#load();
+  }
+
+  resume(): ResumeState {
+    this.#assertOpen();
+    return {
+      done: this.#done.clone(),
+      failed: this.#failed.clone(),
+      outputBytes: this.#outputBytes,
+      counts: { done: this.#done.size, failed: this.#failed.size },
+    };
+  }
+
+  commit(group: CommitGroup): void {
+    this.#assertOpen();
+    const { outputBytes } = group;
+    if (!Number.isSafeInteger(outputBytes) || outputBytes < 0) {
+      throw new GpupoolError('GPUPOOL_E_INTERNAL', `commit: outputBytes must be an integer ≥ 0, got ${outputBytes}`);
+    }
+    const failures = group.failed ?? [];
+    for (const f of failures) assertSeq(f.seq, 'commit: failed seq');
+
+    // Memory first (a fold encodes the whole set), undone if the transaction fails.
+    const fresh = this.#addDone(group.done);
+    const cleared: number[] = [];
+    if (this.#failed.size > 0) for (let i = 0; i < fresh.length; i++) if (this.#failed.delete(fresh[i])) cleared.push(fresh[i]);
+    // A failure reported for a seq that is done (now or before) is stale: done wins.
+    const newFailures = failures.filter((f) => !this.#done.has(f.seq));
+    const added = newFailures.filter((f) => this.#failed.add(f.seq)).map((f) => f.seq);
+    const fold = fresh.length > 0 && this.#chunks >= this.#foldEvery;
+    try {
+      this.#db.transaction(() => {
+        if (fold) {
+          this.#sql.deleteChunks.run();
+          this.#sql.insertChunk.run(encodeSeqSet(this.#done));
+        } else if (fresh.length > 0) {
+          this.#sql.insertChunk.run(encodeSeqs(fresh));
+        }
+        for (const seq of cleared) this.#sql.deleteFailed.run(seq);
+        const now = Date.now();
+        for (const f of newFailures) this.#sql.upsertFailed.run(f.seq, itemId(f), String(f.code), String(f.message), now);
+        this.#sql.progress.run(outputBytes, this.#done.size, this.#failed.size, now);
+      })();
+    } catch (err) {
+      for (let i = 0; i < fresh.length; i++) this.#done.delete(fresh[i]);
+      for (const seq of cleared) this.#failed.add(seq);
+      for (const seq of added) this.#failed.delete(seq);
+      throw journalError(err, this.#paths.journal);
+    }
+    if (fold) this.#chunks = 1;
+    else if (fresh.length > 0) this.#chunks++;
+    this.#outputBytes = outputBytes;
+  }
+
+  retryFailed(): void {
+    this.#write(() => {
+      this.#db.prepare('DELETE FROM failed').run();
+      this.#db.prepare('UPDATE progress SET failed_count = 0, finished_at = NULL, updated_at = ? WHERE id = 1').run(Date.now());
+    });
+    this.#failed.clear();
+  }
+
+  learnedLimits(model: string): Record<string, LearnedLimit> {
+    this.#assertOpen();
+    const rows = this.#db
+      .prepare('SELECT device_key, batch_limit, updated_at FROM learned_limits WHERE model = ?')
+      .all(model) as { device_key: string; batch_limit: number; updated_at: number }[];
+    const out: Record<string, LearnedLimit> = {};
+    for (const r of rows) out[r.device_key] = { limit: r.batch_limit, updatedAt: r.updated_at };
+    return out;
+  }
+
+  saveLearnedLimit(model: string, deviceKey: string, limit: number): void {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new GpupoolError('GPUPOOL_E_INTERNAL', `saveLearnedLimit: limit must be an integer ≥ 1, got ${limit}`);
+    }
+    this.#write(() => {
+      this.#db
+        .prepare('INSERT OR REPLACE INTO learned_limits (model, device_key, batch_limit, updated_at) VALUES (?, ?, ?, ?)')
+        .run(model, deviceKey, limit, Date.now());
+    });
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.#write(() => {
+      if (value === undefined) this.#db.prepare('DELETE FROM meta WHERE key = ?').run(USER_META_PREFIX + key);
+      else this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(USER_META_PREFIX + key, JSON.stringify(value));
+    });
+  }
+
+  markFinished(totalItems: number): void {
+    if (!Number.isSafeInteger(totalItems) || totalItems < 0) {
+      throw new GpupoolError('GPUPOOL_E_INTERNAL', `markFinished: totalItems must be an integer ≥ 0, got ${totalItems}`);
+    }
+    this.#write(() => {
+      const now = Date.now();
+      this.#db.prepare('UPDATE progress SET finished_at = ?, total_items = ?, updated_at = ? WHERE id = 1').run(now, totalItems, now);
+    });
+  }
+
+  status(options?: StatusOptions): JournalStatus {
+    this.#assertOpen();
+    try {
+      return queryStatus(this.#db, this.stateDir, this.#owner, options);
+    } catch (err) {
+      throw journalError(err, this.#paths.journal);
+    }
+  }
+
+  /**
+   * Folds the done records into one, closes the database (which folds the WAL into the
+   * file) and releases the lock. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#chunks > 1) this.#foldQuietly();
+      this.#db.close();
+    } finally {
+      this.#lock.release();
+    }
+  }
+
+  /** Best effort: unfolded records are just as valid, only more rows to read next time. */
+  #foldQuietly(): void {
+    try {
+      this.#db.transaction(() => {
+        this.#sql.deleteChunks.run();
+        this.#sql.insertChunk.run(encodeSeqSet(this.#done));
+      })();
+      this.#chunks = 1;
+      this.#db.pragma('incremental_vacuum');
+    } catch {
+      // A full disk, most likely; the next run resumes from the records as they are.
+    }
+  }
+
+  #load(): void {
+    try {
+      for (const blob of this.#db.prepare('SELECT seqs FROM done_chunks ORDER BY id').pluck().iterate() as IterableIterator<Buffer>) {
+        decodeSeqsInto(blob, this.#done);
+        this.#chunks++;
+      }
+      for (const seq of this.#db.prepare('SELECT seq FROM failed').pluck().iterate() as IterableIterator<number>) {
+        if (!isSeq(seq)) throw corruptError(this.#paths.journal, `failed item with seq ${seq}`);
+        if (this.#done.has(seq)) throw corruptError(this.#paths.journal, `seq ${seq} is both done and failed`);
+        this.#failed.add(seq);
+      }
+      const p = this.#db.prepare('SELECT output_bytes, done_count, failed_count FROM progress WHERE id = 1').get() as
+        | { output_bytes: number; done_count: number; failed_count: number }
+        | undefined;
+      if (p === undefined) throw corruptError(this.#paths.journal, 'the progress row is missing');
+      if (p.done_count !== this.#done.size || p.failed_count !== this.#failed.size) {
+        throw corruptError(
+          this.#paths.journal,
+          `counts disagree: progress says ${p.done_count} done and ${p.failed_count} failed, the records hold ${this.#done.size} and ${this.#failed.size}`,
+        );
+      }
+      this.#outputBytes = p.output_bytes;
+    } catch (err) {
+      throw journalError(err, this.#paths.journal);
+    }
+  }
+
+  /** Adds `done` to the done set; returns the seqs that were not done before. */
+  #addDone(done: ArrayLike<number>): Uint32Array {
+    const n = done.length;
+    const fresh = new Uint32Array(n);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const seq = done[i];
+      if (!isSeq(seq)) {
+        for (let j = 0; j < k; j++) this.#done.delete(fresh[j]);
+        assertSeq(seq, 'commit: done seq');
+      }
+      if (this.#done.add(seq)) fresh[k++] = seq;
+    }
+    return fresh.subarray(0, k);
+  }
+
+  #write(fn: () => void): void {
+    this.#assertOpen();
+    try {
+      this.#db.transaction(fn)();
+    } catch (err) {
+      throw journalError(err, this.#paths.journal);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new GpupoolError('GPUPOOL_E_INTERNAL', `the journal in ${this.stateDir} is closed`);
+  }
+}
+
+function openDatabase(file: string, stateDir: string, identity: JobIdentity, options: OpenJournalOptions): Database.Database {
+  const db = new Database(file, { timeout: 5000 });
+  try {
+    // The first statement reads the header: a file that is not SQLite fails here (NOTADB).
+    // auto_vacuum only takes on a new file (before WAL mode writes its header): it lets a
+    // close give back the pages that folding frees. On an existing journal it is a no-op.
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('journal_size_limit = 67108864');
+    if (isEmptyDatabase(db)) {
+      createSchema(db, identity.fingerprint, identity.description);
+    } else {
+      checkSchema(db, file, true);
+      const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+      if (meta.get(META_FINGERPRINT) !== identity.fingerprint) {
+        const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
+        throw mismatchError(stateDir, stored, identity.description);
+      }
+      const description = JSON.stringify(identity.description);
+      if (meta.get(META_DESCRIPTION) !== description) {
+        // Same job, described anew (a moved config): show the current description.
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(description, META_DESCRIPTION);
+      }
+    }
+    if (options.maxBytes !== undefined) {
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function wipe(paths: StatePaths): void {
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(paths.journal + suffix, { force: true });
+}
+
+function assertSeq(seq: number, what: string): void {
+  if (!isSeq(seq)) throw new GpupoolError('GPUPOOL_E_INTERNAL', `${what} must be an integer in [0, 4294967294], got ${String(seq)}`);
+}
+
+function itemId(f: FailedItem): string | number {
+  return typeof f.id === 'number' || typeof f.id === 'string' ? f.id : String(f.id);
+}

@@ -1,0 +1,6 @@
+export * from './resolve-command.js';
+export * from './worker-log.js';
+export * from './worker-process-options.js';
+export * from './worker-process.js';
+export * from './worker-state.js';
+export * from './worker-supervisor.js';

@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { GpupoolError } from '../errors/index.js';
+import { batchJson, encodeFrame, FrameDecoder, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { WorkerLog } from './worker-log.js';
+import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
+import type { WorkerState } from './worker-state.js';
+
+const PROTOCOL_FD = 3;
+
+interface Inflight<B> {
+  batch: B;
+}
+
+/**
+ * One resident worker process: spawn, handshake, frames in and out, lifecycle. It tracks
+ * which batches the process holds so that none is lost when it dies; what to do with them
+ * is the scheduler's business.
+ */
+export class WorkerProcess<B> {
+  state: WorkerState = 'starting';
+  hello?: HelloMessage;
+  ready?: ReadyMessage;
+  readonly log: WorkerLog;
+  private child?: ChildProcess;
+  private channel?: Socket;
+  private readonly inflight = new Map<number, Inflight<B>>();
+  private nextBatchId = 1;
+  private headSince = 0;
+  private deadlineTimer?: NodeJS.Timeout;
+  private endReason?: ExitReason;
+  private endMessage = '';
+  private fatalMessage?: string;
+  private startWaiter?: { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
+  private exited?: Promise<void>;
+
+  constructor(
+    readonly options: WorkerProcessOptions,
+    private readonly handlers: WorkerHandlers<B>,
+  ) {
+    this.log = new WorkerLog(options.logFile, options.echo ? { prefix: `[${options.id}]`, out: options.echo } : undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  get maxBatch(): number | undefined {
+    return this.ready?.max_batch;
+  }
+
+  /** Spawns the process and resolves once it said `ready`; rejects with GPUPOOL_E_WORKER_START otherwise. */
+  start(): Promise<void> {
+    const { command, cwd, env, id } = this.options;
+    this.log.note(`starting ${JSON.stringify(command)} in ${cwd}`);
+    const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.log.attach(child.stdout, false);
+    this.log.attach(child.stderr, true);
+    const channel = child.stdio[PROTOCOL_FD] as Socket;
+    this.channel = channel;
+    const decoder = new FrameDecoder();
+    channel.on('data', (chunk: Buffer) => {
+      let payloads: string[];
+      try {
+        payloads = decoder.push(chunk);
+      } catch (err) {
+        return this.protocolError((err as Error).message);
+      }
+      for (const p of payloads) {
+        let msg: WorkerMessage;
+        try {
+          msg = JSON.parse(p) as WorkerMessage;
+        } catch {
+          return this.protocolError(`a frame is not JSON: ${p.slice(0, 80)}`);
+        }
+        this.onMessage(msg);
+      }
+    });
+    channel.on('error', () => {}); // EPIPE when the child dies mid-write; 'close' tells the story.
+    this.exited = new Promise((resolve) => child.on('close', (code, signal) => {
+      this.onClose(code, signal);
+      resolve();
+    }));
+    child.on('error', (err) => this.log.note(`spawn error: ${err.message}`));
+
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.endReason = 'killed';
+        this.endMessage = `did not become ready within ${this.options.startTimeoutMs} ms`;
+        child.kill('SIGKILL');
+      }, this.options.startTimeoutMs);
+      this.startWaiter = { resolve, reject, timer };
+    });
+    return ready.then(
+      () => {
+        this.log.note(`ready (pid ${child.pid})`);
+        if (this.options.batchDeadlineMs > 0) {
+          const every = Math.max(50, Math.min(1000, this.options.batchDeadlineMs / 4));
+          this.deadlineTimer = setInterval(() => this.checkDeadline(), every).unref();
+        }
+      },
+      (err: Error) => {
+        throw new GpupoolError('GPUPOOL_E_WORKER_START', `worker ${id} failed to start: ${err.message} (log: ${this.options.logFile})`);
+      },
+    );
+  }
+
+  /** Sends a batch whose items are already JSON texts; returns false if the worker cannot take it. */
+  dispatch(batch: B, itemsJson: readonly string[]): boolean {
+    if (!this.channel || (this.state !== 'ready' && this.state !== 'busy')) return false;
+    const id = this.nextBatchId++;
+    if (this.inflight.size === 0) this.headSince = performance.now();
+    this.inflight.set(id, { batch });
+    this.state = 'busy';
+    this.channel.write(encodeFrame(batchJson(id, itemsJson)));
+    return true;
+  }
+
+  /** Drain: in-flight batches finish, then the process exits; killed if it takes longer than `timeoutMs`. */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (!this.child || this.state === 'stopped' || this.state === 'crashed') return this.exited;
+    this.endReason ??= 'requested';
+    this.state = 'draining';
+    this.channel?.write(encodeFrame('{"type":"stop"}'));
+    const term = setTimeout(() => this.child?.kill('SIGTERM'), timeoutMs);
+    const kill = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs + 5000);
+    await this.exited;
+    clearTimeout(term);
+    clearTimeout(kill);
+  }
+
+  /** Ends the process now; its in-flight batches come back through the exit handler. */
+  kill(reason: ExitReason = 'killed', message = 'killed by gpupool'): void {
+    if (!this.child || this.state === 'stopped' || this.state === 'crashed') return;
+    this.endReason ??= reason;
+    if (!this.endMessage) this.endMessage = message;
+    this.child.kill('SIGKILL');
+  }
+
+  whenExited(): Promise<void> {
+    return this.exited ?? Promise.resolve();
+  }
+
+  private onMessage(msg: WorkerMessage): void {
+    switch (msg.type) {
+      case 'result':
+      case 'failed': {
+        const entry = this.inflight.get(msg.id);
+        if (!entry) return this.protocolError(`answer for unknown batch ${msg.id}`);
+        this.inflight.delete(msg.id);
+        this.headSince = performance.now();
+        if (this.inflight.size === 0 && this.state === 'busy') this.state = 'ready';
+        if (msg.type === 'result') {
+          if (!Array.isArray(msg.outputs)) return this.protocolError(`result ${msg.id} has no outputs array`);
+          this.handlers.result(entry.batch, msg);
+        } else {
+          if (msg.kind === 'fatal') {
+            this.endReason ??= 'fatal';
+            this.endMessage ||= `fatal device error: ${msg.message}`;
+          }
+          this.handlers.failed(entry.batch, msg);
+        }
+        return;
+      }
+      case 'hello':
+        this.hello = msg;
+        this.handlers.hello?.(msg);
+        return;
+      case 'ready':
+        this.ready = msg;
+        if (this.state === 'starting') this.state = 'ready';
+        if (this.startWaiter) {
+          clearTimeout(this.startWaiter.timer);
+          this.startWaiter.resolve();
+          this.startWaiter = undefined;
+        }
+        return;
+      case 'fatal':
+        this.fatalMessage = msg.message;
+        this.log.note(`worker reported fatal: ${msg.message}\n${msg.traceback ?? ''}`);
+        return;
+      default:
+        return; // unknown types are ignored (forward compatibility)
+    }
+  }
+
+  private protocolError(detail: string): void {
+    this.log.note(`protocol error: ${detail}`);
+    this.kill('protocol', `protocol error: ${detail}`);
+  }
+
+  private checkDeadline(): void {
+    if (this.inflight.size > 0 && performance.now() - this.headSince > this.options.batchDeadlineMs) {
+      this.kill('deadline', `a batch ran longer than batch.deadline (${this.options.batchDeadlineMs} ms)`);
+    }
+  }
+
+  private onClose(code: number | null, signal: NodeJS.Signals | null): void {
+    clearInterval(this.deadlineTimer);
+    const requested = this.endReason === 'requested';
+    const clean = requested && code === 0;
+    this.state = clean || (requested && this.inflight.size === 0) ? 'stopped' : 'crashed';
+    const reason: ExitReason = this.endReason ?? 'exited';
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const tail = this.log.stderrTail();
+    const message = [this.fatalMessage ?? this.endMessage ?? '', `worker ${this.options.id} ${how}`, tail ? `stderr:\n${tail}` : '']
+      .filter(Boolean)
+      .join('; ');
+    this.log.note(`closed: ${how} (${reason})`);
+    this.log.close();
+    if (this.startWaiter) {
+      clearTimeout(this.startWaiter.timer);
+      this.startWaiter.reject(new Error(message));
+      this.startWaiter = undefined;
+      return;
+    }
+    const inflight = [...this.inflight.values()].map((e) => e.batch);
+    this.inflight.clear();
+    this.handlers.exit({ code, signal, reason, inflight, message });
+  }
+}

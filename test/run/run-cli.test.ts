@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+function echoConfig(dir: string, extra = '', worker = 'noop_worker.py'): string {
+  return writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker(worker)}\n    devices: cpu\n    workers_per_device: 4\n    batch: { max: 64, timeout: 2ms }\n${extra}`);
+}
+
+test('100,000 JSONL items through four Python workers on CPU: exactly 100,000 lines, each id once, right outputs', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 100_000, (i) => ({ n: i }));
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = readOutput(out);
+  assert.equal(lines.length, 100_000);
+  const ids = new Set(lines.map((l) => l.id));
+  assert.equal(ids.size, 100_000);
+  for (const l of lines) assert.deepEqual(l.output, { n: (l.id as number) - 1 });
+  const summary = JSON.parse(r.stdout) as { done: number; devices: { key: string }[] };
+  assert.equal(summary.done, 100_000);
+  assert.deepEqual(summary.devices.map((d) => d.key), ['cpu:0']);
+});
+
+test('a malformed line is reported with its line number and the others still run; exit code 1', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"a":1}\n{"b":\n\n{"c":3}\n');
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none']);
+  assert.equal(r.code, 1);
+  const byId = new Map(readOutput(out).map((l) => [l.id, l]));
+  assert.equal(byId.size, 3, 'one output line per input line (the blank line is not an input)');
+  assert.deepEqual(byId.get(1)?.output, { a: 1 });
+  assert.equal(byId.get(2)?.error?.code, 'GPUPOOL_E_INPUT_PARSE');
+  assert.match(byId.get(2)!.error!.message, /line 2 is not valid JSON/);
+  assert.deepEqual(byId.get(4)?.output, { c: 3 });
+});
+
+test('--on-error stop stops at the first failure', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, `not json\n${Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ i })).join('\n')}\n`);
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--on-error', 'stop', '--max-pending', '64']);
+  assert.equal(r.code, 1);
+  const lines = readOutput(out);
+  assert.equal(lines[0].error?.code, 'GPUPOOL_E_INPUT_PARSE');
+  assert.ok(lines.length < 50_001, `stopped early (${lines.length} lines)`);
+});
+
+test('bad input gets one clear line and a distinct exit code each', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3);
+  const out = path.join(dir, 'out.jsonl');
+  const cases: { name: string; config: string; args?: string[]; code: number; message: RegExp }[] = [
+    {
+      name: 'config error',
+      config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    batch: { max: 0 }\n`,
+      code: 3,
+      message: /GPUPOOL_E_CONFIG: .*`models\.echo\.batch\.max` .*>=1.*got 0/,
+    },
+    { name: 'unknown key', config: `models:\n  echo:\n    command: [x]\n    bach: {}\n`, code: 3, message: /unknown key\(s\) "bach"/ },
+    { name: 'unknown model', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['-m', 'nope'], code: 4, message: /unknown model "nope"; the config defines: echo/ },
+    { name: 'missing command', config: `models:\n  echo:\n    command: [./no-such-worker.sh]\n    devices: cpu\n`, code: 5, message: /GPUPOOL_E_COMMAND_NOT_FOUND: worker command "\.\/no-such-worker\.sh"/ },
+    {
+      name: 'worker exits during start',
+      config: `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n`,
+      code: 6,
+      message: /GPUPOOL_E_WORKER_START: worker echo\/cpu:0\/0 failed to start: .*model file not found/,
+    },
+    { name: 'unknown device', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['--devices', '7'], code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE/ },
+  ];
+  for (const c of cases) {
+    const cfg = writeConfig(dir, c.config, `${c.name.replace(/ /g, '-')}.yaml`);
+    const r = await runCli(['run', '-c', cfg, '-i', input, '-o', out, '--progress', 'none', '--fresh', ...(c.args ?? [])]);
+    assert.equal(r.code, c.code, `${c.name}: ${r.stderr}`);
+    assert.match(r.stderr, c.message, c.name);
+    assert.match(r.stderr, /remedy: /, c.name);
+  }
+  const missing = await runCli(['run', '-c', echoConfig(dir), '-i', path.join(dir, 'nope.jsonl'), '-o', out, '--progress', 'none']);
+  assert.equal(missing.code, 8);
+  assert.match(missing.stderr, /GPUPOOL_E_INPUT_NOT_FOUND: input ".*nope\.jsonl" does not exist/);
+  const noConfig = await runCli(['run', '-c', path.join(dir, 'none.yaml'), '-i', input, '-o', out]);
+  assert.equal(noConfig.code, 3);
+  assert.match(noConfig.stderr, /config file ".*none\.yaml" does not exist/);
+});
+
+test('a directory input: each file is {"path": …}, its id the path', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(path.join(pages, 'sub'), { recursive: true });
+  for (const f of ['b.png', 'a.png', 'sub/c.png']) fs.writeFileSync(path.join(pages, f), 'x');
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', pages, '-o', out, '--progress', 'none']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = readOutput(out).sort((x, y) => String(x.id).localeCompare(String(y.id)));
+  assert.deepEqual(lines.map((l) => path.relative(pages, String(l.id))), ['a.png', 'b.png', 'sub/c.png']);
+  assert.deepEqual(lines[0].output, { path: path.join(pages, 'a.png') });
+});
+
+test('--shard I/N processes the items whose position modulo N is I; the shards together cover the input once', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 1000);
+  const ids: (string | number)[] = [];
+  for (const s of ['0/3', '1/3', '2/3']) {
+    const out = path.join(dir, `out-${s.replace('/', '-')}.jsonl`);
+    const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--shard', s]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readOutput(out);
+    const k = Number(s[0]);
+    assert.ok(lines.every((l) => ((l.id as number) - 1) % 3 === k));
+    ids.push(...lines.map((l) => l.id));
+  }
+  assert.equal(new Set(ids).size, 1000);
+  assert.equal(ids.length, 1000);
+});
+
+test('stdin input', async () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', '-', '-o', out, '--progress', 'none'], { input: '{"q":1}\n{"q":2}\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readOutput(out).length, 2);
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdaptiveBatchLimit } from '../../src/scheduler/index.js';
+
+/** Drives a limit against a device that fails every batch above `threshold` items. */
+function settle(limit: AdaptiveBatchLimit, threshold: number, batches: number): number[] {
+  const seen: number[] = [];
+  for (let i = 0; i < batches; i++) {
+    const size = limit.value;
+    if (size > threshold) limit.onOutOfMemory(size);
+    else limit.onSuccess(size);
+    seen.push(limit.value);
+  }
+  return seen;
+}
+
+test('starts at batch.max, or at a learned limit', () => {
+  assert.equal(new AdaptiveBatchLimit({ max: 64 }).value, 64);
+  assert.equal(new AdaptiveBatchLimit({ max: 64, initial: 12 }).value, 12);
+  assert.equal(new AdaptiveBatchLimit({ max: 64, initial: 500 }).value, 64);
+});
+
+test('halves on out-of-memory', () => {
+  const l = new AdaptiveBatchLimit({ max: 256 });
+  assert.equal(l.onOutOfMemory(256), 128);
+  assert.equal(l.onOutOfMemory(128), 64);
+  assert.equal(l.ooms, 2);
+});
+
+for (const threshold of [1, 7, 40, 100, 255]) {
+  test(`settles within one halving below a threshold of ${threshold} and stops failing`, () => {
+    const l = new AdaptiveBatchLimit({ max: 256, forgetFailureAfter: Infinity });
+    settle(l, threshold, 2000);
+    const oomsAfterSettling = l.ooms;
+    const tail = settle(l, threshold, 1000);
+    assert.ok(l.value <= threshold, `limit ${l.value} above threshold ${threshold}`);
+    assert.ok(l.value >= Math.floor(threshold / 2), `limit ${l.value} more than one halving below ${threshold}`);
+    assert.equal(l.ooms, oomsAfterSettling, 'kept hitting out-of-memory after settling');
+    assert.ok(tail.every((v) => v === tail[0]));
+  });
+}
+
+test('grows back after sustained success, not before', () => {
+  const l = new AdaptiveBatchLimit({ max: 64, growAfter: 8 });
+  l.onOutOfMemory(64); // 32, ceiling below 64
+  for (let i = 0; i < 7; i++) l.onSuccess(32);
+  assert.equal(l.value, 32);
+  l.onSuccess(32);
+  assert.ok(l.value > 32 && l.value < 64);
+});
+
+test('does not grow while the device has no room', () => {
+  const l = new AdaptiveBatchLimit({ max: 64, initial: 16, growAfter: 2 });
+  for (let i = 0; i < 50; i++) l.onSuccess(16, false);
+  assert.equal(l.value, 16);
+  for (let i = 0; i < 50; i++) l.onSuccess(l.value, true);
+  assert.equal(l.value, 64);
+});
+
+test('after long stability it probes above the failed size again, once, then settles back', () => {
+  const l = new AdaptiveBatchLimit({ max: 256, forgetFailureAfter: 500 });
+  settle(l, 40, 1000);
+  const before = l.ooms;
+  const tail = settle(l, 40, 500);
+  assert.ok(l.ooms - before <= 1, `${l.ooms - before} probes in 500 batches`);
+  assert.ok(tail.filter((v) => v < 20).length === 0);
+});

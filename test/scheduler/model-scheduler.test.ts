@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { batchSchema } from '../../src/config/index.js';
+import { AdaptiveBatchLimit, ModelScheduler, newWorkItem, type Batch, type DispatchTarget, type ItemFailure, type WorkItem } from '../../src/scheduler/index.js';
+
+/** An in-process target that answers batches with a behaviour function, asynchronously like a worker. */
+class ScriptedTarget implements DispatchTarget {
+  inflightCount = 0;
+  readonly sizes: number[] = [];
+  constructor(
+    readonly id: string,
+    readonly limit: AdaptiveBatchLimit,
+    readonly maxInflight: number,
+    private readonly answer: (s: ModelScheduler, batch: Batch, items: unknown[]) => void,
+    private readonly scheduler: () => ModelScheduler,
+  ) {}
+  readonly deviceKey = 'cpu:0';
+  acceptsWork(): boolean {
+    return true;
+  }
+  send(batch: Batch, itemsJson: string[]): boolean {
+    this.inflightCount++;
+    this.sizes.push(batch.items.length);
+    const items = itemsJson.map((j) => JSON.parse(j) as unknown);
+    setImmediate(() => {
+      this.inflightCount--;
+      this.answer(this.scheduler(), batch, items);
+    });
+    return true;
+  }
+}
+
+function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; targets?: number; answer: (s: ModelScheduler, b: Batch, items: unknown[]) => void }) {
+  const done = new Map<string | number, unknown>();
+  const failed = new Map<string | number, ItemFailure>();
+  const batch = batchSchema.parse({ max: opts.max ?? 8, timeout: 1, max_cost: opts.maxCost });
+  const scheduler = new ModelScheduler({
+    model: 'm',
+    batch,
+    maxAttempts: opts.maxAttempts ?? 3,
+    sink: {
+      done: (item: WorkItem, output: unknown) => {
+        assert.ok(!done.has(item.id) && !failed.has(item.id), `item ${item.id} answered twice`);
+        done.set(item.id, output);
+      },
+      failed: (item: WorkItem, f: ItemFailure) => {
+        assert.ok(!done.has(item.id) && !failed.has(item.id), `item ${item.id} answered twice`);
+        failed.set(item.id, f);
+      },
+    },
+  });
+  const targets = Array.from({ length: opts.targets ?? 1 }, (_, i) => new ScriptedTarget(`t${i}`, new AdaptiveBatchLimit({ max: batch.max }), 2, opts.answer, () => scheduler));
+  for (const t of targets) scheduler.addTarget(t);
+  return { scheduler, targets, done, failed };
+}
+
+const echo = (s: ModelScheduler, b: Batch, items: unknown[]) => s.onResult(b, items, undefined);
+
+test('every item is answered once, in batches no larger than batch.max', async () => {
+  const h = harness({ max: 8, targets: 3, answer: echo });
+  for (let i = 0; i < 1000; i++) h.scheduler.push(newWorkItem(i, i + 1, JSON.stringify({ i })));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 1000);
+  assert.deepEqual(h.done.get(500), { i: 499 });
+  for (const t of h.targets) assert.ok(t.sizes.every((n) => n >= 1 && n <= 8));
+  assert.ok(h.targets.every((t) => t.sizes.length > 0), 'a target got no work');
+});
+
+test('a partial batch goes out after batch.timeout', async () => {
+  const h = harness({ max: 64, answer: echo });
+  h.scheduler.push(newWorkItem(0, 1, '1'));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(h.done.size, 1);
+});
+
+test('batches are bounded by max_cost as well as by count', async () => {
+  const h = harness({ max: 100, maxCost: 10, answer: echo });
+  for (let i = 0; i < 50; i++) h.scheduler.push(newWorkItem(i, i, '0', 4));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 50);
+  assert.ok(h.targets[0].sizes.every((n) => n <= 2), `sizes ${h.targets[0].sizes}`);
+});
+
+test('an ItemError fails that item alone', async () => {
+  const h = harness({
+    answer: (s, b, items) =>
+      s.onResult(b, items.map((x) => (x === 13 ? null : x)), Object.fromEntries(items.flatMap((x, i) => (x === 13 ? [[String(i), { message: 'unlucky' }]] : [])))),
+  });
+  for (let i = 0; i < 40; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 39);
+  assert.equal(h.failed.get(13)?.message, 'unlucky');
+  assert.equal(h.failed.get(13)?.code, 'GPUPOOL_E_ITEM_FAILED');
+});
+
+test('a poison item that fails its whole batch is bisected out, retried alone, then failed; the rest succeed', async () => {
+  const h = harness({ max: 16, maxAttempts: 3, answer: (s, b, items) => (items.includes(77) ? s.onFailed(b, 'batch', 'boom') : s.onResult(b, items, undefined)) });
+  for (let i = 0; i < 200; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 199);
+  assert.deepEqual([...h.failed.keys()], [77]);
+  assert.equal(h.failed.get(77)?.message, 'boom');
+});
+
+test('out-of-memory splits the batch and halves the limit; nothing fails', async () => {
+  const h = harness({ max: 64, answer: (s, b, items) => (items.length > 10 ? s.onFailed(b, 'oom', 'CUDA out of memory') : s.onResult(b, items, undefined)) });
+  for (let i = 0; i < 1000; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 1000);
+  assert.equal(h.failed.size, 0);
+  const l = h.targets[0].limit.value;
+  assert.ok(l <= 10 && l >= 5, `limit ${l}`);
+});
+
+test('an item that does not fit even alone fails with GPUPOOL_E_OUT_OF_MEMORY after max_attempts', async () => {
+  const h = harness({ max: 8, answer: (s, b, items) => (items.includes(5) ? s.onFailed(b, 'oom', 'too big') : s.onResult(b, items, undefined)) });
+  for (let i = 0; i < 20; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 19);
+  assert.equal(h.failed.get(5)?.code, 'GPUPOOL_E_OUT_OF_MEMORY');
+});
+
+test('batches lost with a dead worker are retried', async () => {
+  let lostOnce = false;
+  const h = harness({
+    answer: (s, b, items) => {
+      if (!lostOnce) {
+        lostOnce = true;
+        return s.onLost([b], { code: 'GPUPOOL_E_WORKER_CRASHED', message: 'killed' });
+      }
+      s.onResult(b, items, undefined);
+    },
+  });
+  for (let i = 0; i < 30; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 30);
+});
