@@ -13,7 +13,7 @@
  * close, `groupRecordBytesPerItem` what a group's record costs before records are folded.
  *
  * Orders: `batches` models the pool: batches of 64 consecutive seqs that complete shuffled
- * within a window of 32 batches in flight; `random` is the worst case, a random permutation.
+ * within a window of 40 batches in flight; `random` is the worst case, a random permutation.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,7 +64,7 @@ function completionOrder(): Uint32Array {
     return seqs;
   }
   const batch = 64;
-  const window = 32;
+  const window = 40;
   const batches = Math.ceil(items / batch);
   const ids = Uint32Array.from({ length: batches }, (_, i) => i);
   for (let w = 0; w < batches; w += window) shuffle(ids, w, Math.min(w + window, batches), rand);

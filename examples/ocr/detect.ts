@@ -10,7 +10,12 @@ export interface DetectOptions {
   thresh: number;
   /** mean probability a box must reach to be kept (det_db_box_thresh) */
   boxThresh: number;
-  /** how far a box is grown around its shrunk kernel (det_db_unclip_ratio) */
+  /**
+   * how far a box is grown around its shrunk kernel (det_db_unclip_ratio). PaddleOCR's default
+   * is 1.5, which cuts boxes tight to the ink: on the sample pages the recogniser then drops most
+   * spaces and trailing full stops (94.5% character accuracy, against 99.5% with 2.0, the value
+   * OpenCV's DB text detector documents as usual).
+   */
   unclipRatio: number;
   /** most boxes kept per page */
   maxCandidates: number;
@@ -20,7 +25,7 @@ export const DEFAULT_DETECT: DetectOptions = {
   limitSideLen: 960,
   thresh: 0.3,
   boxThresh: 0.6,
-  unclipRatio: 1.5,
+  unclipRatio: 2.0,
   maxCandidates: 1000,
 };
 
@@ -92,17 +97,17 @@ export function detPostprocess(
   opts: DetectOptions,
 ): TextBox[] {
   const n = mapW * mapH;
-  const labels = new Int32Array(n); // 0 = unvisited background/text, -1 = visited
+  const seen = new Uint8Array(n);
   const stack = new Int32Array(n);
   const boxes: TextBox[] = [];
   const scaleX = origW / mapW;
   const scaleY = origH / mapH;
   for (let start = 0; start < n; start++) {
-    if (labels[start] !== 0 || !(prob[start] > opts.thresh)) continue;
+    if (seen[start] || !(prob[start] > opts.thresh)) continue;
     // flood fill one region, keeping each row's leftmost/rightmost pixel (enough for the hull)
     let sp = 0;
     stack[sp++] = start;
-    labels[start] = -1;
+    seen[start] = 1;
     let sum = 0;
     let count = 0;
     const rowMin = new Map<number, number>();
@@ -124,8 +129,8 @@ export function detPostprocess(
           const xx = x + dx;
           if (xx < 0 || xx >= mapW || (dx === 0 && dy === 0)) continue;
           const j = yy * mapW + xx;
-          if (labels[j] === 0 && prob[j] > opts.thresh) {
-            labels[j] = -1;
+          if (!seen[j] && prob[j] > opts.thresh) {
+            seen[j] = 1;
             stack[sp++] = j;
           }
         }

@@ -10,9 +10,9 @@ export interface OcrLine {
 }
 
 /** Returns the lines in reading order and the page text. */
-export function readingOrder(lines: OcrLine[]): { lines: OcrLine[]; text: string } {
-  if (lines.length === 0) return { lines: [], text: '' };
-  // Dominant skew: median angle of the boxes' top edges, weighted by nothing (boxes are few).
+export function readingOrder(lines: OcrLine[]): { text: string; lines: OcrLine[] } {
+  if (lines.length === 0) return { text: '', lines: [] };
+  // Dominant skew: the median angle of the boxes' top edges.
   const angles = lines
     .map((l) => Math.atan2(l.box[1][1] - l.box[0][1], l.box[1][0] - l.box[0][0]))
     .sort((a, b) => a - b);
@@ -46,5 +46,5 @@ export function readingOrder(lines: OcrLine[]): { lines: OcrLine[]; text: string
     ordered.push(...row.items.map((x) => x.line));
     texts.push(row.items.map((x) => x.line.text.trim()).join(' '));
   }
-  return { lines: ordered, text: texts.join('\n') };
+  return { text: texts.join('\n'), lines: ordered };
 }

@@ -80,9 +80,9 @@ function sampleBilinear(src: Uint8Array, W: number, H: number, x: number, y: num
   }
 }
 
-/** Stack crops into one [n, 3, 48, W] tensor, W = the widest crop (at least 320), zero-padded. */
-export function batchCrops(crops: RecCrop[]): { data: Float32Array; width: number } {
-  const width = Math.max(REC_MIN_WIDTH, ...crops.map((c) => c.width));
+/** Stack crops into one [n, 3, 48, W] tensor, W = the widest crop (at least minWidth), zero-padded. */
+export function batchCrops(crops: RecCrop[], minWidth = REC_MIN_WIDTH): { data: Float32Array; width: number } {
+  const width = Math.max(minWidth, ...crops.map((c) => c.width));
   const plane = REC_HEIGHT * width;
   const data = new Float32Array(crops.length * 3 * plane); // zeros = mid-grey after normalisation
   crops.forEach((crop, i) => {

@@ -7,8 +7,9 @@
 // empty (every truth character an error).
 //
 // CLI: node --import tsx examples/ocr/score.ts OUTPUT.jsonl [PAGES_DIR]
-// Each JSONL line is one result; the page is found from `input.path`, `item.path` or `path`, the
-// text from `output.text`, `result.text` or `text` (gpupool's output line, or bench.ts's).
+// Each JSONL line is one result; the page is found from `input.path`, `item.path`, `path` or
+// `id` (gpupool run names a file item by its path), the text from `output.text`, `result.text`
+// or `text`. Pages are matched by file name (NNN.png ↔ NNN.txt).
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,7 +89,7 @@ export function readResults(jsonl: string): Map<string, string> {
   for (const line of jsonl.split('\n')) {
     if (line.trim() === '') continue;
     const rec = JSON.parse(line) as Record<string, unknown>;
-    const p = pick(rec, ['input', 'path'], ['item', 'path'], ['path']);
+    const p = pick(rec, ['input', 'path'], ['item', 'path'], ['path'], ['id']);
     const t = pick(rec, ['output', 'text'], ['result', 'text'], ['text']);
     if (typeof p === 'string' && typeof t === 'string') texts.set(p, t);
   }

@@ -38,7 +38,7 @@ export function parseNvidiaSmiGpus(text: string): NvidiaSmiGpus {
       index,
       uuid,
       name,
-      ...(smiNumber(busId) === undefined && /^[0-9A-Fa-f]+:/.test(busId) ? { pciBusId: busId } : {}),
+      ...(/^[0-9A-Fa-f]+:[0-9A-Fa-f]+:/.test(busId) ? { pciBusId: busId } : {}),
       memoryTotal,
       visibleId: uuid,
     });

@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_NO_DEVICE_FITS: { httpStatus: 503, exitCode: 7, remedy: 'Free device memory, lower `memory.need` or `memory.reserve`, or choose other devices.' },
   GPUPOOL_E_INPUT_NOT_FOUND: { httpStatus: 404, exitCode: 8, remedy: 'Pass an existing JSONL file, directory or glob with -i (or - for stdin).' },
   GPUPOOL_E_INPUT_PARSE: { httpStatus: 400, exitCode: 9, remedy: 'Each input line must be one JSON value; fix or remove the named line.' },
-  GPUPOOL_E_ITEM_FAILED: { httpStatus: 500, exitCode: 1, remedy: 'See the item errors in the output file; failed items are retried on the next run with --retry-failed.' },
+  GPUPOOL_E_ITEM_FAILED: { httpStatus: 500, exitCode: 1, remedy: 'See the item errors in the output file; fix the inputs and run them again with --fresh, or in a new job.' },
   GPUPOOL_E_OUT_OF_MEMORY: { httpStatus: 507, exitCode: 1, remedy: 'The item does not fit even alone: free device memory or use a device with more.' },
   GPUPOOL_E_WORKER_CRASHED: { httpStatus: 502, exitCode: 1, remedy: 'The item crashed its worker on every attempt; read the worker log for the cause.' },
   GPUPOOL_E_BATCH_DEADLINE: { httpStatus: 504, exitCode: 1, remedy: 'Raise `batch.deadline` or find why the worker hangs (its log).' },

@@ -14,6 +14,8 @@ export interface DeviceUsage {
   readonly device: Device;
   sample?: DeviceSample;
   peakUsed: number;
+  /** Device memory held by this pool's own workers (their framework caches included). */
+  oursUsed: number;
 }
 
 /**
@@ -90,7 +92,7 @@ export class Pool {
       const program = resolveCommand(model.command, config.baseDir);
       const spec = this.options.devices ?? model.devices;
       const selected = selectDevices(spec, available);
-      for (const d of selected) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0 });
+      for (const d of selected) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0, oursUsed: 0 });
       const placements = planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
       const scheduler = this.createScheduler(model);
       for (const placement of placements) {
@@ -190,10 +192,16 @@ export class Pool {
     for (const w of this.fatalWaiters.splice(0)) w(err);
   }
 
+  /**
+   * Free memory above the reserve, counting what our own workers hold as theirs to reuse:
+   * a PyTorch cache full of our tensors is not another tenant, and holding back for it would
+   * stall the device (seen on the GPU host).
+   */
   private hasRoom(worker: PoolWorker, reserve: number): boolean {
     for (const d of worker.devices) {
-      const s = this.devices.get(d.uuid)?.sample;
-      if (s && d.vendor !== 'cpu' && s.memoryFree < reserve) return false;
+      const usage = this.devices.get(d.uuid);
+      const s = usage?.sample;
+      if (s && d.vendor !== 'cpu' && s.memoryFree + (usage?.oursUsed ?? 0) < reserve) return false;
     }
     return true;
   }
@@ -201,10 +209,15 @@ export class Pool {
   /** Samples device memory; holds dispatch back on a device whose free memory fell under the reserve. */
   private async sample(): Promise<void> {
     const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+    const ourPids = new Set(this.workers.map((w) => w.supervisor.pid));
+    const processes = (await Promise.all(this.providers.map((p) => (p.vendor === 'cpu' ? [] : p.processes().catch(() => []))))).flat();
+    const ours = new Map<string, number>();
+    for (const p of processes) if (ourPids.has(p.pid)) ours.set(p.deviceUuid, (ours.get(p.deviceUuid) ?? 0) + (p.usedMemory ?? 0));
     for (const s of samples) {
       const usage = this.devices.get(s.uuid);
       if (!usage) continue;
       usage.sample = s;
+      usage.oursUsed = ours.get(s.uuid) ?? 0;
       usage.peakUsed = Math.max(usage.peakUsed, s.memoryUsed);
     }
     let released = false;

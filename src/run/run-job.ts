@@ -3,7 +3,7 @@ import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { Pool } from '../pool/index.js';
 import { newWorkItem } from '../scheduler/index.js';
-import { openJournal, stateDirFor, type JobJournal } from '../store/index.js';
+import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
 import { classifyWriteError } from '../store/index.js';
 import { Admission } from './admission.js';
 import { jobIdentity } from './job-identity.js';
@@ -25,8 +25,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const stateDir = options.stateDir ?? stateDirFor(output);
   const journal: JobJournal = openJournal({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   try {
-    if (options.retryFailed) await journal.retryFailed();
     const resume = await journal.resume();
+    // Cut a group written but never committed; a file shorter than the journal says is refused.
+    reconcileOutput(output, resume.outputBytes);
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();
     let stopReason: RunSummary['outcome'] = 'complete';

@@ -20,8 +20,6 @@ export interface RunOptions {
   readonly onError?: 'continue' | 'stop';
   /** `--fresh`: ignore and replace the journal. */
   readonly fresh?: boolean;
-  /** `--retry-failed`: items that failed in an earlier run are run again. */
-  readonly retryFailed?: boolean;
   /** `--state-dir`: where the journal and worker logs live. @defaultValue `<output dir>/.gpupool/<output name>` */
   readonly stateDir?: string;
   /** `--cost-field`: overrides the model's `cost_field`. */

@@ -33,6 +33,8 @@ export class ModelScheduler {
   private inputEnded = false;
   private inflightItems = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
+  private readonly exclusive = new Set<DispatchTarget>();
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -96,7 +98,13 @@ export class ModelScheduler {
     if (!force && this.waitingSince > 0 && performance.now() - this.waitingSince >= this.options.batch.timeout) force = true;
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
-      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight) {
+      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target)) {
+        if (this.retries.peek()?.isolated) {
+          if (target.inflightCount > 0) break;
+          this.exclusive.add(target);
+          if (!this.send(target, [this.retries.shift()!])) this.exclusive.delete(target);
+          break;
+        }
         const limit = Math.max(1, Math.min(target.limit.value, target.maxBatch ?? Infinity));
         if (this.retries.length === 0 && this.queue.length < limit && !this.inputEnded && !force) {
           this.armTimer();
@@ -111,6 +119,7 @@ export class ModelScheduler {
 
   onResult(batch: Batch, outputs: unknown[], errors: Record<string, ItemErrorBody> | undefined): void {
     const { items, target } = batch;
+    this.exclusive.delete(target);
     this.inflightItems -= items.length;
     if (outputs.length !== items.length) {
       this.retry(items, { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${outputs.length} outputs for ${items.length} inputs` });
@@ -130,6 +139,7 @@ export class ModelScheduler {
 
   onFailed(batch: Batch, kind: FailureKind, message: string): void {
     const { items, target } = batch;
+    this.exclusive.delete(target);
     this.inflightItems -= items.length;
     this.options.onBatch?.(target, items.length, performance.now() - batch.sentAt, kind);
     if (kind === 'oom') {
@@ -152,6 +162,7 @@ export class ModelScheduler {
   /** A worker died holding these batches. */
   onLost(batches: readonly Batch[], failure: ItemFailure): void {
     for (const batch of batches) {
+      this.exclusive.delete(batch.target);
       this.inflightItems -= batch.items.length;
       this.options.onBatch?.(batch.target, batch.items.length, performance.now() - batch.sentAt, 'lost');
       this.retry(batch.items, failure);
@@ -187,7 +198,6 @@ export class ModelScheduler {
   private take(limit: number): WorkItem[] {
     const maxCost = this.options.batch.max_cost ?? Infinity;
     const head = this.retries.peek();
-    if (head?.isolated) return [this.retries.shift()!];
     if (head) limit = Math.min(limit, head.batchCap);
     const batch: WorkItem[] = [];
     let cost = 0;

@@ -42,6 +42,10 @@ export interface FailedItem {
 export interface CommitGroup {
   /** Seqs whose result lines are in the output up to `outputBytes`. */
   readonly done: ArrayLike<number>;
+  /**
+   * Items that failed for good in this group.
+   * @defaultValue []
+   */
   readonly failed?: readonly FailedItem[];
   /** The output file's length in bytes once this group's lines are written. */
   readonly outputBytes: number;

@@ -12,6 +12,7 @@ import os from 'node:os';
 import Database from 'better-sqlite3';
 import { GpupoolError } from '../errors/index.js';
 import type { JournalOwner } from './job-journal.js';
+import { classifyWriteError } from './journal-errors.js';
 import type { StatePaths } from './state-dir.js';
 
 /** How long to wait for a lock held only briefly (by a `gpupool status` probe). */
@@ -35,8 +36,13 @@ export class JournalLock {
     const previousOwner = readOwner(paths.owner);
     const me: JournalOwner = { pid: process.pid, hostname: os.hostname(), since: Date.now() };
     const tmp = `${paths.owner}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(me));
-    fs.renameSync(tmp, paths.owner);
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(me));
+      fs.renameSync(tmp, paths.owner);
+    } catch (err) {
+      db.close();
+      throw classifyWriteError(err, paths.owner);
+    }
     return new JournalLock(db, paths.owner, previousOwner);
   }
 
@@ -67,7 +73,7 @@ function openLocked(paths: StatePaths, stateDir: string): Database.Database {
         fs.rmSync(paths.lock, { force: true });
         continue;
       }
-      throw err;
+      throw classifyWriteError(err, paths.lock);
     }
   }
 }

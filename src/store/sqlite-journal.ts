@@ -16,7 +16,7 @@ import type {
   StatusOptions,
 } from './job-journal.js';
 import type { OpenJournalOptions } from './journal-options.js';
-import { corruptError, journalError, mismatchError } from './journal-errors.js';
+import { classifyWriteError, corruptError, journalError, mismatchError } from './journal-errors.js';
 import { JournalLock } from './journal-lock.js';
 import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
 import { queryStatus } from './journal-status.js';
@@ -75,7 +75,7 @@ export class SqliteJournal implements JobJournal {
     try {
       fs.mkdirSync(stateDir, { recursive: true });
     } catch (err) {
-      throw journalError(err, stateDir);
+      throw classifyWriteError(err, stateDir);
     }
     const lock = JournalLock.acquire(paths, stateDir);
     let db: Database.Database | undefined;

@@ -112,6 +112,13 @@ def _encode_output(o):
         return _slow_encode(_sanitize(o))
 
 
+def _as_list(outputs):
+    if outputs is None or isinstance(outputs, (str, bytes, dict)):
+        raise TypeError("predict returned %s; it must return a list with one output per input"
+                        % type(outputs).__name__)
+    return list(outputs)
+
+
 def _id_json(bid):
     return str(bid) if type(bid) is int else _slow_encode(bid)
 
@@ -206,7 +213,7 @@ def _answer_batches(chan, worker):
         try:
             outputs = predict(items)
             if type(outputs) is not list:
-                outputs = list(outputs)
+                outputs = _as_list(outputs)
             if len(outputs) != len(items):
                 raise ValueError("predict returned %d outputs for %d inputs" % (len(outputs), len(items)))
         except Exception as e:

@@ -49,6 +49,18 @@ class TorchOnGpu(unittest.TestCase):
         self.assertIn("OutOfMemoryError: CUDA out of memory", msg["message"])
         w.send({"type": "batch", "id": 3, "items": [{"alloc_gib": 1}]})
         self.assertEqual(w.read(), {"type": "result", "id": 3, "outputs": [1 << 30]})
+        # an oom with a big tensor still referenced from predict's frame: the SDK must drop the
+        # traceback, collect and empty the cache, so the next batch finds the memory free again
+        total_gib = torch.cuda.get_device_properties(0).total_memory / (1 << 30)
+        big = int(total_gib * 0.6)
+        w.send({"type": "batch", "id": 5, "items": [{"hold_gib": big, "alloc_gib": big}]})
+        msg = w.read()
+        self.assertEqual((msg["type"], msg["id"], msg["kind"]), ("failed", 5, "oom"), msg)
+        w.send({"type": "batch", "id": 6, "items": [{"reserved": True}]})
+        reserved = w.read()["outputs"][0]
+        self.assertLess(reserved, 1 << 30, "caching allocator still holds %d bytes after an oom" % reserved)
+        w.send({"type": "batch", "id": 7, "items": [{"alloc_gib": big}]})
+        self.assertEqual(w.read(), {"type": "result", "id": 7, "outputs": [big << 30]})
         w.send({"type": "batch", "id": 4, "items": [{"assert": True}]})
         msg = w.read()
         print("\nfatal frame: kind=%s message=%.200r" % (msg.get("kind"), msg.get("message")))

@@ -143,6 +143,15 @@ class Batches(WorkerTest):
         self.assertEqual(msg, {"type": "failed", "id": 6, "kind": "batch",
                                "message": "ValueError: predict returned 1 outputs for 2 inputs"})
 
+    def test_predict_must_return_a_sequence(self):
+        w = self.started()
+        w.send({"type": "batch", "id": 1, "items": [{"return_none": True}]})
+        msg, _ = self.without_traceback(w.read())
+        self.assertEqual(msg, {"type": "failed", "id": 1, "kind": "batch", "message":
+                               "TypeError: predict returned NoneType; it must return a list with one output per input"})
+        w.send({"type": "batch", "id": 2, "items": [{"as_tuple": True}, 5]})
+        self.assertEqual(w.read(), {"type": "result", "id": 2, "outputs": [{"as_tuple": True}, 5]})
+
     def test_out_of_memory_is_oom_and_the_worker_goes_on(self):
         w = self.started()
         w.send({"type": "batch", "id": 7, "items": [{"oom": "too big"}]})

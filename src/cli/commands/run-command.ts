@@ -14,7 +14,6 @@ interface RunFlags {
   shard?: { index: number; count: number };
   onError: 'continue' | 'stop';
   fresh?: boolean;
-  retryFailed?: boolean;
   stateDir?: string;
   costField?: string;
   verbose?: boolean;
@@ -48,7 +47,6 @@ export function registerRunCommand(program: Command): void {
     .option('--shard <I/N>', 'only the items whose position modulo N is I', parseShard)
     .option('--on-error <mode>', 'continue: write a failed line and go on; stop: stop at the first', parseChoice('--on-error', ['continue', 'stop'] as const), 'continue')
     .option('--fresh', 'ignore the journal and start over')
-    .option('--retry-failed', 'run again the items that failed in an earlier run')
     .option('--state-dir <dir>', 'where the journal and worker logs live (default: <output dir>/.gpupool/<output name>)')
     .option('--cost-field <name>', 'input field holding an item\'s cost')
     .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
@@ -77,7 +75,6 @@ export function registerRunCommand(program: Command): void {
         shard: flags.shard,
         onError: flags.onError,
         fresh: flags.fresh,
-        retryFailed: flags.retryFailed,
         stateDir: flags.stateDir,
         costField: flags.costField,
         verbose: flags.verbose,

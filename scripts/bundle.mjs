@@ -1,0 +1,38 @@
+// Bundles the CLI into dist-bundle/ for machines without a registry (the GPU host): one
+// ESM file plus the native addons it loads at run time (better-sqlite3, koffi for x64 Linux
+// only) and the Python SDK. Used by ../shared/gpu-host/pack.sh (`npm run bundle`).
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const out = 'dist-bundle';
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(out, { recursive: true });
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  outfile: `${out}/gpupool.mjs`,
+  external: ['better-sqlite3', 'koffi'],
+  // Bundled CommonJS dependencies call require(); give ESM one.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+const copy = (from, to, filter) => fs.cpSync(from, path.join(out, to), { recursive: true, filter });
+const nm = 'node_modules';
+for (const pkg of ['better-sqlite3', 'bindings', 'file-uri-to-path']) {
+  copy(`${nm}/${pkg}`, `node_modules/${pkg}`, (src) => !/\/(deps|src|docs)\b|\/obj(\.target)?\b|test_extension/.test(src));
+}
+copy(`${nm}/koffi`, 'node_modules/koffi', (src) => !/build\/koffi\/(?!linux_x64)|\/(src|vendor|doc)\b/.test(src));
+copy('sdk/python', 'sdk/python', (src) => !/__pycache__|\/tests\b/.test(src));
+copy('examples/noop', 'examples/noop');
+if (fs.existsSync('examples/torch')) copy('examples/torch', 'examples/torch');
+if (fs.existsSync('bench/gpu')) copy('bench/gpu', 'bench/gpu');
+fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ name: 'gpupool-bundle', type: 'module', private: true }, null, 2));
+// `gpupool/worker` for TypeScript/JS workers inside the bundle.
+await build({ entryPoints: ['src/sdk/worker.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/node_modules/gpupool/worker.mjs`, logLevel: 'warning' });
+fs.writeFileSync(path.join(out, 'node_modules/gpupool/package.json'), JSON.stringify({ name: 'gpupool', type: 'module', exports: { './worker': './worker.mjs' } }));

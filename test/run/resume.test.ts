@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('kill -9 at random moments, run again each time: every id exactly once, every result right', async () => {
+  const dir = tempDir();
+  const n = 200_000;
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 64 }\n`);
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
+  let kills = 0;
+  for (let round = 0; round < 20; round++) {
+    const { child, done } = startCli(args);
+    await sleep(300 + Math.random() * 900);
+    if (child.exitCode !== null) break;
+    child.kill('SIGKILL');
+    await done;
+    kills++;
+  }
+  const final = await runCli(args);
+  assert.equal(final.code, 0, final.stderr);
+  const lines = readOutput(out);
+  const seen = new Set<number>();
+  for (const l of lines) {
+    assert.ok(!seen.has(l.id as number), `id ${l.id} written twice`);
+    seen.add(l.id as number);
+    assert.deepEqual(l.output, { n: (l.id as number) - 1 });
+  }
+  assert.equal(seen.size, n);
+  assert.ok(kills >= 3, `only ${kills} kills landed mid-run`);
+});
+
+test('a journal of another input is refused with a clear message; --fresh starts over', async () => {
+  const dir = tempDir();
+  const a = writeJsonl(path.join(dir, 'a.jsonl'), 10);
+  const b = writeJsonl(path.join(dir, 'b.jsonl'), 5);
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  assert.equal((await runCli(['run', '-c', config, '-i', a, '-o', out, '--progress', 'none'])).code, 0);
+  const again = await runCli(['run', '-c', config, '-i', a, '-o', out, '--progress', 'none', '--json']);
+  assert.equal(again.code, 0);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 10, 'a finished job is not run twice');
+  assert.equal(readOutput(out).length, 10);
+  const other = await runCli(['run', '-c', config, '-i', b, '-o', out, '--progress', 'none']);
+  assert.equal(other.code, 10);
+  assert.match(other.stderr, /GPUPOOL_E_JOURNAL_MISMATCH/);
+  assert.match(other.stderr, /--fresh/);
+  const fresh = await runCli(['run', '-c', config, '-i', b, '-o', out, '--progress', 'none', '--fresh']);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.equal(readOutput(out).length, 5);
+  const status = await runCli(['status', out, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal((JSON.parse(status.stdout) as { counts: { done: number } }).counts.done, 5);
+});
+
+test('poison: an input that always crashes its worker ends as a failed line after max_attempts; all others succeed', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 2000, (i) => (i === 777 ? { crash: true } : { n: i }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('crash_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    max_attempts: 3\n    restart: { backoff: 20ms }\n    batch: { max: 32 }\n`);
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = readOutput(out);
+  assert.equal(lines.length, 2000);
+  const failed = lines.filter((l) => l.error);
+  assert.deepEqual(failed.map((l) => l.id), [778]);
+  assert.equal(failed[0].error?.code, 'GPUPOOL_E_WORKER_CRASHED');
+  assert.match(failed[0].error!.message, /exited with code 3/);
+});
+
+test('chaos: workers killed at random every few hundred ms; every item done once', async () => {
+  const dir = tempDir();
+  const n = 100_000;
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n);
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    workers_per_device: 3\n    max_attempts: 5\n    restart: { backoff: 20ms }\n    batch: { max: 64 }\n`);
+  const { child, done } = startCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '20000']);
+  let killed = 0;
+  const chaos = (async () => {
+    // The first start must succeed (a failure there is a config error): begin once results flow.
+    while (child.exitCode === null && !(fs.existsSync(out) && fs.statSync(out).size > 0)) await sleep(20);
+    while (child.exitCode === null) {
+      await sleep(200 + Math.random() * 200);
+      const ps = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' });
+      const pids = ps.stdout.trim().split(/\s+/).filter(Boolean);
+      if (pids.length === 0) continue;
+      try {
+        process.kill(Number(pids[Math.floor(Math.random() * pids.length)]), 'SIGKILL');
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+  })();
+  const r = await done;
+  await chaos;
+  assert.equal(r.code, 0, r.stderr);
+  const ids = readOutput(out).map((l) => l.id);
+  assert.equal(ids.length, n);
+  assert.equal(new Set(ids).size, n);
+  assert.ok(killed >= 3, `only ${killed} workers killed`);
+});
+
+test('OOM on CPU: a worker that fails above a cost threshold finishes every item; the limit settles within one halving', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 20_000);
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('oom_worker.py')}\n    devices: cpu\n    batch: { max: 512 }\n    env: { OOM_COST_LIMIT: "40" }\n`);
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readOutput(out).filter((l) => l.output).length, 20_000);
+  const limit = (JSON.parse(r.stdout) as { batchLimits: Record<string, number> }).batchLimits['cpu:0'];
+  assert.ok(limit <= 40 && limit >= 20, `learned limit ${limit}`);
+  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { learnedLimits: Record<string, Record<string, { limit: number }>> };
+  assert.equal(status.learnedLimits.echo['cpu:0'].limit, limit, 'the learned limit is remembered for the next run');
+});
