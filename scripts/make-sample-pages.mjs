@@ -113,7 +113,7 @@ function renderTextPage(lines, fonts, rnd, rotateDeg) {
     if (widest <= PAGE_WIDTH - 2 * MARGIN || size <= 16) break;
     size -= 1;
   }
-  const lineHeight = Math.round(size * (1.55 + rnd() * 0.35));
+  const lineHeight = Math.round(size * (1.2 + rnd() * 0.6)); // from book-tight to airy leading
   const height = MARGIN * 2 + lineHeight * lines.length;
   const { canvas, ctx } = newPage(height, rnd, rotateDeg);
   ctx.font = `${size}px "${family}"`;
