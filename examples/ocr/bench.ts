@@ -5,10 +5,9 @@
 //
 // --threads: onnxruntime intra-op threads per process (default 1);
 // --procs:   processes sharing the pages (default 1), as gpupool's workers_per_device would.
-import { mkdirSync, readdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OcrPipeline } from './ocr-pipeline.js';
@@ -63,8 +62,6 @@ if (values.shard !== undefined) {
     console.log(`${files.length} pages in ${secs.toFixed(2)} s: ${(files.length / secs).toFixed(2)} pages/s, ${((secs / files.length) * 1000).toFixed(0)} ms/page`);
   } else {
     // each child loads its models then processes its shard; timing includes the model loads
-    const tmp = path.join(os.tmpdir(), `ocr-bench-${process.pid}`);
-    mkdirSync(tmp, { recursive: true });
     const self = fileURLToPath(import.meta.url);
     const outs = await Promise.all(
       Array.from({ length: procs }, (_, shard) =>
@@ -76,7 +73,6 @@ if (values.shard !== undefined) {
         }),
       ),
     );
-    rmSync(tmp, { recursive: true, force: true });
     lines = outs.join('\n').split('\n').filter((l) => l.trim() !== '');
     const secs = (performance.now() - t0) / 1000;
     console.log(`${files.length} pages in ${secs.toFixed(2)} s with ${procs} processes x ${threads} thread(s), model loads included: ${(files.length / secs).toFixed(2)} pages/s`);
