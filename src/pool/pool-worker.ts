@@ -16,8 +16,6 @@ export class PoolWorker implements DispatchTarget {
   readonly supervisor: WorkerSupervisor<Batch>;
   /** Set by the memory guard when the device's free memory fell under the reserve. */
   heldBack = false;
-  itemsDone = 0;
-  batchesDone = 0;
 
   constructor(
     readonly id: string,
@@ -31,11 +29,7 @@ export class PoolWorker implements DispatchTarget {
     events: PoolWorkerEvents,
   ) {
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
-      result: (batch: Batch, msg: ResultMessage) => {
-        this.itemsDone += batch.items.length;
-        this.batchesDone++;
-        scheduler.onResult(batch, msg.outputs, msg.errors);
-      },
+      result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
       failed: (batch: Batch, msg: FailedMessage) => scheduler.onFailed(batch, msg.kind, msg.message),
       lost: (exit) => {
         events.lost(this, exit);

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
@@ -206,13 +205,23 @@ export class Pool {
     return true;
   }
 
-  /** Samples device memory; holds dispatch back on a device whose free memory fell under the reserve. */
-  private async sample(): Promise<void> {
-    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+  /** Per-process memory is only needed by the memory guard; without a reserve it is not read (nvidia-smi costs a process spawn). */
+  private get guarding(): boolean {
+    return Object.values(this.options.config.models).some((m) => m.memory.reserve > 0);
+  }
+
+  private async memoryHeldByOurWorkers(): Promise<Map<string, number>> {
     const ourPids = new Set(this.workers.map((w) => w.supervisor.pid));
     const processes = (await Promise.all(this.providers.map((p) => (p.vendor === 'cpu' ? [] : p.processes().catch(() => []))))).flat();
     const ours = new Map<string, number>();
     for (const p of processes) if (ourPids.has(p.pid)) ours.set(p.deviceUuid, (ours.get(p.deviceUuid) ?? 0) + (p.usedMemory ?? 0));
+    return ours;
+  }
+
+  /** Samples device memory; holds dispatch back on a device whose free memory fell under the reserve. */
+  private async sample(): Promise<void> {
+    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+    const ours = this.guarding ? await this.memoryHeldByOurWorkers() : new Map<string, number>();
     for (const s of samples) {
       const usage = this.devices.get(s.uuid);
       if (!usage) continue;
@@ -229,9 +238,4 @@ export class Pool {
     }
     if (released) for (const s of this.schedulers.values()) s.pump();
   }
-}
-
-/** Host memory in use by this process tree's own Node part (for summaries). */
-export function hostRss(): number {
-  return process.memoryUsage.rss?.() ?? os.totalmem() - os.freemem();
 }

@@ -119,7 +119,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     await sink.close().catch((err) => {
       writeError ??= err as Error;
     });
-    const summary = tally.summary(model.name, pool, stopReason, scheduler);
+    const summary = tally.summary(model.name, pool, stopReason);
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
     if (writeError) throw classifyWriteError(writeError, output);

@@ -1,5 +1,4 @@
 import type { Pool } from '../pool/index.js';
-import type { ModelScheduler } from '../scheduler/index.js';
 import type { RunSummary } from './run-options.js';
 
 /** Counts of a run as it goes, for the progress display and the summary. */
@@ -27,7 +26,7 @@ export class RunTally {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
   }
 
-  summary(model: string, pool: Pool, outcome: RunSummary['outcome'], _scheduler: ModelScheduler): RunSummary {
+  summary(model: string, pool: Pool, outcome: RunSummary['outcome']): RunSummary {
     this.sampleRss();
     const wall = this.elapsedSeconds;
     const byKey = new Map<string, { name: string; peak: number; total: number }>();

@@ -171,12 +171,6 @@ export class ModelScheduler {
     this.checkIdle();
   }
 
-  /** Fails everything not yet answered (the model has no worker left). */
-  failQueued(failure: ItemFailure): void {
-    for (const item of this.takeQueued()) this.options.sink.failed(item, failure, undefined);
-    this.checkIdle();
-  }
-
   private retry(items: WorkItem[], failure: ItemFailure): void {
     const alone = items.length === 1;
     const cap = Math.max(1, Math.floor(items.length / 2));

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
@@ -18,17 +18,9 @@ import {
 } from '../../src/devices/index.js';
 import { fakeEnv, fakeTools } from './fake-tools.js';
 import { GIB, MIB } from './fixtures.js';
+import { killAtEnd } from '../helpers/processes.js';
 
-const started: number[] = [];
-after(() => {
-  for (const pid of started) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
+const started = killAtEnd();
 
 function capture(): { out: PassThrough; text: () => string } {
   const out = new PassThrough();

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -6,17 +6,9 @@ import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findProcessOwner, readParentPid } from '../../src/devices/index.js';
+import { killAtEnd } from '../helpers/processes.js';
 
-const started: number[] = [];
-after(() => {
-  for (const pid of started) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
+const started = killAtEnd();
 
 const WORKER_ENV = { GPUPOOL_WORKER_ID: 'ocr/cuda:1/0', GPUPOOL_MODEL: 'ocr' };
 
