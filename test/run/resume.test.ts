@@ -77,9 +77,10 @@ test('poison: an input that always crashes its worker ends as a failed line afte
 test('chaos: workers killed at random every few hundred ms; every item done once', async () => {
   const dir = tempDir();
   const n = 100_000;
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), n);
+  // 0.1 ms of work per item keeps the job running for seconds, so the kills land mid-job on any machine.
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i, sleep_ms: 0.1 }));
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    workers_per_device: 3\n    max_attempts: 5\n    restart: { backoff: 20ms }\n    batch: { max: 64 }\n`);
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    workers_per_device: 3\n    max_attempts: 5\n    restart: { backoff: 20ms }\n    batch: { max: 64 }\n`);
   const { child, done } = startCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '20000']);
   let killed = 0;
   const chaos = (async () => {
