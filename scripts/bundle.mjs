@@ -32,6 +32,17 @@ copy('sdk/python', 'sdk/python', (src) => !/__pycache__|\/tests\b/.test(src));
 copy('examples/noop', 'examples/noop');
 if (fs.existsSync('examples/torch')) copy('examples/torch', 'examples/torch');
 if (fs.existsSync('bench/gpu')) copy('bench/gpu', 'bench/gpu');
+// `kind: http` replicas on the GPU host (bench/gpu/http-replicas.sh), without `gpupool serve`.
+if (fs.existsSync('bench/replicas/replica-bench.ts')) {
+  copy('examples/http-server', 'examples/http-server');
+  await build({
+    entryPoints: ['bench/replicas/replica-bench.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/replica-bench.mjs`,
+    external: ['better-sqlite3', 'koffi'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'warning',
+  });
+}
+// `gpupool serve`: the dashboard's static files, and the load generator (bench/gpu/dynamic-batching.sh).
+copy('src/serve/dashboard', 'src/serve/dashboard');
+await build({ entryPoints: ['bench/serve/load-cli.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/bench/serve-load.mjs`, logLevel: 'warning' });
 fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ name: 'gpupool-bundle', type: 'module', private: true }, null, 2));
 // `gpupool/worker` for TypeScript/JS workers inside the bundle.
 await build({ entryPoints: ['src/sdk/worker.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/node_modules/gpupool/worker.mjs`, logLevel: 'warning' });

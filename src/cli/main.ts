@@ -2,8 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { reportError } from './cli-errors.js';
 import { registerDevicesCommand } from './commands/devices-registration.js';
+import { registerDoctorCommand } from './commands/doctor-command.js';
 import { registerRunCommand } from './commands/run-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
+import { registerAgentCommand } from './commands/agent-command.js';
+import { registerSubmitCommand } from './commands/submit-command.js';
+import { registerServeCommand } from './commands/serve-command.js';
+import { registerInferCommand } from './commands/infer-command.js';
 
 const program = new Command()
   .name('gpupool')
@@ -14,7 +19,12 @@ const program = new Command()
 
 registerRunCommand(program);
 registerDevicesCommand(program);
+registerDoctorCommand(program);
 registerStatusCommand(program);
+registerAgentCommand(program);
+registerSubmitCommand(program);
+registerServeCommand(program);
+registerInferCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -51,8 +51,16 @@ export const memorySchema = z
   .object({
     /** Headroom kept free on each device; dispatch holds back below it. @defaultValue 0 */
     reserve: bytes.default(0),
-    /** Device memory a worker needs to start; checked against free memory. */
+    /**
+     * Device memory a worker needs: a worker is started only on a device with this much
+     * free (above `reserve`), counting what workers placed before it take. Unset: not checked.
+     */
     need: bytes.optional(),
+    /**
+     * The most device memory a worker and its child processes may hold on each of its
+     * devices; more is a stray (reported; killed with `--on-stray kill`). Unset: no limit.
+     */
+    limit: bytes.optional(),
   })
   .strict();
 
@@ -64,6 +72,22 @@ export const restartSchema = z
     max_backoff: duration('restart.max_backoff').default(10_000),
     /** Crashes before ready, in a row, after which the worker is given up (crash loop). @defaultValue 5 */
     max_start_failures: positiveInt.default(5),
+  })
+  .strict();
+
+/** `kind: http`: how gpupool serve starts, checks and reaches each replica of an off-the-shelf server. */
+export const httpSchema = z
+  .object({
+    /** Path that answers 2xx once the server takes requests. @defaultValue /health */
+    health: z.string().regex(/^\//, 'must be a path starting with "/"').default('/health'),
+    /** A ready replica's health path is checked this often. @defaultValue 2s */
+    health_every: duration('http.health_every').default(2000),
+    /** Failed health checks in a row after which a replica is restarted. @defaultValue 3 */
+    unhealthy_after: positiveInt.default(3),
+    /** Replica i listens on `port_base + i`; a free port is picked when unset. */
+    port_base: z.number().int().min(1).max(65535).optional(),
+    /** A proxied request running longer is answered 504 (or cut, once streaming). @defaultValue 10m */
+    request_timeout: duration('http.request_timeout').default(600_000),
   })
   .strict();
 
@@ -79,9 +103,16 @@ export const modelSchema = z
     workers_per_device: positiveInt.default(1),
     /** Devices each worker spans (model split over cards). @defaultValue 1 */
     devices_per_worker: positiveInt.default(1),
+    /**
+     * With `memory.need`: `spread` gives each device up to `workers_per_device` workers where
+     * they fit; `pack` puts the same number on as few devices as will hold them. @defaultValue spread
+     */
+    placement: z.enum(['spread', 'pack']).default('spread'),
     batch: batchSchema.default(() => batchSchema.parse({})),
     memory: memorySchema.default(() => memorySchema.parse({})),
     restart: restartSchema.default(() => restartSchema.parse({})),
+    /** `kind: http` only: health path, ports, request timeout. */
+    http: httpSchema.default(() => httpSchema.parse({})),
     /** Failed batches an item may be in before it is isolated, then failed. @defaultValue 3 */
     max_attempts: positiveInt.default(3),
     /** How long a worker may take from start to `ready`. @defaultValue 10m */
@@ -101,6 +132,7 @@ export const configSchema = z
 
 export type ModelConfig = z.output<typeof modelSchema> & { readonly name: string };
 export type BatchConfig = z.output<typeof batchSchema>;
+export type HttpConfig = z.output<typeof httpSchema>;
 export type GpupoolConfigInput = z.input<typeof configSchema>;
 
 export interface GpupoolConfig {

@@ -12,6 +12,7 @@ export * from './rocm-smi-provider.js';
 export * from './discover-devices.js';
 export * from './snapshot-devices.js';
 export * from './process-owner.js';
+export * from './proc-files.js';
 export * from './visibility-restrictions.js';
 export * from './select-devices.js';
 export * from './plan-placement.js';

@@ -1,3 +1,4 @@
+import { formatBytes } from '../config/units.js';
 import { GpupoolError } from '../errors/index.js';
 import { DEVICE_KIND, type Device } from './device.js';
 
@@ -31,6 +32,16 @@ export interface PlacementOptions {
  */
 export function planWorkers(devices: readonly Device[], options: PlacementOptions = {}): WorkerPlacement[] {
   const workersPerDevice = positiveInteger('workersPerDevice', options.workersPerDevice ?? 1);
+  const groups = deviceGroups(devices, options);
+  const placements: WorkerPlacement[] = [];
+  for (let replica = 0; replica < workersPerDevice; replica++) {
+    for (const group of groups) placements.push({ devices: group, replica, key: placementKey(group) });
+  }
+  return placements;
+}
+
+/** Consecutive chosen devices, `devicesPerWorker` at a time, each group of one vendor. */
+function deviceGroups(devices: readonly Device[], options: PlacementOptions): Device[][] {
   const devicesPerWorker = positiveInteger('devicesPerWorker', options.devicesPerWorker ?? 1);
   if (devices.length === 0) throw new GpupoolError('GPUPOOL_E_CONFIG', 'no devices to place workers on: choose at least one device.');
   if (devices.length % devicesPerWorker !== 0) {
@@ -50,11 +61,7 @@ export function planWorkers(devices: readonly Device[], options: PlacementOption
     }
     groups.push(group);
   }
-  const placements: WorkerPlacement[] = [];
-  for (let replica = 0; replica < workersPerDevice; replica++) {
-    for (const group of groups) placements.push({ devices: group, replica, key: placementKey(group) });
-  }
-  return placements;
+  return groups;
 }
 
 /** `cuda:6` for one device, `cuda:6+7` for a group. */
@@ -67,4 +74,120 @@ function positiveInteger(name: string, value: number): number {
     throw new GpupoolError('GPUPOOL_E_CONFIG', `\`${name}\` must be an integer ≥ 1, got "${String(value)}".`);
   }
   return value;
+}
+
+/** `spread`: each device group takes its share, up to `workersPerDevice`; `pack`: as few devices as will hold them. */
+export type PlacementPolicy = 'spread' | 'pack';
+
+export interface MemoryPlacementOptions extends PlacementOptions {
+  /** `memory.need`: bytes each worker needs free on every device it spans. */
+  readonly need: number;
+  /** `memory.reserve`: bytes that stay free on each device. @defaultValue 0 */
+  readonly reserve?: number;
+  /** @defaultValue `spread` */
+  readonly placement?: PlacementPolicy;
+  /**
+   * Free bytes per device UUID, as the driver reports them now, less what earlier
+   * placements took. A device missing here cannot be checked and is taken at its word:
+   * `workersPerDevice` workers.
+   */
+  readonly free: ReadonlyMap<string, number>;
+  /** The model's name, for messages. */
+  readonly model?: string;
+  /** Where `need` came from when not configured, said after it in messages: `remembered: …`. */
+  readonly needNote?: string;
+}
+
+/** A device group that has no room for one worker. */
+export interface SkippedPlacement {
+  readonly key: string;
+  /** Free bytes of each device of the group, in order. */
+  readonly free: readonly number[];
+  readonly message: string;
+}
+
+export interface MemoryPlacement {
+  readonly workers: WorkerPlacement[];
+  readonly skipped: SkippedPlacement[];
+  /** Bytes the planned workers take, per device UUID: what later placements must not count on. */
+  readonly taken: Map<string, number>;
+}
+
+/**
+ * Plans workers where there is room: a worker goes to a device group only if every device
+ * of it has `need` bytes free above `reserve`. Free memory counts, never a fraction of the
+ * total: other tenants exist. The count is what {@link planWorkers} would start
+ * (`workersPerDevice` on each group); `spread` gives each group up to that many, skipping
+ * groups without room; `pack` fills the fullest groups that still have room first (best
+ * fit), as many workers each as fit, leaving other cards whole.
+ *
+ * @throws GpupoolError GPUPOOL_E_NO_DEVICE_FITS, naming each device's free memory, when no
+ *   group has room for a single worker.
+ */
+export function planWorkersByMemory(devices: readonly Device[], options: MemoryPlacementOptions): MemoryPlacement {
+  const workersPerDevice = positiveInteger('workersPerDevice', options.workersPerDevice ?? 1);
+  const groups = deviceGroups(devices, options);
+  const reserve = options.reserve ?? 0;
+  const room = (d: Device): number | undefined => {
+    const free = options.free.get(d.uuid);
+    return free === undefined ? undefined : free - reserve;
+  };
+  const capacity = (group: readonly Device[]): number =>
+    Math.min(...group.map((d) => {
+      const r = room(d);
+      return r === undefined ? workersPerDevice : Math.max(0, Math.floor(r / options.need));
+    }));
+  const counts = new Map<Device[], number>(groups.map((g) => [g, 0]));
+  if ((options.placement ?? 'spread') === 'spread') {
+    for (const g of groups) counts.set(g, Math.min(workersPerDevice, capacity(g)));
+  } else {
+    let left = workersPerDevice * groups.length;
+    const tightest = (g: readonly Device[]): number => Math.min(...g.map((d) => room(d) ?? Number.MAX_SAFE_INTEGER));
+    const order = groups.map((g, i) => ({ g, i })).sort((a, b) => tightest(a.g) - tightest(b.g) || a.i - b.i);
+    for (const { g } of order) {
+      const n = Math.min(left, capacity(g));
+      counts.set(g, n);
+      left -= n;
+    }
+  }
+  const skipped = groups.filter((g) => capacity(g) === 0).map((g) => skippedGroup(g, options, reserve));
+  const most = Math.max(...counts.values());
+  if (most === 0) throw noDeviceFits(groups, options, reserve);
+  const workers: WorkerPlacement[] = [];
+  for (let replica = 0; replica < most; replica++) {
+    for (const g of groups) if (replica < counts.get(g)!) workers.push({ devices: g, replica, key: placementKey(g) });
+  }
+  const taken = new Map<string, number>();
+  for (const w of workers) for (const d of w.devices) taken.set(d.uuid, (taken.get(d.uuid) ?? 0) + options.need);
+  return { workers, skipped, taken };
+}
+
+function freeText(d: Device, options: MemoryPlacementOptions): string {
+  const free = options.free.get(d.uuid);
+  return `${d.key} has ${free === undefined ? 'unknown' : formatBytes(Math.max(0, free))} free`;
+}
+
+function needText(options: MemoryPlacementOptions, reserve: number): string {
+  const keep = reserve > 0 ? ` plus memory.reserve ${formatBytes(reserve)}` : '';
+  const from = options.needNote ? ` (${options.needNote})` : '';
+  return `memory.need ${formatBytes(options.need)}${from}${keep}`;
+}
+
+function skippedGroup(group: readonly Device[], options: MemoryPlacementOptions, reserve: number): SkippedPlacement {
+  const key = placementKey(group);
+  const model = options.model === undefined ? 'a worker' : `a worker of "${options.model}"`;
+  return {
+    key,
+    free: group.map((d) => options.free.get(d.uuid) ?? Number.NaN),
+    message: `no room on ${key} for ${model} (${needText(options, reserve)}): ${group.map((d) => freeText(d, options)).join(', ')}`,
+  };
+}
+
+function noDeviceFits(groups: readonly Device[][], options: MemoryPlacementOptions, reserve: number): GpupoolError {
+  const model = options.model === undefined ? '' : `model "${options.model}": `;
+  const devices = groups.flat().map((d) => freeText(d, options)).join(', ');
+  return new GpupoolError(
+    'GPUPOOL_E_NO_DEVICE_FITS',
+    `${model}no device has room for one worker needing ${needText(options, reserve)}: ${devices}.`,
+  );
 }

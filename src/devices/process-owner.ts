@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readEnviron, readParentPid } from './proc-files.js';
 
 /** The gpupool worker a process belongs to. */
 export interface ProcessOwner {
@@ -49,34 +49,4 @@ export async function findProcessOwner(pid: number, options: ProcessOwnerOptions
     current = parent;
   }
   return undefined;
-}
-
-/** The environment a process started with (NUL-separated), or undefined if unreadable. */
-export async function readEnviron(procRoot: string, pid: number): Promise<Map<string, string> | undefined> {
-  let raw: Buffer;
-  try {
-    raw = await readFile(`${procRoot}/${pid}/environ`);
-  } catch {
-    return undefined; // gone, another user's, or another PID namespace
-  }
-  const env = new Map<string, string>();
-  for (const entry of raw.toString('utf8').split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
-  }
-  return env;
-}
-
-/** The parent PID from `/proc/<pid>/stat`, whose command name may hold spaces and parentheses. */
-export async function readParentPid(procRoot: string, pid: number): Promise<number | undefined> {
-  let stat: string;
-  try {
-    stat = await readFile(`${procRoot}/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) state ppid …": comm ends at the last ")".
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ppid = Number(fields[1]);
-  return Number.isInteger(ppid) ? ppid : undefined;
 }

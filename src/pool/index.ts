@@ -3,3 +3,6 @@ export * from './pool-options.js';
 export * from './pool-worker.js';
 export * from './pool.js';
 export * from './worker-env.js';
+export * from './measured-need-store.js';
+export * from './choose-need.js';
+export * from './need-measurer.js';

@@ -1,6 +1,9 @@
+import type { AuditEvent, AuditFindings, AuditSample, OnStray } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
-import type { ItemSink } from '../scheduler/index.js';
+import type { MeasuredNeedStore } from './measured-need-store.js';
+import type { FailureKind } from '../protocol/index.js';
+import type { DispatchTarget, ItemSink } from '../scheduler/index.js';
 
 /** Things worth telling the user about, as they happen. */
 export type PoolEvent =
@@ -8,7 +11,15 @@ export type PoolEvent =
   | { type: 'worker-crashed'; worker: string; message: string; inflightItems: number }
   | { type: 'worker-gave-up'; worker: string; message: string }
   | { type: 'placement-mismatch'; worker: string; message: string }
-  | { type: 'model-down'; model: string; message: string };
+  | { type: 'model-down'; model: string; message: string }
+  /** A device of the model's choice has no room for one worker (`memory.need`): no worker there. */
+  | { type: 'placement-skipped'; model: string; device: string; message: string }
+  /** A model without `memory.need` is placed by the need remembered from an earlier run (`measured-need.json`). */
+  | { type: 'memory-need'; model: string; need: number; source: 'measured'; message: string }
+  /** A worker's device memory was measured above what was remembered for its model and device name, and kept. */
+  | { type: 'need-measured'; model: string; device: string; bytes: number; message: string }
+  /** `stray` / `stray-cleared` from the audit (`pool.audit`). */
+  | AuditEvent;
 
 export interface PoolOptions {
   readonly config: GpupoolConfig;
@@ -26,7 +37,21 @@ export interface PoolOptions {
   /** A limit learned by an earlier run, to start from. */
   readonly learnedLimit?: (model: string, deviceKey: string) => number | undefined;
   readonly onLimitChange?: (model: string, deviceKey: string, limit: number) => void;
+  /** After every answered, failed or lost batch (metrics, per-worker rates): the worker is `target`. */
+  readonly onBatch?: (model: string, target: DispatchTarget, size: number, ms: number, outcome: 'ok' | FailureKind | 'lost') => void;
   readonly onEvent?: (event: PoolEvent) => void;
   /** Device memory sampling period. @defaultValue 1000 */
   readonly sampleEveryMs?: number;
+  /** `--on-stray`: what the audit does with a stray. @defaultValue warn */
+  readonly onStray?: OnStray;
+  /** How often the stray audit reads per-process device memory. @defaultValue 2000 */
+  readonly auditEveryMs?: number;
+  /**
+   * Where models without `memory.need` have their measured device memory remembered, and
+   * are placed by it on the next start; unset: not measured, not remembered. Front ends
+   * pass `MeasuredNeedStore.fromEnv()` (`~/.cache/gpupool/measured-need.json`).
+   */
+  readonly measuredNeeds?: MeasuredNeedStore;
+  /** Every raw audit sample, for recording (`GPUPOOL_AUDIT_RECORD`). */
+  readonly onAuditSample?: (sample: AuditSample, findings: AuditFindings) => void;
 }

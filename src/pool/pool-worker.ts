@@ -1,5 +1,5 @@
 import type { Device } from '../devices/device.js';
-import type { FailedMessage, HelloMessage, ResultMessage } from '../protocol/index.js';
+import type { FailedMessage, HelloMessage, ResultLinesMessage, ResultMessage } from '../protocol/index.js';
 import type { AdaptiveBatchLimit, Batch, DispatchTarget, ModelScheduler } from '../scheduler/index.js';
 import type { WorkerExit } from '../worker/index.js';
 import { WorkerSupervisor, type RestartPolicy } from '../worker/index.js';
@@ -30,6 +30,7 @@ export class PoolWorker implements DispatchTarget {
   ) {
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
       result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
+      resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputsJson, msg.errors),
       failed: (batch: Batch, msg: FailedMessage) => scheduler.onFailed(batch, msg.kind, msg.message),
       lost: (exit) => {
         events.lost(this, exit);

@@ -1,12 +1,16 @@
 import path from 'node:path';
-import { pickModel, type ModelConfig } from '../config/index.js';
+import { StrayAudit, type WorkerAssignment } from '../audit/index.js';
+import { formatBytes, pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
-import { openDeviceProviders, planWorkers, selectDevices } from '../devices/index.js';
+import { openDeviceProviders, planWorkers, planWorkersByMemory, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { AdaptiveBatchLimit, ModelScheduler } from '../scheduler/index.js';
 import { resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
+import { chooseNeed, type NeedChoice } from './choose-need.js';
+import { modelFingerprint } from './measured-need-store.js';
+import { NeedMeasurer } from './need-measurer.js';
 import { workerEnv } from './worker-env.js';
 
 export interface DeviceUsage {
@@ -29,6 +33,14 @@ export class Pool {
   private sampler?: NodeJS.Timeout;
   private readonly fatalWaiters: ((err: GpupoolError) => void)[] = [];
   fatal?: GpupoolError;
+  /**
+   * The stray audit, where the host has an accelerator: `audit.strays` (each with message,
+   * remedy, PIDs, memory, `since`) and `audit.tenants` hold the latest check; the `stray` and
+   * `stray-cleared` events tell the changes.
+   */
+  audit?: StrayAudit;
+  /** Measures models without `memory.need` for the next start (with `measuredNeeds`, on accelerators). */
+  private needs?: NeedMeasurer;
 
   private constructor(private readonly options: PoolOptions) {}
 
@@ -58,6 +70,8 @@ export class Pool {
   /** Drain: workers finish what they hold, then exit. */
   async close(timeoutMs?: number): Promise<void> {
     clearInterval(this.sampler);
+    await this.audit?.stop();
+    await this.needs?.finish();
     await Promise.all(this.workers.map((w) => w.supervisor.stop(timeoutMs)));
     await this.closeProviders();
   }
@@ -65,6 +79,8 @@ export class Pool {
   /** Now: every worker is killed. */
   async destroy(): Promise<void> {
     clearInterval(this.sampler);
+    await this.audit?.stop();
+    await this.needs?.stop();
     for (const w of this.workers) w.supervisor.kill();
     await Promise.all(this.workers.map((w) => w.supervisor.current?.whenExited()));
     await this.closeProviders();
@@ -86,13 +102,33 @@ export class Pool {
     const models = names.map((n) => pickModel(config, n));
     this.providers = this.options.providers ?? (await openDeviceProviders());
     const available = (await Promise.all(this.providers.map((p) => p.list()))).flat();
-    const starts: Promise<void>[] = [];
+    // Every model is planned before any worker starts: a model that cannot start (no room,
+    // no such device, no such command) refuses the whole pool with nothing left running.
+    let free: Map<string, number> | undefined;
+    const plans: { model: ModelConfig; program: string; placements: WorkerPlacement[] }[] = [];
     for (const model of models) {
+      if (model.kind === 'http') {
+        throw new GpupoolError(
+          'GPUPOOL_E_CONFIG',
+          `model "${model.name}" has \`kind: http\`: it is an off-the-shelf server that only \`gpupool serve\` runs (proxied at /v1/models/${model.name}/…), not a worker items can be sent to; batch jobs need a \`kind: process\` model.`,
+        );
+      }
       const program = resolveCommand(model.command, config.baseDir);
       const spec = this.options.devices ?? model.devices;
       const selected = selectDevices(spec, available);
-      for (const d of selected) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0, oursUsed: 0 });
-      const placements = planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
+      const need = chooseNeed(model, config.baseDir, selected, this.options.measuredNeeds);
+      if (need?.source === 'measured') {
+        this.emit({ type: 'memory-need', model: model.name, need: need.bytes, source: 'measured', message: `model "${model.name}" has no memory.need: placing by ${formatBytes(need.bytes)} (${need.note})` });
+      }
+      const placements =
+        need === undefined
+          ? planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker })
+          : this.placeByMemory(model, need, selected, (free ??= await this.freeMemory()));
+      plans.push({ model, program, placements });
+    }
+    const starts: Promise<void>[] = [];
+    for (const { model, program, placements } of plans) {
+      for (const d of placements.flatMap((p) => p.devices)) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0, oursUsed: 0 });
       const scheduler = this.createScheduler(model);
       for (const placement of placements) {
         const worker = this.createWorker(model, scheduler, program, [...placement.devices], placement.key, placement.replica);
@@ -107,9 +143,68 @@ export class Pool {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await this.sample();
+    this.startMeasuring(models);
+    if (this.providers.some((p) => p.vendor !== 'cpu')) {
+      this.audit = new StrayAudit({
+        providers: this.providers,
+        assignments: () => this.assignments(),
+        everyMs: this.options.auditEveryMs,
+        onStray: this.options.onStray,
+        onEvent: (e) => this.emit(e),
+        onSample: this.options.onAuditSample,
+      });
+      this.audit.start();
+    }
     const every = this.options.sampleEveryMs ?? 1000;
     this.sampler = setInterval(() => void this.sample(), every);
     this.sampler.unref();
+  }
+
+  /** Free memory per device now, for memory-aware placement; each model's workers take theirs from it. */
+  private async freeMemory(): Promise<Map<string, number>> {
+    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+    return new Map(samples.map((s) => [s.uuid, s.memoryFree]));
+  }
+
+  /** Models without `memory.need` on accelerators: measured once ready, after their first batches and at the drain. */
+  private startMeasuring(models: readonly ModelConfig[]): void {
+    const store = this.options.measuredNeeds;
+    const unmeasured = models.filter((m) => m.memory.need === undefined && this.workers.some((w) => w.model === m.name && w.devices.some((d) => d.vendor !== 'cpu')));
+    if (!store || unmeasured.length === 0) return;
+    this.needs = new NeedMeasurer({
+      providers: this.providers,
+      store,
+      models: new Map(unmeasured.map((m) => [m.name, modelFingerprint(m, this.options.config.baseDir)])),
+      workers: () => this.workers.map((w) => ({ id: w.id, model: w.model, pid: w.supervisor.pid, devices: w.devices })),
+      onRecorded: (n) =>
+        this.emit({ type: 'need-measured', model: n.model, device: n.device, bytes: n.bytes, message: `model "${n.model}": a worker held ${formatBytes(n.bytes)} on ${n.device}; remembered in ${store.file} for placing the next start` }),
+    });
+    void this.needs.measure();
+  }
+
+  private placeByMemory(model: ModelConfig, need: NeedChoice, selected: readonly Device[], free: Map<string, number>): WorkerPlacement[] {
+    const plan = planWorkersByMemory(selected, {
+      need: need.bytes,
+      needNote: need.note,
+      reserve: model.memory.reserve,
+      placement: model.placement,
+      free,
+      model: model.name,
+      workersPerDevice: model.workers_per_device,
+      devicesPerWorker: model.devices_per_worker,
+    });
+    for (const [uuid, bytes] of plan.taken) if (free.has(uuid)) free.set(uuid, free.get(uuid)! - bytes);
+    for (const s of plan.skipped) this.emit({ type: 'placement-skipped', model: model.name, device: s.key, message: s.message });
+    return plan.workers;
+  }
+
+  /** What each worker was given, for the audit; PIDs as they are now (restarts change them). */
+  private assignments(): WorkerAssignment[] {
+    return this.workers.map((w) => {
+      const memoryLimit = this.options.config.models[w.model].memory.limit;
+      const pid = w.supervisor.pid;
+      return { worker: w.id, model: w.model, deviceKeys: w.devices.map((d) => d.key), ...(pid === undefined ? {} : { pid }), ...(memoryLimit === undefined ? {} : { memoryLimit }) };
+    });
   }
 
   private createScheduler(model: ModelConfig): ModelScheduler {
@@ -119,8 +214,10 @@ export class Pool {
       maxAttempts: model.max_attempts,
       sink: this.options.sinkFor(model.name),
       roomToGrow: (t) => this.hasRoom(t as PoolWorker, model.memory.reserve),
-      onBatch: (t, _size, _ms, outcome) => {
+      onBatch: (t, size, ms, outcome) => {
         if (outcome === 'ok' || outcome === 'oom') this.options.onLimitChange?.(model.name, t.deviceKey, t.limit.value);
+        if (outcome === 'ok') this.needs?.afterBatch(model.name);
+        this.options.onBatch?.(model.name, t, size, ms, outcome);
       },
     });
     this.schedulers.set(model.name, scheduler);

@@ -17,6 +17,9 @@ export function workerEnv(model: ModelConfig, devices: readonly Device[], worker
     GPUPOOL_PROTOCOL_FD: '3',
     GPUPOOL_WORKER_ID: workerId,
     GPUPOOL_MODEL: model.name,
+    // Read back from /proc by the stray audit (and `gpupool devices`): whose worker, and its budget.
+    GPUPOOL_POOL_PID: String(process.pid),
+    ...(model.memory.limit === undefined ? {} : { GPUPOOL_MEMORY_LIMIT: String(model.memory.limit) }),
     PYTHONPATH: pythonPath,
     PYTHONUNBUFFERED: '1',
     ...model.env,

@@ -1,2 +1,3 @@
 export * from './frame-codec.js';
 export * from './messages.js';
+export * from './decode-message.js';

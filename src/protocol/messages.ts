@@ -34,6 +34,23 @@ export interface ResultMessage {
   errors?: Record<string, ItemErrorBody>;
 }
 
+/**
+ * The fast form of `result` (docs/protocol.md §3): the payload is this header as one line of
+ * JSON, then each output's compact JSON on a line of its own. The host splits lines instead of
+ * parsing outputs it only passes on, so an output stays JSON text from worker to sink.
+ */
+export interface ResultLinesHeader {
+  type: 'result_lines';
+  id: number;
+  count: number;
+  errors?: Record<string, ItemErrorBody>;
+}
+
+/** A decoded `result_lines` frame: the header plus each output's JSON text. */
+export interface ResultLinesMessage extends ResultLinesHeader {
+  outputsJson: string[];
+}
+
 /** What the worker asks gpupool to do about a failed batch; never inferred from the message text. */
 export type FailureKind = 'oom' | 'batch' | 'fatal';
 
@@ -50,7 +67,7 @@ export interface FatalMessage {
   traceback?: string;
 }
 
-export type WorkerMessage = HelloMessage | ReadyMessage | ResultMessage | FailedMessage | FatalMessage;
+export type WorkerMessage = HelloMessage | ReadyMessage | ResultMessage | ResultLinesMessage | FailedMessage | FatalMessage;
 
 export interface BatchMessage {
   type: 'batch';

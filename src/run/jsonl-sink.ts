@@ -14,7 +14,8 @@ export interface JsonlSinkOptions {
   readonly path: string;
   /** Where resume starts writing; the file is truncated to it. */
   readonly startBytes: number;
-  readonly commit?: (group: GroupCommit) => void;
+  /** Records the group in the journal; an asynchronous store (Redis) is awaited before the next group. */
+  readonly commit?: (group: GroupCommit) => void | Promise<void>;
   /** A group is written at least this often. @defaultValue 50 */
   readonly flushEveryMs?: number;
   /** …or once it holds this many items. @defaultValue 8192 */
@@ -54,7 +55,13 @@ export class JsonlSink implements ItemSink {
   }
 
   done(item: WorkItem, output: unknown, device: string): void {
-    this.lines.push(`{"id":${JSON.stringify(item.id)},"output":${JSON.stringify(output) ?? 'null'}}\n`);
+    this.doneJson(item, JSON.stringify(output) ?? 'null', device);
+  }
+
+  /** The output line is spliced from the worker's JSON text: no parse, no stringify. */
+  doneJson(item: WorkItem, outputJson: string, device: string): void {
+    const id = typeof item.id === 'number' ? String(item.id) : JSON.stringify(item.id);
+    this.lines.push(`{"id":${id},"output":${outputJson}}\n`);
     this.doneSeqs.push(item.seq);
     this.succeeded++;
     this.options.onItem?.(true, device, item);
@@ -106,7 +113,7 @@ export class JsonlSink implements ItemSink {
     try {
       await writeAll(this.fd, buf, this.bytes);
       this.bytes += buf.length;
-      this.options.commit?.({ ...group, outputBytes: this.bytes });
+      await this.options.commit?.({ ...group, outputBytes: this.bytes });
     } catch (err) {
       this.error = err as Error;
       this.options.onError?.(this.error);

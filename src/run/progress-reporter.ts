@@ -66,7 +66,7 @@ export class ProgressReporter {
     const total = this.estimateTotal();
     const left = total !== undefined ? Math.max(0, total - t.resumed - finished) : undefined;
     const eta = left !== undefined && rate > 0 ? formatDuration((left / rate) * 1000) : '?';
-    const head = `${finished.toLocaleString('en-US')}${total ? `/${(total - t.resumed).toLocaleString('en-US')}` : ''} items | ${t.failed} failed | ${Math.round(rate).toLocaleString('en-US')} items/s | ETA ${eta}`;
+    const head = `${finished.toLocaleString('en-US')}${total ? `/${(total - t.resumed).toLocaleString('en-US')}` : ''} items | ${t.failed} failed | ${formatRate(rate)} items/s | ETA ${eta}`;
     if (this.mode === 'tty') {
       this.main?.setTotal(Math.max(1, (total ?? finished) - t.resumed));
       this.main?.update(finished, { label: head });
@@ -85,12 +85,19 @@ export class ProgressReporter {
   summary(s: RunSummary): void {
     if (this.mode === 'none') return;
     const lines = [
-      `${s.outcome === 'complete' ? 'done' : s.outcome}: ${s.done.toLocaleString('en-US')} items ok, ${s.failed.toLocaleString('en-US')} failed${s.resumed ? `, ${s.resumed.toLocaleString('en-US')} already done before` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${Math.round(s.itemsPerSecond).toLocaleString('en-US')} items/s)`,
+      `${s.outcome === 'complete' ? 'done' : s.outcome}: ${s.done.toLocaleString('en-US')} items ok, ${s.failed.toLocaleString('en-US')} failed${s.resumed ? `, ${s.resumed.toLocaleString('en-US')} already done before` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${formatRate(s.itemsPerSecond)} items/s)`,
       ...s.devices.map(
-        (d) => `  ${d.key.padEnd(8)} ${d.name.slice(0, 28).padEnd(28)} ${d.items.toLocaleString('en-US').padStart(10)} items  ${Math.round(d.itemsPerSecond).toLocaleString('en-US').padStart(9)} items/s  peak ${formatBytes(d.peakMemoryUsed)} of ${formatBytes(d.memoryTotal)}  batch limit ${s.batchLimits[d.key] ?? '-'}`,
+        (d) => `  ${d.key.padEnd(8)} ${d.name.slice(0, 28).padEnd(28)} ${d.items.toLocaleString('en-US').padStart(10)} items  ${formatRate(d.itemsPerSecond).padStart(9)} items/s  peak ${formatBytes(d.peakMemoryUsed)} of ${formatBytes(d.memoryTotal)}  batch limit ${s.batchLimits[d.key] ?? '-'}`,
       ),
-      `  worker restarts: ${s.workerRestarts}; host peak RSS ${formatBytes(s.peakRssBytes)}`,
+      `  ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.workerRestarts} restart${s.workerRestarts === 1 ? '' : 's'}; host peak RSS ${formatBytes(s.peakRssBytes)}`,
     ];
     this.out.write(`${lines.join('\n')}\n`);
   }
+}
+
+/** Slow models (OCR: ~2 pages/s) need decimals; fast ones need thousands separators. */
+function formatRate(perSecond: number): string {
+  if (perSecond < 10) return perSecond.toFixed(2);
+  if (perSecond < 100) return perSecond.toFixed(1);
+  return Math.round(perSecond).toLocaleString('en-US');
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { Pool } from '../pool/index.js';
+import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { newWorkItem } from '../scheduler/index.js';
 import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
 import { classifyWriteError } from '../store/index.js';
@@ -23,7 +23,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const source = openSource(options.input, options.costField ?? model.cost_field);
   const output = path.resolve(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
-  const journal: JobJournal = openJournal({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
+  const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   try {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
@@ -64,6 +64,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       providers: options.providers,
       learnedLimit: (_m, key) => learned[key]?.limit,
       onEvent: options.onEvent,
+      onStray: options.onStray,
+      onAuditSample: options.onAuditSample,
+      measuredNeeds: MeasuredNeedStore.fromEnv(),
     });
     const scheduler = pool.scheduler(model.name);
     const capacity = pool.workers.reduce((n, w) => n + w.limit.max * w.maxInflight, 0);
@@ -85,7 +88,12 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         resolve(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume'));
       }),
     );
-    drain.signal.addEventListener('abort', () => admission.wake());
+    drain.signal.addEventListener('abort', () => {
+      admission.wake();
+      // Nothing new starts: queued items, read but not sent, are left for the resume (they
+      // are not journaled). Without this, input read in full before Ctrl-C would all still run.
+      scheduler.takeQueued();
+    });
     const fatal = pool.onFatal().then((err) => {
       drain.abort();
       return err;
@@ -93,21 +101,24 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
 
     // Read → admit → schedule. Items done in an earlier run are skipped before admission.
     const reading = (async () => {
-      for await (const rec of source.records()) {
+      for await (const batch of source.recordBatches()) {
+        for (const rec of batch) {
+          if (drain.signal.aborted) break;
+          if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
+          if (resume.done.has(rec.seq) || resume.failed.has(rec.seq)) {
+            tally.resumed++;
+            continue;
+          }
+          const wait = admission.acquire();
+          if ('parseError' in rec) {
+            sink.failed(newWorkItem(rec.seq, rec.id, 'null'), { code: 'GPUPOOL_E_INPUT_PARSE', message: rec.parseError }, undefined);
+          } else {
+            scheduler.push(newWorkItem(rec.seq, rec.id, rec.json, rec.cost));
+          }
+          tally.read = rec.seq + 1;
+          if (wait) await wait;
+        }
         if (drain.signal.aborted) break;
-        if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
-        if (resume.done.has(rec.seq) || resume.failed.has(rec.seq)) {
-          tally.resumed++;
-          continue;
-        }
-        const wait = admission.acquire();
-        if ('parseError' in rec) {
-          sink.failed(newWorkItem(rec.seq, rec.id, 'null'), { code: 'GPUPOOL_E_INPUT_PARSE', message: rec.parseError }, undefined);
-        } else {
-          scheduler.push(newWorkItem(rec.seq, rec.id, rec.json, rec.cost));
-        }
-        tally.read = rec.seq + 1;
-        if (wait) await wait;
       }
     })();
     await reading;

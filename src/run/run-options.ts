@@ -1,6 +1,8 @@
+import type { AuditFindings, AuditSample, OnStray } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import type { PoolEvent } from '../pool/index.js';
+import type { JobJournal, OpenJournalOptions } from '../store/index.js';
 
 export interface RunOptions {
   readonly config: GpupoolConfig;
@@ -31,6 +33,12 @@ export interface RunOptions {
   readonly progress?: 'tty' | 'plain' | 'none';
   readonly providers?: DeviceProvider[];
   readonly onEvent?: (e: PoolEvent) => void;
+  /** `--on-stray`: `warn` reports a stray worker or child (docs/doctor.md); `kill` also kills it. @defaultValue warn */
+  readonly onStray?: OnStray;
+  /** Every raw audit sample (`GPUPOOL_AUDIT_RECORD`). */
+  readonly onAuditSample?: (sample: AuditSample, findings: AuditFindings) => void;
+  /** Opens the job's journal; default: the SQLite journal under the state dir (benchmarks swap it to measure its cost). */
+  readonly openJournal?: (options: OpenJournalOptions) => JobJournal;
   /** Aborting stops reading; in-flight work finishes (the first Ctrl-C). */
   readonly drainSignal?: AbortSignal;
   /** Aborting kills the workers now (the second Ctrl-C). */
@@ -55,6 +63,8 @@ export interface RunSummary {
   readonly wallSeconds: number;
   readonly itemsPerSecond: number;
   readonly devices: DeviceSummary[];
+  /** Resident workers the run used. */
+  readonly workers: number;
   readonly workerRestarts: number;
   /** Learned batch limit per device key at the end. */
   readonly batchLimits: Record<string, number>;

@@ -1,16 +1,17 @@
 import type { Pool } from '../pool/index.js';
 import type { RunSummary } from './run-options.js';
 
-/** Counts of a run as it goes, for the progress display and the summary. */
-export class RunTally {
+/** Counts of a job as results come in: what `run` and `submit` share. */
+export class ItemTally {
   readonly startedAt = performance.now();
   done = 0;
   failed = 0;
+  /** Items an earlier run had finished. */
   resumed = 0;
   /** Input positions read so far. */
   read = 0;
+  /** Items per device key. */
   readonly perDevice = new Map<string, number>();
-  peakRss = 0;
 
   count(ok: boolean, device: string | undefined): void {
     if (ok) this.done++;
@@ -21,6 +22,11 @@ export class RunTally {
   get elapsedSeconds(): number {
     return (performance.now() - this.startedAt) / 1000;
   }
+}
+
+/** Counts of a run as it goes, for the progress display and the summary. */
+export class RunTally extends ItemTally {
+  peakRss = 0;
 
   sampleRss(): void {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
@@ -46,6 +52,7 @@ export class RunTally {
       wallSeconds: wall,
       itemsPerSecond: (this.done + this.failed) / wall,
       devices,
+      workers: pool.workers.length,
       workerRestarts: pool.workers.reduce((n, w) => n + w.supervisor.restarts, 0),
       batchLimits: limits,
       outcome,

@@ -117,18 +117,39 @@ export class ModelScheduler {
     if (this.queued === 0) this.waitingSince = 0;
   }
 
+  /** A batch answered with parsed outputs (the classic `result` message). */
   onResult(batch: Batch, outputs: unknown[], errors: Record<string, ItemErrorBody> | undefined): void {
+    const sink = this.options.sink;
+    const deliver = sink.doneJson
+      ? (item: WorkItem, i: number, device: string) => sink.doneJson!(item, JSON.stringify(outputs[i]) ?? 'null', device)
+      : (item: WorkItem, i: number, device: string) => sink.done(item, outputs[i], device);
+    this.answered(batch, outputs.length, errors, deliver);
+  }
+
+  /** A batch answered with each output as JSON text (`result_lines`). */
+  onResultJson(batch: Batch, outputsJson: string[], errors: Record<string, ItemErrorBody> | undefined): void {
+    const sink = this.options.sink;
+    if (!sink.doneJson) {
+      // One parse of the whole batch: far cheaper than a parse per output.
+      const outputs = JSON.parse(`[${outputsJson.join(',')}]`) as unknown[];
+      return this.answered(batch, outputs.length, errors, (item, i, device) => sink.done(item, outputs[i], device));
+    }
+    this.answered(batch, outputsJson.length, errors, (item, i, device) => sink.doneJson!(item, outputsJson[i], device));
+  }
+
+  private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void): void {
     const { items, target } = batch;
     this.exclusive.delete(target);
     this.inflightItems -= items.length;
-    if (outputs.length !== items.length) {
-      this.retry(items, { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${outputs.length} outputs for ${items.length} inputs` });
+    if (count !== items.length) {
+      this.retry(items, { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${items.length} inputs` });
     } else {
       const sink = this.options.sink;
+      const device = target.deviceKey;
       for (let i = 0; i < items.length; i++) {
         const err = errors?.[i];
-        if (err === undefined) sink.done(items[i], outputs[i], target.deviceKey);
-        else sink.failed(items[i], { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, target.deviceKey);
+        if (err === undefined) deliver(items[i], i, device);
+        else sink.failed(items[i], { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, device);
       }
       target.limit.onSuccess(items.length, this.options.roomToGrow?.(target) ?? true);
     }
@@ -165,14 +186,19 @@ export class ModelScheduler {
       this.exclusive.delete(batch.target);
       this.inflightItems -= batch.items.length;
       this.options.onBatch?.(batch.target, batch.items.length, performance.now() - batch.sentAt, 'lost');
-      this.retry(batch.items, failure);
+      this.retry(batch.items, failure, true);
     }
     this.pump();
     this.checkIdle();
   }
 
-  private retry(items: WorkItem[], failure: ItemFailure): void {
-    const alone = items.length === 1;
+  /**
+   * `lost`: the worker died holding this batch, maybe killed by a neighbour batch in flight
+   * beside it (a poison's fatal error, a crash): only an isolated item, which had the worker
+   * to itself, is then to blame; a batch of one that merely happened to be small is not.
+   */
+  private retry(items: WorkItem[], failure: ItemFailure, lost = false): void {
+    const alone = items.length === 1 && !lost;
     const cap = Math.max(1, Math.floor(items.length / 2));
     const again: WorkItem[] = [];
     for (const item of items) {

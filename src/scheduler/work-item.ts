@@ -29,6 +29,11 @@ export interface ItemFailure {
 /** Where finished items go: the run's output file, an HTTP reply, a Redis chunk. */
 export interface ItemSink {
   done(item: WorkItem, output: unknown, device: string): void;
+  /**
+   * The same, with the output as JSON text: sinks that only pass outputs on (a JSONL file, an
+   * HTTP body) implement it and skip a parse and a stringify per item. Preferred when present.
+   */
+  doneJson?(item: WorkItem, outputJson: string, device: string): void;
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void;
 }
 

@@ -3,6 +3,7 @@
  * Speaks docs/protocol.md over the descriptor named by GPUPOOL_PROTOCOL_FD.
  */
 import net from 'node:net';
+import { resultLinesJson } from '../protocol/decode-message.js';
 import { encodeFrame, FrameDecoder } from '../protocol/frame-codec.js';
 import type { FailureKind, HostMessage, ItemErrorBody, SeenDevice } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
@@ -82,47 +83,77 @@ export async function serve(model: WorkerModel): Promise<void> {
   send(model.maxBatch ? { type: 'ready', max_batch: model.maxBatch } : { type: 'ready' });
 
   const decoder = new FrameDecoder();
-  // Batches run one at a time, in arrival order; the next one is already buffered.
-  let chain: Promise<void> = Promise.resolve();
+  // Batches run one at a time, in arrival order; the next ones are already buffered.
+  const waiting: { id: number; items: unknown[] }[] = [];
+  let running = false;
+  let drained: () => void = () => {};
+  let idle: Promise<void> = Promise.resolve();
   let stopping = false;
   const finish = async (code: number) => {
-    await chain;
+    while (running) await idle;
     await model.teardown?.();
     socket.end(() => process.exit(code));
   };
 
-  const runBatch = async (id: number, items: unknown[]) => {
-    try {
-      const outputs = await model.predict(items);
-      if (!Array.isArray(outputs) || outputs.length !== items.length) {
-        throw new Error(`predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${items.length} inputs`);
-      }
-      let errors: Record<string, ItemErrorBody> | undefined;
-      for (let i = 0; i < outputs.length; i++) {
-        const out = outputs[i];
-        if (out instanceof ItemError) {
-          (errors ??= {})[i] = out.code ? { message: out.message, code: out.code } : { message: out.message };
-          outputs[i] = null;
-        }
-      }
-      send(errors ? { type: 'result', id, outputs, errors } : { type: 'result', id, outputs });
-    } catch (err) {
-      const kind = failureKind(err);
-      send({ type: 'failed', id, kind, message: (err as Error)?.message ?? String(err) });
-      if (kind === 'fatal') socket.end(() => process.exit(70));
+  const answer = (id: number, outputs: unknown, count: number) => {
+    if (!Array.isArray(outputs) || outputs.length !== count) {
+      throw new Error(`predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${count} inputs`);
     }
+    // result_lines: each output's JSON on its own line, so the host passes it on without parsing.
+    const lines = new Array<string>(outputs.length);
+    let errors: Record<string, ItemErrorBody> | undefined;
+    for (let i = 0; i < outputs.length; i++) {
+      const out: unknown = outputs[i];
+      if (out instanceof ItemError) {
+        (errors ??= {})[i] = out.code ? { message: out.message, code: out.code } : { message: out.message };
+        lines[i] = 'null';
+      } else {
+        lines[i] = JSON.stringify(out) ?? 'null';
+      }
+    }
+    const header = errors ? { type: 'result_lines' as const, id, count, errors } : { type: 'result_lines' as const, id, count };
+    socket.write(encodeFrame(resultLinesJson(header, lines)));
+  };
+  const fail = (id: number, err: unknown) => {
+    const kind = failureKind(err);
+    send({ type: 'failed', id, kind, message: (err as Error)?.message ?? String(err) });
+    if (kind === 'fatal') socket.end(() => process.exit(70));
+  };
+
+  /** Runs queued batches; a synchronous predict never leaves this loop (no promise per batch). */
+  const runQueued = async () => {
+    running = true;
+    idle = new Promise((resolve) => (drained = resolve));
+    while (waiting.length > 0) {
+      const { id, items } = waiting.shift()!;
+      try {
+        let outputs = model.predict(items);
+        if (outputs instanceof Promise) outputs = await outputs;
+        answer(id, outputs, items.length);
+      } catch (err) {
+        fail(id, err);
+      }
+    }
+    running = false;
+    drained();
   };
 
   socket.on('data', (chunk: Buffer) => {
+    // Answers to the batches of one chunk leave in one write.
+    socket.cork();
+    let stopNow = false;
     for (const payload of decoder.push(chunk)) {
       const msg = JSON.parse(payload) as HostMessage;
       if (msg.type === 'batch') {
-        chain = chain.then(() => runBatch(msg.id, msg.items));
+        waiting.push({ id: msg.id, items: msg.items });
       } else if (msg.type === 'stop' && !stopping) {
-        stopping = true;
-        void finish(0);
+        stopping = stopNow = true;
       }
     }
+    if (!running && waiting.length > 0) void runQueued();
+    socket.uncork();
+    // After the batches of this chunk were queued: stop finishes them first.
+    if (stopNow) void finish(0);
   });
   socket.on('end', () => void finish(0));
   socket.on('error', () => process.exit(1));

@@ -1,11 +1,12 @@
 /**
  * The journal of one job: which items are done or failed, and how many bytes of the output
  * file those results fill. It is what makes `gpupool run` resumable after kill -9 with each
- * item in the output exactly once (the protocol is in {@link JobJournal.commit}).
+ * item in the output exactly once (the protocol is in {@link JobStore.commit}).
  *
- * SQLite implements it for one machine ({@link SqliteJournal}); a Redis backend implements
- * the same verbs for many. Methods return {@link Awaitable} so that an asynchronous backend
- * fits: callers always `await`, the SQLite backend answers synchronously.
+ * SQLite implements it for one machine ({@link SqliteJournal}); {@link RedisJournal}
+ * implements the same verbs in Redis, for a submitter whose state must outlive its machine.
+ * Methods return {@link Awaitable} so that an asynchronous backend fits: callers always
+ * `await`, the SQLite backend answers synchronously.
  */
 import type { SeqSet } from './seq-set.js';
 
@@ -114,7 +115,7 @@ export interface StatusOptions {
   readonly failureLimit?: number;
 }
 
-export interface JobJournal {
+export interface JobStore {
   /** The state this journal holds: call once after opening, before the first commit. */
   resume(): Awaitable<ResumeState>;
   /**
@@ -139,3 +140,6 @@ export interface JobJournal {
   status(options?: StatusOptions): Awaitable<JournalStatus>;
   close(): Awaitable<void>;
 }
+
+/** The name {@link JobStore} had while SQLite was its only backend. */
+export type JobJournal = JobStore;

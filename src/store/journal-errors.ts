@@ -2,6 +2,15 @@ import { GpupoolError } from '../errors/index.js';
 import { SeqCodecError } from './seq-codec.js';
 
 const DISK_FULL_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+/**
+ * No room of another kind, with its own wording: a file-size limit (`ulimit -f`, or the file
+ * system's largest file) gives EFBIG; SQLite reports ENOSPC as SQLITE_FULL but a quota or
+ * size limit as SQLITE_IOERR_WRITE.
+ */
+const NO_ROOM_WHY = new Map([
+  ['EFBIG', 'the file reached a file-size limit (ulimit -f, or the largest file its file system allows)'],
+  ['SQLITE_IOERR_WRITE', 'the disk is full, over quota, or at a file-size limit'],
+]);
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -9,15 +18,25 @@ function codeOf(err: unknown): string | undefined {
 }
 
 /**
- * Turns a failed write (the output's `ENOSPC`/`EDQUOT`, the journal's `SQLITE_FULL`) into
- * GPUPOOL_E_DISK_FULL with the remedy; returns any other error as it was. Use as
+ * Turns a failed write (the output's `ENOSPC`/`EDQUOT`/`EFBIG`, the journal's `SQLITE_FULL`/
+ * `SQLITE_IOERR_WRITE`) into GPUPOOL_E_DISK_FULL with the remedy; returns any other error as
+ * it was. Use as
  * `catch (err) { throw classifyWriteError(err, outputPath) }`.
  */
 export function classifyWriteError(err: unknown, target?: string): unknown {
   if (err instanceof GpupoolError) return err;
   const code = codeOf(err);
-  if (code === undefined || !(DISK_FULL_ERRNOS.has(code) || code === 'SQLITE_FULL')) return err;
+  if (code === undefined) return err;
   const where = target === undefined ? '' : ` ${target}`;
+  const why = NO_ROOM_WHY.get(code);
+  if (why !== undefined) {
+    return new GpupoolError(
+      'GPUPOOL_E_DISK_FULL',
+      `cannot write${where} (${code}): ${why}: make room or raise the limit, then run the same command again; the journal holds everything committed so far`,
+      { cause: err },
+    );
+  }
+  if (!(DISK_FULL_ERRNOS.has(code) || code === 'SQLITE_FULL')) return err;
   return new GpupoolError(
     'GPUPOOL_E_DISK_FULL',
     `no space left writing${where} (${code}): free disk space, then run the same command again; the journal holds everything committed so far`,
@@ -32,7 +51,7 @@ export function classifyWriteError(err: unknown, target?: string): unknown {
 export function journalError(err: unknown, journalPath: string): unknown {
   if (err instanceof GpupoolError) return err;
   const code = codeOf(err) ?? '';
-  if (code === 'SQLITE_FULL') return classifyWriteError(err, journalPath);
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE') return classifyWriteError(err, journalPath);
   if (err instanceof SeqCodecError || code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return corruptError(journalPath, err instanceof Error ? err.message : String(err), err);
   }

@@ -1,4 +1,5 @@
 export * from './resolve-command.js';
+export * from './restart-scheduler.js';
 export * from './worker-log.js';
 export * from './worker-process-options.js';
 export * from './worker-process.js';

@@ -15,6 +15,10 @@ export class WorkerLog {
   constructor(readonly filePath: string, private readonly echo?: { prefix: string; out: NodeJS.WritableStream }) {
     fs.mkdirSync(path.dirname(filePath), { recursive: true });
     this.file = fs.createWriteStream(filePath, { flags: 'a' });
+    // A log that cannot be written (disk full) must not take the run down with an unhandled
+    // 'error': the stream stops, the stderr tail stays in memory for messages, and the journal
+    // on the same disk fails its next commit with GPUPOOL_E_DISK_FULL, a clear stop.
+    this.file.on('error', () => undefined);
   }
 
   attach(stream: Readable | null, isStderr: boolean): void {

@@ -1,4 +1,4 @@
-import type { FailedMessage, HelloMessage, ResultMessage } from '../protocol/index.js';
+import type { FailedMessage, HelloMessage, ResultLinesMessage, ResultMessage } from '../protocol/index.js';
 
 export interface WorkerProcessOptions {
   /** `model/device/replica`, e.g. `ocr/cuda:1/0`; also given to the worker as GPUPOOL_WORKER_ID. */
@@ -34,6 +34,7 @@ export interface WorkerExit<B> {
 /** Callbacks instead of string events: typed, and no emitter overhead on the hot path. */
 export interface WorkerHandlers<B> {
   result(batch: B, msg: ResultMessage): void;
+  resultLines(batch: B, msg: ResultLinesMessage): void;
   failed(batch: B, msg: FailedMessage): void;
   exit(exit: WorkerExit<B>): void;
   hello?(msg: HelloMessage): void;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
-import { batchJson, encodeFrame, FrameDecoder, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { batchJson, decodeWorkerMessage, encodeFrame, FrameDecoder, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
 import type { WorkerState } from './worker-state.js';
@@ -74,9 +74,9 @@ export class WorkerProcess<B> {
       for (const p of payloads) {
         let msg: WorkerMessage;
         try {
-          msg = JSON.parse(p) as WorkerMessage;
-        } catch {
-          return this.protocolError(`a frame is not JSON: ${p.slice(0, 80)}`);
+          msg = decodeWorkerMessage(p);
+        } catch (err) {
+          return this.protocolError((err as Error).message);
         }
         this.onMessage(msg);
       }
@@ -117,7 +117,13 @@ export class WorkerProcess<B> {
     if (this.inflight.size === 0) this.headSince = performance.now();
     this.inflight.set(id, { batch });
     this.state = 'busy';
-    this.channel.write(encodeFrame(batchJson(id, itemsJson)));
+    const channel = this.channel;
+    // Batches sent in the same tick leave in one writev: a syscall per tick, not per batch.
+    if (channel.writableCorked === 0) {
+      channel.cork();
+      process.nextTick(() => channel.uncork());
+    }
+    channel.write(encodeFrame(batchJson(id, itemsJson)));
     return true;
   }
 
@@ -149,6 +155,7 @@ export class WorkerProcess<B> {
   private onMessage(msg: WorkerMessage): void {
     switch (msg.type) {
       case 'result':
+      case 'result_lines':
       case 'failed': {
         const entry = this.inflight.get(msg.id);
         if (!entry) return this.protocolError(`answer for unknown batch ${msg.id}`);
@@ -158,10 +165,14 @@ export class WorkerProcess<B> {
         if (msg.type === 'result') {
           if (!Array.isArray(msg.outputs)) return this.protocolError(`result ${msg.id} has no outputs array`);
           this.handlers.result(entry.batch, msg);
+        } else if (msg.type === 'result_lines') {
+          this.handlers.resultLines(entry.batch, msg);
         } else {
           if (msg.kind === 'fatal') {
             this.endReason ??= 'fatal';
             this.endMessage ||= `fatal device error: ${msg.message}`;
+            // The worker exits right after this answer: a batch sent now would die with it.
+            this.state = 'draining';
           }
           this.handlers.failed(entry.batch, msg);
         }

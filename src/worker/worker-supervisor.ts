@@ -1,18 +1,12 @@
-import type { FailedMessage, HelloMessage, ResultMessage } from '../protocol/index.js';
+import type { FailedMessage, HelloMessage, ResultLinesMessage, ResultMessage } from '../protocol/index.js';
 import type { WorkerExit, WorkerProcessOptions } from './worker-process-options.js';
 import { WorkerProcess } from './worker-process.js';
 import type { WorkerState } from './worker-state.js';
-
-export interface RestartPolicy {
-  /** First delay before a restart; doubles on each crash in a row. */
-  readonly backoffMs: number;
-  readonly maxBackoffMs: number;
-  /** Restarts in a row that die before `ready`: then the worker is given up (crash loop). */
-  readonly maxStartFailures: number;
-}
+import { RestartScheduler, type RestartPolicy } from './restart-scheduler.js';
 
 export interface SupervisorHandlers<B> {
   result(batch: B, msg: ResultMessage): void;
+  resultLines(batch: B, msg: ResultLinesMessage): void;
   failed(batch: B, msg: FailedMessage): void;
   /** The process died; `exit.inflight` must be retried elsewhere. A restart is scheduled. */
   lost(exit: WorkerExit<B>): void;
@@ -31,20 +25,26 @@ export type SupervisedState = WorkerState | 'restarting' | 'given-up';
  */
 export class WorkerSupervisor<B> {
   private process?: WorkerProcess<B>;
-  private startFailures = 0;
-  private backoff: number;
-  private restartTimer?: NodeJS.Timeout;
+  private readonly restarter: RestartScheduler;
   private closing = false;
-  private givenUp = false;
-  restarts = 0;
   lastExit?: string;
 
   constructor(
     private readonly spawnOptions: WorkerProcessOptions,
-    private readonly policy: RestartPolicy,
+    policy: RestartPolicy,
     private readonly handlers: SupervisorHandlers<B>,
   ) {
-    this.backoff = policy.backoffMs;
+    this.restarter = new RestartScheduler(policy, {
+      restart: () => this.spawn(),
+      failed: (err) => {
+        this.lastExit = err.message;
+      },
+      gaveUp: (failures, err) => this.handlers.gaveUp(`worker ${this.id} died ${failures} times in a row before ready: ${err.message}`),
+    });
+  }
+
+  get restarts(): number {
+    return this.restarter.restarts;
   }
 
   get id(): string {
@@ -56,8 +56,8 @@ export class WorkerSupervisor<B> {
   }
 
   get state(): SupervisedState {
-    if (this.givenUp) return 'given-up';
-    if (this.restartTimer) return 'restarting';
+    if (this.restarter.givenUp) return 'given-up';
+    if (this.restarter.pending) return 'restarting';
     return this.process?.state ?? 'starting';
   }
 
@@ -80,15 +80,13 @@ export class WorkerSupervisor<B> {
 
   async stop(timeoutMs?: number): Promise<void> {
     this.closing = true;
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
+    this.restarter.stop();
     await this.process?.stop(timeoutMs);
   }
 
   kill(): void {
     this.closing = true;
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
+    this.restarter.stop();
     this.process?.kill('requested');
   }
 
@@ -100,13 +98,14 @@ export class WorkerSupervisor<B> {
   private async spawn(): Promise<void> {
     const proc = new WorkerProcess<B>(this.spawnOptions, {
       result: (b, m) => this.handlers.result(b, m),
+      resultLines: (b, m) => this.handlers.resultLines(b, m),
       failed: (b, m) => this.handlers.failed(b, m),
       hello: (m) => this.handlers.hello?.(m),
       exit: (exit) => this.onExit(exit),
     });
     this.process = proc;
     await proc.start();
-    this.startFailures = 0;
+    this.restarter.ready();
     this.handlers.ready();
   }
 
@@ -117,31 +116,6 @@ export class WorkerSupervisor<B> {
       return;
     }
     this.handlers.lost(exit);
-    if (!this.closing) this.scheduleRestart();
-  }
-
-  private scheduleRestart(): void {
-    const delay = this.backoff;
-    this.backoff = Math.min(this.policy.maxBackoffMs, this.backoff * 2);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.closing) return;
-      this.restarts++;
-      this.spawn().then(
-        () => {
-          this.backoff = this.policy.backoffMs;
-        },
-        (err: Error) => {
-          this.lastExit = err.message;
-          this.startFailures++;
-          if (this.startFailures >= this.policy.maxStartFailures) {
-            this.givenUp = true;
-            this.handlers.gaveUp(`worker ${this.id} died ${this.startFailures} times in a row before ready: ${err.message}`);
-          } else if (!this.closing) {
-            this.scheduleRestart();
-          }
-        },
-      );
-    }, delay);
+    if (!this.closing) this.restarter.schedule();
   }
 }

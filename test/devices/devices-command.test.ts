@@ -16,6 +16,8 @@ import {
   workerDeviceKeys,
   type DeviceSnapshot,
 } from '../../src/devices/index.js';
+import { auditSnapshots } from '../../src/audit/index.js';
+import { startWorkerTree } from '../audit/process-tree.js';
 import { fakeEnv, fakeTools } from './fake-tools.js';
 import { GIB, MIB } from './fixtures.js';
 import { killAtEnd } from '../helpers/processes.js';
@@ -94,7 +96,7 @@ test('helpers: short UUIDs, human bytes, worker id → device keys', () => {
 
 test('--json: stable field names, null where unknown', async () => {
   const snaps = await snapshotsFromFixtures(`4242, GPU-aba85625-a4c1-3e15-29ac-adba2f481c57, [N/A]\n`);
-  const json = devicesToJson(snaps);
+  const json = devicesToJson(snaps, await auditSnapshots(snaps));
   assert.deepEqual(json[1], {
     key: 'cuda:1',
     vendor: 'nvidia',
@@ -106,8 +108,25 @@ test('--json: stable field names, null where unknown', async () => {
     memoryUsed: 8274 * MIB,
     memoryFree: 134882 * MIB,
     utilization: 0,
-    processes: [{ pid: 4242, usedMemory: null, worker: null, model: null, ours: false, misplaced: false }],
+    processes: [{ pid: 4242, usedMemory: null, worker: null, model: null, ours: false, misplaced: false, child: false, stray: null }],
   });
+});
+
+test('strays: a worker\'s child on a card the worker was not given is marked in the table and the JSON, with the remedy', async () => {
+  const tree = await startWorkerTree('ocr/cuda:1/0', started);
+  const card0 = 'GPU-7cb87390-070c-caf7-0085-ee35d0beed8d';
+  const card1 = 'GPU-aba85625-a4c1-3e15-29ac-adba2f481c57';
+  const snaps = await snapshotsFromFixtures(`${tree.workerPid}, ${card1}, 2048\n${tree.childPid}, ${card0}, 1024\n`);
+  const audit = await auditSnapshots(snaps);
+  const table = renderDeviceTable(snaps, { width: 120, audit });
+  const message = `stray: a child of worker ocr/cuda:1/0 (PID ${tree.childPid}, the worker is PID ${tree.workerPid}) holds 1.00 GiB on cuda:0, a device it was not given (it was given cuda:1)`;
+  assert.match(table, new RegExp(`PID ${tree.childPid} +1\\.0 GiB  child of gpupool worker ocr/cuda:1/0 \\(stray: not given this device\\)`));
+  assert.match(table, new RegExp(`PID ${tree.workerPid} +2.0 GiB  gpupool worker ocr/cuda:1/0\n`));
+  assert.ok(table.includes(`\n\n${message}\n  remedy: The worker starts a process with CUDA_VISIBLE_DEVICES reset or changed`), table);
+  const json = devicesToJson(snaps, audit);
+  assert.deepEqual(json[0].processes[0].stray, { kind: 'wrong-device', message, remedy: audit.strays[0].remedy });
+  assert.equal(json[0].processes[0].child, true);
+  assert.equal(json[1].processes[0].stray, null);
 });
 
 test('devicesCommand prints the table, or JSON, through the real discovery and tools', async () => {
@@ -124,12 +143,17 @@ test('devicesCommand prints the table, or JSON, through the real discovery and t
   assert.deepEqual(parsed.map((d) => d.key), ['cuda:0', 'cuda:1', 'npu:0', 'npu:1', 'rocm:0', 'cpu:0']);
 });
 
+/** Waits until `count()` reaches `n` redraws: a loaded machine draws slower, never fewer. */
+async function redraws(count: () => number, n: number): Promise<void> {
+  while (count() < n) await new Promise((r) => setTimeout(r, 20));
+}
+
 test('--watch redraws until stopped; with --json, one document per line', async () => {
   const env = fakeEnv(await fakeTools());
   const table = capture();
   const stop = new AbortController();
   const running = devicesCommand({ out: table.out, env, watch: 0.05, signal: stop.signal });
-  await new Promise((r) => setTimeout(r, 400));
+  await redraws(() => table.text().split('\x1b[2J\x1b[H').length - 1, 2);
   stop.abort();
   await running;
   const frames = table.text().split('\x1b[2J\x1b[H').filter((f) => f.length > 0);
@@ -139,7 +163,7 @@ test('--watch redraws until stopped; with --json, one document per line', async 
   const json = capture();
   const stopJson = new AbortController();
   const runningJson = devicesCommand({ out: json.out, env, watch: 0.05, json: true, signal: stopJson.signal });
-  await new Promise((r) => setTimeout(r, 400));
+  await redraws(() => json.text().split('\n').length - 1, 2);
   stopJson.abort();
   await runningJson;
   const lines = json.text().trim().split('\n');

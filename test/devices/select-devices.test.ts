@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GpupoolError } from '../../src/errors/index.js';
-import { selectDevices, type Device } from '../../src/devices/index.js';
+import { pinningEnv, selectDevices, type Device } from '../../src/devices/index.js';
 import { amdCards, ascend910b, ascendContainer, cpuDevice, nvidiaCards } from './host-devices.js';
 
 const keys = (devices: Device[]): string[] => devices.map((d) => d.key);
@@ -122,4 +122,24 @@ test('ROCR_VISIBLE_DEVICES (indices or uuids) then HIP_VISIBLE_DEVICES within it
     'ROCR_VISIBLE_DEVICES="1,2,3"',
     'HIP_VISIBLE_DEVICES="0"',
   );
+});
+
+test('one accelerator vendor: bare indices are its own; prefixes carry over lists and ranges', async () => {
+  const npu = [...ascend910b(), await cpuDevice()];
+  assert.deepEqual(keys(selectDevices('6,7', npu, NO_ENV)), ['npu:6', 'npu:7']);
+  assert.deepEqual(keys(selectDevices('npu:5-7', npu, NO_ENV)), ['npu:5', 'npu:6', 'npu:7']);
+  assert.deepEqual(keys(selectDevices(['npu:6', '7'], npu, NO_ENV)), ['npu:6', 'npu:7']);
+  const amd = [...amdCards(), await cpuDevice()];
+  assert.deepEqual(keys(selectDevices('1', amd, NO_ENV)), ['rocm:1']);
+  assert.deepEqual(keys(selectDevices('rocm:0,2', amd, NO_ENV)), ['rocm:0', 'rocm:2']);
+  assert.deepEqual(keys(selectDevices('hip:3', amd, NO_ENV)), ['rocm:3']);
+  throwsCode(() => selectDevices('npu:6,8', npu, NO_ENV), 'GPUPOOL_E_UNKNOWN_DEVICE', 'npu:8', 'npu:0-7 (910B3)');
+});
+
+test('selection to pinning: "npu:3,4" in a container given NPUs 0,3,4,7 pins each worker by its logical id', () => {
+  const chosen = selectDevices('npu:3,4', ascendContainer(), NO_ENV);
+  assert.deepEqual(chosen.map((d) => pinningEnv([d]).ASCEND_RT_VISIBLE_DEVICES), ['1', '2']);
+  assert.deepEqual(chosen.map((d) => pinningEnv([d]).GPUPOOL_DEVICE_IDS), ['3', '4']);
+  const amd = selectDevices('rocm:2,3', amdCards(), NO_ENV);
+  assert.deepEqual(pinningEnv(amd).ROCR_VISIBLE_DEVICES, 'GPU-2222222222222222,GPU-3333333333333333');
 });

@@ -15,9 +15,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Measured memory needs of CLI runs go here, never into the user's `~/.cache/gpupool` (a test may set its own). */
+let testCacheDir: string | undefined;
+
 /** Runs the built CLI as a real process. */
 export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  testCacheDir ??= tempDir('gpupool-test-cache-');
+  const env = { ...process.env, GPUPOOL_CACHE_DIR: testCacheDir, ...options.env };
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

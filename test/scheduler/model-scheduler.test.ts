@@ -142,3 +142,33 @@ test('batches lost with a dead worker are retried', async () => {
   await h.scheduler.whenIdle();
   assert.equal(h.done.size, 30);
 });
+
+test('outputs given as JSON text reach a JSON sink untouched and a value sink parsed', async () => {
+  for (const sinkKind of ['json', 'values'] as const) {
+    const got = new Map<string | number, unknown>();
+    const batch = batchSchema.parse({ max: 4, timeout: 1 });
+    const sink = sinkKind === 'json'
+      ? { done: () => assert.fail('done() must not be called when doneJson exists'), doneJson: (item: WorkItem, json: string) => got.set(item.id, json), failed: () => assert.fail('no failure expected') }
+      : { done: (item: WorkItem, value: unknown) => got.set(item.id, value), failed: () => assert.fail('no failure expected') };
+    const scheduler = new ModelScheduler({ model: 'm', batch, maxAttempts: 3, sink });
+    const answer = (s: ModelScheduler, b: Batch, items: unknown[]) => s.onResultJson(b, items.map((x) => JSON.stringify({ echo: x })), undefined);
+    scheduler.addTarget(new ScriptedTarget('t0', new AdaptiveBatchLimit({ max: 4 }), 2, answer, () => scheduler));
+    for (let i = 0; i < 10; i++) scheduler.push(newWorkItem(i, i, String(i)));
+    scheduler.endInput();
+    await scheduler.whenIdle();
+    assert.equal(got.size, 10);
+    assert.deepEqual(got.get(3), sinkKind === 'json' ? '{"echo":3}' : { echo: 3 });
+  }
+});
+
+test('parsed outputs reach a JSON sink stringified', async () => {
+  const got = new Map<string | number, string>();
+  const batch = batchSchema.parse({ max: 4, timeout: 1 });
+  const scheduler = new ModelScheduler({ model: 'm', batch, maxAttempts: 3, sink: { done: () => assert.fail('doneJson preferred'), doneJson: (item, json) => got.set(item.id, json), failed: () => assert.fail('no failure') } });
+  scheduler.addTarget(new ScriptedTarget('t0', new AdaptiveBatchLimit({ max: 4 }), 2, (s, b, items) => s.onResult(b, items.map((x) => (x === 2 ? undefined : { v: x })), undefined), () => scheduler));
+  for (let i = 0; i < 5; i++) scheduler.push(newWorkItem(i, i, String(i)));
+  scheduler.endInput();
+  await scheduler.whenIdle();
+  assert.equal(got.get(1), '{"v":1}');
+  assert.equal(got.get(2), 'null', 'undefined is written as null, never as nothing');
+});

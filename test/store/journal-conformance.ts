@@ -1,6 +1,6 @@
 /**
- * What every JobJournal backend must do, written against the interface only: the SQLite
- * backend runs it now, the Redis backend will run the same suite.
+ * What every JobStore (JobJournal) backend must do, written against the interface only: the
+ * SQLite backend runs it in `sqlite-journal.test.ts`, the Redis backend in `redis-journal.test.ts`.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

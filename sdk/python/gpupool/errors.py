@@ -93,16 +93,25 @@ FATAL_TYPES = (
     Fatal,          # raised by the model author
 )
 FATAL_PATTERNS = [
-    "CUDA error: an illegal memory access",    # cudaErrorIllegalAddress: out-of-bounds access in a kernel; sticky
-    "unspecified launch failure",              # cudaErrorLaunchFailure: a kernel crashed; sticky
-    "CUDA error: unknown error",               # cudaErrorUnknown: typically a lost/reset device (Xid); sticky
-    "uncorrectable ECC error",                 # cudaErrorECCUncorrectable: device memory is bad; sticky
-    "device-side assert triggered",            # cudaErrorAssert: a kernel assert fired (e.g. index out of range); sticky
-    "CUDA error: misaligned address",          # cudaErrorMisalignedAddress; sticky
-    "CUDA error: an illegal instruction",      # cudaErrorIllegalInstruction; sticky
-    "CUDA error: the launch timed out",        # cudaErrorLaunchTimeout (watchdog killed a kernel); sticky
-    "HIP error: an illegal memory access",     # the ROCm wording of the same sticky errors
-    "HIP error: unspecified launch failure",
+    # The runtime's own texts (cudaGetErrorString), whatever prefix the caller put before them:
+    # torch "CUDA error: ", torch's driver calls "CUDA driver error: ", Triton kernels (torch.compile)
+    # "Triton Error [CUDA]: ", ROCm "HIP error: ".  Every one of these is sticky.
+    "an illegal memory access was encountered",  # cudaErrorIllegalAddress: out-of-bounds access in a kernel
+    "unspecified launch failure",                 # cudaErrorLaunchFailure: a kernel crashed
+    "device-side assert triggered",               # cudaErrorAssert: a kernel assert fired (e.g. index out of range)
+    "uncorrectable ECC error encountered",        # cudaErrorECCUncorrectable: device memory is bad
+    "uncorrectable NVLink error",                 # cudaErrorNvlinkUncorrectable
+    "misaligned address",                         # cudaErrorMisalignedAddress
+    "an illegal instruction was encountered",     # cudaErrorIllegalInstruction
+    "the launch timed out and was terminated",    # cudaErrorLaunchTimeout: the watchdog killed a kernel
+    "hardware stack error",                       # cudaErrorHardwareStackError
+    "invalid program counter",                    # cudaErrorInvalidPc
+    # cudaErrorUnknown, typically a lost or reset device (an Xid): "unknown error" alone is too
+    # vague to match, so only with a device prefix.
+    "CUDA error: unknown error",
+    "CUDA driver error: unknown error",
+    "Triton Error [CUDA]: unknown error",
+    "HIP error: unknown error",
 ]
 
 

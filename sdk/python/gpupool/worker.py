@@ -136,6 +136,10 @@ def _result_slow(bid, outputs):
         try:
             parts.append(_encode_output(o))
         except Exception as e:
+            if classify(e) != _errors.BATCH:
+                # Copying a device tensor to the host is where an asynchronous CUDA error
+                # surfaces: a device error fails the batch (fatal: recycle), not one item.
+                raise
             errs[str(i)] = {"message": "output is not JSON: %s: %s" % (type(e).__name__, e)}
             parts.append("null")
     text = '{"type":"result","id":%s,"outputs":[%s]' % (_id_json(bid), ",".join(parts))
@@ -227,7 +231,7 @@ def _answer_batches(chan, worker):
                 try:
                     data = _result_slow(bid, outputs)
                 except Exception as e:
-                    failure = (_errors.BATCH,) + _describe_exc(e)
+                    failure = (classify(e),) + _describe_exc(e)
                     del e
             outputs = None
             if failure is None and len(data) > MAX_FRAME_BYTES:

@@ -58,6 +58,19 @@ class Classify(unittest.TestCase):
             RuntimeError("CUDA error: an illegal instruction was encountered"),
             RuntimeError("CUDA error: the launch timed out and was terminated"),
             RuntimeError("HIP error: an illegal memory access was encountered"),
+            RuntimeError("HIP error: unknown error"),
+            # torch's driver-API checks and Triton kernels (torch.compile) word the same errors
+            RuntimeError("CUDA driver error: an illegal memory access was encountered"),
+            RuntimeError("CUDA driver error: unknown error"),
+            RuntimeError("Triton Error [CUDA]: an illegal memory access was encountered"),
+            RuntimeError("Triton Error [CUDA]: device-side assert triggered"),
+            RuntimeError("Triton Error [CUDA]: unspecified launch failure"),
+            RuntimeError("Triton Error [CUDA]: unknown error"),
+            AcceleratorError("CUDA error: device-side assert triggered\nSearch for `cudaErrorAssert' in "
+                             "https://docs.nvidia.com/cuda/cuda-runtime-api/group__CUDART__TYPES.html"),
+            RuntimeError("CUDA error: uncorrectable NVLink error detected during the execution"),
+            RuntimeError("CUDA error: hardware stack error"),
+            RuntimeError("CUDA error: invalid program counter"),
         ]:
             self.assertKind(exc, "fatal")
 
@@ -70,6 +83,11 @@ class Classify(unittest.TestCase):
             TypeError("CUDA out of memory"),  # message patterns apply to RuntimeErrors only
             ValueError("device-side assert triggered"),
             Exception(),
+            # not sticky: the process can go on
+            RuntimeError("unknown error"),
+            RuntimeError("CUDA error: invalid argument"),
+            RuntimeError("Triton Error [CUDA]: invalid argument"),
+            RuntimeError("CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling `cublasGemmEx`"),
         ]:
             self.assertKind(exc, "batch")
 

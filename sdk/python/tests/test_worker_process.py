@@ -175,6 +175,29 @@ class Batches(WorkerTest):
         self.assertIsNone(w.read())
         self.assertEqual(w.wait(), EXIT_FATAL)
 
+    def test_device_error_while_copying_outputs_is_fatal_for_the_batch(self):
+        # A CUDA error is asynchronous: it may surface only when predict's output tensors are
+        # copied to the host, after predict returned. It must fail the batch as fatal (retried on
+        # a fresh worker), not fail each item alone as "not JSON" (final, items lost).
+        w = self.started()
+        w.send({"type": "batch", "id": 1, "items": [
+            {"echo": 1}, {"lazy_error": "CUDA error: device-side assert triggered"}]})
+        msg, _ = self.without_traceback(w.read())
+        self.assertEqual(msg, {"type": "failed", "id": 1, "kind": "fatal",
+                               "message": "RuntimeError: CUDA error: device-side assert triggered"})
+        self.assertIsNone(w.read())
+        self.assertEqual(w.wait(), EXIT_FATAL)
+
+    def test_out_of_memory_while_copying_outputs_is_oom(self):
+        w = self.started()
+        w.send({"type": "batch", "id": 1, "items": [{"lazy_error": "CUDA out of memory. Tried to allocate 8.00 GiB"}]})
+        msg, _ = self.without_traceback(w.read())
+        self.assertEqual((msg["kind"], msg["id"]), ("oom", 1), msg)
+        # an ordinary conversion error still fails that item alone
+        w.send({"type": "batch", "id": 2, "items": [{"lazy_error": "cannot convert"}, {"echo": 2}]})
+        self.assertEqual(w.read(), {"type": "result", "id": 2, "outputs": [None, 2], "errors": {
+            "0": {"message": "output is not JSON: RuntimeError: cannot convert"}}})
+
     def test_gpupool_fatal_is_fatal(self):
         w = self.started()
         w.send({"type": "batch", "id": 1, "items": [{"fatal": "device lost"}]})

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { auditSnapshots, type AuditFindings, type Stray } from '../../audit/index.js';
 import { isGpupoolError, GpupoolError } from '../../errors/index.js';
 import {
   closeDeviceProviders,
@@ -35,9 +36,10 @@ export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<
   const providers = await openDeviceProviders({ env });
   const render = async (oneLine: boolean): Promise<string> => {
     const snapshots = await snapshotDevices(providers);
+    const audit = await auditSnapshots(snapshots);
     return opts.json
-      ? `${JSON.stringify(devicesToJson(snapshots), null, oneLine ? undefined : 2)}\n`
-      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100 })}\n`;
+      ? `${JSON.stringify(devicesToJson(snapshots, audit), null, oneLine ? undefined : 2)}\n`
+      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n`;
   };
   try {
     if (seconds === undefined) {
@@ -110,10 +112,15 @@ export interface DeviceJson {
     model: string | null;
     ours: boolean;
     misplaced: boolean;
+    /** A child (or deeper) of its worker, not the worker itself. */
+    child: boolean;
+    /** Set when this process is part of a stray (docs/doctor.md). */
+    stray: { kind: Stray['kind']; message: string; remedy: string } | null;
   }[];
 }
 
-export function devicesToJson(snapshots: readonly DeviceSnapshot[]): DeviceJson[] {
+/** With `audit`, each process says whether it is a worker's child and whether it is part of a stray. */
+export function devicesToJson(snapshots: readonly DeviceSnapshot[], audit?: AuditFindings): DeviceJson[] {
   return snapshots.map(({ device, sample, processes }) => ({
     key: device.key,
     vendor: device.vendor,
@@ -132,6 +139,8 @@ export function devicesToJson(snapshots: readonly DeviceSnapshot[]): DeviceJson[
       model: p.model ?? null,
       ours: p.ours,
       misplaced: p.misplaced ?? false,
+      child: isChild(audit, p.pid, device.key),
+      stray: strayJson(strayOf(audit, p.pid, device.key)),
     })),
   }));
 }
@@ -141,6 +150,20 @@ export interface RenderOptions {
   readonly color?: boolean;
   /** Terminal columns; the name column gives way first. @defaultValue 100 */
   readonly width?: number;
+  /** The audit of these snapshots: strays are marked, and listed with their remedy below the table. */
+  readonly audit?: AuditFindings;
+}
+
+function strayOf(audit: AuditFindings | undefined, pid: number, deviceKey: string): Stray | undefined {
+  return audit?.strays.find((s) => s.deviceKey === deviceKey && s.pids.includes(pid));
+}
+
+function isChild(audit: AuditFindings | undefined, pid: number, deviceKey: string): boolean {
+  return audit?.ours.some((o) => o.pid === pid && o.deviceKey === deviceKey && o.child) ?? false;
+}
+
+function strayJson(s: Stray | undefined): DeviceJson['processes'][number]['stray'] {
+  return s ? { kind: s.kind, message: s.message, remedy: s.remedy } : null;
 }
 
 const BAR_CELLS = 10;
@@ -194,15 +217,21 @@ export function renderDeviceTable(snapshots: readonly DeviceSnapshot[], opts: Re
         r.util.padStart(w.util),
       ].join('  '),
     );
-    for (const p of r.snapshot.processes) lines.push(processLine(p, w.idx + 2, paint));
+    for (const p of r.snapshot.processes) lines.push(processLine(p, r.key, w.idx + 2, paint, opts.audit));
   }
+  for (const s of opts.audit?.strays ?? []) lines.push('', paint.red(s.message), `  remedy: ${s.remedy}`);
   return lines.join('\n');
 }
 
-function processLine(p: OwnedDeviceProcess, indent: number, paint: Painter): string {
+function processLine(p: OwnedDeviceProcess, deviceKey: string, indent: number, paint: Painter, audit?: AuditFindings): string {
   const memory = p.usedMemory === undefined ? '?' : formatBytes(p.usedMemory);
+  const stray = strayOf(audit, p.pid, deviceKey);
+  const mark = stray
+    ? paint.red(stray.kind === 'wrong-device' ? ' (stray: not given this device)' : ' (stray: over memory.limit)')
+    : p.misplaced ? paint.red(' (not pinned to this device)') : '';
+  const child = isChild(audit, p.pid, deviceKey) ? 'child of ' : '';
   const owner = p.ours
-    ? paint.cyan(`gpupool worker ${p.worker ?? '?'}`) + (p.misplaced ? paint.red(' (not pinned to this device)') : '')
+    ? paint.cyan(`${child}gpupool worker ${p.worker ?? '?'}`) + mark
     : paint.yellow('other');
   return `${' '.repeat(indent)}${`PID ${p.pid}`.padEnd(12)} ${memory.padStart(10)}  ${owner}`;
 }

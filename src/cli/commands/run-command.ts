@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { ON_STRAY_MODES, type OnStray } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
-import type { PoolEvent } from '../../pool/index.js';
-import { runJob } from '../../run/index.js';
+import { runJob, type RunOptions } from '../../run/index.js';
+import { describePoolEvent } from '../describe-pool-event.js';
+import { listenForInterrupts } from '../interrupt-signals.js';
 import { parseChoice, parsePositiveInt, parseShard } from '../parse-flags.js';
 
 interface RunFlags {
@@ -19,19 +22,13 @@ interface RunFlags {
   verbose?: boolean;
   progress?: 'tty' | 'plain' | 'none';
   json?: boolean;
+  onStray: OnStray;
 }
 
-function describeEvent(e: PoolEvent): string | undefined {
-  switch (e.type) {
-    case 'worker-crashed':
-      return `worker crashed; ${e.inflightItems} items go back to the queue: ${e.message.split('\n')[0]}`;
-    case 'worker-gave-up':
-    case 'placement-mismatch':
-    case 'model-down':
-      return e.message;
-    case 'worker-ready':
-      return undefined;
-  }
+/** `GPUPOOL_AUDIT_RECORD=<file>`: every audit sample and its findings, one JSON line each (to record fixtures on a GPU host). */
+function auditRecorder(file: string | undefined): RunOptions['onAuditSample'] {
+  if (!file) return undefined;
+  return (sample, findings) => fs.appendFileSync(file, `${JSON.stringify({ sample, findings })}\n`);
 }
 
 export function registerRunCommand(program: Command): void {
@@ -52,19 +49,9 @@ export function registerRunCommand(program: Command): void {
     .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
     .option('-v, --verbose', 'echo worker output to the terminal, prefixed')
     .option('--json', 'print the summary as JSON on stdout')
+    .option('--on-stray <mode>', 'a worker or its child on a device it was not given, or over memory.limit: warn reports it; kill also kills it', parseChoice('--on-stray', ON_STRAY_MODES), 'warn')
     .action(async (flags: RunFlags) => {
-      const drain = new AbortController();
-      const kill = new AbortController();
-      const onSigint = () => {
-        if (!drain.signal.aborted) {
-          process.stderr.write('\ngpupool: draining (in-flight batches finish); press Ctrl-C again to stop at once\n');
-          drain.abort();
-        } else {
-          kill.abort();
-        }
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const interrupts = listenForInterrupts('draining (in-flight batches finish)');
       const summary = await runJob({
         config: loadConfig(flags.config),
         model: flags.model,
@@ -79,15 +66,16 @@ export function registerRunCommand(program: Command): void {
         costField: flags.costField,
         verbose: flags.verbose,
         progress: flags.progress,
-        drainSignal: drain.signal,
-        killSignal: kill.signal,
+        drainSignal: interrupts.drain,
+        killSignal: interrupts.kill,
+        onStray: flags.onStray,
+        onAuditSample: auditRecorder(process.env.GPUPOOL_AUDIT_RECORD),
         onEvent: (e) => {
-          const line = describeEvent(e);
+          const line = describePoolEvent(e);
           if (line) process.stderr.write(`gpupool: ${line}\n`);
         },
       });
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
+      interrupts.dispose();
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       if (summary.outcome === 'interrupted') process.exitCode = 130;
       else process.exitCode = summary.failed > 0 || summary.outcome !== 'complete' ? 1 : 0;

@@ -8,10 +8,19 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description("a job's progress, failures and learned batch limits, from its journal")
-    .argument('<output>', 'the output file of the run (its journal sits beside it)')
+    .argument('[output]', 'the output file of the run (its journal sits beside it); with --redis: a job name')
     .option('--state-dir <dir>', 'the journal folder, if --state-dir was given to run')
+    .option('--redis <url>', "the jobs, their progress and the agents (with their devices) on this Redis; JOB narrows to one")
+    .option('--prefix <name>', 'with --redis: namespace of the queues', 'gpupool')
     .option('--json', 'print JSON')
-    .action((output: string, flags: { stateDir?: string; json?: boolean }) => {
+    .action(async (output: string | undefined, flags: { stateDir?: string; json?: boolean; redis?: string; prefix: string }) => {
+      if (flags.redis !== undefined) {
+        const { formatClusterStatus, readClusterStatus } = await import('../../cluster/index.js');
+        const cluster = await readClusterStatus({ redisUrl: flags.redis, prefix: flags.prefix, job: output });
+        process.stdout.write(flags.json ? `${JSON.stringify(cluster, null, 2)}\n` : formatClusterStatus(cluster));
+        return;
+      }
+      if (output === undefined) throw new GpupoolError('GPUPOOL_E_USAGE', 'status needs the OUTPUT file of a run, or --redis URL [JOB] for the jobs on a Redis');
       const dir = flags.stateDir ?? stateDirFor(path.resolve(output));
       const status = readJournalStatus(dir);
       if (!status) throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal for "${output}" (looked in ${dir})`);

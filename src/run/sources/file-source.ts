@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import type { InputRecord, InputSource } from './input-record.js';
+import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
 
 /** Files in sorted, depth-first order: positions are stable from run to run, so resume works. */
 async function* walk(dir: string): AsyncIterable<string> {
@@ -40,11 +40,15 @@ export class FileSource implements InputSource {
     return undefined;
   }
 
-  async *records(): AsyncIterable<InputRecord> {
+  records(): AsyncIterable<InputRecord> {
+    return eachRecord(this.recordBatches());
+  }
+
+  async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
     let seq = 0;
     for await (const file of walk(this.root)) {
       if (this.match && !this.match(file)) continue;
-      yield { seq, id: file, json: JSON.stringify({ path: path.resolve(file) }), cost: 1 };
+      yield [{ seq, id: file, json: JSON.stringify({ path: path.resolve(file) }), cost: 1 }];
       seq++;
     }
   }

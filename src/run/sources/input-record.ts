@@ -10,5 +10,13 @@ export interface InputSource {
   readonly identity: string;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;
+  /** The records, a read chunk at a time: the hot path, one await per chunk, not per record. */
+  recordBatches(): AsyncIterable<readonly InputRecord[]>;
+  /** The records one by one (convenient where speed does not matter). */
   records(): AsyncIterable<InputRecord>;
+}
+
+/** `records()` for a source that implements `recordBatches()`. */
+export async function* eachRecord(batches: AsyncIterable<readonly InputRecord[]>): AsyncIterable<InputRecord> {
+  for await (const batch of batches) yield* batch;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { InputRecord, InputSource } from './input-record.js';
+import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
 
 function costOf(value: unknown, field: string): number {
   if (value !== null && typeof value === 'object') {
@@ -39,7 +39,11 @@ export class JsonlSource implements InputSource {
     return this.totalBytes ? Math.min(1, this.bytesRead / this.totalBytes) : undefined;
   }
 
-  async *records(): AsyncIterable<InputRecord> {
+  records(): AsyncIterable<InputRecord> {
+    return eachRecord(this.recordBatches());
+  }
+
+  async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
     const stream = this.open();
     stream.setEncoding('utf8');
     let partial = '';
@@ -58,11 +62,11 @@ export class JsonlSource implements InputSource {
         nl = text.indexOf('\n', start);
       }
       partial = text.slice(start);
-      yield* batch;
+      if (batch.length > 0) yield batch;
     }
     if (partial.length > 0) {
       const rec = this.parseLine(partial, lineNo + 1);
-      if (rec) yield rec;
+      if (rec) yield [rec];
     }
   }
 

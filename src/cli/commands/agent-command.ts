@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import type { PoolEvent } from '../../pool/index.js';
+import { parsePositiveInt } from '../parse-flags.js';
+
+interface AgentFlags {
+  config: string;
+  redis: string;
+  model?: string[];
+  devices?: string;
+  prefix: string;
+  name?: string;
+  prefetch?: number;
+  logDir?: string;
+  verbose?: boolean;
+}
+
+function describeEvent(e: PoolEvent): string | undefined {
+  switch (e.type) {
+    case 'worker-crashed':
+      return `worker ${e.worker} crashed; its ${e.inflightItems} items go back to the queue: ${e.message.split('\n')[0]}`;
+    case 'worker-gave-up':
+    case 'placement-mismatch':
+    case 'model-down':
+      return e.message;
+    default:
+      return undefined;
+  }
+}
+
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description("run this machine's pool and take chunks of the jobs in Redis for its models; Ctrl-C drains")
+    .requiredOption('-c, --config <file>', 'YAML config (the models this agent runs)')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS')
+    .option('-m, --model <name...>', 'models to run (default: every model of the config)')
+    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
+    .option('--prefix <name>', 'namespace of the queues in Redis', 'gpupool')
+    .option('--name <name>', 'how status shows this agent (default: <hostname>-<pid>)')
+    .option('--prefetch <n>', 'chunks held at once per job (default: enough for twice what the workers take)', parsePositiveInt('--prefetch'))
+    .option('--log-dir <dir>', 'per-worker logs (default: <tmpdir>/gpupool-agent-<name>)')
+    .option('-v, --verbose', 'echo worker output to the terminal, prefixed')
+    .action(async (flags: AgentFlags) => {
+      const log = (line: string): void => void process.stderr.write(`gpupool agent: ${line}\n`);
+      // Loaded here, not at startup: BullMQ is only for the cluster commands.
+      const { Agent } = await import('../../cluster/index.js');
+      const agent = await Agent.start({
+        config: loadConfig(flags.config),
+        redisUrl: flags.redis,
+        prefix: flags.prefix,
+        models: flags.model,
+        devices: flags.devices,
+        name: flags.name,
+        prefetch: flags.prefetch,
+        logDir: flags.logDir,
+        echo: flags.verbose ? process.stderr : undefined,
+        log,
+        onEvent: (e) => {
+          const line = describeEvent(e);
+          if (line) log(line);
+        },
+      });
+      const info = agent.info();
+      log(`${agent.id} ready: ${Object.keys(info.capacity).join(', ')} on ${info.devices.map((d) => d.key).join(', ')} (${info.workers.length} workers); waiting for jobs`);
+
+      let interrupts = 0;
+      const stopped = new Promise<number>((resolve) => {
+        const onSignal = (): void => {
+          if (interrupts++ === 0) {
+            log('draining: chunks in hand finish and their results are sent; press Ctrl-C again to stop at once');
+            void agent.drain().then(() => resolve(0));
+          } else {
+            log('stopping at once: chunks in hand go to other agents once their locks expire');
+            void agent.destroy().then(() => resolve(130));
+          }
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      const fatal = agent.onFatal().then(async (err) => {
+        await agent.destroy();
+        throw err;
+      });
+      process.exitCode = await Promise.race([stopped, fatal]);
+      log('stopped');
+    });
+}

@@ -1,0 +1,22 @@
+import type { PoolEvent } from '../pool/index.js';
+
+/** The stderr line `gpupool run` and `gpupool serve` print for a pool event; undefined: nothing to say. */
+export function describePoolEvent(e: PoolEvent): string | undefined {
+  switch (e.type) {
+    case 'worker-crashed':
+      return `worker crashed; ${e.inflightItems} items go back to the queue: ${e.message.split('\n')[0]}`;
+    case 'worker-gave-up':
+    case 'placement-mismatch':
+    case 'model-down':
+    case 'placement-skipped':
+    case 'memory-need':
+    case 'need-measured':
+    case 'stray-cleared':
+      return e.message;
+    case 'stray':
+      // The remedy goes with it: a stray is a fault in the worker's code, not in gpupool.
+      return `${new Date().toISOString()} ${e.message}\n  remedy: ${e.stray.remedy}`;
+    case 'worker-ready':
+      return undefined;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import { CLUSTER_SCHEMA, type ClusterKeys } from './cluster-keys.js';
+
+/** What agents and `gpupool status` know of a job: written by its submitter to `<prefix>:jobs`. */
+export interface ClusterJob {
+  readonly id: string;
+  readonly model: string;
+  /** Queue schema of the submitter that wrote it: agents leave other schemas alone. */
+  readonly schema: number;
+  readonly chunkSize: number;
+  /** How long a chunk's lock outlives an agent that stopped renewing it (killed). */
+  readonly lockDurationMs: number;
+  /** Where results are journaled: the submitter's state dir (`sqlite`) or Redis. */
+  readonly journal: 'sqlite' | 'redis';
+  /** The job as `gpupool run` describes it: model, command, config, input, output. */
+  readonly description: Record<string, unknown>;
+  readonly submitter: { readonly host: string; readonly pid: number };
+  readonly createdAt: number;
+}
+
+export async function registerJob(redis: Redis, keys: ClusterKeys, job: ClusterJob): Promise<void> {
+  await redis.hset(keys.jobs, job.id, JSON.stringify(job));
+}
+
+export async function unregisterJob(redis: Redis, keys: ClusterKeys, id: string): Promise<void> {
+  await redis.hdel(keys.jobs, id);
+}
+
+/** Every registered job; an entry that does not parse (another version's) is returned as `unreadable`. */
+export async function listJobs(redis: Redis, keys: ClusterKeys): Promise<{ jobs: ClusterJob[]; unreadable: string[] }> {
+  const raw = await redis.hgetall(keys.jobs);
+  const jobs: ClusterJob[] = [];
+  const unreadable: string[] = [];
+  for (const [id, text] of Object.entries(raw)) {
+    try {
+      const job = JSON.parse(text) as ClusterJob;
+      if (job.schema !== CLUSTER_SCHEMA || typeof job.model !== 'string') unreadable.push(id);
+      else jobs.push(job);
+    } catch {
+      unreadable.push(id);
+    }
+  }
+  jobs.sort((a, b) => a.createdAt - b.createdAt);
+  return { jobs, unreadable };
+}

@@ -1,0 +1,146 @@
+import type { Redis } from 'ioredis';
+import { GpupoolError } from '../errors/index.js';
+import { readRedisJournalStatus, RedisLease, type JournalOwner, type JournalStatus } from '../store/index.js';
+import { listAgents, type AgentInfo } from './agent-info.js';
+import { ChunkQueue } from './chunk-queue.js';
+import { listJobs, type ClusterJob } from './cluster-job.js';
+import { ClusterKeys } from './cluster-keys.js';
+import { checkQueueSchema } from './cluster-schema.js';
+import { connectRedis } from './redis-connect.js';
+import { maskRedisUrl, parseRedisUrl } from './redis-url.js';
+
+/** What the submitter last published (`<prefix>:job:<id>:progress`). */
+export interface JobProgress {
+  readonly done: number;
+  readonly failed: number;
+  readonly resumed: number;
+  readonly read: number;
+  /** 0..1 of the input read, where it can be known. */
+  readonly fractionRead: number | null;
+  readonly chunksOut: number;
+  readonly window: number;
+  readonly splits: number;
+  readonly duplicates: number;
+  readonly itemsPerSecond: number;
+  readonly updatedAt: number;
+}
+
+export interface JobStatusView {
+  readonly job: ClusterJob;
+  /** The live submitter, or null when it is gone (killed: run the same submit to resume). */
+  readonly submitter: JournalOwner | null;
+  readonly progress: JobProgress | null;
+  /** Chunks by BullMQ state (waiting, active, failed…), and `suspects`: one-item chunks to run alone. */
+  readonly chunks: Record<string, number>;
+  /** The journal's status, when it is kept in Redis (`--journal redis`). */
+  readonly journal: JournalStatus | null;
+}
+
+export interface ClusterStatus {
+  /** The URL, password masked. */
+  readonly redis: string;
+  readonly prefix: string;
+  readonly jobs: JobStatusView[];
+  readonly agents: AgentInfo[];
+}
+
+export interface ClusterStatusOptions {
+  readonly redisUrl: string;
+  /** @defaultValue gpupool */
+  readonly prefix?: string;
+  /** Only this job (a finished job whose journal is in Redis is found too). */
+  readonly job?: string;
+}
+
+/** `gpupool status --redis URL [JOB]`: jobs, their progress and chunks, and the live agents with their devices. */
+export async function readClusterStatus(options: ClusterStatusOptions): Promise<ClusterStatus> {
+  const url = parseRedisUrl(options.redisUrl);
+  const masked = maskRedisUrl(url);
+  const keys = new ClusterKeys(options.prefix ?? 'gpupool');
+  const redis = await connectRedis(url, { name: 'gpupool-status' });
+  try {
+    const empty: ClusterStatus = { redis: masked, prefix: keys.prefix, jobs: [], agents: [] };
+    if (!(await checkQueueSchema(redis, keys, masked, false))) {
+      if (options.job !== undefined) throw notFound(options.job, masked, keys, []);
+      return empty;
+    }
+    const { jobs } = await listJobs(redis, keys);
+    let chosen = jobs;
+    if (options.job !== undefined) {
+      chosen = jobs.filter((j) => j.id === options.job);
+      if (chosen.length === 0) {
+        const journal = await readRedisJournalStatus(redis, keys.journal(options.job), `${masked} key ${keys.journal(options.job)}`);
+        if (journal === null) throw notFound(options.job, masked, keys, jobs.map((j) => j.id));
+        return { ...empty, jobs: [finishedView(options.job, journal)] };
+      }
+    }
+    const views = await Promise.all(chosen.map((job) => jobView(redis, keys, masked, job)));
+    const agents = await listAgents(redis, keys);
+    return {
+      redis: masked,
+      prefix: keys.prefix,
+      jobs: views,
+      agents: options.job === undefined ? agents : agents.filter((a) => a.jobs[options.job!] !== undefined || chosen.some((j) => a.capacity[j.model] !== undefined)),
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function jobView(redis: Redis, keys: ClusterKeys, masked: string, job: ClusterJob): Promise<JobStatusView> {
+  const queue = new ChunkQueue(redis, keys, job.id, { readOnly: true });
+  const solo = new ChunkQueue(redis, keys, job.id, { solo: true, readOnly: true });
+  try {
+    const [submitter, raw, chunks, suspects, journal] = await Promise.all([
+      RedisLease.holder(redis, keys.submitter(job.id)),
+      redis.hgetall(keys.progress(job.id)),
+      queue.counts(),
+      solo.counts(),
+      job.journal === 'redis' ? readRedisJournalStatus(redis, keys.journal(job.id), `${masked} key ${keys.journal(job.id)}`) : Promise.resolve(null),
+    ]);
+    chunks.suspects = (suspects.waiting ?? 0) + (suspects.active ?? 0);
+    return { job, submitter, progress: parseProgress(raw), chunks, journal };
+  } finally {
+    await Promise.all([queue.close(), solo.close()]);
+  }
+}
+
+/** A job no longer registered (finished) whose journal is in Redis. */
+function finishedView(id: string, journal: JournalStatus): JobStatusView {
+  const d = journal.description;
+  const job: ClusterJob = {
+    id,
+    model: String(d.model ?? '?'),
+    schema: 0,
+    chunkSize: 0,
+    lockDurationMs: 0,
+    journal: 'redis',
+    description: d,
+    submitter: { host: journal.running?.hostname ?? '', pid: journal.running?.pid ?? 0 },
+    createdAt: journal.startedAt,
+  };
+  return { job, submitter: journal.running, progress: null, chunks: {}, journal };
+}
+
+function parseProgress(raw: Record<string, string>): JobProgress | null {
+  if (raw.updatedAt === undefined) return null;
+  const n = (k: string): number => Number(raw[k] ?? 0);
+  return {
+    done: n('done'),
+    failed: n('failed'),
+    resumed: n('resumed'),
+    read: n('read'),
+    fractionRead: raw.fractionRead ? Number(raw.fractionRead) : null,
+    chunksOut: n('chunksOut'),
+    window: n('window'),
+    splits: n('splits'),
+    duplicates: n('duplicates'),
+    itemsPerSecond: n('itemsPerSecond'),
+    updatedAt: n('updatedAt'),
+  };
+}
+
+function notFound(job: string, masked: string, keys: ClusterKeys, known: string[]): GpupoolError {
+  const there = known.length > 0 ? `jobs there: ${known.join(', ')}` : 'there are no jobs there';
+  return new GpupoolError('GPUPOOL_E_NOT_FOUND', `no job "${job}" at ${masked} under prefix "${keys.prefix}"; ${there}`);
+}

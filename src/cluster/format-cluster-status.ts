@@ -1,0 +1,56 @@
+import { formatBytes, formatDuration } from '../config/index.js';
+import type { AgentInfo } from './agent-info.js';
+import type { ClusterStatus, JobStatusView } from './cluster-status.js';
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+function ago(ms: number, now: number): string {
+  return `${formatDuration(Math.max(0, now - ms))} ago`;
+}
+
+function jobLines(v: JobStatusView, now: number): string[] {
+  const { job, progress, journal } = v;
+  const lines = [`  ${job.id}  model ${job.model}  input ${String(job.description.input ?? '?')}  output ${String(job.description.output ?? '?')}`];
+  if (progress) {
+    const read = progress.fractionRead !== null ? `, ${Math.floor(progress.fractionRead * 100)}% of the input read` : '';
+    const before = progress.resumed ? ` (+${n(progress.resumed)} done before)` : '';
+    lines.push(`    ${n(progress.done)} done, ${n(progress.failed)} failed${before}${read}; ${n(progress.itemsPerSecond)} items/s`);
+    lines.push(`    chunks: ${n(progress.chunksOut)} out of a window of ${n(progress.window)} (${chunkCounts(v.chunks)}); ${progress.splits} split after an agent died`);
+  } else if (journal) {
+    const total = journal.counts.total !== null ? ` of ${n(journal.counts.total)}` : '';
+    lines.push(`    ${n(journal.counts.done)} done, ${n(journal.counts.failed)} failed${total}; ${journal.finished ? 'finished' : 'not finished'} (journal in Redis)`);
+  }
+  if (v.submitter) lines.push(`    submitter: PID ${v.submitter.pid} on ${v.submitter.hostname}${progress ? `, updated ${ago(progress.updatedAt, now)}` : ''}`);
+  else if (progress || Object.keys(v.chunks).length > 0) lines.push('    submitter: gone (run the same submit command again to resume)');
+  for (const f of journal?.failures ?? []) lines.push(`    failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
+  return lines;
+}
+
+function chunkCounts(c: Record<string, number>): string {
+  const suspects = c.suspects ? `, ${n(c.suspects)} suspect items to run alone` : '';
+  return `${['waiting', 'active', 'failed'].map((k) => `${n(c[k] ?? 0)} ${k}`).join(', ')}${suspects}`;
+}
+
+function agentLines(a: AgentInfo, now: number): string[] {
+  const held = Object.values(a.jobs).reduce((k, j) => k + j.active, 0);
+  const lines = [
+    `  ${a.id}  ${a.state}  models: ${Object.keys(a.capacity).join(', ')}  chunks in hand: ${held}  items: ${n(a.itemsDone)} done, ${n(a.itemsFailed)} failed  (pid ${a.pid} on ${a.host}, seen ${ago(a.updatedAt, now)})`,
+  ];
+  for (const d of a.devices) {
+    const workers = a.workers.filter((w) => w.device.split('+').includes(d.key));
+    const mem = d.memoryUsed === null ? `${formatBytes(d.memoryTotal)} total` : `${formatBytes(d.memoryUsed)} of ${formatBytes(d.memoryTotal)} used`;
+    const limits = workers.map((w) => `${w.state}, batch ${w.batchLimit}${w.restarts ? `, ${w.restarts} restarts` : ''}`).join('; ');
+    lines.push(`    ${d.key.padEnd(8)} ${d.name.slice(0, 32).padEnd(32)} ${mem}  workers: ${workers.length}${limits ? ` (${limits})` : ''}`);
+  }
+  return lines;
+}
+
+/** The human form of `gpupool status --redis`. */
+export function formatClusterStatus(s: ClusterStatus, now = Date.now()): string {
+  const lines = [`Redis ${s.redis}, prefix ${s.prefix}`];
+  lines.push(s.jobs.length === 0 ? 'jobs: none' : `jobs (${s.jobs.length}):`);
+  for (const v of s.jobs) lines.push(...jobLines(v, now));
+  lines.push(s.agents.length === 0 ? 'agents: none' : `agents (${s.agents.length}):`);
+  for (const a of s.agents) lines.push(...agentLines(a, now));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,13 @@
+export * from './agent.js';
+export * from './agent-info.js';
+export * from './agent-options.js';
+export * from './chunk-format.js';
+export * from './cluster-job.js';
+export * from './cluster-keys.js';
+export { checkQueueSchema, gpupoolVersion } from './cluster-schema.js';
+export * from './cluster-status.js';
+export { connectRedis } from './redis-connect.js';
+export { maskRedisUrl, parseRedisUrl } from './redis-url.js';
+export * from './submit-job.js';
+export * from './submit-options.js';
+export { formatClusterStatus } from './format-cluster-status.js';

@@ -1,0 +1,76 @@
+import { Redis } from 'ioredis';
+import { GpupoolError } from '../errors/index.js';
+import { maskRedisUrl } from './redis-url.js';
+
+export interface RedisConnectOptions {
+  /** Shown by `CLIENT LIST`: which gpupool process this is. */
+  readonly name: string;
+  /** Told once when the connection drops (Redis restarting…) and once when it is back. */
+  readonly onConnectionChange?: (up: boolean, detail: string) => void;
+}
+
+/** Redis error replies that mean the credentials are wrong, not that Redis is away. */
+const AUTH_REPLIES = ['WRONGPASS', 'NOAUTH', 'NOPERM'];
+
+/**
+ * Connects to `url` once, or throws a clear error naming the URL (password masked):
+ * GPUPOOL_E_REDIS_AUTH for a wrong or missing password, GPUPOOL_E_REDIS_UNREACHABLE for
+ * anything else. Once connected, a dropped connection is retried for ever and commands wait
+ * for it (`maxRetriesPerRequest: null`): a Redis restart is a pause, not an error.
+ */
+export async function connectRedis(url: string, options: RedisConnectOptions): Promise<Redis> {
+  const masked = maskRedisUrl(url);
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    connectionName: options.name,
+    // Back off to 2 s between tries: a restarting Redis is found again within 2 s of its return.
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  let lastError: Error | undefined;
+  const onStartError = (err: Error): void => {
+    lastError = err;
+  };
+  redis.on('error', onStartError);
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw connectError(masked, lastError ?? (err as Error));
+  } finally {
+    redis.off('error', onStartError);
+  }
+  watchConnection(redis, options.onConnectionChange);
+  return redis;
+}
+
+/** A second connection for blocking reads (XREAD BLOCK), with the same URL and options. */
+export function duplicateRedis(redis: Redis, name: string, onConnectionChange?: RedisConnectOptions['onConnectionChange']): Redis {
+  const dup = redis.duplicate({ connectionName: name });
+  watchConnection(dup, onConnectionChange);
+  return dup;
+}
+
+function watchConnection(redis: Redis, onChange: RedisConnectOptions['onConnectionChange']): void {
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    onChange?.(false, err.message);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    onChange?.(true, 'reconnected');
+  });
+}
+
+export function connectError(maskedUrl: string, err: Error): GpupoolError {
+  const reply = err.message.split(' ')[0];
+  if (AUTH_REPLIES.includes(reply)) {
+    const why = reply === 'NOAUTH' ? 'it requires a password and the URL gives none' : 'it refused the password in the URL';
+    return new GpupoolError('GPUPOOL_E_REDIS_AUTH', `Redis at ${maskedUrl} did not let gpupool in: ${why} (${reply})`, { cause: err });
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  return new GpupoolError('GPUPOOL_E_REDIS_UNREACHABLE', `cannot reach Redis at ${maskedUrl}: ${code ? `${code}, ` : ''}${err.message}`, { cause: err });
+}

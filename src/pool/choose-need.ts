@@ -1,0 +1,34 @@
+import { formatBytes, type ModelConfig } from '../config/index.js';
+import type { Device } from '../devices/device.js';
+import { modelFingerprint, type MeasuredNeed, type MeasuredNeedStore } from './measured-need-store.js';
+
+/** A remembered measurement is used with this much on top: the next run's batches may reach a little further. */
+export const MEASURED_NEED_MARGIN = 0.1;
+
+/** The `memory.need` placement uses for a model, and where it came from. */
+export interface NeedChoice {
+  readonly bytes: number;
+  readonly source: 'config' | 'measured';
+  /** The measurements it was taken from (`measured`). */
+  readonly measured?: readonly MeasuredNeed[];
+  /** Said in refusals and skips after `memory.need X`: `(remembered: …)`; empty for a configured need. */
+  readonly note: string;
+}
+
+/**
+ * A configured `memory.need` always wins. Without one, the peak remembered for this model
+ * (same fingerprint) on the chosen devices' kinds, plus {@link MEASURED_NEED_MARGIN}; the
+ * largest where the chosen devices are of several kinds. Undefined: nothing to place by.
+ */
+export function chooseNeed(model: ModelConfig, baseDir: string, devices: readonly Device[], store: MeasuredNeedStore | undefined): NeedChoice | undefined {
+  if (model.memory.need !== undefined) return { bytes: model.memory.need, source: 'config', note: '' };
+  if (!store) return undefined;
+  const fingerprint = modelFingerprint(model, baseDir);
+  const names = [...new Set(devices.filter((d) => d.vendor !== 'cpu').map((d) => d.name))];
+  const measured = names.flatMap((n) => store.get(fingerprint, n) ?? []);
+  if (measured.length === 0) return undefined;
+  const peak = measured.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const bytes = Math.ceil(peak.bytes * (1 + MEASURED_NEED_MARGIN));
+  const note = `remembered: ${formatBytes(peak.bytes)} measured on ${peak.device} at ${peak.measuredAt}, +${MEASURED_NEED_MARGIN * 100}%, from ${store.file}`;
+  return { bytes, source: 'measured', measured, note };
+}

@@ -1,0 +1,173 @@
+import path from 'node:path';
+import type { Device, DeviceProvider } from '../devices/device.js';
+import { openDeviceProviders, planWorkers, selectDevices } from '../devices/index.js';
+import { GpupoolError } from '../errors/index.js';
+import type { PoolEvent } from '../pool/index.js';
+import { resolveCommand } from '../worker/index.js';
+import { checkReplicaCommand, replicaArgv, replicaEnv } from './replica-launch.js';
+import type { ReplicaSetOptions } from './replica-set-options.js';
+import { Replica, type ReplicaInfo } from './replica.js';
+
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/**
+ * The replicas of one `kind: http` model: its server started once per device group, pinned
+ * exactly like a protocol worker, and a balancer that hands each request to the ready
+ * replica with the fewest outstanding requests (ties in turn, so idle replicas share).
+ */
+export class ReplicaSet {
+  readonly replicas: Replica[] = [];
+  /** Set once every replica is in a crash loop: the model is down. */
+  down?: GpupoolError;
+  private rotation = 0;
+  private readonly killOnExit = (): void => {
+    for (const r of this.replicas) r.killNow();
+  };
+
+  private constructor(private readonly options: ReplicaSetOptions) {}
+
+  /**
+   * Starts every replica and resolves once each answers its health path. Any replica that
+   * fails its first start fails the whole set (a config or model error, not bad luck), with
+   * every replica killed.
+   *
+   * @throws GpupoolError GPUPOOL_E_CONFIG (no `{port}`, not `kind: http`),
+   *   GPUPOOL_E_COMMAND_NOT_FOUND, GPUPOOL_E_UNKNOWN_DEVICE, GPUPOOL_E_REPLICA_START.
+   */
+  static async start(options: ReplicaSetOptions): Promise<ReplicaSet> {
+    const set = new ReplicaSet(options);
+    process.on('exit', set.killOnExit);
+    try {
+      await set.startAll();
+    } catch (err) {
+      await set.destroy();
+      throw err;
+    }
+    return set;
+  }
+
+  get model(): string {
+    return this.options.model.name;
+  }
+
+  /** Replicas taking requests now. */
+  get readyCount(): number {
+    return this.replicas.filter((r) => r.acceptsRequests).length;
+  }
+
+  /**
+   * Picks the replica for one request and counts it as outstanding there; `release` it when
+   * the request ends. Undefined when none is ready (but `notThis`, the one that just failed).
+   */
+  acquire(notThis?: Replica): Replica | undefined {
+    const n = this.replicas.length;
+    let best: Replica | undefined;
+    let bestAt = 0;
+    for (let k = 0; k < n; k++) {
+      const at = (this.rotation + k) % n;
+      const r = this.replicas[at];
+      if (r.acceptsRequests && r !== notThis && (!best || r.outstanding < best.outstanding)) {
+        best = r;
+        bestAt = at;
+      }
+    }
+    if (!best) return undefined;
+    this.rotation = (bestAt + 1) % n;
+    best.outstanding++;
+    return best;
+  }
+
+  release(replica: Replica, answered: boolean): void {
+    replica.outstanding--;
+    if (answered) replica.served++;
+  }
+
+  /** A proxied request's deadline (`http.request_timeout`). */
+  get requestTimeoutMs(): number {
+    return this.options.model.http.request_timeout;
+  }
+
+  /** Seconds a client should wait before retrying when no replica is ready. */
+  retryAfterSeconds(): number {
+    const { backoff } = this.options.model.restart;
+    return Math.max(1, Math.ceil(backoff / 1000));
+  }
+
+  describe(): ReplicaInfo[] {
+    return this.replicas.map((r) => r.describe());
+  }
+
+  /** SIGTERM every replica, SIGKILL what is left after the grace period. */
+  async close(graceMs = this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.stop(graceMs)));
+    process.off('exit', this.killOnExit);
+  }
+
+  /** SIGKILL every replica now. */
+  async destroy(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.destroy()));
+    process.off('exit', this.killOnExit);
+  }
+
+  private emit(event: PoolEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private async startAll(): Promise<void> {
+    const { model, baseDir } = this.options;
+    const env = this.options.env ?? process.env;
+    checkReplicaCommand(model);
+    const program = resolveCommand(model.command, baseDir, env);
+    const selected = selectDevices(this.options.devices ?? model.devices, await this.availableDevices(), env);
+    const placements = planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
+    for (const [index, placement] of placements.entries()) {
+      const id = `${model.name}/${placement.key}/${placement.replica}`;
+      const devices = placement.devices;
+      this.replicas.push(
+        new Replica(
+          {
+            id,
+            model: model.name,
+            index,
+            deviceKey: placement.key,
+            devices,
+            http: model.http,
+            restart: { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
+            startTimeoutMs: model.start_timeout,
+            host: this.options.host ?? DEFAULT_HOST,
+            cwd: baseDir,
+            logFile: path.join(this.options.logDir, `${id.replace(/[/:+]/g, '_')}.log`),
+            echo: this.options.echo,
+            launch: (port) => ({ command: replicaArgv(program, model.command, port), env: replicaEnv(model, devices, id, port, env) }),
+          },
+          {
+            ready: (r, restart) => this.emit({ type: 'worker-ready', worker: r.id, pid: r.pid, restart }),
+            lost: (r, message) => this.emit({ type: 'worker-crashed', worker: r.id, message, inflightItems: r.outstanding }),
+            gaveUp: (r, reason) => this.onGaveUp(r, reason),
+          },
+        ),
+      );
+    }
+    const results = await Promise.allSettled(this.replicas.map((r) => r.start()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async availableDevices(): Promise<Device[]> {
+    const given = this.options.providers;
+    const providers: readonly DeviceProvider[] = given ?? (await openDeviceProviders({ env: this.options.env ?? process.env }));
+    try {
+      return (await Promise.all(providers.map((p) => p.list()))).flat();
+    } finally {
+      if (!given) await Promise.all(providers.map((p) => p.close().catch(() => undefined)));
+    }
+  }
+
+  private onGaveUp(replica: Replica, reason: string): void {
+    this.emit({ type: 'worker-gave-up', worker: replica.id, message: reason });
+    if (this.replicas.some((r) => r.state !== 'given-up')) return;
+    this.down = new GpupoolError('GPUPOOL_E_CRASH_LOOP', `every replica of model "${this.model}" is in a crash loop; last: ${reason}`);
+    this.emit({ type: 'model-down', model: this.model, message: this.down.message });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Bad input to the cluster commands: an unreachable Redis, a wrong or missing password, queues
+ * of an incompatible version, bad flags. Each gives one clear line naming the URL (password
+ * masked) and the remedy, with the code's exit status, from agent, submit and status alike.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { runCli, tempDir, writeJsonl, type CliResult } from '../helpers/cli.js';
+import { killAtEnd } from '../helpers/processes.js';
+import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, uniquePrefix } from './cluster-helpers.js';
+
+const pids = killAtEnd();
+
+/** The three commands that take --redis, against `url`. */
+function allCommands(dir: string, url: string, prefix = 'gpupool'): Promise<[string, CliResult][]> {
+  const config = clusterConfig(dir);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3);
+  const runs: [string, string[]][] = [
+    ['agent', ['agent', '-c', config, '--redis', url, '--prefix', prefix]],
+    ['submit', ['submit', '-c', config, '--redis', url, '--prefix', prefix, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none']],
+    ['status', ['status', '--redis', url, '--prefix', prefix]],
+  ];
+  return Promise.all(runs.map(async ([name, args]) => [name, await runCli(args)] as [string, CliResult]));
+}
+
+function assertError(name: string, r: CliResult, code: string, message: RegExp, secret?: string): void {
+  assert.equal(r.code, 14, `${name}: ${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`^gpupool: ${code}: `), name);
+  assert.match(r.stderr, message, name);
+  assert.match(r.stderr, /\n {2}remedy: \S/, name);
+  if (secret !== undefined) assert.ok(!r.stderr.includes(secret), `${name} shows the password: ${r.stderr}`);
+}
+
+test('an unreachable Redis: GPUPOOL_E_REDIS_UNREACHABLE naming the URL with its password masked', { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  for (const [name, r] of await allCommands(tempDir(), `redis://:hunter2@127.0.0.1:${port}/0`)) {
+    assertError(name, r, 'GPUPOOL_E_REDIS_UNREACHABLE', new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0: ECONNREFUSED`), 'hunter2');
+    assert.match(r.stderr, /remedy: Start Redis, or fix the host and port in the URL/);
+  }
+});
+
+test('a wrong password, and none where one is required: GPUPOOL_E_REDIS_AUTH with the URL masked', { timeout: 120_000 }, async () => {
+  const redis = await PrivateRedis.start(tempDir('gpupool-redis-'), ['--requirepass', 's3cret-pw']);
+  pids.push(redis.pid!);
+  try {
+    const dir = tempDir();
+    for (const [name, r] of await allCommands(dir, `redis://:wrong-pw@127.0.0.1:${redis.port}`)) {
+      assertError(name, r, 'GPUPOOL_E_REDIS_AUTH', new RegExp(`Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port} did not let gpupool in: it refused the password in the URL \\(WRONGPASS\\)`), 'wrong-pw');
+      assert.match(r.stderr, /remedy: Put the right password in the URL: redis:\/\/:PASSWORD@host:6379/);
+    }
+    const [, none] = (await allCommands(dir, redis.url)).find(([name]) => name === 'status')!;
+    assertError('status without a password', none, 'GPUPOOL_E_REDIS_AUTH', /it requires a password and the URL gives none \(NOAUTH\)/);
+    // The right one gets in.
+    const ok = await runCli(['status', '--redis', `redis://:s3cret-pw@127.0.0.1:${redis.port}`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`^Redis redis://:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}, prefix gpupool\\njobs: none\\nagents: none`));
+  } finally {
+    await redis.stop();
+  }
+});
+
+test('queues made by an incompatible gpupool: GPUPOOL_E_QUEUE_VERSION naming URL, prefix and versions', { timeout: 120_000 }, async (t) => {
+  const prefix = uniquePrefix(t);
+  const redis = new Redis(SHARED_REDIS);
+  await redis.hset(`${prefix}:meta`, { schema: 999, createdBy: '9.9.9' });
+  redis.disconnect();
+  for (const [name, r] of await allCommands(tempDir(), SHARED_REDIS, prefix)) {
+    assertError(name, r, 'GPUPOOL_E_QUEUE_VERSION', new RegExp(`the queues at redis://127\\.0\\.0\\.1:6379 under prefix "${prefix}" cannot be used: they were made by gpupool 9\\.9\\.9 with queue schema 999; this gpupool \\S+ speaks queue schema 1`));
+    assert.match(r.stderr, /remedy: .*another --prefix/);
+  }
+});
+
+test('bad flags name the flag, the value and what is allowed', { timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  const config = clusterConfig(dir);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3);
+  const submit = ['submit', '-c', config, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none'];
+  const cases: [string[], RegExp][] = [
+    [[...submit, '--redis', 'http://127.0.0.1:6379'], /--redis must be a URL like redis:\/\/host:6379.*got "http:\/\/127\.0\.0\.1:6379"/],
+    [[...submit, '--redis', 'redis://:pw@host/abc'], /the database in the URL's path must be a number.*got "\/abc" in "redis:\/\/:\*\*\*@host\/abc"/],
+    [[...submit, '--redis', SHARED_REDIS, '--chunk-size', '0'], /--chunk-size must be an integer ≥ 1, got "0"/],
+    [[...submit, '--redis', SHARED_REDIS, '--lock-duration', '5ms'], /--lock-duration must be a duration of at least 100ms.*got "5ms"/],
+    [[...submit, '--redis', SHARED_REDIS, '--job', 'a b'], /--job must be 1 to 64 letters, digits, "_", "\." or "-", got "a b"/],
+    [[...submit, '--redis', SHARED_REDIS, '--prefix', 'a:b'], /--prefix must be 1 to 64 letters.*got "a:b"/],
+    [['status'], /status needs the OUTPUT file of a run, or --redis URL \[JOB\]/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  results.forEach((r, i) => {
+    assert.equal(r.code, 2, `${cases[i][0].join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, cases[i][1]);
+    assert.match(r.stderr, /GPUPOOL_E_USAGE/);
+  });
+});
+
+test('status of a job that is not there names the jobs that are', { timeout: 120_000 }, async (t) => {
+  const prefix = uniquePrefix(t);
+  const redis = new Redis(SHARED_REDIS);
+  await redis.hset(`${prefix}:meta`, { schema: 1, createdBy: 'test' });
+  redis.disconnect();
+  const r = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'no-such-job']);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, new RegExp(`GPUPOOL_E_NOT_FOUND: no job "no-such-job" at redis://127\\.0\\.0\\.1:6379 under prefix "${prefix}"; there are no jobs there`));
+});

@@ -1,0 +1,52 @@
+/**
+ * The submitter SIGKILLed mid-job and run again: it takes the results the agents left in
+ * Redis, skips what its journal has, and finishes with each id exactly once.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
+import { killAtEnd } from '../helpers/processes.js';
+import { clusterConfig, duplicatesAndMissing, SHARED_REDIS, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
+
+const pids = killAtEnd();
+
+for (const journal of ['sqlite', 'redis'] as const) {
+  test(`submitter killed mid-job and run again resumes without duplicates (journal: ${journal})`, { timeout: 120_000 }, async (t) => {
+    const dir = tempDir();
+    const prefix = uniquePrefix(t);
+    const config = clusterConfig(dir, { workers: 1 });
+    const count = 30_000;
+    const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => ({ n: i }));
+    const out = path.join(dir, 'out.jsonl');
+    const agents = await Promise.all(['b1', 'b2'].map((name) => startAgent(config, SHARED_REDIS, prefix, name)));
+    for (const a of agents) pids.push(a.child.pid!);
+    const args = ['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '400', '--journal', journal, '--progress', 'none', '--json'];
+
+    const first = startCli(args);
+    pids.push(first.child.pid!);
+    await waitForLines(out, 6_000);
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.signal, 'SIGKILL');
+
+    const second = await startCli(args).done;
+    assert.equal(second.code, 0, second.stderr);
+    const summary = JSON.parse(second.stdout) as { done: number; resumed: number; outcome: string };
+    assert.equal(summary.outcome, 'complete');
+    // Lines written after the first run's last commit are cut from the output and done again.
+    assert.ok(summary.resumed > 0 && summary.resumed < count, `resumed ${summary.resumed} items journaled by the first run`);
+    assert.equal(summary.resumed + summary.done, count, 'every item counted once across the two runs');
+    const { duplicates, missing } = duplicatesAndMissing(out, count);
+    assert.deepEqual(duplicates, []);
+    assert.deepEqual(missing, []);
+
+    // Once more: nothing left to do, and the output stays as it is.
+    const third = await startCli(args).done;
+    assert.equal(third.code, 0, third.stderr);
+    assert.deepEqual(JSON.parse(third.stdout).resumed, count);
+    assert.equal(duplicatesAndMissing(out, count).duplicates.length, 0);
+    for (const a of agents) a.child.kill('SIGINT');
+    for (const a of agents) await a.done;
+  });
+}

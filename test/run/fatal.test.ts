@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+// The GPU version of this is bench/gpu/fatal-check.sh (a real device-side assert and illegal
+// memory access); here the worker raises the CUDA error's text, which is all the SDK reads.
+const STICKY = 'CUDA error: device-side assert triggered';
+
+test('fatal device error: the worker answers fatal and exits, is recycled; the poison alone ends failed, every neighbour succeeds', async () => {
+  const dir = tempDir();
+  const n = 2000;
+  const poison = 777;
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => (i === poison ? { runtime: STICKY } : { echo: i }));
+  const out = path.join(dir, 'out.jsonl');
+  // One worker with two batches in flight: when the poison's batch kills it, the other batch
+  // dies with it through no fault of its own, and must not be failed for that.
+  const config = writeConfig(dir, `models:\n  m:\n    command: ${pyWorker('scripted_worker.py')}\n    devices: cpu\n    max_attempts: 3\n    restart: { backoff: 20ms }\n    batch: { max: 32, in_flight: 2 }\n`);
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = readOutput(out);
+  assert.equal(lines.length, n);
+  assert.equal(new Set(lines.map((l) => l.id)).size, n);
+  const failed = lines.filter((l) => l.error);
+  assert.deepEqual(failed.map((l) => l.id), [poison + 1], `only the poison fails, got ${JSON.stringify(failed)}`);
+  assert.equal(failed[0].error?.code, 'GPUPOOL_E_WORKER_CRASHED');
+  assert.match(failed[0].error!.message, /device-side assert triggered/);
+  for (const l of lines) if (!l.error) assert.equal(l.output, (l.id as number) - 1);
+
+  const summary = JSON.parse(r.stdout) as { workerRestarts: number };
+  assert.ok(summary.workerRestarts >= 3, `the poison recycles its worker on each attempt, restarts: ${summary.workerRestarts}`);
+  assert.match(r.stderr, /worker crashed; \d+ items go back to the queue: fatal device error: RuntimeError: CUDA error: device-side assert triggered/);
+  const logDir = path.join(dir, '.gpupool', 'out.jsonl', 'logs');
+  const logs = fs.readdirSync(logDir).map((f) => fs.readFileSync(path.join(logDir, f), 'utf8')).join('');
+  assert.ok((logs.match(/exited with code 70 \(fatal\)/g) ?? []).length >= 3, 'the SDK exits with status 70 after a fatal error');
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pyWorker, readOutput, startCli, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+const ITEMS = 600;
+
+function setup() {
+  const dir = tempDir();
+  // 20 ms an item, one worker, batches of 4: 12 s of work, all of it read and queued at once.
+  const config = writeConfig(dir, `models:\n  slow:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 4, timeout: 1ms }\n`);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), ITEMS, (i) => ({ n: i, sleep_ms: 20 }));
+  const output = path.join(dir, 'out.jsonl');
+  return { args: ['run', '-c', config, '-i', input, '-o', output, '--max-pending', String(ITEMS * 2)], output };
+}
+
+async function waitForLines(file: string, n: number): Promise<void> {
+  for (;;) {
+    try {
+      if (readOutput(file).length >= n) return;
+    } catch {
+      // not created yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function assertEachIdOnce(file: string): void {
+  const ids = readOutput(file).map((l) => l.id);
+  assert.equal(ids.length, ITEMS);
+  assert.equal(new Set(ids).size, ITEMS, 'an id was written twice');
+  assert.deepEqual([...ids].sort((a, b) => Number(a) - Number(b)), Array.from({ length: ITEMS }, (_, i) => i + 1));
+}
+
+test('Ctrl-C drains: queued items do not start although the input was read in full; the same command resumes the rest', async () => {
+  const { args, output } = setup();
+  const run = startCli(args);
+  await waitForLines(output, 1);
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.equal(r.code, 130, r.stderr);
+  const written = readOutput(output).length;
+  assert.ok(written < ITEMS / 2, `a drain finishes in-flight batches only, yet ${written} of ${ITEMS} items were written`);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assertEachIdOnce(output);
+});
+
+test('a second Ctrl-C stops at once; the same command resumes with each id once', async () => {
+  const { args, output } = setup();
+  const run = startCli(args);
+  await waitForLines(output, 1);
+  run.child.kill('SIGINT');
+  run.child.kill('SIGINT');
+  const r = await run.done;
+  assert.equal(r.code, 130, r.stderr);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assertEachIdOnce(output);
+});

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function echoJob(dir: string, n: number, make: (i: number) => unknown = (i) => ({ n: i })) {
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, make);
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 16 }\n`);
+  const journal = path.join(dir, '.gpupool', 'out.jsonl', 'journal.sqlite');
+  return { out, journal, args: ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'] };
+}
+
+test('a corrupt journal: exit 10 naming it, with the remedy; journal and output are left untouched; the remedy works', async () => {
+  const dir = tempDir();
+  const n = 500;
+  const job = echoJob(dir, n);
+  assert.equal((await runCli(job.args)).code, 0);
+  const output = fs.readFileSync(job.out);
+  fs.writeFileSync(job.journal, Buffer.alloc(64 * 1024, 'not a journal '));
+  const damaged = fs.readFileSync(job.journal);
+
+  const r = await runCli(job.args);
+  assert.equal(r.code, 10, r.stderr);
+  assert.match(r.stderr, /^gpupool: GPUPOOL_E_JOURNAL_CORRUPT: /m);
+  assert.ok(r.stderr.includes(job.journal), `names the journal: ${r.stderr}`);
+  assert.match(r.stderr, /move it aside and run with --fresh/);
+  assert.match(r.stderr, /remedy: /);
+  const json = await runCli([...job.args, '--json']);
+  assert.equal(json.code, 10);
+  const body = JSON.parse(json.stderr) as { code: string; message: string };
+  assert.equal(body.code, 'GPUPOOL_E_JOURNAL_CORRUPT');
+  assert.ok(body.message.includes(job.journal) && body.message.includes('--fresh'), body.message);
+  const status = await runCli(['status', job.out]);
+  assert.equal(status.code, 10, 'status refuses it too');
+  assert.match(status.stderr, /GPUPOOL_E_JOURNAL_CORRUPT/);
+  assert.deepEqual(fs.readFileSync(job.journal), damaged, 'the journal is never overwritten silently');
+  assert.deepEqual(fs.readFileSync(job.out), output, 'nor is the output');
+
+  // The remedy, as written: move it aside, run with --fresh.
+  fs.renameSync(job.journal, `${job.journal}.damaged`);
+  const fresh = await runCli([...job.args, '--fresh']);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  const lines = readOutput(job.out);
+  assert.equal(new Set(lines.map((l) => l.id)).size, n);
+  assert.equal(lines.length, n);
+  assert.deepEqual(fs.readFileSync(`${job.journal}.damaged`), damaged);
+});
+
+test('a journal locked by a live run: a second run is refused naming its PID, even with --fresh; the live run is undisturbed', async () => {
+  const dir = tempDir();
+  const n = 2000;
+  const job = echoJob(dir, n, (i) => ({ n: i, sleep_ms: 4 })); // about 8 s of work: alive while we knock
+  const live = startCli(job.args);
+  try {
+    while (!(fs.existsSync(job.out) && fs.statSync(job.out).size > 0)) {
+      assert.equal(live.child.exitCode, null, 'the first run ended before it wrote anything');
+      await sleep(20);
+    }
+    for (const extra of [[], ['--fresh']]) {
+      const r = await runCli([...job.args, ...extra]);
+      assert.equal(r.code, 10, r.stderr);
+      assert.match(r.stderr, /^gpupool: GPUPOOL_E_JOURNAL_LOCKED: /m);
+      assert.match(r.stderr, new RegExp(`PID ${live.child.pid}\\b`));
+      assert.match(r.stderr, /wait for that run to finish or stop it/);
+    }
+    const status = await runCli(['status', job.out, '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { running: { pid: number } | null }).running?.pid, live.child.pid);
+    assert.equal(live.child.exitCode, null, 'still running: the refused runs did not stop it');
+  } finally {
+    live.child.kill('SIGINT'); // drain: in-flight batches finish, the rest is left to a resume
+  }
+  const first = await live.done;
+  assert.ok(first.code === 0 || first.code === 130, `first run: exit ${first.code}\n${first.stderr}`);
+  const resumed = await runCli(job.args);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const lines = readOutput(job.out);
+  assert.equal(lines.length, n, 'every id once: nothing the live run wrote was lost or doubled');
+  assert.equal(new Set(lines.map((l) => l.id)).size, n);
+  for (const l of lines) assert.equal((l.output as { n: number }).n, (l.id as number) - 1);
+});

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { ROOT } from '../helpers/cli.js';
+import { killAtEnd } from '../helpers/processes.js';
+import { call, cpuModel, startServer, waitFor, type RunningServer } from './serve-helpers.js';
+
+let server: RunningServer | undefined;
+after(async () => {
+  const r = await server?.stop();
+  assert.equal(r?.code, 0, r?.stderr);
+});
+const pids = killAtEnd();
+
+test('a `kind: http` model is served beside a process model: proxied, ready, listed, counted', async () => {
+  const web = `  web:\n    kind: http\n    command: [python3, ${JSON.stringify(path.join(ROOT, 'examples/http-server/server.py'))}, --port, "{port}"]\n    devices: cpu\n`;
+  server = await startServer(web + cpuModel('echo', 'noop_worker.py'), [], { pids });
+  await waitFor('the ready line', async () => (/ready: echo \(1 worker\), web \(1 replicas, kind: http\)/.test(server!.stderr()) ? true : undefined));
+
+  const ready = (await call(server.url, 'GET', '/readyz')).json() as { models: Record<string, unknown> };
+  assert.deepEqual(ready.models.web, { ready: true, readyWorkers: 1, workers: 1 });
+  const proxied = await call(server.url, 'POST', '/v1/models/web/predict', { inputs: [1, 'ab'] });
+  assert.equal(proxied.status, 200, proxied.text);
+  assert.deepEqual(proxied.json().outputs, [2, 'ba']);
+  assert.deepEqual((await call(server.url, 'POST', '/v1/models/echo/infer', { inputs: [1] })).json(), { outputs: [1] });
+
+  const workers = (await call(server.url, 'GET', '/v1/workers')).json() as { id: string; kind: string; state: string; pid: number | null }[];
+  const replica = workers.find((w) => w.kind === 'http');
+  assert.equal(replica?.id, 'web/cpu:0/0');
+  assert.equal(replica?.state, 'ready');
+  assert.ok(replica?.pid);
+  // Its answers count in the model's requests/s once a sampling period has passed.
+  await waitFor('the replica\'s rate', async () => {
+    const models = (await call(server!.url, 'GET', '/v1/models')).json() as { name: string; kind: string; itemsPerSecond: number }[];
+    const m = models.find((x) => x.name === 'web');
+    assert.equal(m?.kind, 'http');
+    return m!.itemsPerSecond > 0 ? true : undefined;
+  });
+});

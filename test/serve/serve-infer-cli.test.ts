@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { killAtEnd } from '../helpers/processes.js';
+import { cpuModel, startServer, type RunningServer } from './serve-helpers.js';
+
+let one: RunningServer;
+let two: RunningServer;
+after(async () => {
+  await Promise.all([one?.stop(), two?.stop()]);
+});
+const pids = killAtEnd();
+
+before(async () => {
+  one = await startServer(cpuModel('echo', 'noop_worker.py'), ['--token', 't0k'], { pids });
+  two = await startServer(cpuModel('echo', 'noop_worker.py') + cpuModel('scripted', 'scripted_worker.py', '    max_attempts: 1\n'), [], { pids });
+});
+
+test('gpupool infer sends its inputs to a running server and prints one output per line', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'more.jsonl');
+  fs.writeFileSync(file, '{"from": "file"}\n\n[1, 2]\n');
+  const r = await runCli(['infer', '--url', one.url, '{"a": 1}', '42', 'plain text', '-i', file], { env: { GPUPOOL_TOKEN: 't0k' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ a: 1 }, 42, 'plain text', { from: 'file' }, [1, 2]]);
+});
+
+test('gpupool infer reads JSONL from stdin with -i -, and asks for -m when the server runs several models', async () => {
+  const r = await runCli(['infer', '--url', two.url, '-m', 'echo', '-i', '-'], { input: '{"x": 1}\n{"x": 2}\n' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '{"x":1}\n{"x":2}\n');
+  const several = await runCli(['infer', '--url', two.url, '1']);
+  assert.equal(several.code, 4, several.stderr);
+  assert.match(several.stderr, /GPUPOOL_E_MODEL_REQUIRED: the server at .* runs several models \(echo, scripted\): choose one with -m/);
+});
+
+test('gpupool infer: failed inputs print their error line and exit 1; server errors exit with their code', async () => {
+  const r = await runCli(['infer', '--url', two.url, '-m', 'scripted', '{"echo": "ok"}', '{"item_error": "bad page"}']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), ['ok', { error: { code: 'GPUPOOL_E_ITEM_FAILED', message: 'bad page' } }]);
+  assert.match(r.stderr, /1 of 2 inputs failed/);
+  const unknown = await runCli(['infer', '--url', two.url, '-m', 'nope', '1']);
+  assert.equal(unknown.code, 4);
+  assert.match(unknown.stderr, /GPUPOOL_E_UNKNOWN_MODEL: unknown model "nope"/);
+  const denied = await runCli(['infer', '--url', one.url, '1'], { env: { GPUPOOL_TOKEN: 'wrong' } });
+  assert.equal(denied.code, 13);
+  assert.match(denied.stderr, /GPUPOOL_E_UNAUTHORIZED: the bearer token does not match/);
+});
+
+test('gpupool infer without a server, or without inputs, says so', async () => {
+  const port = await closedPort();
+  const r = await runCli(['infer', '--url', `http://127.0.0.1:${port}`, '1']);
+  assert.equal(r.code, 15, r.stderr);
+  assert.match(r.stderr, new RegExp(`GPUPOOL_E_SERVER_UNREACHABLE: could not reach the server at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+  const none = await runCli(['infer', '--url', two.url]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /GPUPOOL_E_USAGE: give at least one INPUT/);
+});
+
+/** A port nothing listens on: taken from the OS, then given back. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
