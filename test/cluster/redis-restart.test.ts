@@ -1,0 +1,99 @@
+/**
+ * Redis restarted mid-job (a redis-server of the test's own, with an append-only file so its
+ * data survives): agents and submitter reconnect and the job completes, each id once.
+ *
+ * Both tests hold the job open with the gate worker: only the first items pass until the test
+ * opens the gate after the restart, so however fast the machine the job cannot finish before
+ * Redis goes away (on a quiet CI machine 20,000 echo items once did).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
+import { killAtEnd } from '../helpers/processes.js';
+import { clusterConfig, duplicatesAndMissing, FIXTURES, PrivateRedis, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
+
+const FREE_ITEMS = 2000;
+
+/** Items past the first FREE_ITEMS wait for `gate` to exist. */
+function gatedInput(dir: string, count: number): { input: string; gate: string } {
+  const gate = path.join(dir, 'gate');
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => (i < FREE_ITEMS ? { n: i } : { n: i, gate }));
+  return { input, gate };
+}
+
+const pids = killAtEnd();
+
+test('Redis restarted mid-job: agents and submitter reconnect, the job completes, each id once', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir();
+  const redis = await PrivateRedis.start(tempDir('gpupool-redis-'));
+  pids.push(redis.pid!);
+  const prefix = uniquePrefix(t, redis.url);
+  t.after(() => redis.stop());
+  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
+  const count = 40_000;
+  const { input, gate } = gatedInput(dir, count);
+  const out = path.join(dir, 'out.jsonl');
+  const agents = await Promise.all(['r1', 'r2'].map((name) => startAgent(config, redis.url, prefix, name)));
+  for (const a of agents) pids.push(a.child.pid!);
+
+  const submit = startCli(['submit', '-c', config, '--redis', redis.url, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '400', '--lock-duration', '2s', '--progress', 'none', '--json']);
+  pids.push(submit.child.pid!);
+  const before = await waitForLines(out, FREE_ITEMS / 2);
+  await redis.stop();
+  await new Promise((r) => setTimeout(r, 1500));
+  await redis.start();
+  pids.push(redis.pid!);
+  fs.writeFileSync(gate, '');
+
+  const r = await submit.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /ECONNREFUSED[\s\S]*ECONNREFUSED/, 'an outage is told once, not per failed command');
+  assert.ok(before < count, 'Redis went away mid-job');
+  assert.match(r.stderr, new RegExp(`lost Redis at ${redis.url.replace(/\./g, '\\.')}.*; reconnecting`));
+  assert.match(r.stderr, /is back/);
+  const summary = JSON.parse(r.stdout) as { done: number; duplicates: number };
+  assert.equal(summary.done, count);
+  const { duplicates, missing } = duplicatesAndMissing(out, count);
+  assert.deepEqual(duplicates, []);
+  assert.deepEqual(missing, []);
+  for (const a of agents) a.child.kill('SIGINT');
+  for (const a of agents) {
+    const done = await a.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /lost Redis at .*; reconnecting/);
+  }
+});
+
+test('Redis restarted without its data: the job is registered again and the chunks it lost are read again', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir();
+  const redis = await PrivateRedis.start(tempDir('gpupool-redis-'), ['--appendonly', 'no']);
+  pids.push(redis.pid!);
+  const prefix = uniquePrefix(t, redis.url);
+  t.after(() => redis.stop());
+  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
+  const count = 20_000;
+  const { input, gate } = gatedInput(dir, count);
+  const out = path.join(dir, 'out.jsonl');
+  const agents = await Promise.all(['e1', 'e2'].map((name) => startAgent(config, redis.url, prefix, name)));
+  for (const a of agents) pids.push(a.child.pid!);
+
+  const submit = startCli(['submit', '-c', config, '--redis', redis.url, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '400', '--lock-duration', '2s', '--progress', 'none', '--json']);
+  pids.push(submit.child.pid!);
+  await waitForLines(out, FREE_ITEMS / 2);
+  await redis.stop();
+  await redis.start();
+  pids.push(redis.pid!);
+  fs.writeFileSync(gate, '');
+
+  const r = await submit.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /was no longer registered at .*; registered it again/);
+  assert.match(r.stderr, /chunk \S+ is no longer in Redis \(was Redis restarted without persistence\?\); its items will be read again/);
+  const { duplicates, missing } = duplicatesAndMissing(out, count);
+  assert.deepEqual(duplicates, []);
+  assert.deepEqual(missing, []);
+  for (const a of agents) a.child.kill('SIGINT');
+  for (const a of agents) assert.equal((await a.done).code, 0);
+});
