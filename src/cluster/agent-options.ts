@@ -1,3 +1,4 @@
+import type { OnStray } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import type { PoolEvent } from '../pool/index.js';
@@ -25,6 +26,8 @@ export interface AgentOptions {
   /** `-v`: echo worker output here. */
   readonly echo?: NodeJS.WritableStream;
   readonly providers?: DeviceProvider[];
+  /** `--on-stray`: what the audit does with a stray worker. @defaultValue warn */
+  readonly onStray?: OnStray;
   readonly onEvent?: (e: PoolEvent) => void;
   /** One line per thing worth knowing (a job taken up, Redis lost and back). */
   readonly log?: (line: string) => void;

@@ -72,6 +72,7 @@ export class Agent {
         sinkFor: () => chunkSink,
         providers: options.providers,
         onEvent: options.onEvent,
+        onStray: options.onStray,
         measuredNeeds: MeasuredNeedStore.fromEnv(),
       });
     } catch (err) {

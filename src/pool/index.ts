@@ -6,3 +6,4 @@ export * from './worker-env.js';
 export * from './measured-need-store.js';
 export * from './choose-need.js';
 export * from './need-measurer.js';
+export * from './place-model.js';

@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditFindings, AuditSample, OnStray } from '../audit/index.js';
+import type { AuditEvent, AuditFindings, AuditSample, OnStray, WorkerAssignment } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import type { MeasuredNeedStore } from './measured-need-store.js';
@@ -52,6 +52,11 @@ export interface PoolOptions {
    * pass `MeasuredNeedStore.fromEnv()` (`~/.cache/gpupool/measured-need.json`).
    */
   readonly measuredNeeds?: MeasuredNeedStore;
+  /**
+   * Processes this gpupool started outside the pool (`kind: http` replicas), as they are now:
+   * the stray audit judges them as it judges the pool's workers.
+   */
+  readonly moreAssignments?: () => readonly WorkerAssignment[];
   /** Every raw audit sample, for recording (`GPUPOOL_AUDIT_RECORD`). */
   readonly onAuditSample?: (sample: AuditSample, findings: AuditFindings) => void;
 }

@@ -2,15 +2,15 @@ import path from 'node:path';
 import { StrayAudit, type WorkerAssignment } from '../audit/index.js';
 import { formatBytes, pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
-import { openDeviceProviders, planWorkers, planWorkersByMemory, selectDevices, type WorkerPlacement } from '../devices/index.js';
+import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { AdaptiveBatchLimit, ModelScheduler } from '../scheduler/index.js';
 import { resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
-import { chooseNeed, type NeedChoice } from './choose-need.js';
 import { modelFingerprint } from './measured-need-store.js';
 import { NeedMeasurer } from './need-measurer.js';
+import { placeModel } from './place-model.js';
 import { workerEnv } from './worker-env.js';
 
 export interface DeviceUsage {
@@ -104,7 +104,8 @@ export class Pool {
     const available = (await Promise.all(this.providers.map((p) => p.list()))).flat();
     // Every model is planned before any worker starts: a model that cannot start (no room,
     // no such device, no such command) refuses the whole pool with nothing left running.
-    let free: Map<string, number> | undefined;
+    let free: Promise<Map<string, number>> | undefined;
+    const placing = { baseDir: config.baseDir, measuredNeeds: this.options.measuredNeeds, free: () => (free ??= this.freeMemory()), emit: (e: PoolEvent) => this.emit(e) };
     const plans: { model: ModelConfig; program: string; placements: WorkerPlacement[] }[] = [];
     for (const model of models) {
       if (model.kind === 'http') {
@@ -115,15 +116,7 @@ export class Pool {
       }
       const program = resolveCommand(model.command, config.baseDir);
       const spec = this.options.devices ?? model.devices;
-      const selected = selectDevices(spec, available);
-      const need = chooseNeed(model, config.baseDir, selected, this.options.measuredNeeds);
-      if (need?.source === 'measured') {
-        this.emit({ type: 'memory-need', model: model.name, need: need.bytes, source: 'measured', message: `model "${model.name}" has no memory.need: placing by ${formatBytes(need.bytes)} (${need.note})` });
-      }
-      const placements =
-        need === undefined
-          ? planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker })
-          : this.placeByMemory(model, need, selected, (free ??= await this.freeMemory()));
+      const placements = await placeModel(model, selectDevices(spec, available), placing);
       plans.push({ model, program, placements });
     }
     const starts: Promise<void>[] = [];
@@ -182,29 +175,14 @@ export class Pool {
     void this.needs.measure();
   }
 
-  private placeByMemory(model: ModelConfig, need: NeedChoice, selected: readonly Device[], free: Map<string, number>): WorkerPlacement[] {
-    const plan = planWorkersByMemory(selected, {
-      need: need.bytes,
-      needNote: need.note,
-      reserve: model.memory.reserve,
-      placement: model.placement,
-      free,
-      model: model.name,
-      workersPerDevice: model.workers_per_device,
-      devicesPerWorker: model.devices_per_worker,
-    });
-    for (const [uuid, bytes] of plan.taken) if (free.has(uuid)) free.set(uuid, free.get(uuid)! - bytes);
-    for (const s of plan.skipped) this.emit({ type: 'placement-skipped', model: model.name, device: s.key, message: s.message });
-    return plan.workers;
-  }
-
   /** What each worker was given, for the audit; PIDs as they are now (restarts change them). */
   private assignments(): WorkerAssignment[] {
-    return this.workers.map((w) => {
+    const own = this.workers.map((w): WorkerAssignment => {
       const memoryLimit = this.options.config.models[w.model].memory.limit;
       const pid = w.supervisor.pid;
       return { worker: w.id, model: w.model, deviceKeys: w.devices.map((d) => d.key), ...(pid === undefined ? {} : { pid }), ...(memoryLimit === undefined ? {} : { memoryLimit }) };
     });
+    return [...own, ...(this.options.moreAssignments?.() ?? [])];
   }
 
   private createScheduler(model: ModelConfig): ModelScheduler {

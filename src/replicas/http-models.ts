@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { GpupoolConfig, ModelConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
-import type { PoolEvent } from '../pool/index.js';
+import type { WorkerAssignment } from '../audit/index.js';
+import type { MeasuredNeedStore, PoolEvent } from '../pool/index.js';
 import { registerReplicaProxy } from './replica-proxy.js';
 import type { ReplicaSet } from './replica-set.js';
 import { startReplicaSets } from './start-replica-sets.js';
@@ -21,6 +22,8 @@ export interface HttpModelsContext {
   readonly devices?: string;
   readonly providers: readonly DeviceProvider[];
   readonly echo?: NodeJS.WritableStream;
+  /** Remembered `memory.need` per model, shared with the pool's workers. */
+  readonly measuredNeeds?: MeasuredNeedStore;
   readonly onEvent: (event: PoolEvent) => void;
 }
 
@@ -45,6 +48,8 @@ export interface HttpModels {
   /** Replicas of `model` that take requests now. */
   readyCount(model: string): number;
   replicas(): HttpReplicaView[];
+  /** Every replica as the stray audit judges it (the pool's audit covers them, given this). */
+  assignments(): WorkerAssignment[];
   close(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export function registerHttpModels(app: FastifyInstance, context: HttpModelsCont
         devices: context.devices,
         providers: context.providers,
         echo: context.echo,
+        measuredNeeds: context.measuredNeeds,
         onEvent: context.onEvent,
       });
       for (const [name, set] of started) sets.set(name, set);
@@ -92,6 +98,7 @@ export function registerHttpModels(app: FastifyInstance, context: HttpModelsCont
           served: r.served,
         })),
       ),
+    assignments: () => [...sets.values()].flatMap((s) => s.assignments()),
     async close() {
       await Promise.all([...sets.values()].map((s) => s.close()));
     },

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
-import type { PoolEvent } from '../pool/index.js';
+import type { MeasuredNeedStore, PoolEvent } from '../pool/index.js';
 
 export interface ReplicaSetOptions {
   /** A `kind: http` model (its `command` holds `{port}`). */
@@ -25,6 +25,11 @@ export interface ReplicaSetOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** `--verbose`: echo replica output here, each line prefixed with its id. */
   readonly echo?: NodeJS.WritableStream;
+  /**
+   * Where a model without `memory.need` has its servers' peak device memory remembered, and
+   * read back to place the next start by (as the pool does for workers). Default: none.
+   */
+  readonly measuredNeeds?: MeasuredNeedStore;
   /** The same events a Pool emits, with replica ids in `worker`. */
   readonly onEvent?: (event: PoolEvent) => void;
 }

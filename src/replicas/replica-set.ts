@@ -1,8 +1,10 @@
 import path from 'node:path';
-import type { Device, DeviceProvider } from '../devices/device.js';
-import { openDeviceProviders, planWorkers, selectDevices } from '../devices/index.js';
+import type { WorkerAssignment } from '../audit/index.js';
+import { formatBytes } from '../config/index.js';
+import type { DeviceProvider, DeviceSample } from '../devices/device.js';
+import { openDeviceProviders, selectDevices } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import type { PoolEvent } from '../pool/index.js';
+import { modelFingerprint, NeedMeasurer, placeModel, type PoolEvent } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
 import { checkReplicaCommand, replicaArgv, replicaEnv } from './replica-launch.js';
 import type { ReplicaSetOptions } from './replica-set-options.js';
@@ -10,6 +12,8 @@ import { Replica, type ReplicaInfo } from './replica.js';
 
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_STOP_GRACE_MS = 10_000;
+/** A server has no batches to measure after: what it holds is read this often while it runs (and at close). */
+const MEASURE_EVERY_MS = 15_000;
 
 /**
  * The replicas of one `kind: http` model: its server started once per device group, pinned
@@ -21,6 +25,11 @@ export class ReplicaSet {
   /** Set once every replica is in a crash loop: the model is down. */
   down?: GpupoolError;
   private rotation = 0;
+  private providers: readonly DeviceProvider[] = [];
+  /** Providers this set opened itself (none were given), closed with it. */
+  private ownsProviders = false;
+  private needs?: NeedMeasurer;
+  private measureTimer?: NodeJS.Timeout;
   private readonly killOnExit = (): void => {
     for (const r of this.replicas) r.killNow();
   };
@@ -98,16 +107,39 @@ export class ReplicaSet {
     return this.replicas.map((r) => r.describe());
   }
 
+  /** The replicas as the stray audit judges them: each server (and its children) belongs on its own devices only. */
+  assignments(): WorkerAssignment[] {
+    const { memory } = this.options.model;
+    return this.replicas.map((r) => {
+      const pid = r.pid;
+      return {
+        worker: r.id,
+        model: this.model,
+        deviceKeys: r.options.devices.map((d) => d.key),
+        ...(pid === undefined ? {} : { pid }),
+        ...(memory.limit === undefined ? {} : { memoryLimit: memory.limit }),
+      };
+    });
+  }
+
   /** SIGTERM every replica, SIGKILL what is left after the grace period. */
   async close(graceMs = this.options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS): Promise<void> {
+    await this.stopMeasuring(true);
     await Promise.all(this.replicas.map((r) => r.stop(graceMs)));
-    process.off('exit', this.killOnExit);
+    await this.releaseProviders();
   }
 
   /** SIGKILL every replica now. */
   async destroy(): Promise<void> {
+    await this.stopMeasuring(false);
     await Promise.all(this.replicas.map((r) => r.destroy()));
+    await this.releaseProviders();
+  }
+
+  private async releaseProviders(): Promise<void> {
     process.off('exit', this.killOnExit);
+    if (this.ownsProviders) await Promise.all(this.providers.map((p) => p.close().catch(() => undefined)));
+    this.providers = [];
   }
 
   private emit(event: PoolEvent): void {
@@ -119,8 +151,17 @@ export class ReplicaSet {
     const env = this.options.env ?? process.env;
     checkReplicaCommand(model);
     const program = resolveCommand(model.command, baseDir, env);
-    const selected = selectDevices(this.options.devices ?? model.devices, await this.availableDevices(), env);
-    const placements = planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
+    this.ownsProviders = this.options.providers === undefined;
+    this.providers = this.options.providers ?? (await openDeviceProviders({ env }));
+    const available = (await Promise.all(this.providers.map((p) => p.list()))).flat();
+    const selected = selectDevices(this.options.devices ?? model.devices, available, env);
+    // Placed as the pool places workers: by `memory.need` (configured or remembered) where there is one.
+    const placements = await placeModel(model, selected, {
+      baseDir,
+      measuredNeeds: this.options.measuredNeeds,
+      free: () => this.freeMemory(),
+      emit: (e) => this.emit(e),
+    });
     for (const [index, placement] of placements.entries()) {
       const id = `${model.name}/${placement.key}/${placement.replica}`;
       const devices = placement.devices;
@@ -142,26 +183,54 @@ export class ReplicaSet {
             launch: (port) => ({ command: replicaArgv(program, model.command, port), env: replicaEnv(model, devices, id, port, env) }),
           },
           {
-            ready: (r, restart) => this.emit({ type: 'worker-ready', worker: r.id, pid: r.pid, restart }),
+            ready: (r, restart) => {
+              this.emit({ type: 'worker-ready', worker: r.id, pid: r.pid, restart });
+              void this.needs?.measure();
+            },
             lost: (r, message) => this.emit({ type: 'worker-crashed', worker: r.id, message, inflightItems: r.outstanding }),
             gaveUp: (r, reason) => this.onGaveUp(r, reason),
           },
         ),
       );
     }
+    this.startMeasuring();
     const results = await Promise.allSettled(this.replicas.map((r) => r.start()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  private async availableDevices(): Promise<Device[]> {
-    const given = this.options.providers;
-    const providers: readonly DeviceProvider[] = given ?? (await openDeviceProviders({ env: this.options.env ?? process.env }));
-    try {
-      return (await Promise.all(providers.map((p) => p.list()))).flat();
-    } finally {
-      if (!given) await Promise.all(providers.map((p) => p.close().catch(() => undefined)));
-    }
+  private async freeMemory(): Promise<Map<string, number>> {
+    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+    return new Map(samples.map((s) => [s.uuid, s.memoryFree]));
+  }
+
+  /**
+   * A model without `memory.need` on accelerators: what its servers hold is measured once
+   * each is ready, every {@link MEASURE_EVERY_MS} while they run and at close, and the peak
+   * remembered for placing the next start, as the pool does for its workers.
+   */
+  private startMeasuring(): void {
+    const { model, baseDir, measuredNeeds: store } = this.options;
+    if (!store || model.memory.need !== undefined) return;
+    if (!this.replicas.some((r) => r.options.devices.some((d) => d.vendor !== 'cpu'))) return;
+    this.needs = new NeedMeasurer({
+      providers: this.providers,
+      store,
+      models: new Map([[model.name, modelFingerprint(model, baseDir)]]),
+      workers: () => this.replicas.map((r) => ({ id: r.id, model: model.name, pid: r.pid, devices: r.options.devices })),
+      onRecorded: (n) =>
+        this.emit({ type: 'need-measured', model: n.model, device: n.device, bytes: n.bytes, message: `model "${n.model}": a replica held ${formatBytes(n.bytes)} on ${n.device}; remembered in ${store.file} for placing the next start` }),
+    });
+    this.measureTimer = setInterval(() => void this.needs?.measure(), MEASURE_EVERY_MS);
+    this.measureTimer.unref();
+  }
+
+  /** `last`: one more measurement while the servers still hold their memory. */
+  private async stopMeasuring(last: boolean): Promise<void> {
+    clearInterval(this.measureTimer);
+    const needs = this.needs;
+    this.needs = undefined;
+    await (last ? needs?.finish() : needs?.stop());
   }
 
   private onGaveUp(replica: Replica, reason: string): void {

@@ -34,6 +34,8 @@ export class ServeCore {
   /** `kind: http` models, served by the replica proxy. */
   readonly httpModelNames: readonly string[];
   httpModels?: HttpModels;
+  /** Remembered `memory.need` per model, for the pool's workers and the replicas alike. */
+  readonly measuredNeeds = MeasuredNeedStore.fromEnv();
   /** Items answered per second, per model and per worker. */
   readonly modelRates: RateCounter;
   readonly workerRates: RateCounter;
@@ -77,7 +79,10 @@ export class ServeCore {
       onEvent: (e) => this.onPoolEvent(e),
       onBatch: (model, target, size, ms, outcome) => this.onBatch(model, target, size, ms, outcome),
       sampleEveryMs: options.sampleEveryMs,
-      measuredNeeds: MeasuredNeedStore.fromEnv(),
+      measuredNeeds: this.measuredNeeds,
+      onStray: options.onStray,
+      // Replicas start after the pool; its audit reads their assignments at every check.
+      moreAssignments: () => this.httpModels?.assignments() ?? [],
     });
     this.pool = pool;
     for (const [name, served] of this.models) served.attach(pool.scheduler(name), pool.workers.filter((w) => w.model === name));

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { OnStray } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import { GpupoolError } from '../errors/index.js';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   readonly maxInputsPerRequest?: number;
   /** Device sampling and dashboard update period. @defaultValue 1000 */
   readonly sampleEveryMs?: number;
+  /** `--on-stray`: what the audit does with a stray worker or replica. @defaultValue warn */
+  readonly onStray?: OnStray;
   /** Device providers; default: discovered (NVML, smi tools, CPU). */
   readonly providers?: DeviceProvider[];
   /** Echo worker output here, prefixed (`-v`). */

@@ -65,6 +65,7 @@ export async function startServer(input: ServeOptions): Promise<ServeHandle> {
         devices: options.devices,
         providers,
         echo: options.echo,
+        measuredNeeds: core.measuredNeeds,
         onEvent: (e) => options.onEvent?.(e),
       });
     }

@@ -29,3 +29,13 @@ test('gpupool run --on-stray takes warn or kill; anything else is a usage error 
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { done: number }).done, 3);
 });
+
+test('gpupool serve and gpupool agent take --on-stray too, and name a bad value', async () => {
+  const dir = tempDir('gpupool-on-stray-');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  for (const args of [['serve', '-c', config, '--port', '0'], ['agent', '-c', config, '--redis', 'redis://127.0.0.1:6379']]) {
+    const bad = await runCli([...args, '--on-stray', 'explode']);
+    assert.equal(bad.code, 2, `${args[0]}: ${bad.stderr}`);
+    assert.match(bad.stderr, /--on-stray must be one of warn, kill, got "explode"/);
+  }
+});

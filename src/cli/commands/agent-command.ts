@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { ON_STRAY_MODES, type OnStray } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
 import type { PoolEvent } from '../../pool/index.js';
-import { parsePositiveInt } from '../parse-flags.js';
+import { describePoolEvent } from '../describe-pool-event.js';
+import { parseChoice, parsePositiveInt } from '../parse-flags.js';
 
 interface AgentFlags {
   config: string;
@@ -13,6 +15,7 @@ interface AgentFlags {
   prefetch?: number;
   logDir?: string;
   verbose?: boolean;
+  onStray: OnStray;
 }
 
 function describeEvent(e: PoolEvent): string | undefined {
@@ -23,6 +26,9 @@ function describeEvent(e: PoolEvent): string | undefined {
     case 'placement-mismatch':
     case 'model-down':
       return e.message;
+    case 'stray':
+    case 'stray-cleared':
+      return describePoolEvent(e);
     default:
       return undefined;
   }
@@ -40,6 +46,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--name <name>', 'how status shows this agent (default: <hostname>-<pid>)')
     .option('--prefetch <n>', 'chunks held at once per job (default: enough for twice what the workers take)', parsePositiveInt('--prefetch'))
     .option('--log-dir <dir>', 'per-worker logs (default: <tmpdir>/gpupool-agent-<name>)')
+    .option('--on-stray <mode>', 'a worker or its child on a device it was not given, or over memory.limit: warn reports it; kill also kills it', parseChoice('--on-stray', ON_STRAY_MODES), 'warn')
     .option('-v, --verbose', 'echo worker output to the terminal, prefixed')
     .action(async (flags: AgentFlags) => {
       const log = (line: string): void => void process.stderr.write(`gpupool agent: ${line}\n`);
@@ -54,6 +61,7 @@ export function registerAgentCommand(program: Command): void {
         name: flags.name,
         prefetch: flags.prefetch,
         logDir: flags.logDir,
+        onStray: flags.onStray,
         echo: flags.verbose ? process.stderr : undefined,
         log,
         onEvent: (e) => {
