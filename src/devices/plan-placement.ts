@@ -82,6 +82,11 @@ export type PlacementPolicy = 'spread' | 'pack';
 export interface MemoryPlacementOptions extends PlacementOptions {
   /** `memory.need`: bytes each worker needs free on every device it spans. */
   readonly need: number;
+  /**
+   * The need on one device, where it differs by device (a need remembered per card model:
+   * mixed cards); default `need` everywhere.
+   */
+  readonly needOn?: (device: Device) => number;
   /** `memory.reserve`: bytes that stay free on each device. @defaultValue 0 */
   readonly reserve?: number;
   /** @defaultValue `spread` */
@@ -128,6 +133,7 @@ export function planWorkersByMemory(devices: readonly Device[], options: MemoryP
   const workersPerDevice = positiveInteger('workersPerDevice', options.workersPerDevice ?? 1);
   const groups = deviceGroups(devices, options);
   const reserve = options.reserve ?? 0;
+  const needOn = (d: Device): number => options.needOn?.(d) ?? options.need;
   const room = (d: Device): number | undefined => {
     const free = options.free.get(d.uuid);
     return free === undefined ? undefined : free - reserve;
@@ -135,7 +141,7 @@ export function planWorkersByMemory(devices: readonly Device[], options: MemoryP
   const capacity = (group: readonly Device[]): number =>
     Math.min(...group.map((d) => {
       const r = room(d);
-      return r === undefined ? workersPerDevice : Math.max(0, Math.floor(r / options.need));
+      return r === undefined ? workersPerDevice : Math.max(0, Math.floor(r / needOn(d)));
     }));
   const counts = new Map<Device[], number>(groups.map((g) => [g, 0]));
   if ((options.placement ?? 'spread') === 'spread') {
@@ -158,7 +164,7 @@ export function planWorkersByMemory(devices: readonly Device[], options: MemoryP
     for (const g of groups) if (replica < counts.get(g)!) workers.push({ devices: g, replica, key: placementKey(g) });
   }
   const taken = new Map<string, number>();
-  for (const w of workers) for (const d of w.devices) taken.set(d.uuid, (taken.get(d.uuid) ?? 0) + options.need);
+  for (const w of workers) for (const d of w.devices) taken.set(d.uuid, (taken.get(d.uuid) ?? 0) + needOn(d));
   return { workers, skipped, taken };
 }
 
@@ -167,10 +173,12 @@ function freeText(d: Device, options: MemoryPlacementOptions): string {
   return `${d.key} has ${free === undefined ? 'unknown' : formatBytes(Math.max(0, free))} free`;
 }
 
-function needText(options: MemoryPlacementOptions, reserve: number): string {
+/** The need said in messages: of `group` where it is given (a skipped group), else the largest. */
+function needText(options: MemoryPlacementOptions, reserve: number, group?: readonly Device[]): string {
   const keep = reserve > 0 ? ` plus memory.reserve ${formatBytes(reserve)}` : '';
   const from = options.needNote ? ` (${options.needNote})` : '';
-  return `memory.need ${formatBytes(options.need)}${from}${keep}`;
+  const need = group && options.needOn ? Math.max(...group.map((d) => options.needOn!(d))) : options.need;
+  return `memory.need ${formatBytes(need)}${from}${keep}`;
 }
 
 function skippedGroup(group: readonly Device[], options: MemoryPlacementOptions, reserve: number): SkippedPlacement {
@@ -179,7 +187,7 @@ function skippedGroup(group: readonly Device[], options: MemoryPlacementOptions,
   return {
     key,
     free: group.map((d) => options.free.get(d.uuid) ?? Number.NaN),
-    message: `no room on ${key} for ${model} (${needText(options, reserve)}): ${group.map((d) => freeText(d, options)).join(', ')}`,
+    message: `no room on ${key} for ${model} (${needText(options, reserve, group)}): ${group.map((d) => freeText(d, options)).join(', ')}`,
   };
 }
 

@@ -1,7 +1,7 @@
 import { formatBytes, type GpupoolConfig } from '../config/index.js';
 import { planWorkers, planWorkersByMemory, selectDevices, type Device, type DeviceSample } from '../devices/index.js';
 import { isGpupoolError } from '../errors/index.js';
-import { chooseNeed, MeasuredNeedStore } from '../pool/index.js';
+import { chooseNeed, MeasuredNeedStore, needPerDevice } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
 import type { DoctorEnv, Finding } from './doctor-finding.js';
 
@@ -39,21 +39,21 @@ export function checkFit(config: GpupoolConfig, devices: readonly Device[], samp
     const options = { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker };
     try {
       const need = chooseNeed(model, config.baseDir, selected, remembered);
-      if (need?.source === 'measured') findings.push({ check: 'fit', level: 'info', message: `model "${name}": no memory.need; ${formatBytes(need.bytes)} is used (${need.note})` });
+      if (need?.source === 'measured') findings.push({ check: 'fit', level: 'info', message: `model "${name}": no memory.need; ${need.byDeviceName ? "each card model's own" : formatBytes(need.bytes)} is used (${need.note})` });
       if (need === undefined) {
         const planned = planWorkers(selected, options);
         workers.set(name, planned.length);
         findings.push({ check: 'fit', level: 'ok', message: `model "${name}": ${planned.length} worker${planned.length === 1 ? '' : 's'} on ${[...new Set(planned.map((w) => w.key))].join(', ')} (no memory.need: free memory is not checked)` });
         continue;
       }
-      const plan = planWorkersByMemory(selected, { ...options, need: need.bytes, needNote: need.note, reserve: model.memory.reserve, placement: model.placement, free, model: name });
+      const plan = planWorkersByMemory(selected, { ...options, need: need.bytes, ...needPerDevice(need), needNote: need.note, reserve: model.memory.reserve, placement: model.placement, free, model: name });
       for (const [uuid, bytes] of plan.taken) if (free.has(uuid)) free.set(uuid, free.get(uuid)! - bytes);
       workers.set(name, plan.workers.length);
       for (const s of plan.skipped) {
         findings.push({ check: 'fit', level: 'warn', message: s.message, fix: 'Free memory on that device, or lower `memory.need`; the other devices run the model meanwhile.' });
       }
       const where = [...new Set(plan.workers.map((w) => w.key))].map((k) => `${k} ×${plan.workers.filter((w) => w.key === k).length}`).join(', ');
-      findings.push({ check: 'fit', level: 'ok', message: `model "${name}": ${plan.workers.length} worker${plan.workers.length === 1 ? '' : 's'} of ${formatBytes(need.bytes)} fit (${model.placement}): ${where}` });
+      findings.push({ check: 'fit', level: 'ok', message: `model "${name}": ${plan.workers.length} worker${plan.workers.length === 1 ? '' : 's'} of ${need.byDeviceName ? `up to ${formatBytes(need.bytes)}` : formatBytes(need.bytes)} fit (${model.placement}): ${where}` });
     } catch (err) {
       if (!isGpupoolError(err)) throw err;
       findings.push({ check: 'fit', level: 'error', message: err.message, fix: err.remedy });

@@ -1,7 +1,7 @@
 import { formatBytes, type ModelConfig } from '../config/index.js';
 import type { Device } from '../devices/device.js';
 import { planWorkers, planWorkersByMemory, type WorkerPlacement } from '../devices/index.js';
-import { chooseNeed } from './choose-need.js';
+import { chooseNeed, needPerDevice } from './choose-need.js';
 import type { MeasuredNeedStore } from './measured-need-store.js';
 import type { PoolEvent } from './pool-options.js';
 
@@ -29,11 +29,12 @@ export async function placeModel(model: ModelConfig, selected: readonly Device[]
   const need = chooseNeed(model, options.baseDir, selected, options.measuredNeeds);
   if (need === undefined) return planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
   if (need.source === 'measured') {
-    options.emit({ type: 'memory-need', model: model.name, need: need.bytes, source: 'measured', message: `model "${model.name}" has no memory.need: placing by ${formatBytes(need.bytes)} (${need.note})` });
+    options.emit({ type: 'memory-need', model: model.name, need: need.bytes, source: 'measured', message: `model "${model.name}" has no memory.need: placing by ${need.byDeviceName ? 'the need of each card model' : formatBytes(need.bytes)} (${need.note})` });
   }
   const free = await options.free();
   const plan = planWorkersByMemory(selected, {
     need: need.bytes,
+    ...needPerDevice(need),
     needNote: need.note,
     reserve: model.memory.reserve,
     placement: model.placement,

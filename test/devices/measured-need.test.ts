@@ -209,3 +209,34 @@ test('GPUPOOL_CACHE_DIR decides where the needs are kept (else XDG_CACHE_HOME, e
   const elsewhere = await runDoctor({ env: { ...env, GPUPOOL_CACHE_DIR: tempDir('gpupool-measured-empty-') }, config });
   assert.match(elsewhere.findings.filter((f) => f.check === 'fit')[0].message, /no memory.need: free memory is not checked/);
 });
+
+test('mixed cards: each card model is placed by its own remembered need, and skips name that need', async () => {
+  const dir = tempDir('gpupool-measured-');
+  const config = noopConfig(dir);
+  const fingerprint = modelFingerprint(config.models.m, dir);
+  const A100 = 'NVIDIA A100-SXM4-80GB';
+  const at = '2025-01-01T00:00:00.000Z';
+  // The same model held 7 GiB on an H200 and 3 GiB on an A100 (another host, another run).
+  const store = seeded(config, JSON.stringify({ version: 1, needs: [
+    { model: 'm', fingerprint, device: H200, bytes: 7 * GIB, measuredAt: at },
+    { model: 'm', fingerprint, device: A100, bytes: 3 * GIB, measuredAt: at },
+  ] }));
+  // Card 0 is an A100 with 4 GiB free (room for 3.30 GiB, not for 7.70); card 1 an H200 with 5 GiB free (no room for 7.70).
+  const provider = new FakeNvidiaProvider();
+  provider.devices[0] = { ...provider.devices[0], name: A100 };
+  provider.setFree(0, 4 * GIB);
+  provider.setFree(1, 5 * GIB);
+  const events: PoolEvent[] = [];
+  const pool = await startPool(config, provider, store, events);
+  try {
+    assert.deepEqual(pool.workers.map((w) => w.id), ['m/cuda:0/0'], 'the A100 takes a worker by its own 3.30 GiB; the H200 has no room for 7.70 GiB');
+    const used = events.find((e) => e.type === 'memory-need');
+    assert.ok(used?.type === 'memory-need');
+    assert.match(used.message, /^model "m" has no memory.need: placing by the need of each card model \(remembered per card model: 3\.00 GiB on NVIDIA A100-SXM4-80GB, 7\.00 GiB on NVIDIA H200, \+10%, from .*\)$/);
+    const skipped = events.filter((e) => e.type === 'placement-skipped');
+    assert.equal(skipped.length, 1);
+    assert.match(skipped[0].message, /^no room on cuda:1 for a worker of "m" \(memory\.need 7\.70 GiB \(remembered per card model: .*\)\): cuda:1 has 5\.00 GiB free$/);
+  } finally {
+    await pool.close(5000);
+  }
+});
