@@ -3,7 +3,8 @@
  *  - batched: 64 items of ≤ 128 B per batch, items/s;
  *  - single-item round trips/s (batch.max 1);
  *  - added latency per batch without load (one batch in flight at a time), p50/p99: with a
- *    no-op worker, the whole round trip is what gpupool adds.
+ *    no-op worker, the whole round trip is what gpupool adds; for a batch of 64 items and for
+ *    a batch of one (the fixed cost of a round trip, without the worker's JSON work per item).
  * Each also reports CPU time per item of the host process and of the worker, which a busy
  * machine disturbs far less than the rates.
  * Usage: node --import tsx bench/dispatch/dispatch-bench.ts [python|node] > result.json
@@ -108,4 +109,6 @@ async function measure(shape: Shape) {
 const batched = await measure({ max: 64, inFlight: 8, items: 3_000_000, window: 16384 });
 const single = await measure({ max: 1, inFlight: 16, items: 200_000, window: 256 });
 const latency = await measure({ max: 64, inFlight: 1, items: 64 * 5000, window: 64, latency: true });
-console.log(JSON.stringify({ worker: kind, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, single, latency }, null, 2));
+// The fixed cost of one round trip: a batch of one item (the worker's JSON work for 64 items is in the line above).
+const latencyOne = await measure({ max: 1, inFlight: 1, items: 20_000, window: 1, latency: true });
+console.log(JSON.stringify({ worker: kind, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, single, latency, latencyOne }, null, 2));

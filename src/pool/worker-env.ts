@@ -4,6 +4,9 @@ import type { Device } from '../devices/device.js';
 import { pinningEnv } from '../devices/index.js';
 import { pythonSdkPath } from './package-root.js';
 
+/** Optional result frames gpupool decodes, besides the classic `result`. */
+export const RESULT_FORMS = 'result_lines,result_array';
+
 /**
  * The complete environment of a worker: gpupool's own, the vendor's pinning variables (set
  * before the process starts, so its framework sees only its devices), the SDK on
@@ -15,6 +18,8 @@ export function workerEnv(model: ModelConfig, devices: readonly Device[], worker
     ...base,
     ...pinningEnv([...devices]),
     GPUPOOL_PROTOCOL_FD: '3',
+    // The optional answer forms this gpupool reads (docs/protocol.md): an SDK uses one only if named.
+    GPUPOOL_RESULT_FORMS: RESULT_FORMS,
     GPUPOOL_WORKER_ID: workerId,
     GPUPOOL_MODEL: model.name,
     // Read back from /proc by the stray audit (and `gpupool devices`): whose worker, and its budget.

@@ -1,4 +1,5 @@
-import type { ResultLinesHeader, WorkerMessage } from './messages.js';
+import type { ResultArrayHeader, ResultLinesHeader, WorkerMessage } from './messages.js';
+import { splitJsonArray } from './split-json-array.js';
 
 /** A frame that is neither JSON nor a well-formed `result_lines` frame. */
 export class MalformedMessageError extends Error {}
@@ -6,12 +7,22 @@ export class MalformedMessageError extends Error {}
 /**
  * Decodes one frame payload from a worker. Classic messages are one JSON object; a
  * `result_lines` frame is a header line followed by one line of JSON per output, which stay
- * text (compact JSON never holds a raw newline, so the split is exact).
+ * text (compact JSON never holds a raw newline, so the split is exact); a `result_array`
+ * frame is a header line followed by the outputs as one JSON array, split into each
+ * output's text at its top-level commas. Both decode to a `result_lines` message.
  */
 export function decodeWorkerMessage(payload: string): WorkerMessage {
   const nl = payload.indexOf('\n');
   if (nl > 0) {
-    const header = tryParse(payload.slice(0, nl)) as ResultLinesHeader | undefined;
+    const header = tryParse(payload.slice(0, nl)) as ResultLinesHeader | ResultArrayHeader | undefined;
+    if (header?.type === 'result_array') {
+      const outputsJson = splitJsonArray(payload, nl + 1);
+      if (outputsJson === undefined) throw new MalformedMessageError(`result_array ${header.id}: what follows the header is not a JSON array: ${payload.slice(nl + 1, nl + 81)}`);
+      if (outputsJson.length !== header.count) {
+        throw new MalformedMessageError(`result_array ${header.id} announces ${header.count} outputs but carries ${outputsJson.length}`);
+      }
+      return { ...header, type: 'result_lines', outputsJson };
+    }
     if (header?.type === 'result_lines') {
       const outputsJson = header.count === 0 ? [] : payload.slice(nl + 1).split('\n');
       if (outputsJson.length !== header.count) {

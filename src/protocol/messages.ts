@@ -46,7 +46,18 @@ export interface ResultLinesHeader {
   errors?: Record<string, ItemErrorBody>;
 }
 
-/** A decoded `result_lines` frame: the header plus each output's JSON text. */
+/**
+ * The header line of a `result_array` frame, followed by the outputs as one compact JSON
+ * array (one encoder call for the whole list, the cheap form in Python).
+ */
+export interface ResultArrayHeader {
+  type: 'result_array';
+  id: number;
+  count: number;
+  errors?: Record<string, ItemErrorBody>;
+}
+
+/** A decoded `result_lines` or `result_array` frame: the header plus each output's JSON text. */
 export interface ResultLinesMessage extends ResultLinesHeader {
   outputsJson: string[];
 }

@@ -95,6 +95,8 @@ export async function serve(model: WorkerModel): Promise<void> {
     socket.end(() => process.exit(code));
   };
 
+  // The gpupool that started us names the answer forms it reads (docs/protocol.md).
+  const resultLinesAccepted = (process.env.GPUPOOL_RESULT_FORMS ?? '').split(',').includes('result_lines');
   const answer = (id: number, outputs: unknown, count: number) => {
     if (!Array.isArray(outputs) || outputs.length !== count) {
       throw new Error(`predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${count} inputs`);
@@ -110,6 +112,12 @@ export async function serve(model: WorkerModel): Promise<void> {
       } else {
         lines[i] = JSON.stringify(out) ?? 'null';
       }
+    }
+    if (!resultLinesAccepted) {
+      // An older gpupool: the classic result (the outputs' text is valid JSON, so it splices in).
+      const text = `{"type":"result","id":${id},"outputs":[${lines.join(',')}]${errors ? `,"errors":${JSON.stringify(errors)}` : ''}}`;
+      socket.write(encodeFrame(text));
+      return;
     }
     const header = errors ? { type: 'result_lines' as const, id, count, errors } : { type: 'result_lines' as const, id, count };
     socket.write(encodeFrame(resultLinesJson(header, lines)));

@@ -25,6 +25,13 @@ class WorkerTest(unittest.TestCase):
                          else {"type": "ready", "max_batch": int(kw["env"]["MAX_BATCH"])})
         return w
 
+    def assertNextBytes(self, w, want):
+        """The next frame on the wire is exactly `want`."""
+        got = w.sock.recv(1 << 16)
+        while len(got) < 4 + len(want):
+            got += w.sock.recv(1 << 16)
+        self.assertEqual(got, frame(want))
+
     def without_traceback(self, msg):
         msg = dict(msg)
         tb = msg.pop("traceback", None)
@@ -91,11 +98,20 @@ class Batches(WorkerTest):
     def test_exact_bytes_of_a_result_frame(self):
         w = self.started("noop_worker.py")
         w.send_raw(frame(b'{"type":"batch","id":5,"items":[{"t":"h\\u00e9"},[1,2]]}'))
-        want = b'{"type":"result","id":5,"outputs":[{"t":"h\\u00e9"},[1,2]]}'
-        got = w.sock.recv(1 << 16)
-        while len(got) < 4 + len(want):
-            got += w.sock.recv(1 << 16)
-        self.assertEqual(got, frame(want))
+        self.assertNextBytes(w, b'{"type":"result","id":5,"outputs":[{"t":"h\\u00e9"},[1,2]]}')
+
+    def test_result_array_when_gpupool_names_it(self):
+        # The gpupool that names result_array in GPUPOOL_RESULT_FORMS gets the outputs as one
+        # JSON array after a header line; the bytes are exact.
+        w = self.started("noop_worker.py", env={"GPUPOOL_RESULT_FORMS": "result_lines,result_array"})
+        w.send_raw(frame(b'{"type":"batch","id":5,"items":[{"t":"h\\u00e9, \\"q\\""},[1,2],null]}'))
+        self.assertNextBytes(w, b'{"type":"result_array","id":5,"count":3}\n[{"t":"h\\u00e9, \\"q\\""},[1,2],null]')
+
+    def test_item_errors_keep_the_classic_result_even_with_result_array(self):
+        w = self.started(env={"GPUPOOL_RESULT_FORMS": "result_array"})
+        w.send({"type": "batch", "id": 3, "items": [{"echo": "ok"}, {"item_error": "image is empty"}]})
+        self.assertEqual(w.read(), {"type": "result", "id": 3, "outputs": ["ok", None], "errors": {
+            "1": {"message": "image is empty"}}})
 
     def test_two_batches_in_flight_answered_once_each(self):
         w = self.started()

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeWorkerMessage, MalformedMessageError, splitJsonArray } from '../../src/protocol/index.js';
+
+test('splitJsonArray gives each element as its own JSON text: nesting, escapes, commas and brackets inside strings', () => {
+  const values: unknown[] = [
+    { text: 'a, b] c}', q: 'say "hi"', back: 'C:\\dir\\', nl: 'x\ny', uni: 'h\u00e9 ✓' },
+    [1, [2, [3, { four: [] }]], {}],
+    null,
+    true,
+    -1.5e-7,
+    '',
+    '\\',
+    '"',
+    [],
+    {},
+  ];
+  for (const text of [JSON.stringify(values), JSON.stringify(values, null, 2), ` [ ${values.map((v) => JSON.stringify(v)).join(' ,\n ')} ] `]) {
+    const parts = splitJsonArray(text);
+    assert.ok(parts, text);
+    assert.equal(parts.length, values.length);
+    assert.deepEqual(parts.map((p) => JSON.parse(p) as unknown), values);
+    for (const p of parts) assert.equal(p, p.trim(), 'no surrounding whitespace');
+  }
+  assert.deepEqual(splitJsonArray('[]'), []);
+  assert.deepEqual(splitJsonArray(' [ ] '), []);
+  assert.deepEqual(splitJsonArray('xx[1,2]', 2), ['1', '2']);
+});
+
+test('splitJsonArray refuses a broken structure rather than guess', () => {
+  for (const bad of ['', '{}', '[1,2', '[1,,2]', '[,1]', '[1,]', '[1] x', '["abc]', '["a\\"]', '[{"a":1]', '[1}', 'null']) {
+    assert.equal(splitJsonArray(bad), undefined, bad);
+  }
+});
+
+test('a result_array frame decodes to each output as JSON text, with its errors', () => {
+  const outputs = [{ text: 'a, "b"' }, null, [1, 2]];
+  const msg = decodeWorkerMessage(`{"type":"result_array","id":9,"count":3,"errors":{"1":{"message":"empty"}}}\n${JSON.stringify(outputs)}`);
+  assert.equal(msg.type, 'result_lines');
+  if (msg.type !== 'result_lines') return;
+  assert.equal(msg.id, 9);
+  assert.deepEqual(msg.errors, { 1: { message: 'empty' } });
+  assert.deepEqual(msg.outputsJson, ['{"text":"a, \\"b\\""}', 'null', '[1,2]']);
+});
+
+test('a result_array frame that is not an array, or whose count disagrees, is refused naming what is wrong', () => {
+  assert.throws(() => decodeWorkerMessage('{"type":"result_array","id":2,"count":2}\n[1,2'), (e: Error) => e instanceof MalformedMessageError && /result_array 2: what follows the header is not a JSON array: \[1,2/.test(e.message));
+  assert.throws(() => decodeWorkerMessage('{"type":"result_array","id":3,"count":3}\n[1,2]'), (e: Error) => e instanceof MalformedMessageError && /result_array 3 announces 3 outputs but carries 2/.test(e.message));
+});

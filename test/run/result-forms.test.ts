@@ -1,0 +1,53 @@
+// Every answer form a worker may send (docs/protocol.md) gives the same output file: the
+// Python SDK's result_array (and its classic result when GPUPOOL_RESULT_FORMS is empty, as
+// with an older gpupool), the TypeScript SDK's result_lines (and its classic result). Outputs
+// with commas, quotes, brackets and escapes inside strings must come through exactly.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+const TS_WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ts-item-error-worker.mjs');
+const TRICKY: unknown[] = [
+  { text: 'a, b] c}, "quoted", back\\slash', nested: [1, [2, { three: [] }]], uni: 'h\u00e9 ✓ \u2028' },
+  'just, a "string" ]',
+  [],
+  {},
+  null,
+  -1.5e-7,
+  true,
+];
+const COUNT = 300;
+
+function expected(i: number): unknown {
+  return TRICKY[i % TRICKY.length];
+}
+
+for (const sdk of ['python', 'typescript'] as const) {
+  for (const forms of ['default', 'classic'] as const) {
+    test(`${sdk} SDK, ${forms === 'default' ? 'its fast answer form' : 'the classic result (GPUPOOL_RESULT_FORMS empty)'}: every output exact, item errors alone`, async () => {
+      const dir = tempDir('gpupool-forms-');
+      const command = sdk === 'python' ? pyWorker('scripted_worker.py') : `[node, ${JSON.stringify(TS_WORKER)}]`;
+      const env = forms === 'classic' ? '\n    env: { GPUPOOL_RESULT_FORMS: "" }' : '';
+      const config = writeConfig(dir, `models:\n  m:\n    command: ${command}\n    devices: cpu\n    batch: { max: 16, timeout: 2ms }${env}\n`);
+      const failing = (i: number) => i % 50 === 7;
+      const input = writeJsonl(path.join(dir, 'in.jsonl'), COUNT, (i) => {
+        if (failing(i)) return sdk === 'python' ? { item_error: `bad ${i}` } : { fail: `bad ${i}` };
+        return sdk === 'python' ? { echo: expected(i) } : (expected(i) as object);
+      });
+      const out = path.join(dir, 'out.jsonl');
+      const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
+      assert.equal(r.code, 1, r.stderr); // the failing items make it 1
+      // Retries would hide a misread answer (an item alone always decodes): none may happen.
+      assert.doesNotMatch(r.stderr, /crashed|protocol error/);
+      const lines = readOutput(out).sort((a, b) => Number(a.id) - Number(b.id));
+      assert.equal(lines.length, COUNT);
+      for (const [i, line] of lines.entries()) {
+        assert.equal(line.id, i + 1);
+        if (failing(i)) assert.deepEqual(line.error, { code: 'GPUPOOL_E_ITEM_FAILED', message: `bad ${i}` });
+        else assert.deepEqual(line.output, expected(i), `line ${i + 1}`);
+      }
+    });
+  }
+}
