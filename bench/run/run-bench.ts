@@ -74,7 +74,10 @@ async function once(kind: keyof typeof workers, perDevice: number, journal: 'sql
   if (lines !== items || summary.done !== items) throw new Error(`${kind}/${journal}: ${lines} lines, ${summary.done} done, expected ${items}`);
   fs.rmSync(output);
   // The journal's size on disk once the run has closed it (the WAL checkpointed into the file).
-  const journalBytes = fs.readdirSync(stateDir).reduce((sum, f) => sum + fs.statSync(path.join(stateDir, f)).size, 0);
+  const journalBytes = fs
+    .readdirSync(stateDir)
+    .filter((f) => f.startsWith('journal.sqlite'))
+    .reduce((sum, f) => sum + fs.statSync(path.join(stateDir, f)).size, 0);
   fs.rmSync(stateDir, { recursive: true, force: true });
   // gpupool's own CPU per item (this process: scheduler, sink, journal, I/O threads): what a
   // shared machine disturbs far less than the rate, and what bounds the rate when gpupool is the bottleneck.

@@ -1,9 +1,15 @@
 import { formatBytes, type ModelConfig } from '../config/index.js';
-import type { Device } from '../devices/device.js';
+import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
 import { planWorkers, planWorkersByMemory, type WorkerPlacement } from '../devices/index.js';
 import { chooseNeed, needPerDevice } from './choose-need.js';
 import type { MeasuredNeedStore } from './measured-need-store.js';
 import type { PoolEvent } from './pool-options.js';
+
+/** Free bytes per device UUID now, from every provider that can tell (one that fails tells nothing). */
+export async function readFreeMemory(providers: readonly DeviceProvider[]): Promise<Map<string, number>> {
+  const samples = (await Promise.all(providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
+  return new Map(samples.map((s) => [s.uuid, s.memoryFree]));
+}
 
 export interface PlaceModelOptions {
   /** The config's folder: a remembered need is keyed by the model's command resolved from it. */
@@ -23,7 +29,8 @@ export interface PlaceModelOptions {
  * `spread` or `pack`; refused with each device's free memory when nothing fits. Without
  * one, `workers_per_device` on every chosen device.
  *
- * @throws GpupoolError GPUPOOL_E_NO_ROOM when no chosen device has room for one worker.
+ * @throws GpupoolError GPUPOOL_E_NO_DEVICE_FITS, naming each device's free memory, when no
+ *   chosen device has room for one worker.
  */
 export async function placeModel(model: ModelConfig, selected: readonly Device[], options: PlaceModelOptions): Promise<WorkerPlacement[]> {
   const need = chooseNeed(model, options.baseDir, selected, options.measuredNeeds);

@@ -10,7 +10,7 @@ import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
 import { modelFingerprint } from './measured-need-store.js';
 import { NeedMeasurer } from './need-measurer.js';
-import { placeModel } from './place-model.js';
+import { placeModel, readFreeMemory } from './place-model.js';
 import { workerEnv } from './worker-env.js';
 
 export interface DeviceUsage {
@@ -86,8 +86,9 @@ export class Pool {
     await this.closeProviders();
   }
 
+  /** Closes the providers this pool opened; given ones belong to the caller (serve shares them with its replicas). */
   private async closeProviders(): Promise<void> {
-    const providers = this.providers;
+    const providers = this.options.providers ? [] : this.providers;
     this.providers = [];
     await Promise.all(providers.map((p) => p.close().catch(() => undefined)));
   }
@@ -155,8 +156,7 @@ export class Pool {
 
   /** Free memory per device now, for memory-aware placement; each model's workers take theirs from it. */
   private async freeMemory(): Promise<Map<string, number>> {
-    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
-    return new Map(samples.map((s) => [s.uuid, s.memoryFree]));
+    return readFreeMemory(this.providers);
   }
 
   /** Models without `memory.need` on accelerators: measured once ready, after their first batches and at the drain. */

@@ -37,8 +37,8 @@ function closingQuote(text: string, open: number): number {
  * text, found by their top-level commas: no value is built, so a batch's outputs pass on as
  * text at a fraction of a parse and a stringify per item. Strings are skipped whole (an
  * escaped quote does not end one), nesting is counted. The text must come from a JSON
- * encoder (the worker SDKs' `result_array`); this checks the structure (brackets balanced,
- * no empty element, nothing after the array), not every literal. Undefined when the
+ * encoder (the worker SDKs' `result_array`); this checks the structure (brackets and
+ * braces matched, no empty element, nothing after the array), not every literal. Undefined when the
  * structure is broken.
  */
 export function splitJsonArray(text: string, start = 0): string[] | undefined {
@@ -49,26 +49,27 @@ export function splitJsonArray(text: string, start = 0): string[] | undefined {
   const elements: string[] = [];
   if (text.charCodeAt(i) === CLOSE_BRACKET) return skipSpace(text, i + 1) === n ? elements : undefined;
   let from = i;
-  let depth = 0;
+  // The closers expected, innermost last: a `}` where `]` is due breaks the structure.
+  const open: number[] = [];
   for (; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       i = closingQuote(text, i);
       if (i === -1) return undefined;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      depth++;
+      open.push(c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET);
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      if (depth > 0) {
-        depth--;
+      if (open.length > 0) {
+        if (open.pop() !== c) return undefined;
         continue;
       }
       const end = trimEnd(text, i);
-      if (c !== CLOSE_BRACKET || end === from) return undefined;
+      if (c !== CLOSE_BRACKET || end <= from) return undefined;
       elements.push(text.slice(from, end));
       return skipSpace(text, i + 1) === n ? elements : undefined;
-    } else if (c === COMMA && depth === 0) {
+    } else if (c === COMMA && open.length === 0) {
       const end = trimEnd(text, i);
-      if (end === from) return undefined;
+      if (end <= from) return undefined;
       elements.push(text.slice(from, end));
       from = skipSpace(text, i + 1);
       i = from - 1;

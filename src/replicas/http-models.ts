@@ -72,16 +72,23 @@ export function registerHttpModels(app: FastifyInstance, context: HttpModelsCont
   return {
     sets,
     async start() {
-      const started = await startReplicaSets(context.config, {
-        models: names,
-        logDir: context.logDir,
-        devices: context.devices,
-        providers: context.providers,
-        echo: context.echo,
-        measuredNeeds: context.measuredNeeds,
-        onEvent: context.onEvent,
-      });
-      for (const [name, set] of started) sets.set(name, set);
+      try {
+        const started = await startReplicaSets(context.config, {
+          models: names,
+          logDir: context.logDir,
+          devices: context.devices,
+          providers: context.providers,
+          echo: context.echo,
+          measuredNeeds: context.measuredNeeds,
+          onEvent: context.onEvent,
+          // Known at once (requests get 503 until a replica is ready): the audit sees servers while they load.
+          onCreated: (set) => sets.set(set.model, set),
+        });
+        for (const [name, set] of started) sets.set(name, set);
+      } catch (err) {
+        sets.clear(); // destroyed: nothing to route to or to audit
+        throw err;
+      }
     },
     readyCount: (model) => sets.get(model)?.readyCount ?? 0,
     replicas: () =>

@@ -44,6 +44,9 @@ export function replicaEnv(model: ModelConfig, devices: readonly Device[], repli
     ...pinningEnv(devices),
     GPUPOOL_WORKER_ID: replicaId,
     GPUPOOL_MODEL: model.name,
+    // Read back from /proc by the stray audit and `gpupool devices`: whose replica, and its budget.
+    GPUPOOL_POOL_PID: String(process.pid),
+    ...(model.memory.limit === undefined ? {} : { GPUPOOL_MEMORY_LIMIT: String(model.memory.limit) }),
     GPUPOOL_PORT: String(port),
     PYTHONUNBUFFERED: '1',
     ...own,

@@ -30,6 +30,12 @@ export interface ReplicaSetOptions {
    * read back to place the next start by (as the pool does for workers). Default: none.
    */
   readonly measuredNeeds?: MeasuredNeedStore;
+  /**
+   * Free bytes per device UUID, shared by the sets started together: each model's replicas
+   * take their `memory.need` from it, so the next model sees what is left (as the pool's
+   * models do). Default: read from `providers` for this set alone.
+   */
+  readonly freeMemory?: () => Promise<Map<string, number>>;
   /** The same events a Pool emits, with replica ids in `worker`. */
   readonly onEvent?: (event: PoolEvent) => void;
 }

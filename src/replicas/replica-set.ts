@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { WorkerAssignment } from '../audit/index.js';
 import { formatBytes } from '../config/index.js';
-import type { DeviceProvider, DeviceSample } from '../devices/device.js';
+import type { DeviceProvider } from '../devices/device.js';
 import { openDeviceProviders, selectDevices } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { modelFingerprint, NeedMeasurer, placeModel, type PoolEvent } from '../pool/index.js';
+import { modelFingerprint, NeedMeasurer, placeModel, readFreeMemory, type PoolEvent } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
 import { checkReplicaCommand, replicaArgv, replicaEnv } from './replica-launch.js';
 import type { ReplicaSetOptions } from './replica-set-options.js';
@@ -42,10 +42,12 @@ export class ReplicaSet {
    * every replica killed.
    *
    * @throws GpupoolError GPUPOOL_E_CONFIG (no `{port}`, not `kind: http`),
-   *   GPUPOOL_E_COMMAND_NOT_FOUND, GPUPOOL_E_UNKNOWN_DEVICE, GPUPOOL_E_REPLICA_START.
+   *   GPUPOOL_E_COMMAND_NOT_FOUND, GPUPOOL_E_UNKNOWN_DEVICE, GPUPOOL_E_NO_DEVICE_FITS (memory.need),
+   *   GPUPOOL_E_REPLICA_START.
    */
-  static async start(options: ReplicaSetOptions): Promise<ReplicaSet> {
+  static async start(options: ReplicaSetOptions, onCreated?: (set: ReplicaSet) => void): Promise<ReplicaSet> {
     const set = new ReplicaSet(options);
+    onCreated?.(set); // before the replicas start: the stray audit judges them while they load
     process.on('exit', set.killOnExit);
     try {
       await set.startAll();
@@ -159,7 +161,7 @@ export class ReplicaSet {
     const placements = await placeModel(model, selected, {
       baseDir,
       measuredNeeds: this.options.measuredNeeds,
-      free: () => this.freeMemory(),
+      free: this.options.freeMemory ?? (() => readFreeMemory(this.providers)),
       emit: (e) => this.emit(e),
     });
     for (const [index, placement] of placements.entries()) {
@@ -199,10 +201,6 @@ export class ReplicaSet {
     if (failed) throw failed.reason;
   }
 
-  private async freeMemory(): Promise<Map<string, number>> {
-    const samples = (await Promise.all(this.providers.map((p) => p.sample().catch(() => [] as DeviceSample[])))).flat();
-    return new Map(samples.map((s) => [s.uuid, s.memoryFree]));
-  }
 
   /**
    * A model without `memory.need` on accelerators: what its servers hold is measured once

@@ -1,4 +1,5 @@
 import type { GpupoolConfig } from '../config/index.js';
+import { readFreeMemory } from '../pool/index.js';
 import type { ReplicaSetOptions } from './replica-set-options.js';
 import { ReplicaSet } from './replica-set.js';
 
@@ -13,10 +14,18 @@ export function httpModelNames(config: GpupoolConfig, models: readonly string[] 
  */
 export async function startReplicaSets(
   config: GpupoolConfig,
-  options: Omit<ReplicaSetOptions, 'model' | 'baseDir'> & { readonly models?: readonly string[] },
+  options: Omit<ReplicaSetOptions, 'model' | 'baseDir'> & {
+    readonly models?: readonly string[];
+    /** Each set as soon as it exists, before its replicas start. */
+    readonly onCreated?: (set: ReplicaSet) => void;
+  },
 ): Promise<Map<string, ReplicaSet>> {
   const names = httpModelNames(config, options.models);
-  const started = await Promise.allSettled(names.map((name) => ReplicaSet.start({ ...options, model: config.models[name], baseDir: config.baseDir })));
+  // One reading of free memory for every set: models placed by `memory.need` take their share in turn.
+  const providers = options.providers;
+  let free: Promise<Map<string, number>> | undefined;
+  const freeMemory = options.freeMemory ?? (providers ? () => (free ??= readFreeMemory(providers)) : undefined);
+  const started = await Promise.allSettled(names.map((name) => ReplicaSet.start({ ...options, freeMemory, model: config.models[name], baseDir: config.baseDir }, options.onCreated)));
   const sets = new Map<string, ReplicaSet>();
   started.forEach((r, i) => {
     if (r.status === 'fulfilled') sets.set(names[i], r.value);

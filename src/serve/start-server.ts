@@ -102,6 +102,7 @@ export async function startServer(input: ServeOptions): Promise<ServeHandle> {
           await server.close();
           await ready.catch(() => undefined);
           await core.close();
+          if (!options.providers) await closeDeviceProviders(providers!);
           limits.close();
         })()),
     };

@@ -28,7 +28,7 @@ test('splitJsonArray gives each element as its own JSON text: nesting, escapes, 
 });
 
 test('splitJsonArray refuses a broken structure rather than guess', () => {
-  for (const bad of ['', '{}', '[1,2', '[1,,2]', '[,1]', '[1,]', '[1] x', '["abc]', '["a\\"]', '[{"a":1]', '[1}', 'null']) {
+  for (const bad of ['', '{}', '[1,2', '[1,,2]', '[,1]', '[1,]', '[1, ]', '[ ,1]', '[1 , , 2]', '[[}]', '[{]}]', '[1] x', '["abc]', '["a\\"]', '[{"a":1]', '[1}', 'null']) {
     assert.equal(splitJsonArray(bad), undefined, bad);
   }
 });

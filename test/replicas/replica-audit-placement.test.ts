@@ -9,13 +9,15 @@ import type { ModelConfig } from '../../src/config/index.js';
 import { CpuProvider } from '../../src/devices/index.js';
 import { GpupoolError } from '../../src/errors/index.js';
 import { MeasuredNeedStore, modelFingerprint, Pool, type PoolEvent } from '../../src/pool/index.js';
-import { ReplicaSet } from '../../src/replicas/index.js';
+import { replicaEnv, ReplicaSet, startReplicaSets } from '../../src/replicas/index.js';
+import { resolveConfig } from '../../src/config/index.js';
+import { RESULT_FORMS, workerEnv } from '../../src/pool/index.js';
 import { startServer } from '../../src/serve/index.js';
 import { FakeNvidiaProvider } from '../audit/fake-provider.js';
 import { GIB } from '../devices/fixtures.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { httpModel, waitFor } from './helpers.js';
+import { httpModel, SERVER, waitFor } from './helpers.js';
 
 const leftovers = killAtEnd();
 
@@ -152,11 +154,16 @@ test('without memory.need, what the servers hold is measured, remembered, and pl
   }
 });
 
-test('gpupool serve audits its replicas: a stray replica is an event and in the recent errors', async () => {
+test('gpupool serve audits its replicas: a stray replica is an event and in the recent errors', async (t) => {
   const provider = new FakeNvidiaProvider();
   const events: PoolEvent[] = [];
   const model = httpModel('web', { devices: 'all' });
+  const cacheBefore = process.env.GPUPOOL_CACHE_DIR;
   process.env.GPUPOOL_CACHE_DIR = tempDir('gpupool-cache-'); // what the replicas hold is remembered there, not in ~/.cache
+  t.after(() => {
+    if (cacheBefore === undefined) delete process.env.GPUPOOL_CACHE_DIR;
+    else process.env.GPUPOOL_CACHE_DIR = cacheBefore;
+  });
   const server = await startServer({
     config: { models: { web: model }, baseDir: ROOT },
     port: 0,
@@ -178,4 +185,30 @@ test('gpupool serve audits its replicas: a stray replica is an event and in the 
   } finally {
     await server.close();
   }
+});
+
+test('models started together take their memory.need in turn from one reading of free memory', async () => {
+  const provider = new FakeNvidiaProvider();
+  provider.setFree(0, 40 * GIB);
+  provider.setFree(1, 2 * GIB);
+  const server = ['python3', SERVER, '--port', '{port}'];
+  const config = resolveConfig({ models: { a: { kind: 'http', command: server, devices: 'all', memory: { need: '30GiB' } }, b: { kind: 'http', command: server, devices: 'all', memory: { need: '30GiB' } } } }, ROOT);
+  // 40 GiB free on card 0 holds one 30 GiB replica, not two: the second model is refused, naming what is left.
+  await assert.rejects(
+    startReplicaSets(config, { logDir: tempDir('gpupool-replicas-'), providers: [provider], stopGraceMs: 2000 }),
+    (e: unknown) => e instanceof GpupoolError && e.code === 'GPUPOOL_E_NO_DEVICE_FITS' && /^model "[ab]": no device has room for one worker needing memory\.need 30\.0 GiB: cuda:0 has 10\.0 GiB free, cuda:1 has 2\.00 GiB free\.$/.test(e.message),
+  );
+});
+
+test('replicas and workers carry what the audit reads back from /proc: whose pool, the memory budget, the answer forms', () => {
+  const model = httpModel('echo', { memory: { limit: '4GiB' } });
+  const device = new FakeNvidiaProvider().devices[1];
+  const env = replicaEnv(model, [device], 'echo/cuda:1/0', 8101, {});
+  assert.equal(env.GPUPOOL_POOL_PID, String(process.pid));
+  assert.equal(env.GPUPOOL_MEMORY_LIMIT, String(4 * GIB));
+  assert.equal(env.GPUPOOL_WORKER_ID, 'echo/cuda:1/0');
+  assert.equal(env.CUDA_VISIBLE_DEVICES, device.uuid);
+  const worker = workerEnv(resolveConfig({ models: { m: { command: ['python3', 'w.py'] } } }, ROOT).models.m, [device], 'm/cuda:1/0', {});
+  assert.equal(worker.GPUPOOL_RESULT_FORMS, RESULT_FORMS);
+  assert.deepEqual(RESULT_FORMS.split(','), ['result_lines', 'result_array']);
 });
