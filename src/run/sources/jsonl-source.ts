@@ -72,7 +72,10 @@ export class JsonlSource implements InputSource {
 
   private parseLine(raw: string, lineNo: number): InputRecord | undefined {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim().length === 0) return undefined;
+    // Blank lines are not inputs. A line starting with a printable ASCII character is not blank:
+    // only the others pay for trim(), which copies the line (a cost per item at 300k items/s).
+    const first = line.charCodeAt(0);
+    if (line.length === 0 || ((first <= 0x20 || first >= 0x7f) && line.trim().length === 0)) return undefined;
     try {
       const value: unknown = JSON.parse(line);
       return { seq: lineNo - 1, id: lineNo, json: line, cost: costOf(value, this.costField) };
