@@ -2,14 +2,19 @@
  * Three agents (separate processes, the real CLI, Python workers) share a 100,000-item job
  * on the real Redis; one is SIGKILLed while it holds a chunk. The chunk's lock expires, another
  * agent takes its items, and the output holds each id exactly once.
+ *
+ * The gate worker holds the job open: items past the first 10,000 wait for a gate file, so
+ * once the output stops growing every agent is blocked inside chunks it cannot finish, and
+ * the killed agent surely dies holding one (on a fast machine it once held none by the kill).
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { clusterConfig, duplicatesAndMissing, SHARED_REDIS, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
+import { clusterConfig, duplicatesAndMissing, FIXTURES, SHARED_REDIS, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
 
 const pids = killAtEnd();
 
@@ -23,11 +28,21 @@ async function whenHolding(redis: Redis, prefix: string, job: string, agent: str
   }
 }
 
+/** Resolves once `file` has not grown for half a second: every agent is blocked at the gate. */
+async function untilStill(file: string): Promise<void> {
+  let size = -1;
+  while (fs.statSync(file).size !== size) {
+    size = fs.statSync(file).size;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 test('3 agents share 100,000 items; one SIGKILLed mid-chunk; every id exactly once', { timeout: 120_000 }, async (t) => {
   const dir = tempDir();
   const prefix = uniquePrefix(t);
-  const config = clusterConfig(dir, { workers: 1 });
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), 100_000, (i) => ({ n: i }));
+  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
+  const gate = path.join(dir, 'gate');
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 100_000, (i) => (i < 10_000 ? { n: i } : { n: i, gate }));
   const out = path.join(dir, 'out.jsonl');
   const agents = await Promise.all(['a1', 'a2', 'a3'].map((name) => startAgent(config, SHARED_REDIS, prefix, name)));
   for (const a of agents) pids.push(a.child.pid!);
@@ -35,17 +50,19 @@ test('3 agents share 100,000 items; one SIGKILLed mid-chunk; every id exactly on
   const submit = startCli(['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '--job', 'kill-test', '-i', input, '-o', out,
     '--chunk-size', '500', '--lock-duration', '2s', '--progress', 'none', '--json']);
   pids.push(submit.child.pid!);
-  await waitForLines(out, 10_000);
+  // A batch may mix the last free items with gated ones, so not all 10,000 come before the gate.
+  await waitForLines(out, 9_000);
+  await untilStill(out);
   const redis = new Redis(SHARED_REDIS);
   t.after(() => redis.disconnect());
   await whenHolding(redis, prefix, 'kill-test', 'a2');
   agents[1].child.kill('SIGKILL');
+  fs.writeFileSync(gate, '');
 
   const r = await submit.done;
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout) as { done: number; splits: number; devices: Record<string, number> };
   assert.equal(summary.done, 100_000);
-  // a2 may have moved on to its next chunk between the look and the kill: some chunk of it went back.
   assert.ok(summary.splits >= 1, `a chunk a2 held went back split: ${r.stderr}`);
   assert.match(r.stderr, /chunk \S+ was lost with its agent \(job stalled more than allowable limit\); its \d+ items go back as two chunks/);
   const { duplicates, missing } = duplicatesAndMissing(out, 100_000);

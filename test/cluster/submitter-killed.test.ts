@@ -3,11 +3,12 @@
  * Redis, skips what its journal has, and finishes with each id exactly once.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { clusterConfig, duplicatesAndMissing, SHARED_REDIS, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
+import { clusterConfig, duplicatesAndMissing, FIXTURES, SHARED_REDIS, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
 
 const pids = killAtEnd();
 
@@ -15,9 +16,12 @@ for (const journal of ['sqlite', 'redis'] as const) {
   test(`submitter killed mid-job and run again resumes without duplicates (journal: ${journal})`, { timeout: 120_000 }, async (t) => {
     const dir = tempDir();
     const prefix = uniquePrefix(t);
-    const config = clusterConfig(dir, { workers: 1 });
+    // Items past the first 10,000 wait for the gate, opened only after the kill: however fast
+    // the machine, the first submitter cannot finish before it is killed.
+    const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
     const count = 30_000;
-    const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => ({ n: i }));
+    const gate = path.join(dir, 'gate');
+    const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => (i < 10_000 ? { n: i } : { n: i, gate }));
     const out = path.join(dir, 'out.jsonl');
     const agents = await Promise.all(['b1', 'b2'].map((name) => startAgent(config, SHARED_REDIS, prefix, name)));
     for (const a of agents) pids.push(a.child.pid!);
@@ -29,6 +33,7 @@ for (const journal of ['sqlite', 'redis'] as const) {
     first.child.kill('SIGKILL');
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
+    fs.writeFileSync(gate, '');
 
     const second = await startCli(args).done;
     assert.equal(second.code, 0, second.stderr);
