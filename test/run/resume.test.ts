@@ -10,9 +10,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('kill -9 at random moments, run again each time: every id exactly once, every result right', async () => {
   const dir = tempDir();
   const n = 200_000;
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i }));
+  // ~0.1 ms of work per item (a sleep of 0.05 ms costs about that) keeps the job running for
+  // about 10 s of work, so the kills land mid-run however fast the machine: a no-op worker
+  // finished 200,000 items between two kills once the result path got faster.
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i, sleep_ms: 0.05 }));
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 64 }\n`);
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 64 }\n`);
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
   let kills = 0;
   for (let round = 0; round < 20; round++) {
@@ -30,7 +33,7 @@ test('kill -9 at random moments, run again each time: every id exactly once, eve
   for (const l of lines) {
     assert.ok(!seen.has(l.id as number), `id ${l.id} written twice`);
     seen.add(l.id as number);
-    assert.deepEqual(l.output, { n: (l.id as number) - 1 });
+    assert.deepEqual(l.output, { n: (l.id as number) - 1, sleep_ms: 0.05 });
   }
   assert.equal(seen.size, n);
   assert.ok(kills >= 3, `only ${kills} kills landed mid-run`);
