@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import { GpupoolError } from '../errors/index.js';
 import type {
   CommitGroup,
-  FailedItem,
   JobIdentity,
   JobStore,
   JournalOwner,
@@ -16,10 +15,10 @@ import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-
 import { RedisLease } from './redis-lease.js';
 import { dataKeys, LIMIT_KEY_SEPARATOR, REDIS_JOURNAL_SCHEMA, redisJournalKeys, type RedisJournalKeys } from './redis-journal-keys.js';
 import { queryRedisStatus, redisStoreError, type StoredFailure } from './redis-journal-status.js';
+import { checkJournalOptions, itemId, JournalMemory } from './journal-memory.js';
 import { decodeSeqsInto, encodeSeqs, encodeSeqSet, SeqCodecError } from './seq-codec.js';
-import { isSeq, SeqSet } from './seq-set.js';
+import { isSeq } from './seq-set.js';
 
-const DEFAULT_FOLD_EVERY = 256;
 const META_SCHEMA = 'schema';
 
 export interface OpenRedisJournalOptions {
@@ -74,23 +73,13 @@ export class RedisJournal implements JobStore {
   readonly #redis: Redis;
   readonly #keys: RedisJournalKeys;
   readonly #lease: RedisLease;
-  readonly #foldEvery: number;
   readonly #ttlMs: number;
-  readonly #done = new SeqSet();
-  readonly #failed = new SeqSet();
-  #outputBytes = 0;
-  #blobs = 0;
+  readonly #memory: JournalMemory;
   #closed = false;
 
   static async open(options: OpenRedisJournalOptions): Promise<RedisJournal> {
     const { identity, redis } = options;
-    if (typeof identity?.fingerprint !== 'string' || identity.fingerprint === '') {
-      throw new GpupoolError('GPUPOOL_E_INTERNAL', `openRedisJournal: identity.fingerprint must be a non-empty string, got ${JSON.stringify(identity?.fingerprint)}`);
-    }
-    const foldEvery = options.foldEvery ?? DEFAULT_FOLD_EVERY;
-    if (!Number.isInteger(foldEvery) || foldEvery < 1) {
-      throw new GpupoolError('GPUPOOL_E_INTERNAL', `openRedisJournal: foldEvery must be an integer ≥ 1, got ${foldEvery}`);
-    }
+    const foldEvery = checkJournalOptions('openRedisJournal', identity, options.foldEvery);
     const where = options.where ?? options.key;
     const keys = redisJournalKeys(options.key);
     const ttlMs = options.lockTtlMs ?? 15_000;
@@ -118,45 +107,28 @@ export class RedisJournal implements JobStore {
     this.#keys = keys;
     this.#lease = lease;
     this.where = where;
-    this.#foldEvery = foldEvery;
+    this.#memory = new JournalMemory(foldEvery);
     this.#ttlMs = ttlMs;
     this.recoveredFrom = lease.previousOwner;
   }
 
   resume(): ResumeState {
     this.#assertOpen();
-    return {
-      done: this.#done.clone(),
-      failed: this.#failed.clone(),
-      outputBytes: this.#outputBytes,
-      counts: { done: this.#done.size, failed: this.#failed.size },
-    };
+    return this.#memory.resumeState();
   }
 
   async commit(group: CommitGroup): Promise<void> {
     this.#assertOpen();
-    const { outputBytes } = group;
-    if (!Number.isSafeInteger(outputBytes) || outputBytes < 0) {
-      throw new GpupoolError('GPUPOOL_E_INTERNAL', `commit: outputBytes must be an integer ≥ 0, got ${outputBytes}`);
-    }
-    const failures = group.failed ?? [];
-    for (const f of failures) assertSeq(f.seq, 'commit: failed seq');
-    for (let i = 0; i < group.done.length; i++) assertSeq(group.done[i], 'commit: done seq');
-
+    const memory = this.#memory;
     // Memory first (a fold encodes the whole set), undone if the script fails.
-    const fresh: number[] = [];
-    for (let i = 0; i < group.done.length; i++) if (this.#done.add(group.done[i])) fresh.push(group.done[i]);
-    const cleared = this.#failed.size > 0 ? fresh.filter((s) => this.#failed.delete(s)) : [];
-    // A failure reported for a seq that is done (now or before) is stale: done wins.
-    const newFailures = failures.filter((f) => !this.#done.has(f.seq));
-    const added = newFailures.filter((f) => this.#failed.add(f.seq)).map((f) => f.seq);
-    const fold = fresh.length > 0 && this.#blobs >= this.#foldEvery;
-    const blob = fold ? encodeSeqSet(this.#done) : fresh.length > 0 ? encodeSeqs(fresh) : Buffer.alloc(0);
+    const staged = memory.stage(group);
+    const { fresh, cleared } = staged;
+    const blob = staged.fold ? encodeSeqSet(memory.done) : fresh.length > 0 ? encodeSeqs(fresh) : Buffer.alloc(0);
     const now = Date.now();
     const args: (string | number | Buffer)[] = [
-      this.#lease.value, this.#ttlMs, fold ? '1' : '0', blob, outputBytes, this.#done.size, this.#failed.size, now, cleared.length, ...cleared,
+      this.#lease.value, this.#ttlMs, staged.fold ? '1' : '0', blob, staged.outputBytes, memory.done.size, memory.failed.size, now, cleared.length, ...cleared,
     ];
-    for (const f of newFailures) {
+    for (const f of staged.newFailures) {
       const stored: StoredFailure = { id: itemId(f), code: String(f.code), message: String(f.message), failedAt: now };
       args.push(f.seq, JSON.stringify(stored));
     }
@@ -164,19 +136,15 @@ export class RedisJournal implements JobStore {
     try {
       await this.#redis.eval(COMMIT, 5, k.lock, k.done, k.failed, k.failedOrder, k.progress, ...args);
     } catch (err) {
-      for (const s of fresh) this.#done.delete(s);
-      for (const s of cleared) this.#failed.add(s);
-      for (const s of added) this.#failed.delete(s);
+      memory.undo(staged);
       throw this.#error(err);
     }
-    if (fold) this.#blobs = 1;
-    else if (fresh.length > 0) this.#blobs++;
-    this.#outputBytes = outputBytes;
+    memory.settle(staged);
   }
 
   async retryFailed(): Promise<void> {
     await this.#write((m) => m.del(this.#keys.failed, this.#keys.failedOrder).hset(this.#keys.progress, 'failed', 0, 'updatedAt', Date.now()).hdel(this.#keys.progress, 'finishedAt'));
-    this.#failed.clear();
+    this.#memory.failed.clear();
   }
 
   async learnedLimits(model: string): Promise<Record<string, LearnedLimit>> {
@@ -223,8 +191,8 @@ export class RedisJournal implements JobStore {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      if (this.#blobs > 1) {
-        await this.#redis.multi().del(this.#keys.done).rpush(this.#keys.done, encodeSeqSet(this.#done)).exec();
+      if (this.#memory.records > 1) {
+        await this.#redis.multi().del(this.#keys.done).rpush(this.#keys.done, encodeSeqSet(this.#memory.done)).exec();
       }
     } catch {
       // Unfolded blobs are just as valid.
@@ -242,8 +210,8 @@ export class RedisJournal implements JobStore {
     ]);
     try {
       for (const blob of blobs) {
-        decodeSeqsInto(blob, this.#done);
-        this.#blobs++;
+        decodeSeqsInto(blob, this.#memory.done);
+        this.#memory.records++;
       }
     } catch (err) {
       if (err instanceof SeqCodecError) throw corruptError(this.where, err.message, err);
@@ -252,17 +220,13 @@ export class RedisJournal implements JobStore {
     for (const raw of failedSeqs) {
       const seq = Number(raw);
       if (!isSeq(seq)) throw corruptError(this.where, `failed item with seq ${raw}`);
-      if (this.#done.has(seq)) throw corruptError(this.where, `seq ${seq} is both done and failed`);
-      this.#failed.add(seq);
+      if (this.#memory.done.has(seq)) throw corruptError(this.where, `seq ${seq} is both done and failed`);
+      this.#memory.failed.add(seq);
     }
     if (progress.done === undefined) throw corruptError(this.where, 'the progress hash is missing');
-    if (Number(progress.done) !== this.#done.size || Number(progress.failed) !== this.#failed.size) {
-      throw corruptError(
-        this.where,
-        `counts disagree: progress says ${progress.done} done and ${progress.failed} failed, the records hold ${this.#done.size} and ${this.#failed.size}`,
-      );
-    }
-    this.#outputBytes = Number(progress.outputBytes);
+    const disagree = this.#memory.countsDisagree(progress.done, progress.failed);
+    if (disagree) throw corruptError(this.where, disagree);
+    this.#memory.outputBytes = Number(progress.outputBytes);
   }
 
   async #write(build: (m: ReturnType<Redis['multi']>) => unknown): Promise<void> {
@@ -323,10 +287,3 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
   if (meta[META_DESCRIPTION] !== description) await redis.hset(keys.meta, META_DESCRIPTION, description);
 }
 
-function assertSeq(seq: number, what: string): void {
-  if (!isSeq(seq)) throw new GpupoolError('GPUPOOL_E_INTERNAL', `${what} must be an integer in [0, 4294967294], got ${String(seq)}`);
-}
-
-function itemId(f: FailedItem): string | number {
-  return typeof f.id === 'number' || typeof f.id === 'string' ? f.id : String(f.id);
-}

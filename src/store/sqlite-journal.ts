@@ -6,7 +6,6 @@ import { GpupoolError } from '../errors/index.js';
 import type {
   CommitGroup,
   Durability,
-  FailedItem,
   JobIdentity,
   JobJournal,
   JournalOwner,
@@ -20,11 +19,10 @@ import { classifyWriteError, corruptError, journalError, mismatchError } from '.
 import { JournalLock } from './journal-lock.js';
 import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
 import { queryStatus } from './journal-status.js';
+import { checkJournalOptions, itemId, JournalMemory } from './journal-memory.js';
 import { decodeSeqsInto, encodeSeqs, encodeSeqSet } from './seq-codec.js';
-import { isSeq, SeqSet } from './seq-set.js';
+import { isSeq } from './seq-set.js';
 import { statePaths, type StatePaths } from './state-dir.js';
-
-const DEFAULT_FOLD_EVERY = 256;
 
 /** Opens (creating, or with `fresh` recreating) the journal of a job; see {@link SqliteJournal}. */
 export function openJournal(options: OpenJournalOptions): SqliteJournal {
@@ -46,11 +44,7 @@ export class SqliteJournal implements JobJournal {
   readonly #db: Database.Database;
   readonly #lock: JournalLock;
   readonly #owner: JournalOwner;
-  readonly #foldEvery: number;
-  readonly #done: SeqSet;
-  readonly #failed: SeqSet;
-  #outputBytes: number;
-  #chunks: number;
+  readonly #memory: JournalMemory;
   #closed = false;
 
   readonly #sql: {
@@ -63,13 +57,7 @@ export class SqliteJournal implements JobJournal {
 
   static open(options: OpenJournalOptions): SqliteJournal {
     const { identity } = options;
-    if (typeof identity?.fingerprint !== 'string' || identity.fingerprint === '') {
-      throw new GpupoolError('GPUPOOL_E_INTERNAL', `openJournal: identity.fingerprint must be a non-empty string, got ${JSON.stringify(identity?.fingerprint)}`);
-    }
-    const foldEvery = options.foldEvery ?? DEFAULT_FOLD_EVERY;
-    if (!Number.isInteger(foldEvery) || foldEvery < 1) {
-      throw new GpupoolError('GPUPOOL_E_INTERNAL', `openJournal: foldEvery must be an integer ≥ 1, got ${foldEvery}`);
-    }
+    const foldEvery = checkJournalOptions('openJournal', identity, options.foldEvery);
     const stateDir = path.resolve(options.stateDir);
     const paths = statePaths(stateDir);
     try {
@@ -97,7 +85,7 @@ export class SqliteJournal implements JobJournal {
     this.#paths = paths;
     this.stateDir = stateDir;
     this.durability = durability;
-    this.#foldEvery = foldEvery;
+    this.#memory = new JournalMemory(foldEvery);
     this.recoveredFrom = lock.previousOwner;
     this.#owner = { pid: process.pid, hostname: os.hostname(), since: Date.now() };
     this.#sql = {
@@ -109,62 +97,38 @@ export class SqliteJournal implements JobJournal {
         'UPDATE progress SET output_bytes = ?, done_count = ?, failed_count = ?, commits = commits + 1, updated_at = ? WHERE id = 1',
       ),
     };
-    this.#done = new SeqSet();
-    this.#failed = new SeqSet();
-    this.#chunks = 0;
-    this.#outputBytes = 0;
     this.#load();
   }
 
   resume(): ResumeState {
     this.#assertOpen();
-    return {
-      done: this.#done.clone(),
-      failed: this.#failed.clone(),
-      outputBytes: this.#outputBytes,
-      counts: { done: this.#done.size, failed: this.#failed.size },
-    };
+    return this.#memory.resumeState();
   }
 
   commit(group: CommitGroup): void {
     this.#assertOpen();
-    const { outputBytes } = group;
-    if (!Number.isSafeInteger(outputBytes) || outputBytes < 0) {
-      throw new GpupoolError('GPUPOOL_E_INTERNAL', `commit: outputBytes must be an integer ≥ 0, got ${outputBytes}`);
-    }
-    const failures = group.failed ?? [];
-    for (const f of failures) assertSeq(f.seq, 'commit: failed seq');
-
+    const memory = this.#memory;
     // Memory first (a fold encodes the whole set), undone if the transaction fails.
-    const fresh = this.#addDone(group.done);
-    const cleared: number[] = [];
-    if (this.#failed.size > 0) for (let i = 0; i < fresh.length; i++) if (this.#failed.delete(fresh[i])) cleared.push(fresh[i]);
-    // A failure reported for a seq that is done (now or before) is stale: done wins.
-    const newFailures = failures.filter((f) => !this.#done.has(f.seq));
-    const added = newFailures.filter((f) => this.#failed.add(f.seq)).map((f) => f.seq);
-    const fold = fresh.length > 0 && this.#chunks >= this.#foldEvery;
+    const staged = memory.stage(group);
+    const { fresh } = staged;
     try {
       this.#db.transaction(() => {
-        if (fold) {
+        if (staged.fold) {
           this.#sql.deleteChunks.run();
-          this.#sql.insertChunk.run(encodeSeqSet(this.#done));
+          this.#sql.insertChunk.run(encodeSeqSet(memory.done));
         } else if (fresh.length > 0) {
           this.#sql.insertChunk.run(encodeSeqs(fresh));
         }
-        for (const seq of cleared) this.#sql.deleteFailed.run(seq);
+        for (const seq of staged.cleared) this.#sql.deleteFailed.run(seq);
         const now = Date.now();
-        for (const f of newFailures) this.#sql.upsertFailed.run(f.seq, itemId(f), String(f.code), String(f.message), now);
-        this.#sql.progress.run(outputBytes, this.#done.size, this.#failed.size, now);
+        for (const f of staged.newFailures) this.#sql.upsertFailed.run(f.seq, itemId(f), String(f.code), String(f.message), now);
+        this.#sql.progress.run(staged.outputBytes, memory.done.size, memory.failed.size, now);
       })();
     } catch (err) {
-      for (let i = 0; i < fresh.length; i++) this.#done.delete(fresh[i]);
-      for (const seq of cleared) this.#failed.add(seq);
-      for (const seq of added) this.#failed.delete(seq);
+      memory.undo(staged);
       throw journalError(err, this.#paths.journal);
     }
-    if (fold) this.#chunks = 1;
-    else if (fresh.length > 0) this.#chunks++;
-    this.#outputBytes = outputBytes;
+    memory.settle(staged);
   }
 
   retryFailed(): void {
@@ -172,7 +136,7 @@ export class SqliteJournal implements JobJournal {
       this.#db.prepare('DELETE FROM failed').run();
       this.#db.prepare('UPDATE progress SET failed_count = 0, finished_at = NULL, updated_at = ? WHERE id = 1').run(Date.now());
     });
-    this.#failed.clear();
+    this.#memory.failed.clear();
   }
 
   learnedLimits(model: string): Record<string, LearnedLimit> {
@@ -230,7 +194,7 @@ export class SqliteJournal implements JobJournal {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      if (this.#chunks > 1) this.#foldQuietly();
+      if (this.#memory.records > 1) this.#foldQuietly();
       this.#db.close();
     } finally {
       this.#lock.release();
@@ -242,9 +206,9 @@ export class SqliteJournal implements JobJournal {
     try {
       this.#db.transaction(() => {
         this.#sql.deleteChunks.run();
-        this.#sql.insertChunk.run(encodeSeqSet(this.#done));
+        this.#sql.insertChunk.run(encodeSeqSet(this.#memory.done));
       })();
-      this.#chunks = 1;
+      this.#memory.records = 1;
       this.#db.pragma('incremental_vacuum');
     } catch {
       // A full disk, most likely; the next run resumes from the records as they are.
@@ -254,44 +218,24 @@ export class SqliteJournal implements JobJournal {
   #load(): void {
     try {
       for (const blob of this.#db.prepare('SELECT seqs FROM done_chunks ORDER BY id').pluck().iterate() as IterableIterator<Buffer>) {
-        decodeSeqsInto(blob, this.#done);
-        this.#chunks++;
+        decodeSeqsInto(blob, this.#memory.done);
+        this.#memory.records++;
       }
       for (const seq of this.#db.prepare('SELECT seq FROM failed').pluck().iterate() as IterableIterator<number>) {
         if (!isSeq(seq)) throw corruptError(this.#paths.journal, `failed item with seq ${seq}`);
-        if (this.#done.has(seq)) throw corruptError(this.#paths.journal, `seq ${seq} is both done and failed`);
-        this.#failed.add(seq);
+        if (this.#memory.done.has(seq)) throw corruptError(this.#paths.journal, `seq ${seq} is both done and failed`);
+        this.#memory.failed.add(seq);
       }
       const p = this.#db.prepare('SELECT output_bytes, done_count, failed_count FROM progress WHERE id = 1').get() as
         | { output_bytes: number; done_count: number; failed_count: number }
         | undefined;
       if (p === undefined) throw corruptError(this.#paths.journal, 'the progress row is missing');
-      if (p.done_count !== this.#done.size || p.failed_count !== this.#failed.size) {
-        throw corruptError(
-          this.#paths.journal,
-          `counts disagree: progress says ${p.done_count} done and ${p.failed_count} failed, the records hold ${this.#done.size} and ${this.#failed.size}`,
-        );
-      }
-      this.#outputBytes = p.output_bytes;
+      const disagree = this.#memory.countsDisagree(p.done_count, p.failed_count);
+      if (disagree) throw corruptError(this.#paths.journal, disagree);
+      this.#memory.outputBytes = p.output_bytes;
     } catch (err) {
       throw journalError(err, this.#paths.journal);
     }
-  }
-
-  /** Adds `done` to the done set; returns the seqs that were not done before. */
-  #addDone(done: ArrayLike<number>): Uint32Array {
-    const n = done.length;
-    const fresh = new Uint32Array(n);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const seq = done[i];
-      if (!isSeq(seq)) {
-        for (let j = 0; j < k; j++) this.#done.delete(fresh[j]);
-        assertSeq(seq, 'commit: done seq');
-      }
-      if (this.#done.add(seq)) fresh[k++] = seq;
-    }
-    return fresh.subarray(0, k);
   }
 
   #write(fn: () => void): void {
@@ -348,10 +292,3 @@ function wipe(paths: StatePaths): void {
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(paths.journal + suffix, { force: true });
 }
 
-function assertSeq(seq: number, what: string): void {
-  if (!isSeq(seq)) throw new GpupoolError('GPUPOOL_E_INTERNAL', `${what} must be an integer in [0, 4294967294], got ${String(seq)}`);
-}
-
-function itemId(f: FailedItem): string | number {
-  return typeof f.id === 'number' || typeof f.id === 'string' ? f.id : String(f.id);
-}
