@@ -16,30 +16,32 @@ import { clusterConfig, duplicatesAndMissing, FIXTURES, PrivateRedis, startAgent
 
 const FREE_ITEMS = 2000;
 
-/** Items past the first FREE_ITEMS wait for `gate` to exist. */
-function gatedInput(dir: string, count: number): { input: string; gate: string } {
-  const gate = path.join(dir, 'gate');
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => (i < FREE_ITEMS ? { n: i } : { n: i, gate }));
-  return { input, gate };
-}
-
 const pids = killAtEnd();
 
-test('Redis restarted mid-job: agents and submitter reconnect, the job completes, each id once', { timeout: 120_000 }, async (t) => {
+/**
+ * A private redis-server (with `redisArgs`), two agents named `agentNames` and a submitter of
+ * `count` items whose items past the first FREE_ITEMS wait for `gate` to exist.
+ */
+async function startGatedJob(t: { after(fn: () => Promise<void>): void }, redisArgs: string[], count: number, agentNames: string[]) {
   const dir = tempDir();
-  const redis = await PrivateRedis.start(tempDir('gpupool-redis-'));
+  const redis = await PrivateRedis.start(tempDir('gpupool-redis-'), redisArgs);
   pids.push(redis.pid!);
   const prefix = uniquePrefix(t, redis.url);
   t.after(() => redis.stop());
   const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
-  const count = 40_000;
-  const { input, gate } = gatedInput(dir, count);
+  const gate = path.join(dir, 'gate');
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => (i < FREE_ITEMS ? { n: i } : { n: i, gate }));
   const out = path.join(dir, 'out.jsonl');
-  const agents = await Promise.all(['r1', 'r2'].map((name) => startAgent(config, redis.url, prefix, name)));
+  const agents = await Promise.all(agentNames.map((name) => startAgent(config, redis.url, prefix, name)));
   for (const a of agents) pids.push(a.child.pid!);
-
   const submit = startCli(['submit', '-c', config, '--redis', redis.url, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '400', '--lock-duration', '2s', '--progress', 'none', '--json']);
   pids.push(submit.child.pid!);
+  return { redis, gate, out, agents, submit };
+}
+
+test('Redis restarted mid-job: agents and submitter reconnect, the job completes, each id once', { timeout: 120_000 }, async (t) => {
+  const count = 40_000;
+  const { redis, gate, out, agents, submit } = await startGatedJob(t, [], count, ['r1', 'r2']);
   const before = await waitForLines(out, FREE_ITEMS / 2);
   await redis.stop();
   await new Promise((r) => setTimeout(r, 1500));
@@ -67,20 +69,8 @@ test('Redis restarted mid-job: agents and submitter reconnect, the job completes
 });
 
 test('Redis restarted without its data: the job is registered again and the chunks it lost are read again', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir();
-  const redis = await PrivateRedis.start(tempDir('gpupool-redis-'), ['--appendonly', 'no']);
-  pids.push(redis.pid!);
-  const prefix = uniquePrefix(t, redis.url);
-  t.after(() => redis.stop());
-  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
   const count = 20_000;
-  const { input, gate } = gatedInput(dir, count);
-  const out = path.join(dir, 'out.jsonl');
-  const agents = await Promise.all(['e1', 'e2'].map((name) => startAgent(config, redis.url, prefix, name)));
-  for (const a of agents) pids.push(a.child.pid!);
-
-  const submit = startCli(['submit', '-c', config, '--redis', redis.url, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '400', '--lock-duration', '2s', '--progress', 'none', '--json']);
-  pids.push(submit.child.pid!);
+  const { redis, gate, out, agents, submit } = await startGatedJob(t, ['--appendonly', 'no'], count, ['e1', 'e2']);
   await waitForLines(out, FREE_ITEMS / 2);
   await redis.stop();
   await redis.start();
