@@ -1,3 +1,5 @@
+import { Option } from 'commander';
+import { ON_STRAY_MODES } from '../audit/index.js';
 import { GpupoolError } from '../errors/index.js';
 
 export function parseShard(value: string): { index: number; count: number } {
@@ -23,4 +25,11 @@ export function parseChoice<T extends string>(flag: string, allowed: readonly T[
     if (!(allowed as readonly string[]).includes(value)) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
     return value as T;
   };
+}
+
+/** `--on-stray warn|kill`, the same on every command that starts workers (run, serve, agent). */
+export function onStrayOption(): Option {
+  return new Option('--on-stray <mode>', 'a worker or its child on a device it was not given, or over memory.limit: warn reports it; kill also kills it')
+    .argParser(parseChoice('--on-stray', ON_STRAY_MODES))
+    .default('warn');
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { ON_STRAY_MODES, type OnStray } from '../../audit/index.js';
+import type { OnStray } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
 import type { PoolEvent } from '../../pool/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
-import { parseChoice, parsePositiveInt } from '../parse-flags.js';
+import { onStrayOption, parsePositiveInt } from '../parse-flags.js';
 
 interface AgentFlags {
   config: string;
@@ -46,7 +46,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--name <name>', 'how status shows this agent (default: <hostname>-<pid>)')
     .option('--prefetch <n>', 'chunks held at once per job (default: enough for twice what the workers take)', parsePositiveInt('--prefetch'))
     .option('--log-dir <dir>', 'per-worker logs (default: <tmpdir>/gpupool-agent-<name>)')
-    .option('--on-stray <mode>', 'a worker or its child on a device it was not given, or over memory.limit: warn reports it; kill also kills it', parseChoice('--on-stray', ON_STRAY_MODES), 'warn')
+    .addOption(onStrayOption())
     .option('-v, --verbose', 'echo worker output to the terminal, prefixed')
     .action(async (flags: AgentFlags) => {
       const log = (line: string): void => void process.stderr.write(`gpupool agent: ${line}\n`);

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { ON_STRAY_MODES, type OnStray } from '../../audit/index.js';
+import type { OnStray } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
 import { runJob, type RunOptions } from '../../run/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { listenForInterrupts } from '../interrupt-signals.js';
-import { parseChoice, parsePositiveInt, parseShard } from '../parse-flags.js';
+import { onStrayOption, parseChoice, parsePositiveInt, parseShard } from '../parse-flags.js';
 
 interface RunFlags {
   config: string;
@@ -49,7 +49,7 @@ export function registerRunCommand(program: Command): void {
     .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
     .option('-v, --verbose', 'echo worker output to the terminal, prefixed')
     .option('--json', 'print the summary as JSON on stdout')
-    .option('--on-stray <mode>', 'a worker or its child on a device it was not given, or over memory.limit: warn reports it; kill also kills it', parseChoice('--on-stray', ON_STRAY_MODES), 'warn')
+    .addOption(onStrayOption())
     .action(async (flags: RunFlags) => {
       const interrupts = listenForInterrupts('draining (in-flight batches finish)');
       const summary = await runJob({

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { ON_STRAY_MODES, type OnStray } from '../../audit/index.js';
+import type { OnStray } from '../../audit/index.js';
 import { formatBytes, loadConfig, parseBytes, parseDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
 import { startServer } from '../../serve/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
-import { parseChoice, parsePositiveInt } from '../parse-flags.js';
+import { onStrayOption, parsePositiveInt } from '../parse-flags.js';
 
 interface ServeFlags {
   config: string;
@@ -60,7 +60,7 @@ export function registerServeCommand(program: Command): void {
     .option('--request-timeout <duration>', 'deadline of an infer request (a request may ask for less)', parseDurationFlag('--request-timeout'))
     .option('--body-limit <size>', 'largest request body', parseSizeFlag('--body-limit'))
     .option('--max-inputs <n>', 'most inputs in one infer request', parsePositiveInt('--max-inputs'))
-    .option('--on-stray <mode>', 'a worker or its child on a device it was not given, or over memory.limit: warn reports it; kill also kills it', parseChoice('--on-stray', ON_STRAY_MODES), 'warn')
+    .addOption(onStrayOption())
     .option('-v, --verbose', 'echo worker output, prefixed, and log each request')
     .option('--json', 'print {"event": "listening" | "ready", …} lines on stdout')
     .action(async (flags: ServeFlags) => {
