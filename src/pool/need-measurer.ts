@@ -1,6 +1,8 @@
 import { attributeProcesses, readProcessFacts, type DeviceProcessSample, type WorkerAssignment } from '../audit/index.js';
 import type { Device, DeviceProvider } from '../devices/device.js';
+import { formatBytes } from '../config/index.js';
 import type { MeasuredNeed, MeasuredNeedStore } from './measured-need-store.js';
+import type { PoolEvent } from './pool-options.js';
 
 /** The workers a measurement looks at, as they are now. */
 export interface MeasuredWorker {
@@ -108,4 +110,10 @@ export class NeedMeasurer {
     if (peaks.size === 0) return;
     for (const need of this.options.store.record([...peaks.values()])) this.options.onRecorded?.(need);
   }
+}
+
+/** The `need-measured` event for a measurement kept: `holder` is `worker` or `replica`. */
+export function needMeasuredEvent(need: MeasuredNeed, holder: 'worker' | 'replica', file: string): PoolEvent {
+  const message = `model "${need.model}": a ${holder} held ${formatBytes(need.bytes)} on ${need.device}; remembered in ${file} for placing the next start`;
+  return { type: 'need-measured', model: need.model, device: need.device, bytes: need.bytes, message };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { StrayAudit, type WorkerAssignment } from '../audit/index.js';
-import { formatBytes, pickModel, type ModelConfig } from '../config/index.js';
+import { pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
 import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
@@ -9,7 +9,7 @@ import { resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
 import { modelFingerprint } from './measured-need-store.js';
-import { NeedMeasurer } from './need-measurer.js';
+import { NeedMeasurer, needMeasuredEvent } from './need-measurer.js';
 import { placeModel, readFreeMemory } from './place-model.js';
 import { workerEnv } from './worker-env.js';
 
@@ -169,8 +169,7 @@ export class Pool {
       store,
       models: new Map(unmeasured.map((m) => [m.name, modelFingerprint(m, this.options.config.baseDir)])),
       workers: () => this.workers.map((w) => ({ id: w.id, model: w.model, pid: w.supervisor.pid, devices: w.devices })),
-      onRecorded: (n) =>
-        this.emit({ type: 'need-measured', model: n.model, device: n.device, bytes: n.bytes, message: `model "${n.model}": a worker held ${formatBytes(n.bytes)} on ${n.device}; remembered in ${store.file} for placing the next start` }),
+      onRecorded: (n) => this.emit(needMeasuredEvent(n, 'worker', store.file)),
     });
     void this.needs.measure();
   }

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import type { WorkerAssignment } from '../audit/index.js';
-import { formatBytes } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import { openDeviceProviders, selectDevices } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { modelFingerprint, NeedMeasurer, placeModel, readFreeMemory, type PoolEvent } from '../pool/index.js';
+import { modelFingerprint, NeedMeasurer, needMeasuredEvent, placeModel, readFreeMemory, type PoolEvent } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
 import { checkReplicaCommand, replicaArgv, replicaEnv } from './replica-launch.js';
 import type { ReplicaSetOptions } from './replica-set-options.js';
@@ -216,8 +215,7 @@ export class ReplicaSet {
       store,
       models: new Map([[model.name, modelFingerprint(model, baseDir)]]),
       workers: () => this.replicas.map((r) => ({ id: r.id, model: model.name, pid: r.pid, devices: r.options.devices })),
-      onRecorded: (n) =>
-        this.emit({ type: 'need-measured', model: n.model, device: n.device, bytes: n.bytes, message: `model "${n.model}": a replica held ${formatBytes(n.bytes)} on ${n.device}; remembered in ${store.file} for placing the next start` }),
+      onRecorded: (n) => this.emit(needMeasuredEvent(n, 'replica', store.file)),
     });
     this.measureTimer = setInterval(() => void this.needs?.measure(), MEASURE_EVERY_MS);
     this.measureTimer.unref();
