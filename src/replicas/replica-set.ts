@@ -25,8 +25,6 @@ export class ReplicaSet {
   down?: GpupoolError;
   private rotation = 0;
   private providers: readonly DeviceProvider[] = [];
-  /** Providers this set opened itself (none were given), closed with it. */
-  private ownsProviders = false;
   private needs?: NeedMeasurer;
   private measureTimer?: NodeJS.Timeout;
   private readonly killOnExit = (): void => {
@@ -139,7 +137,8 @@ export class ReplicaSet {
 
   private async releaseProviders(): Promise<void> {
     process.off('exit', this.killOnExit);
-    if (this.ownsProviders) await Promise.all(this.providers.map((p) => p.close().catch(() => undefined)));
+    // Providers this set opened itself (none were given) are closed with it.
+    if (!this.options.providers) await Promise.all(this.providers.map((p) => p.close().catch(() => undefined)));
     this.providers = [];
   }
 
@@ -152,7 +151,6 @@ export class ReplicaSet {
     const env = this.options.env ?? process.env;
     checkReplicaCommand(model);
     const program = resolveCommand(model.command, baseDir, env);
-    this.ownsProviders = this.options.providers === undefined;
     this.providers = this.options.providers ?? (await openDeviceProviders({ env }));
     const available = (await Promise.all(this.providers.map((p) => p.list()))).flat();
     const selected = selectDevices(this.options.devices ?? model.devices, available, env);
