@@ -20,6 +20,8 @@ export interface JsonlSinkOptions {
   readonly flushEveryMs?: number;
   /** …or once it holds this many items. @defaultValue 8192 */
   readonly flushItems?: number;
+  /** …or once it holds this many bytes of output. @defaultValue 4 MiB */
+  readonly flushBytes?: number;
   /** Called per finished item (after it is buffered), for progress and admission. */
   readonly onItem?: (ok: boolean, device: string | undefined, item: WorkItem) => void;
   /** Called once a group is durable in the file and journal: these items no longer occupy memory. */
@@ -28,15 +30,27 @@ export interface JsonlSinkOptions {
   readonly onError?: (err: Error) => void;
 }
 
+const INITIAL_BUFFER_BYTES = 256 * 1024;
+/** A group buffer larger than this (a group of big outputs) is not kept for the next group. */
+const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /**
  * Writes results as JSONL in the order they finish, in groups: one write() per group,
  * then the group's journal commit, so a kill -9 between the two is undone on resume by
  * truncating the file to the last committed length.
+ *
+ * Each line is encoded into the group's buffer as it arrives, not kept as a string until the
+ * group is written: a string that waits there outlives V8's young generation, and the old
+ * generation's garbage (not the live set) is what made host memory creep with the input size.
+ * Two buffers take turns, so lines keep arriving while the other one is being written.
  */
 export class JsonlSink implements ItemSink {
   private fd: number;
   private bytes: number;
-  private lines: string[] = [];
+  private buffer: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  private spare?: Buffer;
+  private used = 0;
+  private count = 0;
   private doneSeqs: number[] = [];
   private failedItems: GroupCommit['failed'] = [];
   private timer?: NodeJS.Timeout;
@@ -44,14 +58,16 @@ export class JsonlSink implements ItemSink {
   private error?: Error;
   succeeded = 0;
   failures = 0;
-  /** A group is written once it holds this many items (or after flushEveryMs). */
+  /** A group is written once it holds this many items (or flushBytes, or after flushEveryMs). */
   flushItems: number;
+  private readonly flushBytes: number;
 
   constructor(private readonly options: JsonlSinkOptions) {
     this.fd = fs.openSync(options.path, fs.constants.O_WRONLY | fs.constants.O_CREAT);
     fs.ftruncateSync(this.fd, options.startBytes);
     this.bytes = options.startBytes;
     this.flushItems = options.flushItems ?? 8192;
+    this.flushBytes = options.flushBytes ?? 4 * 1024 * 1024;
   }
 
   done(item: WorkItem, output: unknown, device: string): void {
@@ -61,7 +77,7 @@ export class JsonlSink implements ItemSink {
   /** The output line is spliced from the worker's JSON text: no parse, no stringify. */
   doneJson(item: WorkItem, outputJson: string, device: string): void {
     const id = typeof item.id === 'number' ? String(item.id) : JSON.stringify(item.id);
-    this.lines.push(`{"id":${id},"output":${outputJson}}\n`);
+    this.append(`{"id":${id},"output":${outputJson}}\n`);
     this.doneSeqs.push(item.seq);
     this.succeeded++;
     this.options.onItem?.(true, device, item);
@@ -69,7 +85,7 @@ export class JsonlSink implements ItemSink {
   }
 
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void {
-    this.lines.push(`${JSON.stringify({ id: item.id, error: { code: failure.code, message: failure.message } })}\n`);
+    this.append(`${JSON.stringify({ id: item.id, error: { code: failure.code, message: failure.message } })}\n`);
     this.failedItems.push({ seq: item.seq, id: item.id, code: failure.code, message: failure.message });
     this.failures++;
     this.options.onItem?.(false, device, item);
@@ -90,8 +106,24 @@ export class JsonlSink implements ItemSink {
     fs.closeSync(this.fd);
   }
 
+  private append(line: string): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const room = line.length * 3;
+    if (this.used + room > this.buffer.length) this.grow(this.used + room);
+    this.used += this.buffer.write(line, this.used);
+    this.count++;
+  }
+
+  private grow(need: number): void {
+    let size = this.buffer.length * 2;
+    while (size < need) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buffer.copy(bigger, 0, 0, this.used);
+    this.buffer = bigger;
+  }
+
   private maybeFlush(): void {
-    if (this.lines.length >= this.flushItems) {
+    if (this.count >= this.flushItems || this.used >= this.flushBytes) {
       void this.flush().catch(() => undefined);
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -102,16 +134,21 @@ export class JsonlSink implements ItemSink {
   }
 
   private async writeGroup(): Promise<void> {
-    if (this.lines.length === 0 || this.error) return;
-    const text = this.lines.join('');
+    if (this.count === 0 || this.error) return;
     const group = { done: this.doneSeqs, failed: this.failedItems };
-    const count = this.lines.length;
-    this.lines = [];
+    const count = this.count;
+    const full = this.buffer;
+    const buf = full.subarray(0, this.used);
+    this.buffer = this.spare ?? Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+    this.spare = undefined;
+    this.used = 0;
+    this.count = 0;
     this.doneSeqs = [];
     this.failedItems = [];
-    const buf = Buffer.from(text, 'utf8');
     try {
       await writeAll(this.fd, buf, this.bytes);
+      // Groups are written one at a time (flush chains them), so the buffer is free again.
+      if (full.length <= KEEP_BUFFER_BYTES) this.spare = full;
       this.bytes += buf.length;
       await this.options.commit?.({ ...group, outputBytes: this.bytes });
     } catch (err) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { renderFindings, runDoctor } from '../../doctor/index.js';
 import { GpupoolError } from '../../errors/index.js';
 
 interface DoctorFlags {
@@ -35,6 +34,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--host <address>', 'the address those ports are checked on', '0.0.0.0')
     .option('--json', 'print {findings, errors, warnings} as JSON')
     .action(async (flags: DoctorFlags) => {
+      const { renderFindings, runDoctor } = await import('../../doctor/index.js');
       const report = await runDoctor({
         configFile: flags.config,
         models: flags.model,

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { OnStray } from '../../audit/index.js';
 import { formatBytes, loadConfig, parseBytes, parseDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
-import { startServer } from '../../serve/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { onStrayOption, parsePositiveInt } from '../parse-flags.js';
 
@@ -64,6 +63,8 @@ export function registerServeCommand(program: Command): void {
     .option('-v, --verbose', 'echo worker output, prefixed, and log each request')
     .option('--json', 'print {"event": "listening" | "ready", …} lines on stdout')
     .action(async (flags: ServeFlags) => {
+      // Loaded here, not at the top: `gpupool run` must not carry the HTTP stack's memory.
+      const { startServer } = await import('../../serve/index.js');
       const handle = await startServer({
         config: loadConfig(flags.config),
         host: flags.host,

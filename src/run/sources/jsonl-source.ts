@@ -28,7 +28,7 @@ export class JsonlSource implements InputSource {
 
   static fromFile(file: string, costField: string): JsonlSource {
     const stat = fs.statSync(file);
-    return new JsonlSource(() => fs.createReadStream(file, { highWaterMark: 256 * 1024 }), file, `file:${fs.realpathSync(file)}`, stat.size, costField);
+    return new JsonlSource(() => fs.createReadStream(file, { highWaterMark: 64 * 1024 }), file, `file:${fs.realpathSync(file)}`, stat.size, costField);
   }
 
   static fromStream(stream: Readable, description: string, costField: string): JsonlSource {
