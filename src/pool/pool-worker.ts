@@ -22,7 +22,7 @@ export class PoolWorker implements DispatchTarget {
     readonly deviceKey: string,
     readonly devices: readonly Device[],
     readonly limit: AdaptiveBatchLimit,
-    readonly maxInflight: number,
+    private readonly configuredInflight: number,
     private readonly scheduler: ModelScheduler,
     spawnOptions: WorkerProcessOptions,
     restart: RestartPolicy,
@@ -53,6 +53,15 @@ export class PoolWorker implements DispatchTarget {
 
   get maxBatch(): number | undefined {
     return this.supervisor.current?.maxBatch;
+  }
+
+  /**
+   * `batch.in_flight`, raised to one more than the batches the worker works on at once: a
+   * worker that launches batch k+1 before collecting batch k needs k+2 already on its way.
+   */
+  get maxInflight(): number {
+    const pipeline = this.supervisor.current?.pipeline ?? 1;
+    return pipeline > 1 ? Math.max(this.configuredInflight, pipeline + 1) : this.configuredInflight;
   }
 
   acceptsWork(): boolean {

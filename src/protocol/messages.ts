@@ -20,6 +20,8 @@ export interface HelloMessage {
 export interface ReadyMessage {
   type: 'ready';
   max_batch?: number;
+  /** Batches the worker works on at once (it launches the next before finishing the last). */
+  pipeline?: number;
 }
 
 export interface ItemErrorBody {

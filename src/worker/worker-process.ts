@@ -8,6 +8,9 @@ import type { WorkerState } from './worker-state.js';
 
 const PROTOCOL_FD = 3;
 
+/** The most batches one worker may ask to hold at once through `ready.pipeline`. */
+const MAX_PIPELINE = 8;
+
 interface Inflight<B> {
   batch: B;
 }
@@ -51,6 +54,13 @@ export class WorkerProcess<B> {
 
   get maxBatch(): number | undefined {
     return this.ready?.max_batch;
+  }
+
+  /** Batches the worker said it works on at once (`ready.pipeline`); 1 when it did not say. */
+  get pipeline(): number {
+    const p = this.ready?.pipeline;
+    // Bounded: a typo (1000) must not let one worker take every queued item.
+    return typeof p === 'number' && Number.isInteger(p) && p >= 1 ? Math.min(p, MAX_PIPELINE) : 1;
   }
 
   /** Spawns the process and resolves once it said `ready`; rejects with GPUPOOL_E_WORKER_START otherwise. */

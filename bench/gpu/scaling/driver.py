@@ -5,7 +5,9 @@ a dispatch-bound MLP, measure side by side in one run:
   direct   the limit: the model called back to back on data already on the card, one process per card
   scheme1  the input split into N equal shards, one process per card
   scheme2  a multiprocessing queue fed by this process, one consumer process per card
-  gpupool  `gpupool run` with one worker per card (gpupool_worker.py), JSONL descriptors on stdin
+  gpupool  `gpupool run` with one worker per card (gpupool_worker.py), JSONL descriptors on stdin;
+           the worker splits predict into launch/collect, so the SDK overlaps a batch's sync with the next
+  gpupool_predict  the same with the worker's plain predict (one batch at a time, as the schemes run)
 
     python3 driver.py --out DIR [--ns 1,2,4] [--budget 480] [--smoke]
 
@@ -29,7 +31,8 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-METHODS = ("direct", "scheme1", "scheme2", "gpupool")
+METHODS = ("direct", "scheme1", "scheme2", "gpupool", "gpupool_predict")
+GPUPOOL_METHODS = ("gpupool", "gpupool_predict")
 # Per-card rates used to size a phase when the direct loop of that workload failed.
 FALLBACK_ITEMS_PER_CARD = {"resnet50": 14000, "encoder": 11000, "mlp": 3000000}
 T0 = time.time()
@@ -210,7 +213,7 @@ class Bench:
         per_w = 0.0
         if "direct" in self.methods:
             per_w += a.direct_s
-        per_w += sum(1 for m in ("scheme1", "scheme2", "gpupool") if m in self.methods) * a.work_s * 1.3
+        per_w += sum(1 for m in ("scheme1", "scheme2") + GPUPOOL_METHODS if m in self.methods) * a.work_s * 1.3
         return per_w * len(self.workloads)
 
     def plan_block(self, blocks_left):
@@ -235,9 +238,10 @@ class Bench:
                         self.harness_phase(h, w, m, n)
             finally:
                 h.stop()
-        if "gpupool" in self.methods:
-            for w in self.workloads:
-                self.gpupool_phase(w, n)
+        for w in self.workloads:
+            for m in GPUPOOL_METHODS:
+                if m in self.methods:
+                    self.gpupool_phase(w, n, m)
 
     def new_rec(self, workload, method, n, **kw):
         return {"workload": workload, "method": method, "n": n, "t_launch": time.time(), "error": None, "scale": self.scale, **kw}
@@ -306,11 +310,13 @@ class Bench:
         rec["wall_s"] = time.time() - rec["t_launch"]
         self.record(rec)
 
-    def gpupool_config(self, w, n, logs):
+    def gpupool_config(self, w, n, logs, method):
         batch = {"resnet50": {"max": self.W.RESNET["batch"], "timeout": "5ms", "in_flight": 2},
                  "encoder": {"max": self.W.ENCODER["max_items"], "max_cost": self.W.ENCODER["max_tokens"], "timeout": "5ms", "in_flight": 2},
                  "mlp": {"max": self.W.MLP["batch"], "timeout": "5ms", "in_flight": 2}}[w]
         env = {"SCALING_WORKLOAD": w, "SCALING_LOG_DIR": logs}
+        if method == "gpupool_predict":
+            env["SCALING_PLAIN_PREDICT"] = "1"
         if self.smoke:
             env.update({"SCALING_SMOKE": "1", "OMP_NUM_THREADS": "1"})
         model = {"command": [sys.executable, os.path.join(HERE, "gpupool_worker.py")],
@@ -321,15 +327,15 @@ class Bench:
             model["cost_field"] = "tokens"
         return {"models": {"bench": model}}
 
-    def gpupool_phase(self, w, n):
+    def gpupool_phase(self, w, n, method):
         from batch_log import first_start, read_log
         count = max(4 * n, int(self.direct_rate(w, n) * self.args.work_s * self.scale))
         cap = self.cap_for(w)
-        rec = self.new_rec(w, "gpupool", n, planned_items=count)
+        rec = self.new_rec(w, method, n, planned_items=count)
         if self.out_of_time(rec):
             return
-        log("%s gpupool N=%d (%d items)" % (w, n, count))
-        d = os.path.join(self.args.work_dir, "gp-%s-%d" % (w, n))
+        log("%s %s N=%d (%d items)" % (w, method, n, count))
+        d = os.path.join(self.args.work_dir, "gp-%s-%s-%d" % (method, w, n))
         logs = os.path.join(d, "logs")
         os.makedirs(logs)
         gen = node = None
@@ -338,7 +344,7 @@ class Bench:
                 raise RuntimeError("gpupool CLI not found (gpupool.mjs in the bundle, or dist/cli/main.js after npm run build)")
             cfg = os.path.join(d, "gpupool.yaml")
             with open(cfg, "w") as f:
-                json.dump(self.gpupool_config(w, n, logs), f, indent=1)  # JSON is YAML
+                json.dump(self.gpupool_config(w, n, logs, method), f, indent=1)  # JSON is YAML
             gen = subprocess.Popen([sys.executable, os.path.join(HERE, "gen_items.py"), w, "0", str(count)],
                                    stdout=subprocess.PIPE, cwd=HERE)
             out_f = open(os.path.join(d, "stdout.txt"), "wb")

@@ -9,8 +9,9 @@ import sys
 
 from metrics import ideal_makespan
 
-METHODS = ("direct", "scheme1", "scheme2", "gpupool")
-LABELS = {"direct": "direct loop (limit)", "scheme1": "scheme 1: shards", "scheme2": "scheme 2: mp queue", "gpupool": "gpupool run"}
+METHODS = ("direct", "scheme1", "scheme2", "gpupool", "gpupool_predict")
+LABELS = {"direct": "direct loop (limit)", "scheme1": "scheme 1: shards", "scheme2": "scheme 2: mp queue", "gpupool": "gpupool run",
+          "gpupool_predict": "gpupool run, plain predict"}
 TITLES = {"resnet50": "ResNet-50 fp16", "encoder": "12-layer encoder, skewed lengths", "mlp": "MLP (dispatch-bound)"}
 UNITS = {"resnet50": "images/s", "encoder": "tokens/s", "mlp": "items/s"}
 # issue 7: gpupool / direct loop at the same N; and the encoder's makespan / ideal.
@@ -115,8 +116,8 @@ def write_markdown(results, path):
     for w in [w for w in TITLES if any(r["workload"] == w for r in rows)]:
         out.append("\n## %s\n" % TITLES[w])
         out.append("%s, in the steady window.\n" % UNITS[w].capitalize())
-        out.append("| N | direct loop (limit) | scheme 1 | scheme 2 | gpupool | gpupool scaling eff. | GPU % direct / s1 / s2 / gpupool | gpupool RSS |")
-        out.append("|---|---|---|---|---|---|---|---|")
+        out.append("| N | direct loop (limit) | scheme 1 | scheme 2 | gpupool (launch/collect) | gpupool (plain predict) | gpupool scaling eff. | GPU % direct / s1 / s2 / gpupool / predict | gpupool RSS |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
         for r in [r for r in rows if r["workload"] == w]:
             cells = []
             for m in METHODS:
@@ -139,11 +140,11 @@ def write_markdown(results, path):
         if w == "encoder":
             out.append("\nMakespan (first batch → last result) against the ideal (total tokens ÷ the direct loop's per-card rate, "
                        "each card counted from its first batch):\n")
-            out.append("| N | items | tokens | scheme 1 | scheme 2 | gpupool |")
-            out.append("|---|---|---|---|---|---|")
+            out.append("| N | items | tokens | scheme 1 | scheme 2 | gpupool | gpupool, plain predict |")
+            out.append("|---|---|---|---|---|---|---|")
             for r in [r for r in rows if r["workload"] == w]:
                 cells, items, tokens = [], None, None
-                for m in ("scheme1", "scheme2", "gpupool"):
+                for m in ("scheme1", "scheme2", "gpupool", "gpupool_predict"):
                     c = r.get(m) or {}
                     if c.get("makespan_vs_ideal") is None:
                         cells.append("–")
@@ -174,7 +175,8 @@ def write_plot(results, path):
     der = results.get("derived") or derive(results)
     rows = der.get("rows", [])
     fig, axes = plt.subplots(2, 2, figsize=(12, 9))
-    styles = {"direct": ("k", "o"), "scheme1": ("tab:orange", "s"), "scheme2": ("tab:green", "^"), "gpupool": ("tab:blue", "D")}
+    styles = {"direct": ("k", "o"), "scheme1": ("tab:orange", "s"), "scheme2": ("tab:green", "^"), "gpupool": ("tab:blue", "D"),
+              "gpupool_predict": ("tab:purple", "v")}
     for ax, w in zip(axes.flat, TITLES):
         mine = [r for r in rows if r["workload"] == w]
         for m in METHODS:
@@ -196,11 +198,11 @@ def write_plot(results, path):
             ax.legend(fontsize=8)
     ax = axes.flat[3]
     enc = [r for r in rows if r["workload"] == "encoder"]
-    width = 0.25
-    for k, m in enumerate(("scheme1", "scheme2", "gpupool")):
+    width = 0.2
+    for k, m in enumerate(("scheme1", "scheme2", "gpupool", "gpupool_predict")):
         pts = [(i, r[m]["makespan_vs_ideal"]) for i, r in enumerate(enc) if r.get(m) and r[m].get("makespan_vs_ideal")]
         if pts:
-            ax.bar([p[0] + (k - 1) * width for p in pts], [p[1] for p in pts], width, color=styles[m][0], label=LABELS[m])
+            ax.bar([p[0] + (k - 1.5) * width for p in pts], [p[1] for p in pts], width, color=styles[m][0], label=LABELS[m])
     ax.axhline(1.0, color="k", lw=0.8)
     ax.axhline(TARGET_MAKESPAN, color="r", ls="--", lw=0.8, label="target %.2f×" % TARGET_MAKESPAN)
     ax.set_xticks(range(len(enc)))

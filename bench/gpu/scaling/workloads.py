@@ -115,9 +115,17 @@ def _sync(torch, device):
 
 
 class Work:
-    """A model on one device. predict(batch) -> (outputs, cost); direct(seconds, add) is the limit."""
+    """A model on one device. predict(batch) -> (outputs, cost); direct(seconds, add) is the limit.
+
+    predict is launch then collect: launch queues the batch's device work and returns without
+    waiting; collect waits for it (the .tolist() sync) and returns (outputs, cost). gpupool's
+    worker calls them apart, so the SDK can launch the next batch before collecting this one.
+    """
 
     name = "?"
+
+    def predict(self, batch):
+        return self.collect(self.launch(batch))
 
     def __init__(self, device):
         import torch
@@ -165,15 +173,19 @@ class ResNet50(Work):
                 self.model(self.buf)
         self.sync()
 
-    def predict(self, batch):
+    def launch(self, batch):
         # A short batch (a shard's last, a batch.timeout) still runs at the full size: a new
         # shape would make cuDNN benchmark its kernels again, for up to a second, mid-phase.
+        # The next batch's normal_() reuses the buffer: the stream orders it after this forward.
         n = len(batch)
         with self.torch.inference_mode():
             x = self.buf
             x.normal_()
-            top = self.model(x)[:n].argmax(dim=1).tolist()
-        return top, n
+            return self.model(x)[:n].argmax(dim=1), n
+
+    def collect(self, launched):
+        top, n = launched
+        return top.tolist(), n
 
     def direct(self, seconds, add, full_batch=False):
         with self.torch.inference_mode():
@@ -243,7 +255,7 @@ class Encoder(Work):
             groups.setdefault(_bucket(t), []).append(k)
         return groups, cost
 
-    def predict(self, batch):
+    def launch(self, batch):
         torch, d = self.torch, ENCODER["d"]
         groups, cost = self._groups(batch)
         order, outs = [], []
@@ -252,8 +264,12 @@ class Encoder(Work):
                 x = torch.randn((len(idx), length, d), device=self.device, dtype=self.dtype)
                 outs.append(self.model(x)[:, 0, :].argmax(dim=-1))
                 order.extend(idx)
-            values = torch.cat(outs).tolist()
-        result = [0] * len(batch)
+            return torch.cat(outs), order, len(batch), cost
+
+    def collect(self, launched):
+        top, order, n, cost = launched
+        values = top.tolist()
+        result = [0] * n
         for k, v in zip(order, values):
             result[k] = v
         return result, cost
@@ -301,15 +317,18 @@ class Mlp(Work):
                 self.model(self.buf)
         self.sync()
 
-    def predict(self, batch):
+    def launch(self, batch):
         n, mb = len(batch), MLP["model_batch"]
         torch = self.torch
         with torch.inference_mode():
             x = self.buf[:n]
             x.normal_()
             outs = [self.model(x[a:a + mb]).argmax(dim=1) for a in range(0, n, mb)]
-            top = torch.cat(outs).tolist()
-        return top, n
+            return torch.cat(outs), n
+
+    def collect(self, launched):
+        top, n = launched
+        return top.tolist(), n
 
     def direct(self, seconds, add, full_batch=False):
         """Calls of model_batch rows back to back (the limit); full_batch: whole 4096-row calls (a reference)."""

@@ -3,6 +3,7 @@ UTF-8 JSON holding one object with a "type" field."""
 
 import json
 import os
+import select
 import socket
 import struct
 
@@ -36,6 +37,8 @@ class Channel:
 
     def __init__(self, fd):
         self.fd = fd
+        #: Bytes received and not yet handed out by ``frames()`` (see ``frame_arriving``).
+        self.buffered = 0
         try:
             os.set_inheritable(fd, False)  # model subprocesses must not hold the stream open
         except OSError:
@@ -57,6 +60,13 @@ class Channel:
                 while view:
                     view = view[_write(_fd, view):]
             self.sendall = sendall
+
+    def frame_arriving(self):
+        """Whether the next frame has begun to arrive: bytes buffered, or readable (or EOF)
+        on the descriptor. Never blocks."""
+        if self.buffered:
+            return True
+        return bool(select.select([self.fd], [], [], 0)[0])
 
     def send(self, obj):
         """Send one message (a dict); not the hot path."""
@@ -88,6 +98,7 @@ class Channel:
                         payload = str(view[s:start], "utf-8")
                     except UnicodeDecodeError as e:
                         raise ProtocolError("frame is not UTF-8: %s" % e)
+                    self.buffered = end - start
                     if start == end:
                         start = end = 0
                         if size > _BUF_BYTES:  # a big frame passed: give the memory back

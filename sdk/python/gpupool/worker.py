@@ -1,5 +1,6 @@
 """The worker loop: hello, setup, ready, then batches until stop or end of stream."""
 
+import collections
 import gc
 import json
 import math
@@ -20,6 +21,8 @@ EXIT_SETUP = 1      # setup raised (a `fatal` frame was sent first)
 EXIT_PROTOCOL = 2   # the stream broke the framing, or the worker was not started by gpupool
 EXIT_FATAL = 70     # predict hit a fatal device error (a `failed` kind fatal frame was sent first)
 _MAX_MESSAGE = 16 * 1024
+#: Batches a launch/collect worker holds at once: one being collected, one launched behind it.
+PIPELINE_DEPTH = 2
 _MAX_TRACEBACK = 64 * 1024
 
 
@@ -29,6 +32,13 @@ class Worker:
     ``predict`` takes a list of inputs and returns a list of outputs of the same length.
     An output may be a ``gpupool.ItemError`` to fail that item alone; an exception fails
     the whole batch (classified as oom / fatal / batch, see ``gpupool.errors``).
+
+    A GPU model can instead define ``launch(batch)`` and ``collect(launched)``, which split
+    predict at the device sync: ``launch`` queues the batch's device work and returns without
+    waiting (PyTorch kernels are asynchronous), ``collect`` receives what ``launch`` returned,
+    waits for it (``.tolist()``, ``.cpu()``) and returns the outputs. The SDK then launches the
+    next batch before collecting the last, so the device never waits for the host. Both are
+    needed; when they are defined, ``predict`` is not called.
     """
 
     #: Largest batch this worker accepts (sent in ``ready``); None: no limit of its own.
@@ -190,6 +200,67 @@ def _result_array_accepted():
     return "result_array" in os.environ.get("GPUPOOL_RESULT_FORMS", "").split(",")
 
 
+def _result_form():
+    """The fast result form's %-template, or None for the classic ``result``."""
+    # `result_array`: the outputs as one JSON array after a header line; gpupool splits it into
+    # each output's text, where the classic `result` costs it a parse and a stringify per item.
+    if _result_array_accepted():
+        return '{"type":"result_array","id":%s,"count":%d}\n%s'
+    return None
+
+
+def _read_batch(payload, loads=json.loads):
+    """(kind, id, items) of one frame; kind is "batch", "stop" or another type (ignored)."""
+    try:
+        msg = loads(payload)
+        kind = msg["type"]
+        if kind != "batch":
+            return kind, None, None
+        items = msg["items"]
+        if type(items) is not list:
+            raise TypeError("items is %s, not a list" % type(items).__name__)
+        return kind, msg["id"], items
+    except (ValueError, TypeError, KeyError) as e:
+        raise ProtocolError("bad message: %s: %s (%.200r)" % (type(e).__name__, e, payload))
+
+
+def _answer(chan, bid, n, outputs, failure, fast_form):
+    """Send the answer to batch ``bid`` of ``n`` items: its outputs, or its failure (and exit
+    after a fatal one). ``outputs`` is what predict/collect returned when ``failure`` is None."""
+    if failure is None:
+        try:
+            if type(outputs) is not list:
+                outputs = _as_list(outputs)
+            if len(outputs) != n:
+                raise ValueError("predict returned %d outputs for %d inputs" % (len(outputs), n))
+        except Exception as e:
+            failure = (classify(e),) + _describe_exc(e)
+            del e
+    if failure is None:
+        try:
+            id_json = bid if type(bid) is int else _slow_encode(bid)
+            if fast_form is not None:
+                data = (fast_form % (id_json, n, _fast_encode(outputs))).encode("utf-8")
+            else:
+                data = ('{"type":"result","id":%s,"outputs":%s}' % (id_json, _fast_encode(outputs))).encode("utf-8")
+        except Exception:  # an ItemError, NaN, a tensor, a lone surrogate: the careful path
+            try:
+                data = _result_slow(bid, outputs)
+            except Exception as e:
+                failure = (classify(e),) + _describe_exc(e)
+                del e
+        outputs = None
+        if failure is None and len(data) > MAX_FRAME_BYTES:
+            failure = (_errors.BATCH, "result of %d bytes exceeds the %d-byte frame limit: "
+                       "return smaller outputs (e.g. write files and return paths)"
+                       % (len(data), MAX_FRAME_BYTES), None)
+    if failure is not None:
+        data = _send_failure(bid, failure)
+    chan.sendall(HEADER.pack(len(data)) + data)
+    if failure is not None and failure[0] == _errors.FATAL:
+        _exit_now(EXIT_FATAL)
+
+
 def _answer_batches(chan, worker):
     """Answer batches one after another until ``stop`` (returns True) or EOF (False).
 
@@ -198,66 +269,76 @@ def _answer_batches(chan, worker):
     queue hand-off and GIL traffic to every batch.
     """
     predict = worker.predict
-    loads = json.loads
-    sendall = chan.sendall
-    pack = HEADER.pack
-    fast_encode = _fast_encode
-    # `result_array`: the outputs as one JSON array after a header line; gpupool splits it into
-    # each output's text, where the classic `result` costs it a parse and a stringify per item.
-    if _result_array_accepted():
-        fast_form = '{"type":"result_array","id":%s,"count":%d}\n%s'
-    else:
-        fast_form = None
+    read_batch = _read_batch
+    answer = _answer
+    fast_form = _result_form()
     for payload in chan.frames():
-        try:
-            msg = loads(payload)
-            kind = msg["type"]
-            if kind == "batch":
-                bid = msg["id"]
-                items = msg["items"]
-                if type(items) is not list:
-                    raise TypeError("items is %s, not a list" % type(items).__name__)
-        except (ValueError, TypeError, KeyError) as e:
-            raise ProtocolError("bad message: %s: %s (%.200r)" % (type(e).__name__, e, payload))
+        kind, bid, items = read_batch(payload)
         if kind != "batch":
             if kind == "stop":
                 return True
             continue  # unknown types are ignored (forward compatibility)
-
         failure = None
         try:
             outputs = predict(items)
-            if type(outputs) is not list:
-                outputs = _as_list(outputs)
-            if len(outputs) != len(items):
-                raise ValueError("predict returned %d outputs for %d inputs" % (len(outputs), len(items)))
+        except Exception as e:
+            # Described here and answered after the except block: by then the exception and
+            # the tensors its frames hold are gone, so an OOM can give the memory back.
+            failure = (classify(e),) + _describe_exc(e)
+            outputs = e = None
+        answer(chan, bid, len(items), outputs, failure, fast_form)
+    return False
+
+
+def _answer_pipelined(chan, worker):
+    """``launch``/``collect`` workers: batch k+1 is launched before batch k is collected.
+
+    The device then has k+1 queued while the host waits for k's results and sends them, so it
+    never idles between batches; with plain ``predict`` it idles from the end of each batch
+    until the next one is decoded and launched. A batch is collected early (without waiting
+    for a next one) when no next frame has begun to arrive, so a lone batch is not held back.
+    gpupool keeps PIPELINE_DEPTH + 1 batches in flight to such a worker (``ready.pipeline``).
+    """
+    launch, collect = worker.launch, worker.collect
+    fast_form = _result_form()
+    frames = chan.frames()
+    pending = collections.deque()  # (id, item count, what launch returned), oldest first
+
+    def collect_oldest():
+        bid, n, launched = pending.popleft()
+        failure = None
+        try:
+            outputs = collect(launched)
         except Exception as e:
             failure = (classify(e),) + _describe_exc(e)
-            del e
-        if failure is None:
-            try:
-                id_json = bid if type(bid) is int else _slow_encode(bid)
-                if fast_form is not None:
-                    data = (fast_form % (id_json, len(outputs), fast_encode(outputs))).encode("utf-8")
-                else:
-                    data = ('{"type":"result","id":%s,"outputs":%s}' % (id_json, fast_encode(outputs))).encode("utf-8")
-            except Exception:  # an ItemError, NaN, a tensor, a lone surrogate: the careful path
-                try:
-                    data = _result_slow(bid, outputs)
-                except Exception as e:
-                    failure = (classify(e),) + _describe_exc(e)
-                    del e
-            outputs = None
-            if failure is None and len(data) > MAX_FRAME_BYTES:
-                failure = (_errors.BATCH, "result of %d bytes exceeds the %d-byte frame limit: "
-                           "return smaller outputs (e.g. write files and return paths)"
-                           % (len(data), MAX_FRAME_BYTES), None)
+            outputs = e = None
+        launched = None
+        _answer(chan, bid, n, outputs, failure, fast_form)
+
+    while True:
+        if pending and (len(pending) >= PIPELINE_DEPTH or not chan.frame_arriving()):
+            collect_oldest()
+            continue
+        payload = next(frames, None)
+        if payload is None:
+            return False  # end of stream: gpupool is gone, nobody to answer
+        kind, bid, items = _read_batch(payload)
+        if kind != "batch":
+            if kind == "stop":
+                while pending:
+                    collect_oldest()
+                return True
+            continue
+        failure = None
+        try:
+            launched = launch(items)
+        except Exception as e:
+            failure = (classify(e),) + _describe_exc(e)
+            launched = e = None
         if failure is not None:
-            data = _send_failure(bid, failure)
-        sendall(pack(len(data)) + data)
-        if failure is not None and failure[0] == _errors.FATAL:
-            _exit_now(EXIT_FATAL)
-    return False
+            _answer(chan, bid, len(items), None, failure, fast_form)
+            continue
+        pending.append((bid, len(items), launched))
 
 
 def _send_failure(bid, failure):
@@ -268,6 +349,16 @@ def _send_failure(bid, failure):
     if kind == _errors.OOM:
         free_device_memory()  # the exception (and its frames' tensors) is gone by now
     return _failed_frame(bid, kind, message, tb)
+
+
+def _is_pipelined(instance):
+    """Whether the worker splits predict into launch/collect; one without the other is a setup error."""
+    has_launch = callable(getattr(instance, "launch", None))
+    has_collect = callable(getattr(instance, "collect", None))
+    if has_launch != has_collect:
+        raise TypeError("a gpupool.Worker with %s must also define %s (or neither, and predict)"
+                        % (("launch", "collect") if has_launch else ("collect", "launch")))
+    return has_launch
 
 
 def _protocol_fd():
@@ -320,6 +411,7 @@ def serve(worker):
         chan.send(hello)
         try:
             instance = worker() if isinstance(worker, type) else worker
+            pipelined = _is_pipelined(instance)  # before setup: a 30 s load should not come first
             instance.setup(device)
         except Exception as e:
             message, tb = _describe_exc(e)
@@ -335,8 +427,10 @@ def serve(worker):
         max_batch = getattr(instance, "max_batch", None)
         if max_batch:
             ready["max_batch"] = int(max_batch)
+        if pipelined:
+            ready["pipeline"] = PIPELINE_DEPTH
         chan.send(ready)
-        stopped = _answer_batches(chan, instance)
+        stopped = (_answer_pipelined if pipelined else _answer_batches)(chan, instance)
     except ProtocolError as e:
         sys.stderr.write("gpupool: protocol error: %s\n" % e)
         try:
