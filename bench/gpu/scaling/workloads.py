@@ -10,7 +10,11 @@ Sizes come from the environment so the same code runs tiny on a CPU (SCALING_SMO
 import math
 import os
 import statistics
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python"))
+from gpupool.host_copy import HostCopy  # noqa: E402  (standalone: no torch, no protocol)
 
 WORKLOADS = ("resnet50", "encoder", "mlp")
 SMOKE = os.environ.get("SCALING_SMOKE") == "1"
@@ -127,6 +131,16 @@ class Work:
     def predict(self, batch):
         return self.collect(self.launch(batch))
 
+    def to_host(self, t):
+        """The SDK's HostCopy: t's copy to host memory queued now, right behind this batch's
+        kernels. A plain .tolist() in collect would queue the copy behind the batch launched
+        after this one too (one stream) and wait for both: the pipeline would drain."""
+        return HostCopy(t)
+
+    @staticmethod
+    def on_host(copy):
+        return copy.wait()
+
     def __init__(self, device):
         import torch
         self.torch = torch
@@ -181,11 +195,11 @@ class ResNet50(Work):
         with self.torch.inference_mode():
             x = self.buf
             x.normal_()
-            return self.model(x)[:n].argmax(dim=1), n
+            return self.to_host(self.model(x)[:n].argmax(dim=1)), n
 
     def collect(self, launched):
-        top, n = launched
-        return top.tolist(), n
+        copy, n = launched
+        return self.on_host(copy).tolist(), n
 
     def direct(self, seconds, add, full_batch=False):
         with self.torch.inference_mode():
@@ -264,11 +278,11 @@ class Encoder(Work):
                 x = torch.randn((len(idx), length, d), device=self.device, dtype=self.dtype)
                 outs.append(self.model(x)[:, 0, :].argmax(dim=-1))
                 order.extend(idx)
-            return torch.cat(outs), order, len(batch), cost
+            return self.to_host(torch.cat(outs)), order, len(batch), cost
 
     def collect(self, launched):
-        top, order, n, cost = launched
-        values = top.tolist()
+        copy, order, n, cost = launched
+        values = self.on_host(copy).tolist()
         result = [0] * n
         for k, v in zip(order, values):
             result[k] = v
@@ -324,11 +338,11 @@ class Mlp(Work):
             x = self.buf[:n]
             x.normal_()
             outs = [self.model(x[a:a + mb]).argmax(dim=1) for a in range(0, n, mb)]
-            return torch.cat(outs), n
+            return self.to_host(torch.cat(outs)), n
 
     def collect(self, launched):
-        top, n = launched
-        return top.tolist(), n
+        copy, n = launched
+        return self.on_host(copy).tolist(), n
 
     def direct(self, seconds, add, full_batch=False):
         """Calls of model_batch rows back to back (the limit); full_batch: whole 4096-row calls (a reference)."""

@@ -17,11 +17,12 @@ torch is imported lazily (never for a cpu worker).
 
 from .device import Device, device_from_env
 from .errors import Fatal, ItemError, OutOfMemory, classify
+from .host_copy import HostCopy
 from .protocol import PROTOCOL_VERSION
 from .worker import SDK_VERSION as __version__
 from .worker import Worker, run_worker, serve
 
 __all__ = [
     "Worker", "serve", "run_worker", "Device", "device_from_env",
-    "ItemError", "OutOfMemory", "Fatal", "classify", "PROTOCOL_VERSION", "__version__",
+    "ItemError", "OutOfMemory", "Fatal", "classify", "HostCopy", "PROTOCOL_VERSION", "__version__",
 ]

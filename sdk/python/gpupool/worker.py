@@ -36,9 +36,10 @@ class Worker:
     A GPU model can instead define ``launch(batch)`` and ``collect(launched)``, which split
     predict at the device sync: ``launch`` queues the batch's device work and returns without
     waiting (PyTorch kernels are asynchronous), ``collect`` receives what ``launch`` returned,
-    waits for it (``.tolist()``, ``.cpu()``) and returns the outputs. The SDK then launches the
-    next batch before collecting the last, so the device never waits for the host. Both are
-    needed; when they are defined, ``predict`` is not called.
+    waits for it and returns the outputs. The SDK then launches the next batch before
+    collecting the last, so the device never waits for the host. Queue the copy back in
+    ``launch`` with ``gpupool.HostCopy`` (a ``.tolist()`` in ``collect`` would wait for the
+    next batch too). Both are needed; when they are defined, ``predict`` is not called.
     """
 
     #: Largest batch this worker accepts (sent in ``ready``); None: no limit of its own.
