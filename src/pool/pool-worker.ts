@@ -16,6 +16,7 @@ export class PoolWorker implements DispatchTarget {
   readonly supervisor: WorkerSupervisor<Batch>;
   /** Set by the memory guard when the device's free memory fell under the reserve. */
   heldBack = false;
+  private knownPipeline = 1;
 
   constructor(
     readonly id: string,
@@ -60,8 +61,10 @@ export class PoolWorker implements DispatchTarget {
    * worker that launches batch k+1 before collecting batch k needs k+2 already on its way.
    */
   get maxInflight(): number {
-    const pipeline = this.supervisor.current?.pipeline ?? 1;
-    return pipeline > 1 ? Math.max(this.configuredInflight, pipeline + 1) : this.configuredInflight;
+    // While a worker restarts its new process has not said `ready` yet: keep what the last one said.
+    const pipeline = this.supervisor.current?.pipeline;
+    if (pipeline !== undefined) this.knownPipeline = pipeline;
+    return this.knownPipeline > 1 ? Math.max(this.configuredInflight, this.knownPipeline + 1) : this.configuredInflight;
   }
 
   acceptsWork(): boolean {

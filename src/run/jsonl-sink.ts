@@ -51,6 +51,8 @@ export class JsonlSink implements ItemSink {
   private spare?: Buffer;
   private used = 0;
   private count = 0;
+  /** A group write is queued and has not started: it will take every line buffered by then. */
+  private flushQueued = false;
   private doneSeqs: number[] = [];
   private failedItems: GroupCommit['failed'] = [];
   private timer?: NodeJS.Timeout;
@@ -96,7 +98,11 @@ export class JsonlSink implements ItemSink {
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.writing = this.writing.then(() => this.writeGroup());
+    this.flushQueued = true;
+    this.writing = this.writing.then(() => {
+      this.flushQueued = false;
+      return this.writeGroup();
+    });
     await this.writing;
     if (this.error) throw this.error;
   }
@@ -107,8 +113,9 @@ export class JsonlSink implements ItemSink {
   }
 
   private append(line: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
-    const room = line.length * 3;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units);
+    // a long line is measured instead, so one 100 MB output does not reserve 300 MB.
+    const room = line.length <= 65536 ? line.length * 3 : Buffer.byteLength(line);
     if (this.used + room > this.buffer.length) this.grow(this.used + room);
     this.used += this.buffer.write(line, this.used);
     this.count++;
@@ -123,6 +130,7 @@ export class JsonlSink implements ItemSink {
   }
 
   private maybeFlush(): void {
+    if (this.flushQueued) return; // the queued group takes these lines too
     if (this.count >= this.flushItems || this.used >= this.flushBytes) {
       void this.flush().catch(() => undefined);
     } else if (!this.timer) {

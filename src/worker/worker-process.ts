@@ -56,9 +56,10 @@ export class WorkerProcess<B> {
     return this.ready?.max_batch;
   }
 
-  /** Batches the worker said it works on at once (`ready.pipeline`); 1 when it did not say. */
-  get pipeline(): number {
-    const p = this.ready?.pipeline;
+  /** Batches the worker said it works on at once (`ready.pipeline`); 1 when it did not say; undefined before `ready`. */
+  get pipeline(): number | undefined {
+    if (!this.ready) return undefined;
+    const p = this.ready.pipeline;
     // Bounded: a typo (1000) must not let one worker take every queued item.
     return typeof p === 'number' && Number.isInteger(p) && p >= 1 ? Math.min(p, MAX_PIPELINE) : 1;
   }

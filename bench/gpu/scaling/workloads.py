@@ -240,6 +240,14 @@ class Encoder(Work):
     def __init__(self, device):
         super().__init__(device)
         torch, e = self.torch, ENCODER
+        if self.device.type == "cuda" and os.environ.get("SCALING_ENCODER_CUDNN_SDP") != "1":
+            # PyTorch picks cuDNN's attention on H100/H200, which builds a plan for every new
+            # (rows, length) shape: in a fresh process 79% of the CPU time went there (profiled
+            # on an H200) and the first ~15 s ran at 0.1–0.9M tokens/s; this stream has ~260
+            # shapes. Flash/memory-efficient attention has no per-shape plans: 1.2M tokens/s
+            # from the first second, ~7% under warm cuDNN. Every method runs this code, the
+            # direct loop included, so the ratios stay side by side.
+            torch.backends.cuda.enable_cudnn_sdp(False)
         layer = torch.nn.TransformerEncoderLayer(e["d"], e["heads"], e["ff"], dropout=0.0, activation="gelu", batch_first=True)
         enc = torch.nn.TransformerEncoder(layer, e["layers"], enable_nested_tensor=False)
         self.model = enc.to(self.device, self.dtype).eval()

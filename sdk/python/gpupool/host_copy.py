@@ -24,31 +24,34 @@ class HostCopy:
     copied synchronously in ``wait()``: correct, without the overlap.
     """
 
-    __slots__ = ("_tensors", "_event")
+    __slots__ = ("_tensors", "_events")
 
     def __init__(self, *tensors):
         if not tensors:
             raise TypeError("HostCopy needs at least one tensor")
-        self._event = None
         copies = []
-        cuda = None
+        devices = {}  # one event per CUDA device: a worker may hold several cards
         for t in tensors:
             device = getattr(t, "device", None)
             if getattr(device, "type", None) == "cuda":
                 copies.append(t.to("cpu", non_blocking=True))
-                cuda = t
+                devices[device] = True
             else:
                 copies.append(t)
-        if cuda is not None:
+        events = []
+        if devices:
             import torch  # already loaded: a CUDA tensor exists
-            self._event = torch.cuda.Event()
-            self._event.record(torch.cuda.current_stream(cuda.device))
+            for device in devices:
+                event = torch.cuda.Event()
+                event.record(torch.cuda.current_stream(device))
+                events.append(event)
+        self._events = events
         self._tensors = copies
 
     def wait(self):
         """The host tensors (one, or a tuple when several were given), once copied."""
-        if self._event is not None:
-            self._event.synchronize()
-            self._event = None
+        for event in self._events:
+            event.synchronize()
+        self._events = ()
         host = [t.cpu() if getattr(getattr(t, "device", None), "type", "cpu") != "cpu" else t for t in self._tensors]
         return host[0] if len(host) == 1 else tuple(host)

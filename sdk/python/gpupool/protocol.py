@@ -39,6 +39,7 @@ class Channel:
         self.fd = fd
         #: Bytes received and not yet handed out by ``frames()`` (see ``frame_arriving``).
         self.buffered = 0
+        self._poll = None
         try:
             os.set_inheritable(fd, False)  # model subprocesses must not hold the stream open
         except OSError:
@@ -66,7 +67,10 @@ class Channel:
         on the descriptor. Never blocks."""
         if self.buffered:
             return True
-        return bool(select.select([self.fd], [], [], 0)[0])
+        if self._poll is None:
+            self._poll = select.poll()  # not select(): it cannot take descriptors >= 1024
+            self._poll.register(self.fd, select.POLLIN)
+        return bool(self._poll.poll(0))
 
     def send(self, obj):
         """Send one message (a dict); not the hot path."""

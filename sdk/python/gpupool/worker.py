@@ -340,6 +340,9 @@ def _answer_pipelined(chan, worker):
             _answer(chan, bid, len(items), None, failure, fast_form)
             continue
         pending.append((bid, len(items), launched))
+        # Only `pending` may hold the batch: a stray reference would keep its device memory
+        # (and an idle worker's last batch) alive after it was collected.
+        launched = items = payload = None
 
 
 def _send_failure(bid, failure):
@@ -353,13 +356,20 @@ def _send_failure(bid, failure):
 
 
 def _is_pipelined(instance):
-    """Whether the worker splits predict into launch/collect; one without the other is a setup error."""
+    """Whether the worker splits predict into launch/collect.
+
+    Both are needed. One alone next to a predict of its own is taken for an unrelated helper
+    of that name (predict is used, with a warning); one alone without predict cannot work.
+    """
     has_launch = callable(getattr(instance, "launch", None))
     has_collect = callable(getattr(instance, "collect", None))
-    if has_launch != has_collect:
-        raise TypeError("a gpupool.Worker with %s must also define %s (or neither, and predict)"
-                        % (("launch", "collect") if has_launch else ("collect", "launch")))
-    return has_launch
+    if has_launch == has_collect:
+        return has_launch
+    present, missing = ("launch", "collect") if has_launch else ("collect", "launch")
+    if type(instance).predict is not Worker.predict:
+        sys.stderr.write("gpupool: %s is defined but %s is not: using predict\n" % (present, missing))
+        return False
+    raise TypeError("a gpupool.Worker with %s must also define %s (or neither, and predict)" % (present, missing))
 
 
 def _protocol_fd():

@@ -97,3 +97,13 @@ class Pipelined(WorkerTest):
         self.assertEqual(msg, {"type": "fatal", "message": "TypeError: a gpupool.Worker with launch must also define "
                                                           "collect (or neither, and predict)"})
         self.assertEqual(w.wait(), 1)
+
+    def test_launch_alone_next_to_predict_is_a_helper_and_predict_is_used(self):
+        w = self.spawn(FIXTURE, env={"LAUNCH_AND_PREDICT": "1"})
+        self.assertEqual(w.read()["type"], "hello")
+        self.assertEqual(w.read(), {"type": "ready"})
+        w.send(batch(1, {"v": 1}))
+        self.assertEqual(w.read(), {"type": "result", "id": 1, "outputs": [{"v": 1, "predicted": True}]})
+        w.sock.close()
+        self.assertEqual(w.wait(), 0)
+        self.assertIn("launch is defined but collect is not: using predict", w.output()[1])

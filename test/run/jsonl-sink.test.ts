@@ -1,0 +1,64 @@
+// The run's output sink with a real file: lines encoded into its group buffers as they come,
+// groups written one at a time and committed after each write, byte for byte what was given.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { JsonlSink, type GroupCommit } from '../../src/run/index.js';
+import { newWorkItem } from '../../src/scheduler/index.js';
+import { tempDir } from '../helpers/cli.js';
+
+function sinkIn(dir: string, options: { flushItems?: number; flushBytes?: number; flushEveryMs?: number; commitDelayMs?: number }) {
+  const commits: GroupCommit[] = [];
+  const file = path.join(dir, 'out.jsonl');
+  const sink = new JsonlSink({
+    path: file,
+    startBytes: 0,
+    flushItems: options.flushItems,
+    flushBytes: options.flushBytes,
+    flushEveryMs: options.flushEveryMs ?? 5,
+    commit: async (group) => {
+      commits.push(group);
+      if (options.commitDelayMs) await new Promise((r) => setTimeout(r, options.commitDelayMs));
+    },
+  });
+  return { sink, commits, file };
+}
+
+test('every line exactly as given, multi-byte and very long ones included; each commit records the file length after its group', async () => {
+  const dir = tempDir('gpupool-sink-');
+  const { sink, commits, file } = sinkIn(dir, { flushItems: 7 });
+  const outputs = ['"h\u00e9 \u2713 \ud83d\ude00"', JSON.stringify('x'.repeat(200_000) + '\u00e9'), '{"a":[1,2]}', 'null', JSON.stringify('\ud800 lone')];
+  const expected: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    const out = outputs[i % outputs.length];
+    sink.doneJson(newWorkItem(i, i + 1, '{}'), out, 'cpu');
+    expected.push(`{"id":${i + 1},"output":${out}}\n`);
+    if (i % 13 === 0) await new Promise((r) => setImmediate(r)); // let groups be written mid-stream
+  }
+  await sink.close();
+  const text = fs.readFileSync(file, 'utf8');
+  assert.equal(text, expected.join('').replace('\ud800', '\ufffd'));
+  const size = fs.statSync(file).size;
+  assert.equal(commits.at(-1)?.outputBytes, size);
+  for (let k = 1; k < commits.length; k++) assert.ok(commits[k].outputBytes > commits[k - 1].outputBytes);
+  assert.deepEqual(commits.flatMap((c) => c.done).sort((a, b) => a - b), [...Array(100).keys()]);
+});
+
+test('a group is written once it holds flushBytes, however few items; a slow commit never loses or splits a line', async () => {
+  const dir = tempDir('gpupool-sink-');
+  // No timer and no item count in play: only the byte bound can start a group before close.
+  const { sink, commits, file } = sinkIn(dir, { flushBytes: 1 << 20, flushEveryMs: 60_000, commitDelayMs: 30 });
+  const big = JSON.stringify('y'.repeat(100_000));
+  for (let i = 0; i < 200; i++) {
+    sink.doneJson(newWorkItem(i, i + 1, '{}'), big, 'cpu');
+    if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  const beforeClose = commits.length;
+  await sink.close();
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length - 1, 200);
+  assert.ok(lines.slice(0, -1).every((l, i) => l === `{"id":${i + 1},"output":${big}}`), 'a line is not as given');
+  assert.ok(beforeClose >= 2, `only ${beforeClose} groups before close: flushBytes did not start any`);
+  assert.ok(commits.every((c) => c.done.length > 0), 'an empty group was committed');
+});
