@@ -225,6 +225,17 @@ def _read_batch(payload, loads=json.loads):
         raise ProtocolError("bad message: %s: %s (%.200r)" % (type(e).__name__, e, payload))
 
 
+def _call(fn, arg):
+    """(fn(arg), None), or (None, failure) when it raised. The failure is described here and the
+    exception is gone when this returns, with the tensors its frames held, so an OOM answered
+    afterwards can give that memory back."""
+    try:
+        return fn(arg), None
+    except Exception as e:
+        failure = (classify(e),) + _describe_exc(e)
+    return None, failure
+
+
 def _answer(chan, bid, n, outputs, failure, fast_form):
     """Send the answer to batch ``bid`` of ``n`` items: its outputs, or its failure (and exit
     after a fatal one). ``outputs`` is what predict/collect returned when ``failure`` is None."""
@@ -271,6 +282,7 @@ def _answer_batches(chan, worker):
     """
     predict = worker.predict
     read_batch = _read_batch
+    call = _call
     answer = _answer
     fast_form = _result_form()
     for payload in chan.frames():
@@ -279,14 +291,7 @@ def _answer_batches(chan, worker):
             if kind == "stop":
                 return True
             continue  # unknown types are ignored (forward compatibility)
-        failure = None
-        try:
-            outputs = predict(items)
-        except Exception as e:
-            # Described here and answered after the except block: by then the exception and
-            # the tensors its frames hold are gone, so an OOM can give the memory back.
-            failure = (classify(e),) + _describe_exc(e)
-            outputs = e = None
+        outputs, failure = call(predict, items)
         answer(chan, bid, len(items), outputs, failure, fast_form)
     return False
 
@@ -307,12 +312,7 @@ def _answer_pipelined(chan, worker):
 
     def collect_oldest():
         bid, n, launched = pending.popleft()
-        failure = None
-        try:
-            outputs = collect(launched)
-        except Exception as e:
-            failure = (classify(e),) + _describe_exc(e)
-            outputs = e = None
+        outputs, failure = _call(collect, launched)
         launched = None
         _answer(chan, bid, n, outputs, failure, fast_form)
 
@@ -330,12 +330,7 @@ def _answer_pipelined(chan, worker):
                     collect_oldest()
                 return True
             continue
-        failure = None
-        try:
-            launched = launch(items)
-        except Exception as e:
-            failure = (classify(e),) + _describe_exc(e)
-            launched = e = None
+        launched, failure = _call(launch, items)
         if failure is not None:
             _answer(chan, bid, len(items), None, failure, fast_form)
             continue
