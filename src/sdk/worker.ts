@@ -34,6 +34,13 @@ export interface WorkerModel {
   predict(batch: unknown[]): unknown[] | Promise<unknown[]>;
   /** Largest batch accepted; sent in `ready`. */
   maxBatch?: number;
+  /**
+   * How many batches an asynchronous `predict` may work on at once (1–8, default 1). With 2,
+   * the next batch's predict starts while the last one's promise is pending (an onnxruntime
+   * `session.run` on another thread, a request to a device), and gpupool keeps 3 in flight
+   * (`ready.pipeline`). Answers go out as each promise settles.
+   */
+  pipeline?: number;
   teardown?(): void | Promise<void>;
 }
 
@@ -49,6 +56,12 @@ export function deviceFromEnv(env: NodeJS.ProcessEnv = process.env): DeviceInfo 
     workerId: env.GPUPOOL_WORKER_ID ?? 'standalone',
     model: env.GPUPOOL_MODEL ?? 'model',
   };
+}
+
+function pipelineOf(model: WorkerModel): number {
+  const p = model.pipeline ?? 1;
+  if (!Number.isInteger(p) || p < 1 || p > 8) throw new Error(`pipeline must be an integer from 1 to 8, not ${String(p)}`);
+  return p;
 }
 
 function failureKind(err: unknown): FailureKind {
@@ -72,7 +85,9 @@ export async function serve(model: WorkerModel): Promise<void> {
     framework: model.framework ?? `node ${process.version}`,
     devices: model.describeDevices ? await model.describeDevices(device) : [],
   });
+  let pipeline = 1;
   try {
+    pipeline = pipelineOf(model); // before setup: a long model load should not come first
     await model.setup?.(device);
   } catch (err) {
     const e = err as Error;
@@ -80,17 +95,19 @@ export async function serve(model: WorkerModel): Promise<void> {
     socket.end(() => process.exit(1));
     return;
   }
-  send(model.maxBatch ? { type: 'ready', max_batch: model.maxBatch } : { type: 'ready' });
+  send({ type: 'ready', ...(model.maxBatch ? { max_batch: model.maxBatch } : {}), ...(pipeline > 1 ? { pipeline } : {}) });
 
   const decoder = new FrameDecoder();
-  // Batches run one at a time, in arrival order; the next ones are already buffered.
+  // Batches start in arrival order, `pipeline` at a time (one by default); the next ones are
+  // already buffered.
   const waiting: { id: number; items: unknown[] }[] = [];
   let running = false;
+  let active = 0;
   let drained: () => void = () => {};
   let idle: Promise<void> = Promise.resolve();
   let stopping = false;
   const finish = async (code: number) => {
-    while (running) await idle;
+    while (running || active > 0) await idle;
     await model.teardown?.();
     socket.end(() => process.exit(code));
   };
@@ -146,6 +163,24 @@ export async function serve(model: WorkerModel): Promise<void> {
     drained();
   };
 
+  /** pipeline > 1: up to that many predicts at once, each answered when its promise settles. */
+  const startConcurrent = () => {
+    while (active < pipeline && waiting.length > 0) {
+      const { id, items } = waiting.shift()!;
+      if (active++ === 0) idle = new Promise((resolve) => (drained = resolve));
+      void (async () => {
+        try {
+          answer(id, await model.predict(items), items.length);
+        } catch (err) {
+          fail(id, err);
+        }
+        // Active reaches 0 only once nothing waits: every finish refills up to `pipeline`.
+        if (--active === 0) drained();
+        startConcurrent();
+      })();
+    }
+  };
+
   socket.on('data', (chunk: Buffer) => {
     // Answers to the batches of one chunk leave in one write.
     socket.cork();
@@ -158,7 +193,8 @@ export async function serve(model: WorkerModel): Promise<void> {
         stopping = stopNow = true;
       }
     }
-    if (!running && waiting.length > 0) void runQueued();
+    if (pipeline > 1) startConcurrent();
+    else if (!running && waiting.length > 0) void runQueued();
     socket.uncork();
     // After the batches of this chunk were queued: stop finishes them first.
     if (stopNow) void finish(0);
