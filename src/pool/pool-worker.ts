@@ -16,7 +16,8 @@ export class PoolWorker implements DispatchTarget {
   readonly supervisor: WorkerSupervisor<Batch>;
   /** Set by the memory guard when the device's free memory fell under the reserve. */
   heldBack = false;
-  private knownPipeline = 1;
+  /** What the last process said in `ready.pipeline`; kept while a restarted one loads. */
+  private pipeline = 1;
 
   constructor(
     readonly id: string,
@@ -38,7 +39,10 @@ export class PoolWorker implements DispatchTarget {
         const code = exit.reason === 'deadline' ? 'GPUPOOL_E_BATCH_DEADLINE' : 'GPUPOOL_E_WORKER_CRASHED';
         scheduler.onLost(exit.inflight, { code, message: exit.message });
       },
-      ready: () => scheduler.pump(),
+      ready: () => {
+        this.pipeline = this.supervisor.current?.pipeline ?? 1;
+        scheduler.pump();
+      },
       gaveUp: (reason) => events.gaveUp(this, reason),
       hello: (msg) => events.hello(this, msg),
     });
@@ -61,10 +65,7 @@ export class PoolWorker implements DispatchTarget {
    * worker that launches batch k+1 before collecting batch k needs k+2 already on its way.
    */
   get maxInflight(): number {
-    // While a worker restarts its new process has not said `ready` yet: keep what the last one said.
-    const pipeline = this.supervisor.current?.pipeline;
-    if (pipeline !== undefined) this.knownPipeline = pipeline;
-    return this.knownPipeline > 1 ? Math.max(this.configuredInflight, this.knownPipeline + 1) : this.configuredInflight;
+    return this.pipeline > 1 ? Math.max(this.configuredInflight, this.pipeline + 1) : this.configuredInflight;
   }
 
   acceptsWork(): boolean {

@@ -50,7 +50,6 @@ export class JsonlSink implements ItemSink {
   private buffer: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
   private spare?: Buffer;
   private used = 0;
-  private count = 0;
   /** A group write is queued and has not started: it will take every line buffered by then. */
   private flushQueued = false;
   private doneSeqs: number[] = [];
@@ -112,13 +111,17 @@ export class JsonlSink implements ItemSink {
     fs.closeSync(this.fd);
   }
 
+  /** Lines in the buffer: each is a done or a failed item of the group. */
+  private get buffered(): number {
+    return this.doneSeqs.length + this.failedItems.length;
+  }
+
   private append(line: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units);
     // a long line is measured instead, so one 100 MB output does not reserve 300 MB.
     const room = line.length <= 65536 ? line.length * 3 : Buffer.byteLength(line);
     if (this.used + room > this.buffer.length) this.grow(this.used + room);
     this.used += this.buffer.write(line, this.used);
-    this.count++;
   }
 
   private grow(need: number): void {
@@ -131,7 +134,7 @@ export class JsonlSink implements ItemSink {
 
   private maybeFlush(): void {
     if (this.flushQueued) return; // the queued group takes these lines too
-    if (this.count >= this.flushItems || this.used >= this.flushBytes) {
+    if (this.buffered >= this.flushItems || this.used >= this.flushBytes) {
       void this.flush().catch(() => undefined);
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -142,15 +145,14 @@ export class JsonlSink implements ItemSink {
   }
 
   private async writeGroup(): Promise<void> {
-    if (this.count === 0 || this.error) return;
+    const count = this.buffered;
+    if (count === 0 || this.error) return;
     const group = { done: this.doneSeqs, failed: this.failedItems };
-    const count = this.count;
     const full = this.buffer;
     const buf = full.subarray(0, this.used);
     this.buffer = this.spare ?? Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
     this.spare = undefined;
     this.used = 0;
-    this.count = 0;
     this.doneSeqs = [];
     this.failedItems = [];
     try {

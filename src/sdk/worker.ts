@@ -98,16 +98,15 @@ export async function serve(model: WorkerModel): Promise<void> {
   send({ type: 'ready', ...(model.maxBatch ? { max_batch: model.maxBatch } : {}), ...(pipeline > 1 ? { pipeline } : {}) });
 
   const decoder = new FrameDecoder();
-  // Batches start in arrival order, `pipeline` at a time (one by default); the next ones are
-  // already buffered.
+  // Batches start in arrival order. Up to `pipeline` lanes (one by default) each take the next
+  // waiting batch when their last one is answered; the next ones are already buffered.
   const waiting: { id: number; items: unknown[] }[] = [];
-  let running = false;
-  let active = 0;
+  let lanes = 0;
   let drained: () => void = () => {};
   let idle: Promise<void> = Promise.resolve();
   let stopping = false;
   const finish = async (code: number) => {
-    while (running || active > 0) await idle;
+    while (lanes > 0) await idle;
     await model.teardown?.();
     socket.end(() => process.exit(code));
   };
@@ -145,10 +144,13 @@ export async function serve(model: WorkerModel): Promise<void> {
     if (kind === 'fatal') socket.end(() => process.exit(70));
   };
 
-  /** Runs queued batches; a synchronous predict never leaves this loop (no promise per batch). */
+  /**
+   * One lane: runs waiting batches one after another. A synchronous predict never leaves this
+   * loop (no promise per batch, and a second lane never starts); an asynchronous one lets the
+   * next lane start while its promise is pending.
+   */
   const runQueued = async () => {
-    running = true;
-    idle = new Promise((resolve) => (drained = resolve));
+    if (lanes++ === 0) idle = new Promise((resolve) => (drained = resolve));
     while (waiting.length > 0) {
       const { id, items } = waiting.shift()!;
       try {
@@ -159,26 +161,7 @@ export async function serve(model: WorkerModel): Promise<void> {
         fail(id, err);
       }
     }
-    running = false;
-    drained();
-  };
-
-  /** pipeline > 1: up to that many predicts at once, each answered when its promise settles. */
-  const startConcurrent = () => {
-    while (active < pipeline && waiting.length > 0) {
-      const { id, items } = waiting.shift()!;
-      if (active++ === 0) idle = new Promise((resolve) => (drained = resolve));
-      void (async () => {
-        try {
-          answer(id, await model.predict(items), items.length);
-        } catch (err) {
-          fail(id, err);
-        }
-        // Active reaches 0 only once nothing waits: every finish refills up to `pipeline`.
-        if (--active === 0) drained();
-        startConcurrent();
-      })();
-    }
+    if (--lanes === 0) drained();
   };
 
   socket.on('data', (chunk: Buffer) => {
@@ -193,8 +176,7 @@ export async function serve(model: WorkerModel): Promise<void> {
         stopping = stopNow = true;
       }
     }
-    if (pipeline > 1) startConcurrent();
-    else if (!running && waiting.length > 0) void runQueued();
+    while (lanes < pipeline && waiting.length > 0) void runQueued();
     socket.uncork();
     // After the batches of this chunk were queued: stop finishes them first.
     if (stopNow) void finish(0);

@@ -121,25 +121,17 @@ def _sync(torch, device):
 class Work:
     """A model on one device. predict(batch) -> (outputs, cost); direct(seconds, add) is the limit.
 
-    predict is launch then collect: launch queues the batch's device work and returns without
-    waiting; collect waits for it (the .tolist() sync) and returns (outputs, cost). gpupool's
-    worker calls them apart, so the SDK can launch the next batch before collecting this one.
+    predict is launch then collect: launch queues the batch's device work and its copy back
+    (the SDK's HostCopy, right behind this batch's kernels) and returns without waiting; collect
+    waits for that copy and returns (outputs, cost). gpupool's worker calls them apart, so the
+    SDK can launch the next batch before collecting this one. (A plain .tolist() in collect would
+    queue the copy behind the next batch too, on the one stream, and wait for both.)
     """
 
     name = "?"
 
     def predict(self, batch):
         return self.collect(self.launch(batch))
-
-    def to_host(self, t):
-        """The SDK's HostCopy: t's copy to host memory queued now, right behind this batch's
-        kernels. A plain .tolist() in collect would queue the copy behind the batch launched
-        after this one too (one stream) and wait for both: the pipeline would drain."""
-        return HostCopy(t)
-
-    @staticmethod
-    def on_host(copy):
-        return copy.wait()
 
     def __init__(self, device):
         import torch
@@ -195,11 +187,11 @@ class ResNet50(Work):
         with self.torch.inference_mode():
             x = self.buf
             x.normal_()
-            return self.to_host(self.model(x)[:n].argmax(dim=1)), n
+            return HostCopy(self.model(x)[:n].argmax(dim=1)), n
 
     def collect(self, launched):
         copy, n = launched
-        return self.on_host(copy).tolist(), n
+        return copy.wait().tolist(), n
 
     def direct(self, seconds, add, full_batch=False):
         with self.torch.inference_mode():
@@ -286,11 +278,11 @@ class Encoder(Work):
                 x = torch.randn((len(idx), length, d), device=self.device, dtype=self.dtype)
                 outs.append(self.model(x)[:, 0, :].argmax(dim=-1))
                 order.extend(idx)
-            return self.to_host(torch.cat(outs)), order, len(batch), cost
+            return HostCopy(torch.cat(outs)), order, len(batch), cost
 
     def collect(self, launched):
         copy, order, n, cost = launched
-        values = self.on_host(copy).tolist()
+        values = copy.wait().tolist()
         result = [0] * n
         for k, v in zip(order, values):
             result[k] = v
@@ -346,11 +338,11 @@ class Mlp(Work):
             x = self.buf[:n]
             x.normal_()
             outs = [self.model(x[a:a + mb]).argmax(dim=1) for a in range(0, n, mb)]
-            return self.to_host(torch.cat(outs)), n
+            return HostCopy(torch.cat(outs)), n
 
     def collect(self, launched):
         copy, n = launched
-        return self.on_host(copy).tolist(), n
+        return copy.wait().tolist(), n
 
     def direct(self, seconds, add, full_batch=False):
         """Calls of model_batch rows back to back (the limit); full_batch: whole 4096-row calls (a reference)."""
