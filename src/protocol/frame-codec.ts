@@ -23,6 +23,33 @@ export function encodeFrame(json: string): Buffer {
   return buf;
 }
 
+/** The stream side of `writeFrame`: a socket, or any Writable. */
+export interface FrameSink {
+  readonly writableCorked: number;
+  cork(): void;
+  uncork(): void;
+  write(chunk: Buffer | string, encoding?: BufferEncoding): boolean;
+}
+
+/**
+ * Writes one frame as its 4-byte header and then the JSON string itself: the stream encodes
+ * the string straight into its write, so a batch frame of several kilobytes needs no buffer
+ * of its own (encodeFrame's fresh ArrayBuffer per frame is garbage that V8 must sweep, a cost
+ * per batch on the hot path). The two writes are corked into one writev (one syscall); a
+ * caller that has already corked the stream keeps its own cork.
+ */
+export function writeFrame(stream: FrameSink, json: string): void {
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32LE(size, 0);
+  const corked = stream.writableCorked > 0;
+  if (!corked) stream.cork();
+  stream.write(header);
+  stream.write(json, 'utf8');
+  if (!corked) stream.uncork();
+}
+
 /**
  * Incremental decoder: feed it socket chunks, get whole frame payloads back as strings.
  * Keeps at most one partial frame buffered.

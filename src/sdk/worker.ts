@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { resultLinesJson } from '../protocol/decode-message.js';
-import { encodeFrame, FrameDecoder } from '../protocol/frame-codec.js';
+import { encodeFrame, FrameDecoder, writeFrame } from '../protocol/frame-codec.js';
 import type { FailureKind, HostMessage, ItemErrorBody, SeenDevice } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { FatalError, ItemError, OutOfMemoryError } from './worker-errors.js';
@@ -132,11 +132,11 @@ export async function serve(model: WorkerModel): Promise<void> {
     if (!resultLinesAccepted) {
       // An older gpupool: the classic result (the outputs' text is valid JSON, so it splices in).
       const text = `{"type":"result","id":${id},"outputs":[${lines.join(',')}]${errors ? `,"errors":${JSON.stringify(errors)}` : ''}}`;
-      socket.write(encodeFrame(text));
+      writeFrame(socket, text);
       return;
     }
     const header = errors ? { type: 'result_lines' as const, id, count, errors } : { type: 'result_lines' as const, id, count };
-    socket.write(encodeFrame(resultLinesJson(header, lines)));
+    writeFrame(socket, resultLinesJson(header, lines));
   };
   const fail = (id: number, err: unknown) => {
     const kind = failureKind(err);

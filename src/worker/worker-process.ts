@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
-import { batchJson, decodeWorkerMessage, encodeFrame, FrameDecoder, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { batchJson, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrame, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
 import type { WorkerState } from './worker-state.js';
@@ -134,7 +134,7 @@ export class WorkerProcess<B> {
       channel.cork();
       process.nextTick(() => channel.uncork());
     }
-    channel.write(encodeFrame(batchJson(id, itemsJson)));
+    writeFrame(channel, batchJson(id, itemsJson));
     return true;
   }
 

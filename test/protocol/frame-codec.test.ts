@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeFrame, FrameDecoder, FrameTooLargeError, MAX_FRAME_BYTES } from '../../src/protocol/index.js';
+import { encodeFrame, FrameDecoder, FrameTooLargeError, MAX_FRAME_BYTES, writeFrame } from '../../src/protocol/index.js';
 import { batchJson } from '../../src/protocol/index.js';
 
 test('a frame is a little-endian length then UTF-8 JSON', () => {
@@ -37,4 +37,30 @@ test('a header announcing more than the limit is refused', () => {
 test('batchJson splices pre-serialised items into valid JSON', () => {
   const json = batchJson(7, ['{"t":"a"}', '3', '"s"']);
   assert.deepEqual(JSON.parse(json), { type: 'batch', id: 7, items: [{ t: 'a' }, 3, 's'] });
+});
+
+test('writeFrame sends the same bytes as encodeFrame over a real socket, corked by the caller or not', async () => {
+  const net = await import('node:net');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const sock = path.join(os.tmpdir(), `gpupool-frame-${process.pid}.sock`);
+  const received: Buffer[] = [];
+  const server = net.createServer((conn) => conn.on('data', (c: Buffer) => received.push(c)));
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  const client = net.connect(sock);
+  await new Promise<void>((resolve) => client.on('connect', resolve));
+  const frames = ['{"a":"é日本語"}', batchJson(3, ['{"t":"x"}', '"\\ud800"']), '{}'];
+  writeFrame(client, frames[0]);
+  assert.equal(client.writableCorked, 0, 'writeFrame uncorks what it corked');
+  client.cork();
+  writeFrame(client, frames[1]);
+  writeFrame(client, frames[2]);
+  assert.equal(client.writableCorked, 1, "the caller's cork is kept");
+  client.uncork();
+  await new Promise<void>((resolve) => client.end(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  server.close();
+  const bytes = Buffer.concat(received);
+  assert.deepEqual(bytes, Buffer.concat(frames.map(encodeFrame)));
+  assert.deepEqual(new FrameDecoder().push(bytes), frames);
 });
