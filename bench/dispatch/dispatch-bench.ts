@@ -1,6 +1,6 @@
 /**
  * The dispatch path alone (scheduler ⇄ workers), with no-op workers and no file I/O:
- *  - batched: 64 items of ≤ 128 B per batch, items/s;
+ *  - batched: 64 items of ≤ 128 B per batch, items/s, with 8 and with 32 batches in flight;
  *  - single-item round trips/s (batch.max 1);
  *  - added latency per batch without load (one batch in flight at a time), p50/p99: with a
  *    no-op worker, the whole round trip is what gpupool adds; for a batch of 64 items and for
@@ -107,8 +107,11 @@ async function measure(shape: Shape) {
 }
 
 const batched = await measure({ max: 64, inFlight: 8, items: 3_000_000, window: 16384 });
+// The same with 32 batches in flight per worker (`batch.in_flight: 32`): each wake-up of either
+// process then finds more batches waiting, so the two stall on each other less on 2 cores.
+const batchedDeep = await measure({ max: 64, inFlight: 32, items: 3_000_000, window: 16384 });
 const single = await measure({ max: 1, inFlight: 16, items: 200_000, window: 256 });
 const latency = await measure({ max: 64, inFlight: 1, items: 64 * 5000, window: 64, latency: true });
 // The fixed cost of one round trip: a batch of one item (the worker's JSON work for 64 items is in the line above).
 const latencyOne = await measure({ max: 1, inFlight: 1, items: 20_000, window: 1, latency: true });
-console.log(JSON.stringify({ worker: kind, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, single, latency, latencyOne }, null, 2));
+console.log(JSON.stringify({ worker: kind, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, batchedDeep, single, latency, latencyOne }, null, 2));

@@ -180,7 +180,7 @@ class ResNet50(Work):
     def __init__(self, device):
         super().__init__(device)
         torch = self.torch
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = os.environ.get("SCALING_CUDNN_BENCHMARK", "1") == "1"
         model = _resnet50()
         self.model = model.to(self.device, self.dtype).to(memory_format=torch.channels_last).eval()
         b, s = RESNET["batch"], RESNET["image"]
