@@ -108,6 +108,12 @@ export const modelSchema = z
      * they fit; `pack` puts the same number on as few devices as will hold them. @defaultValue spread
      */
     placement: z.enum(['spread', 'pack']).default('spread'),
+    /**
+     * `auto`: each worker runs on its own share of the CPUs near its devices (their NUMA
+     * node), disjoint from its neighbours' (`taskset`, before the model loads); `none`: where
+     * the OS puts it. @defaultValue none
+     */
+    cpus: z.enum(['none', 'auto']).default('none'),
     batch: batchSchema.default(() => batchSchema.parse({})),
     memory: memorySchema.default(() => memorySchema.parse({})),
     restart: restartSchema.default(() => restartSchema.parse({})),

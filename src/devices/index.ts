@@ -17,4 +17,5 @@ export * from './visibility-restrictions.js';
 export * from './select-devices.js';
 export * from './plan-placement.js';
 export * from './pinning-env.js';
+export * from './cpu-affinity.js';
 export { findExecutable, runDeviceTool, DEVICE_TOOL_TIMEOUT_MS } from './run-device-tool.js';

@@ -7,3 +7,4 @@ export * from './measured-need-store.js';
 export * from './choose-need.js';
 export * from './need-measurer.js';
 export * from './place-model.js';
+export * from './worker-cpus.js';

@@ -12,6 +12,7 @@ import { modelFingerprint } from './measured-need-store.js';
 import { NeedMeasurer, needMeasuredEvent } from './need-measurer.js';
 import { placeModel, readFreeMemory } from './place-model.js';
 import { workerEnv } from './worker-env.js';
+import { argvOnCpus, planWorkerCpus, workerIdOf } from './worker-cpus.js';
 
 export interface DeviceUsage {
   readonly device: Device;
@@ -120,12 +121,13 @@ export class Pool {
       const placements = await placeModel(model, selectDevices(spec, available), placing);
       plans.push({ model, program, placements });
     }
+    const cpus = planWorkerCpus(plans);
     const starts: Promise<void>[] = [];
     for (const { model, program, placements } of plans) {
       for (const d of placements.flatMap((p) => p.devices)) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0, oursUsed: 0 });
       const scheduler = this.createScheduler(model);
       for (const placement of placements) {
-        const worker = this.createWorker(model, scheduler, program, [...placement.devices], placement.key, placement.replica);
+        const worker = this.createWorker(model, scheduler, program, placement, cpus.get(workerIdOf(model.name, placement)));
         starts.push(worker.supervisor.start().then(() => {
           scheduler.addTarget(worker);
           this.emit({ type: 'worker-ready', worker: worker.id, pid: worker.supervisor.pid, restart: false });
@@ -201,8 +203,10 @@ export class Pool {
     return scheduler;
   }
 
-  private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, devices: Device[], key: string, replica: number): PoolWorker {
-    const id = `${model.name}/${key}/${replica}`;
+  private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, placement: WorkerPlacement, cpus: number[] | undefined): PoolWorker {
+    const id = workerIdOf(model.name, placement);
+    const { key } = placement;
+    const devices = [...placement.devices];
     const logFile = path.join(this.options.logDir, `${id.replace(/[/:+]/g, '_')}.log`);
     const limit = new AdaptiveBatchLimit({ max: model.batch.max, initial: this.options.learnedLimit?.(model.name, key) });
     const worker = new PoolWorker(
@@ -215,9 +219,9 @@ export class Pool {
       {
         id,
         model: model.name,
-        command: [program, ...model.command.slice(1)],
+        command: argvOnCpus([program, ...model.command.slice(1)], cpus),
         cwd: this.options.config.baseDir,
-        env: workerEnv(model, devices, id),
+        env: workerEnv(model, devices, id, cpus),
         logFile,
         echo: this.options.echo,
         startTimeoutMs: model.start_timeout,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ModelConfig } from '../config/index.js';
 import type { Device } from '../devices/device.js';
-import { pinningEnv } from '../devices/index.js';
+import { formatCpuList, pinningEnv } from '../devices/index.js';
 import { pythonSdkPath } from './package-root.js';
 
 /** Optional result frames gpupool decodes, besides the classic `result`. */
@@ -12,7 +12,7 @@ export const RESULT_FORMS = 'result_lines,result_array';
  * before the process starts, so its framework sees only its devices), the SDK on
  * PYTHONPATH, then the model's `env:` last.
  */
-export function workerEnv(model: ModelConfig, devices: readonly Device[], workerId: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function workerEnv(model: ModelConfig, devices: readonly Device[], workerId: string, cpus?: readonly number[], base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const pythonPath = [pythonSdkPath(), base.PYTHONPATH].filter(Boolean).join(path.delimiter);
   return {
     ...base,
@@ -24,6 +24,8 @@ export function workerEnv(model: ModelConfig, devices: readonly Device[], worker
     GPUPOOL_MODEL: model.name,
     // Read back from /proc by the stray audit (and `gpupool devices`): whose worker, and its budget.
     GPUPOOL_POOL_PID: String(process.pid),
+    // `cpus: auto`: the CPUs taskset gave it, so a worker can size its thread pools to them.
+    ...(cpus === undefined ? {} : { GPUPOOL_CPUS: formatCpuList(cpus) }),
     ...(model.memory.limit === undefined ? {} : { GPUPOOL_MEMORY_LIMIT: String(model.memory.limit) }),
     PYTHONPATH: pythonPath,
     PYTHONUNBUFFERED: '1',

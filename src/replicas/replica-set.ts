@@ -3,7 +3,7 @@ import type { WorkerAssignment } from '../audit/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import { openDeviceProviders, selectDevices } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { modelFingerprint, NeedMeasurer, needMeasuredEvent, placeModel, readFreeMemory, type PoolEvent } from '../pool/index.js';
+import { argvOnCpus, modelFingerprint, NeedMeasurer, needMeasuredEvent, placeModel, planWorkerCpus, readFreeMemory, workerIdOf, type PoolEvent } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
 import { checkReplicaCommand, replicaArgv, replicaEnv } from './replica-launch.js';
 import type { ReplicaSetOptions } from './replica-set-options.js';
@@ -161,9 +161,12 @@ export class ReplicaSet {
       free: this.options.freeMemory ?? (() => readFreeMemory(this.providers)),
       emit: (e) => this.emit(e),
     });
+    // `cpus: auto`: planned among this model's replicas (another model's are planned apart).
+    const cpus = planWorkerCpus([{ model, placements }], undefined, env);
     for (const [index, placement] of placements.entries()) {
-      const id = `${model.name}/${placement.key}/${placement.replica}`;
+      const id = workerIdOf(model.name, placement);
       const devices = placement.devices;
+      const onCpus = cpus.get(id);
       this.replicas.push(
         new Replica(
           {
@@ -179,7 +182,7 @@ export class ReplicaSet {
             cwd: baseDir,
             logFile: path.join(this.options.logDir, `${id.replace(/[/:+]/g, '_')}.log`),
             echo: this.options.echo,
-            launch: (port) => ({ command: replicaArgv(program, model.command, port), env: replicaEnv(model, devices, id, port, env) }),
+            launch: (port) => ({ command: argvOnCpus(replicaArgv(program, model.command, port), onCpus, env), env: replicaEnv(model, devices, id, port, env) }),
           },
           {
             ready: (r, restart) => {

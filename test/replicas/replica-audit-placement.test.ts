@@ -208,7 +208,7 @@ test('replicas and workers carry what the audit reads back from /proc: whose poo
   assert.equal(env.GPUPOOL_MEMORY_LIMIT, String(4 * GIB));
   assert.equal(env.GPUPOOL_WORKER_ID, 'echo/cuda:1/0');
   assert.equal(env.CUDA_VISIBLE_DEVICES, device.uuid);
-  const worker = workerEnv(resolveConfig({ models: { m: { command: ['python3', 'w.py'] } } }, ROOT).models.m, [device], 'm/cuda:1/0', {});
+  const worker = workerEnv(resolveConfig({ models: { m: { command: ['python3', 'w.py'] } } }, ROOT).models.m, [device], 'm/cuda:1/0', undefined, {});
   assert.equal(worker.GPUPOOL_RESULT_FORMS, RESULT_FORMS);
   assert.deepEqual(RESULT_FORMS.split(','), ['result_lines', 'result_array']);
 });

@@ -325,6 +325,8 @@ class Bench:
                  "batch": batch, "env": env}
         if w == "encoder":
             model["cost_field"] = "tokens"
+        if os.environ.get("SCALING_GPUPOOL_CPUS"):  # `auto`: each worker on its own cores near its card
+            model["cpus"] = os.environ["SCALING_GPUPOOL_CPUS"]
         return {"models": {"bench": model}}
 
     def gpupool_phase(self, w, n, method):
