@@ -11,6 +11,7 @@ export function describePoolEvent(e: PoolEvent): string | undefined {
     case 'placement-skipped':
     case 'memory-need':
     case 'need-measured':
+    case 'cpus-unpinned':
     case 'stray-cleared':
       return e.message;
     case 'stray':

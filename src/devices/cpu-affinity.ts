@@ -50,17 +50,20 @@ export function allowedCpus(statusFile = '/proc/self/status'): number[] | undefi
   }
 }
 
-/** `00000000:1B:00.0` (nvidia-smi) → `0000:1b:00.0` (sysfs). */
-function sysfsBusId(busId: string): string {
-  const [domain, bus, slotFn] = busId.toLowerCase().split(':');
-  return `${domain.slice(-4).padStart(4, '0')}:${bus}:${slotFn}`;
+/** `00000000:1B:00.0` (nvidia-smi) → `0000:1b:00.0` (sysfs); a 5-digit domain (`10000:…`, Intel VMD) stays whole. */
+export function sysfsBusId(busId: string): string | undefined {
+  const parts = busId.toLowerCase().split(':');
+  if (parts.length !== 3) return undefined;
+  const domain = parts[0].replace(/^0+(?=[0-9a-f]{4})/, '').padStart(4, '0');
+  return `${domain}:${parts[1]}:${parts[2]}`;
 }
 
 /** The CPUs on the device's NUMA node, from sysfs; undefined where the kernel does not say. */
 export function deviceLocalCpus(device: Device, sysRoot = '/sys'): number[] | undefined {
-  if (!device.pciBusId) return undefined;
+  const bus = device.pciBusId ? sysfsBusId(device.pciBusId) : undefined;
+  if (!bus) return undefined;
   try {
-    return parseCpuList(fs.readFileSync(path.join(sysRoot, 'bus/pci/devices', sysfsBusId(device.pciBusId), 'local_cpulist'), 'utf8'));
+    return parseCpuList(fs.readFileSync(path.join(sysRoot, 'bus/pci/devices', bus, 'local_cpulist'), 'utf8'));
   } catch {
     return undefined;
   }
@@ -98,55 +101,73 @@ export interface AffinityRequest {
   readonly devices: readonly Device[];
 }
 
+export interface AffinityPlan {
+  /** Worker id → its CPUs. */
+  readonly cpus: Map<string, number[]>;
+  /** Workers left where the OS puts them, and why (to tell the user). */
+  readonly unpinned: { readonly id: string; readonly reason: string }[];
+}
+
 /**
- * `cpus: auto`: each worker gets its own share of the CPUs near its devices. Workers whose
- * devices sit on the same NUMA node (the same local CPU list) split that node's physical cores
- * (sysfs topology: a core's hyperthreads stay together, however Linux numbers them) into
- * contiguous, disjoint slices, one per worker; by single CPUs only when there are more
- * workers than cores. A CPU worker's "near" CPUs are all those this process may use. Only
- * CPUs this process is allowed on are handed out.
+ * `cpus: auto`: each worker gets its own share of the CPUs near its devices, shared with no
+ * other worker of the same plan. Workers whose devices sit on the same NUMA node (the same
+ * local CPU list) split what is left of that node's physical cores (sysfs topology: a core's
+ * hyperthreads stay together, however Linux numbers them) into contiguous slices, one per
+ * worker; by single CPUs only when there are more workers than cores. Groups with fewer
+ * CPUs to choose from go first, so a worker spanning two nodes takes what the single-node
+ * workers leave. A CPU worker's "near" CPUs are all those this process may use. Only CPUs
+ * this process is allowed on are handed out.
  *
  * Why: a model that launches many small kernels per batch (ResNet-50 at batch 64 spends 3.4–4.2 ms
- * of a 4.5 ms batch queueing kernels on an H200) runs its card at the speed of its host thread;
+ * of a 4.5 ms batch on an H200 queueing kernels) runs its card at the speed of its host thread;
  * one on a far NUMA node or sharing a core with a neighbour idles its card.
  *
- * @returns worker id → CPUs; a worker whose devices' node the kernel does not tell is absent (not pinned).
- * @throws GpupoolError GPUPOOL_E_CONFIG when a group has more workers than CPUs.
+ * @throws GpupoolError GPUPOOL_E_CONFIG when a group has more workers than CPUs left for it.
  */
-export function planCpuAffinity(requests: readonly AffinityRequest[], sources: AffinitySources = {}): Map<string, number[]> {
+export function planCpuAffinity(requests: readonly AffinityRequest[], sources: AffinitySources = {}): AffinityPlan {
   const allowed = new Set(sources.allowed ?? allowedCpus() ?? []);
-  const groups = new Map<string, AffinityRequest[]>();
-  const near = new Map<string, number[]>();
+  const groups = new Map<string, { near: number[]; members: AffinityRequest[] }>();
+  const unpinned: AffinityPlan['unpinned'] = [];
   for (const req of requests) {
-    const cpus = nearCpus(req.devices, sources.sysRoot, allowed);
-    if (cpus.length === 0) continue;
-    const key = formatCpuList(cpus);
-    near.set(key, cpus);
-    groups.set(key, [...(groups.get(key) ?? []), req]);
+    const near = nearCpus(req.devices, sources.sysRoot, allowed);
+    if (typeof near === 'string') {
+      unpinned.push({ id: req.id, reason: near });
+      continue;
+    }
+    const key = formatCpuList(near);
+    const group = groups.get(key) ?? { near, members: [] };
+    group.members.push(req);
+    groups.set(key, group);
   }
-  const plan = new Map<string, number[]>();
-  for (const [key, members] of groups) {
-    const cpus = near.get(key)!;
-    if (members.length > cpus.length) {
+  const cpus = new Map<string, number[]>();
+  const taken = new Set<number>();
+  for (const [key, { near, members }] of [...groups].sort((a, b) => a[1].near.length - b[1].near.length)) {
+    const left = near.filter((c) => !taken.has(c));
+    if (members.length > left.length) {
       throw new GpupoolError(
         'GPUPOOL_E_CONFIG',
-        `cpus: auto gives each worker its own CPUs, but ${members.length} workers (${members.map((m) => m.id).join(', ')}) share the ${cpus.length} CPUs ${key} near their devices; use fewer workers or \`cpus: none\`.`,
+        `cpus: auto gives each worker its own CPUs, but ${members.length} workers (${members.map((m) => m.id).join(', ')}) share the CPUs ${key} near their devices, ${left.length} of them not given to other workers; use fewer workers or \`cpus: none\`.`,
       );
     }
     // Whole physical cores where there are enough, so no two workers share a core's hyperthreads.
-    const cores = physicalCores(cpus, sources.sysRoot);
-    const units = cores.length >= members.length ? cores : cpus.map((c) => [c]);
-    slices(units, members.length).forEach((share, i) => plan.set(members[i].id, share));
+    const cores = physicalCores(left, sources.sysRoot);
+    const units = cores.length >= members.length ? cores : left.map((c) => [c]);
+    slices(units, members.length).forEach((share, i) => {
+      cpus.set(members[i].id, share);
+      for (const c of share) taken.add(c);
+    });
   }
-  return plan;
+  return { cpus, unpinned };
 }
 
-function nearCpus(devices: readonly Device[], sysRoot: string | undefined, allowed: ReadonlySet<number>): number[] {
+/** The CPUs near all of a worker's devices, within `allowed`; or why there are none to give. */
+function nearCpus(devices: readonly Device[], sysRoot: string | undefined, allowed: ReadonlySet<number>): number[] | string {
   const cpus = new Set<number>();
   for (const d of devices) {
     const local = d.vendor === 'cpu' ? [...allowed] : deviceLocalCpus(d, sysRoot);
-    if (local === undefined) return [];
+    if (local === undefined) return `the kernel does not say which CPUs are near ${d.key}${d.pciBusId ? ` (no local_cpulist for PCI ${d.pciBusId})` : ' (no PCI bus id)'}`;
     for (const c of local) if (allowed.has(c)) cpus.add(c);
   }
+  if (cpus.size === 0) return `none of the CPUs near ${devices.map((d) => d.key).join('+')} is among those gpupool may use`;
   return [...cpus].sort((a, b) => a - b);
 }

@@ -12,7 +12,7 @@ import { modelFingerprint } from './measured-need-store.js';
 import { NeedMeasurer, needMeasuredEvent } from './need-measurer.js';
 import { placeModel, readFreeMemory } from './place-model.js';
 import { workerEnv } from './worker-env.js';
-import { argvOnCpus, planWorkerCpus, workerIdOf } from './worker-cpus.js';
+import { argvOnCpus, planWorkerCpus, unpinnedEvent, workerIdOf } from './worker-cpus.js';
 
 export interface DeviceUsage {
   readonly device: Device;
@@ -121,7 +121,8 @@ export class Pool {
       const placements = await placeModel(model, selectDevices(spec, available), placing);
       plans.push({ model, program, placements });
     }
-    const cpus = planWorkerCpus(plans);
+    const { cpus, unpinned } = planWorkerCpus(plans);
+    for (const u of unpinned) this.emit(unpinnedEvent(u.id, u.reason));
     const starts: Promise<void>[] = [];
     for (const { model, program, placements } of plans) {
       for (const d of placements.flatMap((p) => p.devices)) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0, oursUsed: 0 });

@@ -1,7 +1,8 @@
 import type { ModelConfig } from '../config/index.js';
-import { formatCpuList, planCpuAffinity, type AffinitySources, type WorkerPlacement } from '../devices/index.js';
+import { formatCpuList, planCpuAffinity, type AffinityPlan, type AffinitySources, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { resolveCommand } from '../worker/index.js';
+import type { PoolEvent } from './pool-options.js';
 
 /** The id of a model's worker (or replica) on a placement: `resnet/cuda:0/0`. */
 export function workerIdOf(model: string, placement: WorkerPlacement): string {
@@ -10,17 +11,18 @@ export function workerIdOf(model: string, placement: WorkerPlacement): string {
 
 /**
  * The CPUs of every worker of the models with `cpus: auto`, planned together so that workers
- * of two models near the same card do not share cores (see planCpuAffinity). Keyed by worker id.
+ * of two models near the same card do not share cores (see planCpuAffinity), and those left
+ * unpinned (the kernel does not say where their card is) with the reason.
  */
 export function planWorkerCpus(
   plans: readonly { model: ModelConfig; placements: readonly WorkerPlacement[] }[],
   sources?: AffinitySources,
   env: NodeJS.ProcessEnv = process.env,
-): Map<string, number[]> {
+): AffinityPlan {
   const requests = plans
     .filter((p) => p.model.cpus === 'auto')
     .flatMap((p) => p.placements.map((placement) => ({ id: workerIdOf(p.model.name, placement), devices: placement.devices })));
-  if (requests.length === 0) return new Map();
+  if (requests.length === 0) return { cpus: new Map(), unpinned: [] };
   tasksetPath(env); // missing taskset is one clear error before anything starts
   return planCpuAffinity(requests, sources);
 }
@@ -40,4 +42,9 @@ function tasksetPath(env: NodeJS.ProcessEnv): string {
  */
 export function argvOnCpus(command: readonly string[], cpus: readonly number[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   return cpus === undefined ? [...command] : [tasksetPath(env), '-c', formatCpuList(cpus), ...command];
+}
+
+/** The event telling that a `cpus: auto` worker runs where the OS puts it. */
+export function unpinnedEvent(worker: string, reason: string): PoolEvent {
+  return { type: 'cpus-unpinned', worker, message: `${worker} runs on any CPU (cpus: auto): ${reason}` };
 }

@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config/index.js';
 import type { Device } from '../devices/device.js';
-import { pinningEnv } from '../devices/index.js';
+import { formatCpuList, pinningEnv } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 
 /** Where a `kind: http` command takes the port gpupool chose for the replica. */
@@ -34,10 +34,10 @@ export function replicaArgv(program: string, command: readonly string[], port: n
 /**
  * A replica's environment: the vendor's pinning variables (so the server's framework sees
  * only its card, as device 0), `GPUPOOL_WORKER_ID` (so `gpupool devices` names it as ours
- * and checks it sits on the card its id names), `GPUPOOL_PORT`, then the model's `env:`,
+ * and checks it sits on the card its id names), `GPUPOOL_PORT`, `GPUPOOL_CPUS` (`cpus: auto`), then the model's `env:`,
  * with `{port}` substituted, last.
  */
-export function replicaEnv(model: ModelConfig, devices: readonly Device[], replicaId: string, port: number, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function replicaEnv(model: ModelConfig, devices: readonly Device[], replicaId: string, port: number, base: NodeJS.ProcessEnv, cpus?: readonly number[]): NodeJS.ProcessEnv {
   const own = Object.fromEntries(Object.entries(model.env).map(([k, v]) => [k, v.replaceAll(PORT_PLACEHOLDER, String(port))]));
   return {
     ...base,
@@ -48,6 +48,7 @@ export function replicaEnv(model: ModelConfig, devices: readonly Device[], repli
     GPUPOOL_POOL_PID: String(process.pid),
     ...(model.memory.limit === undefined ? {} : { GPUPOOL_MEMORY_LIMIT: String(model.memory.limit) }),
     GPUPOOL_PORT: String(port),
+    ...(cpus === undefined ? {} : { GPUPOOL_CPUS: formatCpuList(cpus) }),
     PYTHONUNBUFFERED: '1',
     ...own,
   };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { formatCpuList, parseCpuList, planCpuAffinity, type Device } from '../../src/devices/index.js';
+import { formatCpuList, parseCpuList, planCpuAffinity, sysfsBusId, type Device } from '../../src/devices/index.js';
 import { GpupoolError } from '../../src/errors/index.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -42,41 +42,71 @@ test('cpulists parse and format as the kernel and taskset write them', () => {
 test('one worker per card: each gets cores of its NUMA node, split with the other card there, whole cores, none shared', () => {
   const plan = planCpuAffinity(CARDS.map((d, i) => ({ id: `w${i}`, devices: [d] })), { sysRoot: sysfs(), allowed: ALL });
   // Not 0-15 and 32-47: those are the same 16 cores' two hyperthreads.
-  assert.equal(formatCpuList(plan.get('w0')!), '0-7,32-39');
-  assert.equal(formatCpuList(plan.get('w1')!), '8-15,40-47');
-  assert.equal(formatCpuList(plan.get('w2')!), '16-23,48-55');
-  assert.equal(formatCpuList(plan.get('w3')!), '24-31,56-63');
+  assert.equal(formatCpuList(plan.cpus.get('w0')!), '0-7,32-39');
+  assert.equal(formatCpuList(plan.cpus.get('w1')!), '8-15,40-47');
+  assert.equal(formatCpuList(plan.cpus.get('w2')!), '16-23,48-55');
+  assert.equal(formatCpuList(plan.cpus.get('w3')!), '24-31,56-63');
 });
 
 test('more workers than cores but not than CPUs: single CPUs', () => {
   const root = sysfs();
   const plan = planCpuAffinity([0, 1, 2].map((i) => ({ id: `w${i}`, devices: [CARDS[0]] })), { sysRoot: root, allowed: [0, 1, 32, 33] });
-  assert.deepEqual([...plan.values()].map(formatCpuList), ['0', '1', '32-33']);
+  assert.deepEqual([...plan.cpus.values()].map(formatCpuList), ['0', '1', '32-33']);
 });
 
 test('only CPUs this process may use are handed out (a container given a few cores)', () => {
   const plan = planCpuAffinity([{ id: 'a', devices: [CARDS[0]] }, { id: 'b', devices: [CARDS[2]] }], { sysRoot: sysfs(), allowed: parseCpuList('8-23')! });
-  assert.equal(formatCpuList(plan.get('a')!), '8-15');
-  assert.equal(formatCpuList(plan.get('b')!), '16-23');
+  assert.equal(formatCpuList(plan.cpus.get('a')!), '8-15');
+  assert.equal(formatCpuList(plan.cpus.get('b')!), '16-23');
   const c = planCpuAffinity([{ id: 'c', devices: [CARDS[0]] }, { id: 'd', devices: [CARDS[1]] }], { sysRoot: sysfs(), allowed: parseCpuList('8-23')! });
-  assert.deepEqual([formatCpuList(c.get('c')!), formatCpuList(c.get('d')!)], ['8-11', '12-15']);
+  assert.deepEqual([formatCpuList(c.cpus.get('c')!), formatCpuList(c.cpus.get('d')!)], ['8-11', '12-15']);
 });
 
-test('a worker spanning cards on both nodes gets both nodes; a card the kernel says nothing about is left unpinned', () => {
+test('a worker spanning cards on both nodes gets both nodes; a card the kernel says nothing about is left unpinned, with the reason', () => {
   const plan = planCpuAffinity([{ id: 'split', devices: [CARDS[1], CARDS[2]] }, { id: 'unknown', devices: [gpu(7)] }], { sysRoot: sysfs(), allowed: ALL });
-  assert.equal(formatCpuList(plan.get('split')!), '0-63');
-  assert.equal(plan.has('unknown'), false);
+  assert.equal(formatCpuList(plan.cpus.get('split')!), '0-63');
+  assert.equal(plan.cpus.has('unknown'), false);
+  assert.deepEqual(plan.unpinned, [{ id: 'unknown', reason: 'the kernel does not say which CPUs are near cuda:7 (no PCI bus id)' }]);
+});
+
+test('overlapping groups share no CPU: a one-card worker, a two-node worker and a CPU worker', () => {
+  const plan = planCpuAffinity(
+    [
+      { id: 'one', devices: [CARDS[0]] },
+      { id: 'both', devices: [CARDS[0], CARDS[2]] },
+      { id: 'cpu', devices: [CPU] },
+    ],
+    { sysRoot: sysfs(), allowed: ALL },
+  );
+  const shares = [...plan.cpus.values()];
+  assert.equal(shares.length, 3);
+  const seen = new Set<number>();
+  for (const share of shares) {
+    assert.ok(share.length > 0);
+    for (const c of share) {
+      assert.ok(!seen.has(c), `CPU ${c} given twice: ${[...plan.cpus].map(([k, v]) => `${k}=${formatCpuList(v)}`).join(' ')}`);
+      seen.add(c);
+    }
+  }
+  assert.equal(formatCpuList(plan.cpus.get('one')!), '0-15,32-47', 'the most restricted worker goes first and keeps its whole node');
+});
+
+test('bus ids of every provider map to their sysfs names', () => {
+  assert.equal(sysfsBusId('00000000:1B:00.0'), '0000:1b:00.0'); // nvidia-smi, NVML
+  assert.equal(sysfsBusId('0000:C1:00.0'), '0000:c1:00.0'); // npu-smi, rocm-smi
+  assert.equal(sysfsBusId('10000:01:00.0'), '10000:01:00.0'); // Intel VMD: a 5-digit domain
+  assert.equal(sysfsBusId('1B:00.0'), undefined);
 });
 
 test('CPU workers split the allowed CPUs', () => {
   // No topology in this tree: each CPU counts as its own core.
   const plan = planCpuAffinity([0, 1, 2].map((i) => ({ id: `c${i}`, devices: [CPU] })), { sysRoot: tempDir('gpupool-sysfs-'), allowed: parseCpuList('0-5')! });
-  assert.deepEqual([...plan.values()].map(formatCpuList), ['0-1', '2-3', '4-5']);
+  assert.deepEqual([...plan.cpus.values()].map(formatCpuList), ['0-1', '2-3', '4-5']);
 });
 
 test('more workers than CPUs near their card is a config error naming them and the CPUs', () => {
   assert.throws(
     () => planCpuAffinity([0, 1, 2].map((i) => ({ id: `m/cuda:0/${i}`, devices: [CARDS[0]] })), { sysRoot: sysfs(), allowed: [0, 32] }),
-    (err: unknown) => err instanceof GpupoolError && err.code === 'GPUPOOL_E_CONFIG' && /3 workers \(m\/cuda:0\/0, m\/cuda:0\/1, m\/cuda:0\/2\) share the 2 CPUs 0,32/.test(err.message),
+    (err: unknown) => err instanceof GpupoolError && err.code === 'GPUPOOL_E_CONFIG' && /3 workers \(m\/cuda:0\/0, m\/cuda:0\/1, m\/cuda:0\/2\) share the CPUs 0,32 near their devices, 2 of them not given/.test(err.message),
   );
 });
