@@ -12,7 +12,7 @@ import { modelFingerprint } from './measured-need-store.js';
 import { NeedMeasurer, needMeasuredEvent } from './need-measurer.js';
 import { placeModel, readFreeMemory } from './place-model.js';
 import { workerEnv } from './worker-env.js';
-import { argvOnCpus, planWorkerCpus, unpinnedEvent, workerIdOf } from './worker-cpus.js';
+import { planWorkerCpus, unpinnedEvent, workerIdOf, type WorkerCpuPlan } from './worker-cpus.js';
 
 export interface DeviceUsage {
   readonly device: Device;
@@ -121,14 +121,14 @@ export class Pool {
       const placements = await placeModel(model, selectDevices(spec, available), placing);
       plans.push({ model, program, placements });
     }
-    const { cpus, unpinned } = planWorkerCpus(plans);
-    for (const u of unpinned) this.emit(unpinnedEvent(u.id, u.reason));
+    const cpuPlan = planWorkerCpus(plans);
+    for (const u of cpuPlan.unpinned) this.emit(unpinnedEvent(u.id, u.reason));
     const starts: Promise<void>[] = [];
     for (const { model, program, placements } of plans) {
       for (const d of placements.flatMap((p) => p.devices)) if (!this.devices.has(d.uuid)) this.devices.set(d.uuid, { device: d, peakUsed: 0, oursUsed: 0 });
       const scheduler = this.createScheduler(model);
       for (const placement of placements) {
-        const worker = this.createWorker(model, scheduler, program, placement, cpus.get(workerIdOf(model.name, placement)));
+        const worker = this.createWorker(model, scheduler, program, placement, cpuPlan);
         starts.push(worker.supervisor.start().then(() => {
           scheduler.addTarget(worker);
           this.emit({ type: 'worker-ready', worker: worker.id, pid: worker.supervisor.pid, restart: false });
@@ -204,7 +204,7 @@ export class Pool {
     return scheduler;
   }
 
-  private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, placement: WorkerPlacement, cpus: number[] | undefined): PoolWorker {
+  private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, placement: WorkerPlacement, cpuPlan: WorkerCpuPlan): PoolWorker {
     const id = workerIdOf(model.name, placement);
     const { key } = placement;
     const devices = [...placement.devices];
@@ -220,9 +220,9 @@ export class Pool {
       {
         id,
         model: model.name,
-        command: argvOnCpus([program, ...model.command.slice(1)], cpus),
+        command: [...cpuPlan.argvPrefix(id), program, ...model.command.slice(1)],
         cwd: this.options.config.baseDir,
-        env: workerEnv(model, devices, id, cpus),
+        env: workerEnv(model, devices, id, cpuPlan.cpus.get(id)),
         logFile,
         echo: this.options.echo,
         startTimeoutMs: model.start_timeout,

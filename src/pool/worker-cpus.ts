@@ -9,22 +9,40 @@ export function workerIdOf(model: string, placement: WorkerPlacement): string {
   return `${model}/${placement.key}/${placement.replica}`;
 }
 
+/** What `cpus: auto` decided for the workers of one or more models. */
+export interface WorkerCpuPlan extends AffinityPlan {
+  /**
+   * What goes in front of a worker's argv: `taskset -c LIST` for a pinned worker, which sets
+   * the affinity and then execs the command (same PID, so the audit and `gpupool devices` still
+   * find it; its children inherit the CPUs); nothing for the others.
+   */
+  argvPrefix(workerId: string): string[];
+}
+
 /**
  * The CPUs of every worker of the models with `cpus: auto`, planned together so that workers
  * of two models near the same card do not share cores (see planCpuAffinity), and those left
- * unpinned (the kernel does not say where their card is) with the reason.
+ * unpinned (the kernel does not say where their card is) with the reason. `taskset` is looked
+ * up once, here: missing, it is one clear error before anything starts.
  */
 export function planWorkerCpus(
   plans: readonly { model: ModelConfig; placements: readonly WorkerPlacement[] }[],
   sources?: AffinitySources,
   env: NodeJS.ProcessEnv = process.env,
-): AffinityPlan {
+): WorkerCpuPlan {
   const requests = plans
     .filter((p) => p.model.cpus === 'auto')
     .flatMap((p) => p.placements.map((placement) => ({ id: workerIdOf(p.model.name, placement), devices: placement.devices })));
-  if (requests.length === 0) return { cpus: new Map(), unpinned: [] };
-  tasksetPath(env); // missing taskset is one clear error before anything starts
-  return planCpuAffinity(requests, sources);
+  if (requests.length === 0) return { cpus: new Map(), unpinned: [], argvPrefix: () => [] };
+  const taskset = tasksetPath(env);
+  const plan = planCpuAffinity(requests, sources);
+  return {
+    ...plan,
+    argvPrefix: (id) => {
+      const cpus = plan.cpus.get(id);
+      return cpus === undefined ? [] : [taskset, '-c', formatCpuList(cpus)];
+    },
+  };
 }
 
 function tasksetPath(env: NodeJS.ProcessEnv): string {
@@ -33,15 +51,6 @@ function tasksetPath(env: NodeJS.ProcessEnv): string {
   } catch {
     throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', '`cpus: auto` starts each worker with `taskset` (util-linux), which is not on PATH: install util-linux or set `cpus: none`.');
   }
-}
-
-/**
- * The argv that starts `command` on these CPUs: `taskset -c LIST` in front, which sets the
- * affinity and then execs the command (same PID, so the audit and `gpupool devices` still find
- * it; its children inherit the CPUs). Unchanged without CPUs.
- */
-export function argvOnCpus(command: readonly string[], cpus: readonly number[] | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
-  return cpus === undefined ? [...command] : [tasksetPath(env), '-c', formatCpuList(cpus), ...command];
 }
 
 /** The event telling that a `cpus: auto` worker runs where the OS puts it. */

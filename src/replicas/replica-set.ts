@@ -3,7 +3,7 @@ import type { WorkerAssignment } from '../audit/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import { openDeviceProviders, selectDevices } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { argvOnCpus, modelFingerprint, NeedMeasurer, needMeasuredEvent, placeModel, planWorkerCpus, readFreeMemory, unpinnedEvent, workerIdOf, type PoolEvent } from '../pool/index.js';
+import { modelFingerprint, NeedMeasurer, needMeasuredEvent, placeModel, planWorkerCpus, readFreeMemory, unpinnedEvent, workerIdOf, type PoolEvent } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
 import { checkReplicaCommand, replicaArgv, replicaEnv } from './replica-launch.js';
 import type { ReplicaSetOptions } from './replica-set-options.js';
@@ -162,12 +162,13 @@ export class ReplicaSet {
       emit: (e) => this.emit(e),
     });
     // `cpus: auto`: planned among this model's replicas (another model's are planned apart).
-    const { cpus, unpinned } = planWorkerCpus([{ model, placements }], undefined, env);
-    for (const u of unpinned) this.emit(unpinnedEvent(u.id, u.reason));
+    const cpuPlan = planWorkerCpus([{ model, placements }], undefined, env);
+    for (const u of cpuPlan.unpinned) this.emit(unpinnedEvent(u.id, u.reason));
     for (const [index, placement] of placements.entries()) {
       const id = workerIdOf(model.name, placement);
       const devices = placement.devices;
-      const onCpus = cpus.get(id);
+      const onCpus = cpuPlan.cpus.get(id);
+      const prefix = cpuPlan.argvPrefix(id);
       this.replicas.push(
         new Replica(
           {
@@ -183,7 +184,7 @@ export class ReplicaSet {
             cwd: baseDir,
             logFile: path.join(this.options.logDir, `${id.replace(/[/:+]/g, '_')}.log`),
             echo: this.options.echo,
-            launch: (port) => ({ command: argvOnCpus(replicaArgv(program, model.command, port), onCpus, env), env: replicaEnv(model, devices, id, port, env, onCpus) }),
+            launch: (port) => ({ command: [...prefix, ...replicaArgv(program, model.command, port)], env: replicaEnv(model, devices, id, port, env, onCpus) }),
           },
           {
             ready: (r, restart) => {
