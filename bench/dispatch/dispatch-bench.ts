@@ -4,7 +4,10 @@
  *  - single-item round trips/s (batch.max 1);
  *  - added latency per batch without load (one batch in flight at a time), p50/p99: with a
  *    no-op worker, the whole round trip is what gpupool adds; for a batch of 64 items and for
- *    a batch of one (the fixed cost of a round trip, without the worker's JSON work per item).
+ *    a batch of one (the fixed cost of a round trip, without the worker's JSON work per item);
+ *    and a batch of one after 2 ms idle (`latencyIdle`): longer than the Python SDK polls for
+ *    its next frame (GPUPOOL_SPIN_US, default 100 µs), so both processes are asleep when it
+ *    is sent, as for a request that comes alone.
  * Each also reports CPU time per item of the host process and of the worker, which a busy
  * machine disturbs far less than the rates.
  * Usage: node --import tsx bench/dispatch/dispatch-bench.ts [python|node] > result.json
@@ -36,6 +39,8 @@ interface Shape {
   window: number;
   /** One batch at a time, timed from push to its last answer. */
   latency?: boolean;
+  /** With `latency`: idle this long before each batch. */
+  gapMs?: number;
 }
 
 async function measure(shape: Shape) {
@@ -70,7 +75,8 @@ async function measure(shape: Shape) {
       if (shape.latency) {
         if (finished === pushed) {
           latencies.push(performance.now() - batchStart);
-          pushOne();
+          if (shape.gapMs) setTimeout(pushOne, shape.gapMs);
+          else pushOne();
         }
       } else if (!refillQueued && pushed - finished < shape.window / 2) {
         refillQueued = true;
@@ -114,4 +120,6 @@ const single = await measure({ max: 1, inFlight: 16, items: 200_000, window: 256
 const latency = await measure({ max: 64, inFlight: 1, items: 64 * 5000, window: 64, latency: true });
 // The fixed cost of one round trip: a batch of one item (the worker's JSON work for 64 items is in the line above).
 const latencyOne = await measure({ max: 1, inFlight: 1, items: 20_000, window: 1, latency: true });
-console.log(JSON.stringify({ worker: kind, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, batchedDeep, single, latency, latencyOne }, null, 2));
+const latencyIdle = await measure({ max: 1, inFlight: 1, items: 2_000, window: 1, latency: true, gapMs: 2 });
+const spinUs = process.env.GPUPOOL_SPIN_US ?? 'default';
+console.log(JSON.stringify({ worker: kind, spinUs, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, batchedDeep, single, latency, latencyOne, latencyIdle }, null, 2));

@@ -6,6 +6,7 @@ import os
 import select
 import socket
 import struct
+import time
 
 __all__ = ["PROTOCOL_VERSION", "MAX_FRAME_BYTES", "ProtocolError", "Channel", "encode_frame", "dumps"]
 
@@ -14,6 +15,9 @@ MAX_FRAME_BYTES = 256 * 1024 * 1024
 HEADER = struct.Struct("<I")
 _pack = HEADER.pack
 _BUF_BYTES = 1 << 20  # receive buffer; grows for larger frames, shrinks back when drained
+SPIN_ENV = "GPUPOOL_SPIN_US"
+DEFAULT_SPIN_US = 100
+MAX_SPIN_US = 1_000_000
 
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 dumps = _encoder.encode
@@ -31,12 +35,36 @@ def encode_frame(payload):
     return _pack(n) + payload
 
 
+def spin_seconds(environ=os.environ):
+    """How long ``frames()`` polls for the next frame before it sleeps in the kernel, from
+    GPUPOOL_SPIN_US (microseconds; default 100, 0 turns polling off).
+
+    Why poll: a sleeping worker is woken by the kernel on another CPU, and on a virtual
+    machine that wake-up (an inter-processor interrupt through the hypervisor) is most of a
+    round trip: 55-70 us of the echo between two processes on the 2-core dev VM, 22-28 us
+    when the reader polls (`node bench/dispatch/ipc-floor.mjs 20000 100`). Under load the next frame is
+    already buffered and nothing polls; idle, a worker polls this long once per batch, and
+    yields its CPU at every try so it never holds back a process that has work."""
+    value = environ.get(SPIN_ENV, "")
+    if value == "":
+        return DEFAULT_SPIN_US / 1e6
+    try:
+        us = int(value)
+    except ValueError:
+        us = -1
+    if not 0 <= us <= MAX_SPIN_US:
+        raise ValueError("%s=%r: expected whole microseconds from 0 (no polling) to %d" % (SPIN_ENV, value, MAX_SPIN_US))
+    return us / 1e6
+
+
 class Channel:
     """The protocol descriptor: a stream socket (``recv_into``/``sendall``), or, failing
     that, any readable+writable descriptor (``os.readv``/``os.write``)."""
 
-    def __init__(self, fd):
+    def __init__(self, fd, spin=None):
         self.fd = fd
+        #: Seconds ``frames()`` polls a socket before a blocking read (see ``spin_seconds``).
+        self.spin = spin_seconds() if spin is None else spin
         #: Bytes received and not yet handed out by ``frames()`` (see ``frame_arriving``).
         self.buffered = 0
         self._poll = None
@@ -83,6 +111,10 @@ class Channel:
         with two batches in flight one syscall usually brings in both frames.
         """
         recv_into = self.recv_into
+        spin = self.spin if self.sock is not None else 0
+        dontwait = socket.MSG_DONTWAIT
+        clock = time.perf_counter
+        yield_cpu = os.sched_yield
         unpack_from = HEADER.unpack_from
         buf = bytearray(_BUF_BYTES)
         view = memoryview(buf)
@@ -128,7 +160,19 @@ class Channel:
                 buf = nbuf
                 view = memoryview(buf)
                 start, end = 0, avail
-            got = recv_into(view[end:])
+            got = -1
+            if spin:
+                deadline = clock() + spin
+                while True:
+                    try:
+                        got = recv_into(view[end:], 0, dontwait)
+                        break
+                    except BlockingIOError:
+                        if clock() >= deadline:
+                            break
+                        yield_cpu()
+            if got < 0:
+                got = recv_into(view[end:])
             if not got:
                 if end - start >= 4:
                     raise ProtocolError("end of stream inside a frame (%d of its %d bytes)" % (end - start - 4, need - 4))

@@ -397,7 +397,12 @@ def serve(worker):
         sys.stdout.reconfigure(line_buffering=True)  # prints reach the worker log promptly
     except Exception:
         pass
-    chan = Channel(_protocol_fd())
+    fd = _protocol_fd()
+    try:
+        chan = Channel(fd)
+    except ValueError as e:  # a bad GPUPOOL_SPIN_US: gpupool shows this line as the start failure
+        sys.stderr.write("gpupool: %s\n" % e)
+        _exit_now(EXIT_PROTOCOL)
     device = device_from_env()
     try:
         framework, devices, problem = describe_devices(device.kind)

@@ -3,17 +3,70 @@ import json
 import os
 import socket
 import threading
+import time
 import unittest
 
-from gpupool.protocol import MAX_FRAME_BYTES, Channel, ProtocolError, encode_frame
+from gpupool.protocol import MAX_FRAME_BYTES, Channel, ProtocolError, encode_frame, spin_seconds
 from tests._harness import frame
 
 
-def channel_pair():
+def channel_pair(spin=None):
     a, b = socket.socketpair()
     fd = os.dup(b.fileno())
     b.close()
-    return a, Channel(fd)
+    return a, Channel(fd, spin)
+
+
+class SpinSetting(unittest.TestCase):
+    def test_default_zero_and_a_value(self):
+        self.assertEqual(spin_seconds({}), 100e-6)
+        self.assertEqual(spin_seconds({"GPUPOOL_SPIN_US": ""}), 100e-6)
+        self.assertEqual(spin_seconds({"GPUPOOL_SPIN_US": "0"}), 0)
+        self.assertEqual(spin_seconds({"GPUPOOL_SPIN_US": "250"}), 250e-6)
+
+    def test_bad_values_name_the_value_and_the_range(self):
+        for bad in ("fast", "-1", "1.5", "1000001"):
+            with self.assertRaises(ValueError) as e:
+                spin_seconds({"GPUPOOL_SPIN_US": bad})
+            self.assertEqual(str(e.exception), "GPUPOOL_SPIN_US=%r: expected whole microseconds from 0 "
+                                               "(no polling) to 1000000" % bad)
+
+
+class Polling(unittest.TestCase):
+    """frames() polls the socket for `spin` seconds before it sleeps in recv."""
+
+    def cpu_while_waiting(self, spin, delay=0.2):
+        """Process CPU seconds spent while frames() waits `delay` s for a frame, and the frames."""
+        peer, chan = channel_pair(spin)
+        self.addCleanup(peer.close)
+        self.addCleanup(chan.sock.close)
+
+        def feed():
+            time.sleep(delay)
+            peer.sendall(frame(b'{"type":"stop"}'))
+            peer.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=feed)
+        cpu0 = time.process_time()
+        t.start()
+        got = list(chan.frames())
+        t.join()
+        return time.process_time() - cpu0, got
+
+    def test_a_frame_that_arrives_while_polling_is_read(self):
+        cpu, got = self.cpu_while_waiting(spin=5.0)
+        self.assertEqual(got, ['{"type":"stop"}'])
+        self.assertGreater(cpu, 0.02)  # it polled (a blocking recv costs ~0)
+
+    def test_after_the_window_it_sleeps_in_recv(self):
+        cpu, got = self.cpu_while_waiting(spin=0.001)
+        self.assertEqual(got, ['{"type":"stop"}'])
+        self.assertLess(cpu, 0.02)
+
+    def test_end_of_stream_while_polling(self):
+        peer, chan = channel_pair(5.0)
+        self.addCleanup(chan.sock.close)
+        threading.Timer(0.05, peer.close).start()
+        self.assertEqual(list(chan.frames()), [])
 
 
 class Frames(unittest.TestCase):

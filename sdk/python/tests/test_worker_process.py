@@ -88,6 +88,12 @@ class Handshake(WorkerTest):
         self.assertEqual(w.wait(), 2)
         self.assertIn("GPUPOOL_PROTOCOL_FD='97' is not an open descriptor", w.output()[1])
 
+    def test_bad_spin_setting_is_a_clear_error(self):
+        w = self.spawn("noop_worker.py", env={"GPUPOOL_SPIN_US": "fast"})
+        self.assertEqual(w.wait(), 2)
+        self.assertIn("GPUPOOL_SPIN_US='fast': expected whole microseconds from 0 (no polling) to 1000000",
+                      w.output()[1])
+
 
 class Batches(WorkerTest):
     def test_result_in_order_of_items(self):
