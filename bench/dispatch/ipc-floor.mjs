@@ -2,29 +2,31 @@
 // to a Python child's fd 3 (as gpupool talks to a worker) and times the echo, one at a time,
 // with no gpupool code at all.
 // Usage: node bench/dispatch/ipc-floor.mjs [round trips=20000] [spin µs=0]
-// With a spin, the child polls its descriptor that long (yielding its CPU at each try) before
+// With a spin, the child polls its descriptor that long (calling sched_yield between tries) before
 // it sleeps in read, as the Python SDK does (GPUPOOL_SPIN_US): the difference is the cost of
 // waking a sleeping process on another CPU.
 import { spawn } from 'node:child_process';
 
 const rounds = Number(process.argv[2] ?? 20_000);
 const spinUs = Number(process.argv[3] ?? 0);
-const echo = `
+// Without a spin the child is the plain blocking loop (as the SDK with GPUPOOL_SPIN_US=0).
+const echo = spinUs === 0
+  ? 'import os\nwhile True:\n    d = os.read(3, 65536)\n    if not d: break\n    os.write(3, d)\n'
+  : `
 import os, select, time
 spin = ${spinUs} / 1e6
 os.set_blocking(3, False)
 while True:
     d = None
-    if spin:
-        end = time.perf_counter() + spin
-        while True:
-            try:
-                d = os.read(3, 65536)
+    end = time.perf_counter() + spin
+    while True:
+        try:
+            d = os.read(3, 65536)
+            break
+        except BlockingIOError:
+            if time.perf_counter() >= end:
                 break
-            except BlockingIOError:
-                if time.perf_counter() >= end:
-                    break
-                os.sched_yield()
+            os.sched_yield()
     if d is None:
         select.select([3], [], [])
         d = os.read(3, 65536)

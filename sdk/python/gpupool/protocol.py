@@ -39,19 +39,18 @@ def spin_seconds(environ=os.environ):
     """How long ``frames()`` polls for the next frame before it sleeps in the kernel, from
     GPUPOOL_SPIN_US (microseconds; default 100, 0 turns polling off).
 
-    Why poll: a sleeping worker is woken by the kernel on another CPU, and on a virtual
+    Why poll: a sleeping worker is woken by the kernel from another CPU, and on a virtual
     machine that wake-up (an inter-processor interrupt through the hypervisor) is most of a
-    round trip: 55-70 us of the echo between two processes on the 2-core dev VM, 22-28 us
-    when the reader polls (`node bench/dispatch/ipc-floor.mjs 20000 100`). Under load the next frame is
-    already buffered and nothing polls; idle, a worker polls this long once per batch, and
-    yields its CPU at every try so it never holds back a process that has work."""
+    round trip: the echo between a Node and a Python process on the 2-core dev VM takes p50
+    57-61 us, 16-24 us when the reader polls (`node bench/dispatch/ipc-floor.mjs 20000 100`,
+    bench/results/dispatch/2026-11-22-spin/). Under load the next frame is already buffered
+    and nothing polls; idle, a worker polls this long once per batch, calling sched_yield
+    between tries so that a runnable process on the same CPU goes first.
+    """
     value = environ.get(SPIN_ENV, "")
     if value == "":
         return DEFAULT_SPIN_US / 1e6
-    try:
-        us = int(value)
-    except ValueError:
-        us = -1
+    us = int(value) if value.isascii() and value.isdigit() else -1
     if not 0 <= us <= MAX_SPIN_US:
         raise ValueError("%s=%r: expected whole microseconds from 0 (no polling) to %d" % (SPIN_ENV, value, MAX_SPIN_US))
     return us / 1e6
@@ -112,9 +111,10 @@ class Channel:
         """
         recv_into = self.recv_into
         spin = self.spin if self.sock is not None else 0
-        dontwait = socket.MSG_DONTWAIT
-        clock = time.perf_counter
-        yield_cpu = os.sched_yield
+        if spin:
+            dontwait = socket.MSG_DONTWAIT
+            clock = time.perf_counter
+            yield_cpu = os.sched_yield
         unpack_from = HEADER.unpack_from
         buf = bytearray(_BUF_BYTES)
         view = memoryview(buf)
@@ -160,19 +160,21 @@ class Channel:
                 buf = nbuf
                 view = memoryview(buf)
                 start, end = 0, avail
-            got = -1
+            got = -1  # recv_into never returns a negative count: -1 means "not received yet"
+            tail = view[end:]
             if spin:
                 deadline = clock() + spin
                 while True:
                     try:
-                        got = recv_into(view[end:], 0, dontwait)
+                        got = recv_into(tail, 0, dontwait)
                         break
                     except BlockingIOError:
                         if clock() >= deadline:
                             break
                         yield_cpu()
             if got < 0:
-                got = recv_into(view[end:])
+                got = recv_into(tail)
+            tail.release()
             if not got:
                 if end - start >= 4:
                     raise ProtocolError("end of stream inside a frame (%d of its %d bytes)" % (end - start - 4, need - 4))

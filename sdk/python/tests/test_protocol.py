@@ -25,7 +25,7 @@ class SpinSetting(unittest.TestCase):
         self.assertEqual(spin_seconds({"GPUPOOL_SPIN_US": "250"}), 250e-6)
 
     def test_bad_values_name_the_value_and_the_range(self):
-        for bad in ("fast", "-1", "1.5", "1000001"):
+        for bad in ("fast", "-1", "1.5", "1000001", " 5", "1_000", "\u0661"):
             with self.assertRaises(ValueError) as e:
                 spin_seconds({"GPUPOOL_SPIN_US": bad})
             self.assertEqual(str(e.exception), "GPUPOOL_SPIN_US=%r: expected whole microseconds from 0 "
@@ -33,45 +33,80 @@ class SpinSetting(unittest.TestCase):
 
 
 class Polling(unittest.TestCase):
-    """frames() polls the socket for `spin` seconds before it sleeps in recv."""
+    """frames() polls the socket (MSG_DONTWAIT) for `spin` seconds before it sleeps in recv."""
 
-    def cpu_while_waiting(self, spin, delay=0.2):
-        """Process CPU seconds spent while frames() waits `delay` s for a frame, and the frames."""
+    def recording_pair(self, spin):
+        """A channel whose receives are recorded as "poll" (MSG_DONTWAIT) or "block" with
+        whether they got bytes; frames() reads `recv_into` from the channel, so this sees
+        every call it makes."""
         peer, chan = channel_pair(spin)
         self.addCleanup(peer.close)
         self.addCleanup(chan.sock.close)
+        calls = []
+        real = chan.recv_into
 
+        def recv_into(view, nbytes=0, flags=0):
+            kind = "poll" if flags & socket.MSG_DONTWAIT else "block"
+            try:
+                got = real(view, nbytes, flags)
+            except BlockingIOError:
+                calls.append((kind, "nothing"))
+                raise
+            calls.append((kind, got))
+            return got
+        chan.recv_into = recv_into
+        return peer, chan, calls
+
+    def send_later(self, peer, data, delay):
         def feed():
             time.sleep(delay)
-            peer.sendall(frame(b'{"type":"stop"}'))
+            peer.sendall(data)
             peer.shutdown(socket.SHUT_WR)
         t = threading.Thread(target=feed)
-        cpu0 = time.process_time()
         t.start()
-        got = list(chan.frames())
-        t.join()
-        return time.process_time() - cpu0, got
+        self.addCleanup(t.join)
 
-    def test_a_frame_that_arrives_while_polling_is_read(self):
-        cpu, got = self.cpu_while_waiting(spin=5.0)
-        self.assertEqual(got, ['{"type":"stop"}'])
-        self.assertGreater(cpu, 0.02)  # it polled (a blocking recv costs ~0)
+    def test_a_frame_that_arrives_while_polling_is_read_by_a_poll(self):
+        peer, chan, calls = self.recording_pair(spin=5.0)
+        self.send_later(peer, frame(b'{"type":"stop"}'), 0.1)
+        self.assertEqual(list(chan.frames()), ['{"type":"stop"}'])
+        self.assertEqual([c for c in calls if c[0] == "block"], [])
+        self.assertIn(("poll", 19), calls)
+        self.assertEqual(calls[0], ("poll", "nothing"))  # it did wait by polling
 
     def test_after_the_window_it_sleeps_in_recv(self):
-        cpu, got = self.cpu_while_waiting(spin=0.001)
-        self.assertEqual(got, ['{"type":"stop"}'])
-        self.assertLess(cpu, 0.02)
+        peer, chan, calls = self.recording_pair(spin=0.001)
+        self.send_later(peer, frame(b'{"type":"stop"}'), 0.1)
+        self.assertEqual(list(chan.frames()), ['{"type":"stop"}'])
+        self.assertEqual(calls[calls.index(("block", 19)) - 1], ("poll", "nothing"))
 
-    def test_end_of_stream_while_polling(self):
+    def test_no_polling_with_zero(self):
+        peer, chan, calls = self.recording_pair(spin=0)
+        self.send_later(peer, frame(b'{"type":"stop"}'), 0.05)
+        self.assertEqual(list(chan.frames()), ['{"type":"stop"}'])
+        self.assertEqual({c[0] for c in calls}, {"block"})
+
+    def test_header_now_body_after_the_window(self):
+        peer, chan, calls = self.recording_pair(spin=0.001)
+        data = frame(b'{"type":"batch","id":1,"items":[]}')
+        peer.sendall(data[:4])
+        self.send_later(peer, data[4:], 0.1)
+        self.assertEqual(list(chan.frames()), ['{"type":"batch","id":1,"items":[]}'])
+        self.assertEqual(calls[0], ("poll", 4))
+        self.assertIn(("block", len(data) - 4), calls)
+
+    def test_end_of_stream_while_polling_ends_at_once(self):
         peer, chan = channel_pair(5.0)
         self.addCleanup(chan.sock.close)
         threading.Timer(0.05, peer.close).start()
+        t0 = time.monotonic()
         self.assertEqual(list(chan.frames()), [])
+        self.assertLess(time.monotonic() - t0, 2.0)  # not after the 5 s window
 
 
 class Frames(unittest.TestCase):
     def setUp(self):
-        self.peer, self.chan = channel_pair()
+        self.peer, self.chan = channel_pair(spin=100e-6)  # the default, whatever the environment says
         self.addCleanup(self.peer.close)
         self.addCleanup(self.chan.sock.close)
 
