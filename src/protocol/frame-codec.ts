@@ -13,10 +13,16 @@ export class FrameTooLargeError extends Error {
   }
 }
 
-/** Encodes one JSON text as a frame in a single buffer (one write, one syscall). */
-export function encodeFrame(json: string): Buffer {
+/** The UTF-8 length of a frame's JSON, the header's value; over the limit is an error. */
+function payloadSize(json: string): number {
   const size = Buffer.byteLength(json, 'utf8');
   if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
+  return size;
+}
+
+/** Encodes one JSON text as a frame in a single buffer (one write, one syscall). */
+export function encodeFrame(json: string): Buffer {
+  const size = payloadSize(json);
   const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
   buf.writeUInt32LE(size, 0);
   buf.write(json, FRAME_HEADER_BYTES, 'utf8');
@@ -39,8 +45,7 @@ export interface FrameSink {
  * caller that has already corked the stream keeps its own cork.
  */
 export function writeFrame(stream: FrameSink, json: string): void {
-  const size = Buffer.byteLength(json, 'utf8');
-  if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
+  const size = payloadSize(json);
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   header.writeUInt32LE(size, 0);
   const corked = stream.writableCorked > 0;
