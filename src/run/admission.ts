@@ -12,9 +12,9 @@ export class Admission {
     return this.pending;
   }
 
-  /** Resolves at once while there is room; otherwise when enough has been released. */
-  acquire(): Promise<void> | undefined {
-    this.pending++;
+  /** Takes `n` places; resolves at once while there is room, otherwise when enough has been released. */
+  acquire(n = 1): Promise<void> | undefined {
+    this.pending += n;
     if (this.pending < this.max) return undefined;
     return new Promise((resolve) => (this.waiter = resolve));
   }

@@ -22,8 +22,8 @@ export interface JsonlSinkOptions {
   readonly flushItems?: number;
   /** …or once it holds this many bytes of output. @defaultValue 4 MiB */
   readonly flushBytes?: number;
-  /** Called per finished item (after it is buffered), for progress and admission. */
-  readonly onItem?: (ok: boolean, device: string | undefined, item: WorkItem) => void;
+  /** Called per finished item, or once for a span's `n` (after they are buffered), for progress and stop-on-error. */
+  readonly onItems?: (ok: boolean, device: string | undefined, n: number) => void;
   /** Called once a group is durable in the file and journal: these items no longer occupy memory. */
   readonly onCommitted?: (items: number) => void;
   /** Call with the first write error (disk full…); the run stops. */
@@ -81,7 +81,22 @@ export class JsonlSink implements ItemSink {
     this.append(`{"id":${id},"output":${outputJson}}\n`);
     this.doneSeqs.push(item.seq);
     this.succeeded++;
-    this.options.onItem?.(true, device, item);
+    this.options.onItems?.(true, device, 1);
+    this.maybeFlush();
+  }
+
+  /** A span's lines, as one string and one buffer write: ids and seqs count up from the span's. */
+  doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
+    const n = item.count;
+    const firstId = item.id as number;
+    let lines = '';
+    for (let j = 0; j < n; j++) {
+      lines += `{"id":${firstId + j},"output":${outputsJson[from + j]}}\n`;
+      this.doneSeqs.push(item.seq + j);
+    }
+    this.append(lines);
+    this.succeeded += n;
+    this.options.onItems?.(true, device, n);
     this.maybeFlush();
   }
 
@@ -89,7 +104,7 @@ export class JsonlSink implements ItemSink {
     this.append(`${JSON.stringify({ id: item.id, error: { code: failure.code, message: failure.message } })}\n`);
     this.failedItems.push({ seq: item.seq, id: item.id, code: failure.code, message: failure.message });
     this.failures++;
-    this.options.onItem?.(false, device, item);
+    this.options.onItems?.(false, device, 1);
     this.maybeFlush();
   }
 

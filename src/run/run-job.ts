@@ -2,7 +2,8 @@ import path from 'node:path';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
-import { newWorkItem } from '../scheduler/index.js';
+import { newSpanItem, newWorkItem, unpackSpan, type WorkItem } from '../scheduler/index.js';
+import type { SeqSet } from '../store/index.js';
 import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
 import { classifyWriteError } from '../store/index.js';
 import { Admission } from './admission.js';
@@ -12,6 +13,18 @@ import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { openSource } from './sources/index.js';
 import { RunTally } from './run-tally.js';
+
+/**
+ * Lines per span on the fast path: big enough that per-span work vanishes beside per-line work,
+ * small enough that a batch limit cuts few spans and a failed batch unpacks few lines.
+ */
+const MAX_SPAN_LINES = 256;
+
+/** Whether any seq in [start, end) is in the set. */
+function overlaps(set: SeqSet, start: number, end: number): boolean {
+  const next = set.nextPresent(start);
+  return next !== -1 && next < end;
+}
 
 /**
  * `gpupool run`: streams the input through the pool into the output, journaled, resumable.
@@ -40,8 +53,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       path: output,
       startBytes: resume.outputBytes,
       commit: (group) => journal.commit(group),
-      onItem: (ok, device) => {
-        tally.count(ok, device);
+      onItems: (ok, device, n) => {
+        tally.count(ok, device, n);
         if (!ok && options.onError === 'stop' && stopReason === 'complete') {
           stopReason = 'stopped';
           drain.abort();
@@ -100,23 +113,52 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     });
 
     // Read → admit → schedule. Items done in an earlier run are skipped before admission.
+    // Spans (runs of plain lines, one item each through the scheduler) unless batches are
+    // bounded by cost (which needs each line's cost) or the run is a shard (not consecutive).
+    const spanLines = model.batch.max_cost === undefined && !options.shard ? Math.min(MAX_SPAN_LINES, model.batch.max) : 0;
+    const records = spanLines > 1 && source.spanBatches ? source.spanBatches(spanLines) : source.recordBatches();
+    const settled = (seq: number) => resume.done.has(seq) || resume.failed.has(seq);
+    const admit = (item: WorkItem) => {
+      const wait = admission.acquire(item.count);
+      scheduler.push(item);
+      tally.read = item.seq + item.count;
+      return wait;
+    };
     const reading = (async () => {
-      for await (const batch of source.recordBatches()) {
+      for await (const batch of records) {
         for (const rec of batch) {
           if (drain.signal.aborted) break;
+          if ('offsets' in rec) {
+            const span = newSpanItem(rec.seq, rec.id, rec.json, rec.offsets);
+            const end = rec.seq + span.count;
+            if (!overlaps(resume.done, rec.seq, end) && !overlaps(resume.failed, rec.seq, end)) {
+              const wait = admit(span);
+              if (wait) await wait;
+              continue;
+            }
+            for (const item of unpackSpan(span)) {
+              if (settled(item.seq)) tally.resumed++;
+              else {
+                const wait = admit(item);
+                if (wait) await wait;
+              }
+            }
+            continue;
+          }
           if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
-          if (resume.done.has(rec.seq) || resume.failed.has(rec.seq)) {
+          if (settled(rec.seq)) {
             tally.resumed++;
             continue;
           }
-          const wait = admission.acquire();
           if ('parseError' in rec) {
+            const wait = admission.acquire();
             sink.failed(newWorkItem(rec.seq, rec.id, 'null'), { code: 'GPUPOOL_E_INPUT_PARSE', message: rec.parseError }, undefined);
+            tally.read = rec.seq + 1;
+            if (wait) await wait;
           } else {
-            scheduler.push(newWorkItem(rec.seq, rec.id, rec.json, rec.cost));
+            const wait = admit(newWorkItem(rec.seq, rec.id, rec.json, rec.cost));
+            if (wait) await wait;
           }
-          tally.read = rec.seq + 1;
-          if (wait) await wait;
         }
         if (drain.signal.aborted) break;
       }

@@ -13,10 +13,10 @@ export class ItemTally {
   /** Items per device key. */
   readonly perDevice = new Map<string, number>();
 
-  count(ok: boolean, device: string | undefined): void {
-    if (ok) this.done++;
-    else this.failed++;
-    if (device !== undefined) this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + 1);
+  count(ok: boolean, device: string | undefined, n = 1): void {
+    if (ok) this.done += n;
+    else this.failed += n;
+    if (device !== undefined) this.perDevice.set(device, (this.perDevice.get(device) ?? 0) + n);
   }
 
   get elapsedSeconds(): number {

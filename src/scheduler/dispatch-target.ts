@@ -4,6 +4,8 @@ import type { WorkItem } from './work-item.js';
 /** A batch on its way to, or inside, one worker. */
 export interface Batch {
   readonly items: WorkItem[];
+  /** Inputs it carries: `items.length` plus what its spans hold beyond one each. */
+  readonly size: number;
   readonly target: DispatchTarget;
   readonly sentAt: number;
 }

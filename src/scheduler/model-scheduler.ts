@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors/index.js';
 import type { FailureKind, ItemErrorBody } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import { ItemQueue } from './item-queue.js';
+import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
 import type { ItemFailure, ItemSink, WorkItem } from './work-item.js';
 
 export interface ModelSchedulerOptions {
@@ -25,6 +26,9 @@ export interface ModelSchedulerOptions {
  */
 export class ModelScheduler {
   private readonly queue = new ItemQueue<WorkItem>();
+  /** Inputs in `queue`: its items plus what its spans carry beyond one each. */
+  private queuedInputs = 0;
+  /** Never holds a span: a span is unpacked before it is retried. */
   private readonly retries = new ItemQueue<WorkItem>();
   private readonly targets: DispatchTarget[] = [];
   private rr = 0;
@@ -44,11 +48,11 @@ export class ModelScheduler {
 
   /** Items queued, being retried or in flight. */
   get pending(): number {
-    return this.queue.length + this.retries.length + this.inflightItems;
+    return this.queuedInputs + this.retries.length + this.inflightItems;
   }
 
   get queued(): number {
-    return this.queue.length + this.retries.length;
+    return this.queuedInputs + this.retries.length;
   }
 
   get inflight(): number {
@@ -68,8 +72,9 @@ export class ModelScheduler {
   push(item: WorkItem): void {
     if (this.queue.length === 0) this.waitingSince = performance.now();
     this.queue.push(item);
+    this.queuedInputs += item.count;
     // Only try to dispatch once a full batch may be ready; partial batches wait for the timer.
-    if (this.queue.length >= this.options.batch.max || this.retries.length > 0) this.pump();
+    if (this.queuedInputs >= this.options.batch.max || this.retries.length > 0) this.pump();
     else this.armTimer();
   }
 
@@ -88,6 +93,7 @@ export class ModelScheduler {
 
   /** Items not yet dispatched, removed from the queue (for a run that stops early). */
   takeQueued(): WorkItem[] {
+    this.queuedInputs = 0;
     return [...this.retries.drain(), ...this.queue.drain()];
   }
 
@@ -106,7 +112,7 @@ export class ModelScheduler {
           break;
         }
         const limit = Math.max(1, Math.min(target.limit.value, target.maxBatch ?? Infinity));
-        if (this.retries.length === 0 && this.queue.length < limit && !this.inputEnded && !force) {
+        if (this.retries.length === 0 && this.queuedInputs < limit && !this.inputEnded && !force) {
           this.armTimer();
           return;
         }
@@ -123,7 +129,13 @@ export class ModelScheduler {
     const deliver = sink.doneJson
       ? (item: WorkItem, i: number, device: string) => sink.doneJson!(item, JSON.stringify(outputs[i]) ?? 'null', device)
       : (item: WorkItem, i: number, device: string) => sink.done(item, outputs[i], device);
-    this.answered(batch, outputs.length, errors, deliver);
+    const deliverSpan = (span: WorkItem, from: number, device: string) => {
+      if (!sink.doneSpan) return unpackSpan(span).forEach((one, j) => deliver(one, from + j, device));
+      const texts = new Array<string>(span.count);
+      for (let j = 0; j < span.count; j++) texts[j] = JSON.stringify(outputs[from + j]) ?? 'null';
+      sink.doneSpan(span, texts, 0, device);
+    };
+    this.answered(batch, outputs.length, errors, deliver, deliverSpan);
   }
 
   /** A batch answered with each output as JSON text (`result_lines`). */
@@ -132,37 +144,53 @@ export class ModelScheduler {
     if (!sink.doneJson) {
       // One parse of the whole batch: far cheaper than a parse per output.
       const outputs = JSON.parse(`[${outputsJson.join(',')}]`) as unknown[];
-      return this.answered(batch, outputs.length, errors, (item, i, device) => sink.done(item, outputs[i], device));
+      const deliver = (item: WorkItem, i: number, device: string) => sink.done(item, outputs[i], device);
+      return this.answered(batch, outputs.length, errors, deliver, (span, from, device) => this.deliverSpan(span, outputsJson, from, device, deliver));
     }
-    this.answered(batch, outputsJson.length, errors, (item, i, device) => sink.doneJson!(item, outputsJson[i], device));
+    const deliver = (item: WorkItem, i: number, device: string) => sink.doneJson!(item, outputsJson[i], device);
+    this.answered(batch, outputsJson.length, errors, deliver, (span, from, device) => this.deliverSpan(span, outputsJson, from, device, deliver));
   }
 
-  private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void): void {
-    const { items, target } = batch;
+  /** A span whose outputs all succeeded: whole to a sink that takes spans, else one by one. */
+  private deliverSpan(span: WorkItem, outputsJson: readonly string[], from: number, device: string, deliverOne: (item: WorkItem, i: number, device: string) => void): void {
+    const sink = this.options.sink;
+    if (sink.doneSpan) return sink.doneSpan(span, outputsJson, from, device);
+    unpackSpan(span).forEach((one, j) => deliverOne(one, from + j, device));
+  }
+
+  private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
+    const { items, target, size } = batch;
     this.exclusive.delete(target);
-    this.inflightItems -= items.length;
-    if (count !== items.length) {
-      this.retry(items, { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${items.length} inputs` });
+    this.inflightItems -= size;
+    if (count !== size) {
+      this.retry(unpackSpans(items), { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${size} inputs` });
     } else {
       const sink = this.options.sink;
       const device = target.deviceKey;
-      for (let i = 0; i < items.length; i++) {
+      const deliverOne = (item: WorkItem, i: number) => {
         const err = errors?.[i];
-        if (err === undefined) deliver(items[i], i, device);
-        else sink.failed(items[i], { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, device);
+        if (err === undefined) deliver(item, i, device);
+        else sink.failed(item, { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, device);
+      };
+      for (let k = 0, i = 0; k < items.length; i += items[k].count, k++) {
+        const item = items[k];
+        if (item.count === 1) deliverOne(item, i);
+        else if (errors === undefined) deliverSpan(item, i, device);
+        else unpackSpan(item).forEach((one, j) => deliverOne(one, i + j));
       }
-      target.limit.onSuccess(items.length, this.options.roomToGrow?.(target) ?? true);
+      target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true);
     }
-    this.options.onBatch?.(target, items.length, performance.now() - batch.sentAt, 'ok');
+    this.options.onBatch?.(target, size, performance.now() - batch.sentAt, 'ok');
     this.pump();
     this.checkIdle();
   }
 
   onFailed(batch: Batch, kind: FailureKind, message: string): void {
-    const { items, target } = batch;
+    const { target } = batch;
+    const items = unpackSpans(batch.items);
     this.exclusive.delete(target);
-    this.inflightItems -= items.length;
-    this.options.onBatch?.(target, items.length, performance.now() - batch.sentAt, kind);
+    this.inflightItems -= batch.size;
+    this.options.onBatch?.(target, batch.size, performance.now() - batch.sentAt, kind);
     if (kind === 'oom') {
       target.limit.onOutOfMemory(items.length);
       if (items.length > 1) {
@@ -184,9 +212,9 @@ export class ModelScheduler {
   onLost(batches: readonly Batch[], failure: ItemFailure): void {
     for (const batch of batches) {
       this.exclusive.delete(batch.target);
-      this.inflightItems -= batch.items.length;
-      this.options.onBatch?.(batch.target, batch.items.length, performance.now() - batch.sentAt, 'lost');
-      this.retry(batch.items, failure, true);
+      this.inflightItems -= batch.size;
+      this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
+      this.retry(unpackSpans(batch.items), failure, true);
     }
     this.pump();
     this.checkIdle();
@@ -221,27 +249,47 @@ export class ModelScheduler {
     if (head) limit = Math.min(limit, head.batchCap);
     const batch: WorkItem[] = [];
     let cost = 0;
-    for (const source of [this.retries, this.queue]) {
-      while (batch.length < limit) {
-        const next = source.peek();
-        if (next === undefined || next.isolated) break;
-        if (batch.length > 0 && cost + next.cost > maxCost) return batch;
-        batch.push(source.shift()!);
-        cost += next.cost;
+    let size = 0;
+    while (size < limit) {
+      const next = this.retries.peek();
+      if (next === undefined || next.isolated) break;
+      if (batch.length > 0 && cost + next.cost > maxCost) return batch;
+      batch.push(this.retries.shift()!);
+      cost += next.cost;
+      size++;
+    }
+    while (size < limit) {
+      let next = this.queue.peek();
+      if (next === undefined || next.isolated) break;
+      if (batch.length > 0 && cost + next.cost > maxCost) return batch;
+      this.queue.shift();
+      if (size + next.count > limit) {
+        // A span larger than the room left: the batch takes its head, the rest stays first in line.
+        const [head, rest] = splitSpan(next, limit - size);
+        this.queue.unshiftAll([rest]);
+        next = head;
       }
+      this.queuedInputs -= next.count;
+      batch.push(next);
+      cost += next.cost;
+      size += next.count;
     }
     return batch;
   }
 
   private send(target: DispatchTarget, items: WorkItem[]): boolean {
     const json = new Array<string>(items.length);
-    for (let i = 0; i < items.length; i++) json[i] = items[i].json;
-    const batch: Batch = { items, target, sentAt: performance.now() };
+    let size = 0;
+    for (let i = 0; i < items.length; i++) {
+      json[i] = items[i].json;
+      size += items[i].count;
+    }
+    const batch: Batch = { items, size, target, sentAt: performance.now() };
     if (target.send(batch, json)) {
-      this.inflightItems += items.length;
+      this.inflightItems += size;
       return true;
     }
-    this.retries.unshiftAll(items);
+    this.retries.unshiftAll(unpackSpans(items));
     return false;
   }
 

@@ -19,6 +19,14 @@ export interface WorkItem {
   lastError?: ItemFailure;
   /** Front-end context (an HTTP request, a chunk…); the scheduler never reads it. */
   readonly ctx?: unknown;
+  /**
+   * Inputs this item carries: 1, or more for a *span*, consecutive JSONL lines that travel as
+   * one item while nothing goes wrong (`json` is their values joined by commas, so it splices
+   * into a batch frame as they are; their seqs and ids count up from `seq` and `id`).
+   */
+  readonly count: number;
+  /** A span's value starts in `json` (`offsets[0]` is 0): where it is split or unpacked. */
+  readonly offsets?: Uint32Array;
 }
 
 export interface ItemFailure {
@@ -35,8 +43,13 @@ export interface ItemSink {
    */
   doneJson?(item: WorkItem, outputJson: string, device: string): void;
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void;
+  /**
+   * A span's outputs, `outputsJson[from…from + item.count)`, all succeeded. Only a sink with
+   * this method is given spans (the scheduler unpacks a span before anything else happens to it).
+   */
+  doneSpan?(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void;
 }
 
 export function newWorkItem(seq: number, id: string | number, json: string, cost = 1, ctx?: unknown): WorkItem {
-  return { seq, id, json, cost, attempts: 0, isolated: false, batchCap: Infinity, ctx };
+  return { seq, id, json, cost, attempts: 0, isolated: false, batchCap: Infinity, ctx, count: 1 };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchSchema } from '../../src/config/index.js';
-import { AdaptiveBatchLimit, ModelScheduler, newWorkItem, type Batch, type DispatchTarget, type ItemFailure, type WorkItem } from '../../src/scheduler/index.js';
+import { AdaptiveBatchLimit, ModelScheduler, newSpanItem, newWorkItem, type Batch, type DispatchTarget, type ItemFailure, type WorkItem } from '../../src/scheduler/index.js';
 
 /** An in-process target that answers batches with a behaviour function, asynchronously like a worker. */
 class ScriptedTarget implements DispatchTarget {
@@ -20,8 +20,9 @@ class ScriptedTarget implements DispatchTarget {
   }
   send(batch: Batch, itemsJson: string[]): boolean {
     this.inflightCount++;
-    this.sizes.push(batch.items.length);
-    const items = itemsJson.map((j) => JSON.parse(j) as unknown);
+    this.sizes.push(batch.size);
+    // One parse of the frame's items, as a worker does: a span's text is its values joined by commas.
+    const items = JSON.parse(`[${itemsJson.join(',')}]`) as unknown[];
     setImmediate(() => {
       this.inflightCount--;
       this.answer(this.scheduler(), batch, items);
@@ -30,7 +31,7 @@ class ScriptedTarget implements DispatchTarget {
   }
 }
 
-function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; targets?: number; answer: (s: ModelScheduler, b: Batch, items: unknown[]) => void }) {
+function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; targets?: number; spans?: boolean; answer: (s: ModelScheduler, b: Batch, items: unknown[]) => void }) {
   const done = new Map<string | number, unknown>();
   const failed = new Map<string | number, ItemFailure>();
   const batch = batchSchema.parse({ max: opts.max ?? 8, timeout: 1, max_cost: opts.maxCost });
@@ -47,11 +48,32 @@ function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; t
         assert.ok(!done.has(item.id) && !failed.has(item.id), `item ${item.id} answered twice`);
         failed.set(item.id, f);
       },
+      doneSpan: opts.spans
+        ? (item: WorkItem, outputsJson: readonly string[], from: number) => {
+            spansDelivered++;
+            for (let j = 0; j < item.count; j++) {
+              const id = (item.id as number) + j;
+              assert.ok(!done.has(id) && !failed.has(id), `item ${id} answered twice`);
+              done.set(id, JSON.parse(outputsJson[from + j]));
+            }
+          }
+        : undefined,
     },
   });
+  let spansDelivered = 0;
   const targets = Array.from({ length: opts.targets ?? 1 }, (_, i) => new ScriptedTarget(`t${i}`, new AdaptiveBatchLimit({ max: batch.max }), 2, opts.answer, () => scheduler));
   for (const t of targets) scheduler.addTarget(t);
-  return { scheduler, targets, done, failed };
+  return { scheduler, targets, done, failed, spansDelivered: () => spansDelivered };
+}
+
+/** Items 1…n (id i, value i) pushed as spans of `size` lines. */
+function pushSpans(scheduler: ModelScheduler, n: number, size: number): void {
+  for (let first = 1; first <= n; first += size) {
+    const values = Array.from({ length: Math.min(size, n - first + 1) }, (_, k) => String(first + k));
+    const offsets = new Uint32Array(values.length);
+    for (let k = 1; k < values.length; k++) offsets[k] = offsets[k - 1] + values[k - 1].length + 1;
+    scheduler.push(newSpanItem(first - 1, first, values.join(','), offsets));
+  }
 }
 
 const echo = (s: ModelScheduler, b: Batch, items: unknown[]) => s.onResult(b, items, undefined);
@@ -171,4 +193,68 @@ test('parsed outputs reach a JSON sink stringified', async () => {
   await scheduler.whenIdle();
   assert.equal(got.get(1), '{"v":1}');
   assert.equal(got.get(2), 'null', 'undefined is written as null, never as nothing');
+});
+
+test('spans: batches are filled to batch.max exactly (spans cut to fit), each input answered once, whole spans delivered whole', async () => {
+  const h = harness({ max: 10, targets: 2, spans: true, answer: echo });
+  pushSpans(h.scheduler, 1003, 4);
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 1003);
+  for (let id = 1; id <= 1003; id++) assert.equal(h.done.get(id), id);
+  const sizes = h.targets.flatMap((t) => t.sizes);
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 1003);
+  assert.ok(sizes.filter((n) => n === 10).length >= 99, `sizes ${sizes}`);
+  assert.ok(h.spansDelivered() > 0);
+});
+
+test('spans: an item error inside a span fails that input alone, with its own id', async () => {
+  const h = harness({
+    max: 64,
+    spans: true,
+    answer: (s, b, items) => s.onResult(b, items.map((x) => (x === 13 ? null : x)), Object.fromEntries(items.flatMap((x, i) => (x === 13 ? [[String(i), { message: 'unlucky' }]] : [])))),
+  });
+  pushSpans(h.scheduler, 100, 16);
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 99);
+  assert.equal(h.failed.get(13)?.message, 'unlucky');
+  assert.equal(h.done.get(14), 14);
+});
+
+test('spans: out-of-memory unpacks and halves; a poison input is bisected out of its span; a lost batch is retried', async () => {
+  const oom = harness({ max: 64, spans: true, answer: (s, b, items) => (items.length > 10 ? s.onFailed(b, 'oom', 'CUDA out of memory') : s.onResult(b, items, undefined)) });
+  pushSpans(oom.scheduler, 500, 32);
+  oom.scheduler.endInput();
+  await oom.scheduler.whenIdle();
+  assert.equal(oom.done.size, 500);
+  assert.ok(oom.targets[0].limit.value <= 10);
+
+  const poison = harness({ max: 16, spans: true, answer: (s, b, items) => (items.includes(77) ? s.onFailed(b, 'batch', 'boom') : s.onResult(b, items, undefined)) });
+  pushSpans(poison.scheduler, 200, 16);
+  poison.scheduler.endInput();
+  await poison.scheduler.whenIdle();
+  assert.equal(poison.done.size, 199);
+  assert.deepEqual([...poison.failed.keys()], [77]);
+
+  let lost = 0;
+  const crash = harness({
+    max: 32,
+    spans: true,
+    answer: (s, b, items) => (lost++ < 3 ? s.onLost([b], { code: 'GPUPOOL_E_WORKER_CRASHED', message: 'gone' }) : s.onResult(b, items, undefined)),
+  });
+  pushSpans(crash.scheduler, 300, 32);
+  crash.scheduler.endInput();
+  await crash.scheduler.whenIdle();
+  assert.equal(crash.done.size, 300);
+  assert.equal(crash.failed.size, 0);
+});
+
+test('spans reach a sink without doneSpan one by one, and answers given as JSON text too', async () => {
+  const h = harness({ max: 8, answer: (s, b, items) => s.onResultJson(b, items.map((x) => JSON.stringify(x)), undefined) });
+  pushSpans(h.scheduler, 50, 8);
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 50);
+  assert.equal(h.done.get(50), 50);
 });

@@ -141,14 +141,15 @@ class Bench:
             extra = ""
             if rec["workload"] == "encoder":
                 extra = "  %s tokens/s  makespan %.2f s" % (_fmt(rec["cost_per_s"]), rec["makespan_s"])
-            log("  %s %s N=%d: %s items/s over %.1f s window (%d items)%s%s%s" % (
+            log("  %s %s N=%d: %s items/s over %.1f s window (%d items)%s%s%s%s" % (
                 rec["workload"], rec["method"], rec["n"], _fmt(rec["items_per_s"]), rec["window_s"], rec["items"], extra,
                 "  GPU %.0f%%" % rec["gpu_util"] if rec.get("gpu_util") is not None else "",
+                "  CPU cores: root %.2f, below it %.2f" % (rec["cpu_root_cores"], rec["cpu_tree_cores"]) if rec.get("cpu_root_cores") is not None else "",
                 "  (capped)" if rec.get("capped") else ""))
 
     def finish_rec(self, rec, workers, n):
         """Fill rec with metrics of the rows of its workers and the samples of its time."""
-        from metrics import by_worker_summary, gpu_util, peak_rss
+        from metrics import by_worker_summary, cpu_cores, gpu_util, peak_rss
         s = by_worker_summary(workers)
         if s is None:
             rec["error"] = rec.get("error") or "no batch was completed"
@@ -156,6 +157,7 @@ class Bench:
         rec.update(s)
         rec["gpu_util"], rec["gpu_util_per_card"] = gpu_util(self.sampler.samples, n, s["first_start"], s["last_end"])
         rec["rss_root_peak"], rec["rss_tree_peak"] = peak_rss(self.sampler.samples, rec["t_launch"], time.time())
+        rec["cpu_root_cores"], rec["cpu_tree_cores"] = cpu_cores(self.sampler.samples, s["first_start"], s["last_end"])
         return rec
 
     def direct_rate(self, workload, n):

@@ -94,3 +94,14 @@ def peak_rss(samples, t0, t1):
     if not rows:
         return None, None
     return max(s[2] for s in rows), max(s[3] for s in rows)
+
+
+def cpu_cores(samples, t0, t1):
+    """(cores the root process kept busy, cores its descendants kept busy) between t0 and t1,
+    from the first and last samples inside: 1.0 is one core all the time. A process that
+    exits inside the window takes its CPU time along, so the descendants' figure is a floor."""
+    rows = [s for s in samples if t0 <= s[0] <= t1 and len(s) > 5 and s[4] is not None]
+    if len(rows) < 2 or rows[-1][0] <= rows[0][0]:
+        return None, None
+    dt = rows[-1][0] - rows[0][0]
+    return (rows[-1][4] - rows[0][4]) / dt, (rows[-1][5] - rows[0][5]) / dt

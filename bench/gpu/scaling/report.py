@@ -46,7 +46,8 @@ def derive(results):
                 # input differ slightly in mean length), items/s for the others (cost = 1 per item).
                 cell = {"items_per_s": p["items_per_s"], "rate": p["cost_per_s"], "capped": bool(p.get("capped")),
                         "gpu_util": p.get("gpu_util"), "rss_tree_peak": p.get("rss_tree_peak"),
-                        "rss_root_peak": p.get("rss_root_peak"), "in_batch_fraction": p.get("in_batch_fraction")}
+                        "rss_root_peak": p.get("rss_root_peak"), "in_batch_fraction": p.get("in_batch_fraction"),
+                        "cpu_root_cores": p.get("cpu_root_cores"), "cpu_tree_cores": p.get("cpu_tree_cores")}
                 if d:
                     cell["vs_direct"] = p["cost_per_s"] / d["cost_per_s"]
                 if one:
@@ -153,6 +154,17 @@ def write_markdown(results, path):
                     cells.append("%.2f s / %.2f s = %.3f×%s" % (c["makespan_s"], c["ideal_makespan_s"], c["makespan_vs_ideal"],
                                                                  "" if c["complete"] else " (capped: incomplete)"))
                 out.append("| %d | %s | %s | %s |" % (r["n"], _n(items), _n(tokens), " | ".join(cells)))
+    cpu_rows = [(r, m) for r in rows for m in ("gpupool", "gpupool_predict") if (r.get(m) or {}).get("cpu_root_cores") is not None]
+    if cpu_rows:
+        out.append("\n## Host CPU of gpupool\n")
+        out.append("Cores kept busy in the steady window (1.00 = one core all the time), from /proc: gpupool's Node "
+                   "process, and its workers together. A figure near 1.00 for Node, or near N for the workers, names what "
+                   "bounds the rate.\n")
+        out.append("| workload | N | method | Node | workers |")
+        out.append("|---|---|---|---|---|")
+        for r, m in cpu_rows:
+            c = r[m]
+            out.append("| %s | %d | %s | %.2f | %.2f |" % (r["workload"], r["n"], m, c["cpu_root_cores"], c["cpu_tree_cores"]))
     out.append("\n## Targets (issue 7)\n")
     for t in der.get("targets", []):
         extra = " (scheme 1: %.3f×)" % t["scheme1"] if t.get("scheme1") is not None else ""

@@ -30,15 +30,32 @@ def _rss(pid):
         return 0
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid):
+    """User + system CPU seconds of one process (0 once it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14 and 15 of stat)
+
+
 def tree_rss(root):
-    """(RSS of root alone, RSS of root and all its descendants), in bytes."""
+    """(RSS of root alone, RSS of root and all its descendants) in bytes, then (CPU seconds of
+    root alone, CPU seconds of its descendants): where a phase spends its host CPU."""
     kids = _children_map()
-    total, stack = 0, [root]
+    total, below_cpu, stack = 0, 0.0, [root]
     while stack:
         pid = stack.pop()
         total += _rss(pid)
+        if pid != root:
+            below_cpu += _cpu_s(pid)
         stack.extend(kids.get(pid, ()))
-    return _rss(root), total
+    return _rss(root), total, _cpu_s(root), below_cpu
 
 
 class Nvml:
@@ -82,8 +99,8 @@ class Sampler(threading.Thread):
             t = time.time()
             util = self.nvml.utilisation()
             root = self.root
-            rss = tree_rss(root) if root else (None, None)
-            self.samples.append((t, util, rss[0], rss[1]))
+            rss = tree_rss(root) if root else (None, None, None, None)
+            self.samples.append((t, util) + tuple(rss))
             self._stop_event.wait(max(0.0, self.interval - (time.time() - t)))
 
     def stop(self):

@@ -3,6 +3,18 @@ export type InputRecord =
   | { readonly seq: number; readonly id: string | number; readonly json: string; readonly cost: number }
   | { readonly seq: number; readonly id: string | number; readonly parseError: string };
 
+/**
+ * Consecutive JSONL lines, each checked to be one JSON value, as one record: line numbers
+ * `id`…`id + offsets.length - 1`, their values joined by commas in `json`, value k starting at
+ * `offsets[k]`. What the fast path of `gpupool run` reads (see `JsonlSource.spanBatches`).
+ */
+export interface SpanRecord {
+  readonly seq: number;
+  readonly id: number;
+  readonly json: string;
+  readonly offsets: Uint32Array;
+}
+
 export interface InputSource {
   /** What it reads, for messages and the journal's identity. */
   readonly description: string;
@@ -14,6 +26,11 @@ export interface InputSource {
   recordBatches(): AsyncIterable<readonly InputRecord[]>;
   /** The records one by one (convenient where speed does not matter). */
   records(): AsyncIterable<InputRecord>;
+  /**
+   * The records with runs of up to `maxLines` plain lines as spans, where the source can: no
+   * parse per line, and no cost read (the caller does not bound batches by cost).
+   */
+  spanBatches?(maxLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]>;
 }
 
 /** `records()` for a source that implements `recordBatches()`. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
+import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
+import { isPlainJsonLine } from './plain-json-line.js';
 
 function costOf(value: unknown, field: string): number {
   if (value !== null && typeof value === 'object') {
@@ -43,24 +44,57 @@ export class JsonlSource implements InputSource {
     return eachRecord(this.recordBatches());
   }
 
-  async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
+  recordBatches(): AsyncIterable<readonly InputRecord[]> {
+    return this.scan(0) as AsyncIterable<readonly InputRecord[]>;
+  }
+
+  spanBatches(maxLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
+    return this.scan(maxLines);
+  }
+
+  /**
+   * Lines to records, a read chunk at a time. With `spanLines` > 0, lines that {@link isPlainJsonLine}
+   * passes are gathered into spans of up to that many (never across a chunk, a blank line or a
+   * line that needs the careful parse); every other line is parsed as before.
+   */
+  private async *scan(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     const stream = this.open();
     stream.setEncoding('utf8');
+    const starts = new Uint32Array(Math.max(1, spanLines));
     let partial = '';
     let lineNo = 0;
     for await (const chunk of stream as AsyncIterable<string>) {
       this.bytesRead += Buffer.byteLength(chunk, 'utf8');
       const text = partial + chunk;
+      const batch: (InputRecord | SpanRecord)[] = [];
+      let spanCount = 0;
+      let spanStart = 0;
+      let spanEnd = 0;
+      const flushSpan = () => {
+        const seq = lineNo - spanCount;
+        if (spanCount === 1) batch.push({ seq, id: seq + 1, json: text.slice(spanStart, spanEnd), cost: 1 });
+        else batch.push({ seq, id: seq + 1, json: text.slice(spanStart, spanEnd).replaceAll('\n', ','), offsets: starts.slice(0, spanCount) });
+        spanCount = 0;
+      };
       let start = 0;
       let nl = text.indexOf('\n', start);
-      const batch: InputRecord[] = [];
       while (nl !== -1) {
-        lineNo++;
-        const rec = this.parseLine(text.slice(start, nl), lineNo);
-        if (rec) batch.push(rec);
+        if (spanLines > 0 && isPlainJsonLine(text, start, nl)) {
+          if (spanCount === 0) spanStart = start;
+          starts[spanCount++] = start - spanStart;
+          spanEnd = nl;
+          lineNo++;
+          if (spanCount === spanLines) flushSpan();
+        } else {
+          if (spanCount > 0) flushSpan();
+          lineNo++;
+          const rec = this.parseLine(text.slice(start, nl), lineNo);
+          if (rec) batch.push(rec);
+        }
         start = nl + 1;
         nl = text.indexOf('\n', start);
       }
+      if (spanCount > 0) flushSpan();
       partial = text.slice(start);
       if (batch.length > 0) yield batch;
     }

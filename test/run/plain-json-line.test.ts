@@ -1,0 +1,118 @@
+// isPlainJsonLine against JSON.parse: it must never pass a line JSON.parse refuses (the fast path
+// would send it to a worker unchecked), and it should pass the valid lines it was built for.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isPlainJsonLine } from '../../src/run/sources/plain-json-line.js';
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const check = (text: string) => isPlainJsonLine(text, 0, text.length);
+
+test('valid lines of every JSON type pass, with spaces, tabs and a CR around them', () => {
+  for (const line of [
+    '{"seed": 1234567}',
+    '{"a":[1,-2.5e+10,0.25,-0,1E3],"b":{"c":null,"d":true,"e":false},"s":"\\u00e9\\n\\"\\\\\\/\\b\\f\\r\\t"}',
+    '[]',
+    '{}',
+    '"just a string"',
+    '42',
+    'true',
+    'null',
+    '  {"padded": "yes"} \t\r',
+    '{"text":"Ünïcødé 汉字 and a lone \ud800 surrogate"}',
+    '[[[[[[[[[[1]]]]]]]]]]',
+  ]) {
+    assert.ok(parses(line), line);
+    assert.equal(check(line), true, line);
+  }
+});
+
+test('invalid lines are refused', () => {
+  for (const line of [
+    '',
+    '   ',
+    '{"a":1',
+    '{"a":1}}',
+    '{"a":1} x',
+    '{a:1}',
+    "{'a':1}",
+    '{"a":01}',
+    '{"a":1.}',
+    '{"a":.5}',
+    '{"a":1e}',
+    '{"a":+1}',
+    '{"a":-}',
+    '{"a":NaN}',
+    '{"a":Infinity}',
+    '{"a":undefined}',
+    '{"a":tru}',
+    '{"a":nulls}',
+    '[1,]',
+    '{"a":1,}',
+    '[1 2]',
+    '"unterminated',
+    '"bad escape \\x"',
+    '"short \\u12"',
+    '"raw\ttab"',
+    '"\u0001"',
+    '\u00a0{"a":1}',
+    '{"a":1}{"b":2}',
+    '1 2',
+  ]) {
+    assert.equal(parses(line), false, `JSON.parse accepts ${JSON.stringify(line)}: not a case for this list`);
+    assert.equal(check(line), false, line);
+  }
+});
+
+test('only [start, end) is read: the surrounding text does not matter', () => {
+  const text = 'garbage{"a":[1,2]}\n{"b":';
+  assert.equal(isPlainJsonLine(text, 7, 18), true);
+  assert.equal(isPlainJsonLine(text, 7, 17), false); // cut inside the value
+  assert.equal(isPlainJsonLine('xtruex', 1, 5), true);
+  assert.equal(isPlainJsonLine('xtrue', 1, 4), false); // "tru" is not true
+});
+
+test('nesting deeper than its limit is left to JSON.parse (a "not sure", never a yes)', () => {
+  const deep = '['.repeat(40) + ']'.repeat(40);
+  assert.ok(parses(deep));
+  assert.equal(check(deep), false);
+});
+
+test('fuzz: random token soups and mutated valid lines are never passed when JSON.parse refuses them', () => {
+  // A seeded generator, so a failure names a line that can be replayed.
+  let state = 0x9e3779b9;
+  const rand = (n: number) => {
+    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return state % n;
+  };
+  const tokens = ['{', '}', '[', ']', ',', ':', '"', '\\', 'a', '1', '0', '-', '.', 'e', 'E', '+', ' ', '\t', '\r', 'true', 'null', 'fals', '"k"', '\\u00', 'f', '\u0000', '\u001f', 'é', '\ud83d'];
+  const valid = ['{"seed":12,"x":[1.5,-2e3,"s\\n"],"o":{"t":true,"n":null}}', '[0,-0.1,1e-9,"\\u0041"]', '"a\\"b"'];
+  let passed = 0;
+  for (let n = 0; n < 60_000; n++) {
+    let line: string;
+    if (n % 2 === 0) {
+      line = '';
+      const len = 1 + rand(12);
+      for (let k = 0; k < len; k++) line += tokens[rand(tokens.length)];
+    } else {
+      const base = valid[rand(valid.length)];
+      const at = rand(base.length + 1);
+      const op = rand(3);
+      const tok = tokens[rand(tokens.length)];
+      line = op === 0 ? base.slice(0, at) + tok + base.slice(at) : op === 1 ? base.slice(0, at) + base.slice(at + 1) : base.slice(0, at) + tok + base.slice(at + 1);
+    }
+    const ok = parses(line);
+    if (check(line)) {
+      passed++;
+      assert.ok(ok, `passed but JSON.parse refuses it: ${JSON.stringify(line)}`);
+    }
+  }
+  assert.ok(passed > 1000, `the fuzz should reach valid lines too (passed ${passed})`);
+});

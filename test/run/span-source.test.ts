@@ -1,0 +1,68 @@
+// JsonlSource.spanBatches over a real stream: plain lines come as spans (ids and offsets right,
+// values joined by commas), anything else breaks the span and is read as before.
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { JsonlSource, type InputRecord, type SpanRecord } from '../../src/run/index.js';
+import { newSpanItem, splitSpan, unpackSpan, unpackSpans, newWorkItem } from '../../src/scheduler/index.js';
+
+async function read(chunks: string[], maxLines: number): Promise<(InputRecord | SpanRecord)[]> {
+  const source = JsonlSource.fromStream(Readable.from(chunks), 'test', 'cost');
+  const out: (InputRecord | SpanRecord)[] = [];
+  for await (const batch of source.spanBatches(maxLines)) out.push(...batch);
+  return out;
+}
+
+/** Each record as [first id, what it is]: a span's values, an item's text, or "error". */
+function shape(records: (InputRecord | SpanRecord)[]): unknown[] {
+  return records.map((r) => {
+    if ('offsets' in r) return [r.id, 'span', JSON.parse(`[${r.json}]`)];
+    if ('parseError' in r) return [r.id, 'error'];
+    return [r.id, r.json];
+  });
+}
+
+test('plain lines become spans of at most maxLines; blanks, bad and careful lines break them', async () => {
+  const lines = ['{"a":1}', '{"a":2}', '{"a":3}', '[4]', '', '{"a":5}', 'not json', '\u00a0{"x":0}', '{"a":6}\r', ' "7" ', '{"a":8}'];
+  const records = await read([lines.join('\n') + '\n'], 3);
+  assert.deepEqual(shape(records), [
+    [1, 'span', [{ a: 1 }, { a: 2 }, { a: 3 }]],
+    [4, '[4]'], // a span of one is an ordinary record
+    [6, '{"a":5}'],
+    [7, 'error'],
+    [8, 'error'],
+    [9, 'span', [{ a: 6 }, '7', { a: 8 }]],
+  ]);
+  for (const r of records) if ('offsets' in r) assert.equal(r.seq, r.id - 1);
+});
+
+test('spans never cross a read chunk; a line cut across chunks is whole', async () => {
+  const records = await read(['{"a":1}\n{"a":2}\n{"a"', ':3}\n{"a":4}\n', '{"a":5}'], 8);
+  assert.deepEqual(shape(records), [
+    [1, 'span', [{ a: 1 }, { a: 2 }]],
+    [3, 'span', [{ a: 3 }, { a: 4 }]],
+    [5, '{"a":5}'],
+  ]);
+});
+
+test('a span splits and unpacks into the lines it was made of, ids and seqs in step', async () => {
+  const records = await read(['{"t":"a,b"}\n[1, 2]\r\n"x"\n{"t":"}"}\n'], 16);
+  const rec = records[0] as SpanRecord;
+  const span = newSpanItem(rec.seq, rec.id, rec.json, rec.offsets);
+  assert.equal(span.count, 4);
+  assert.deepEqual(
+    unpackSpan(span).map((i) => [i.seq, i.id, JSON.parse(i.json), i.count]),
+    [
+      [0, 1, { t: 'a,b' }, 1],
+      [1, 2, [1, 2], 1],
+      [2, 3, 'x', 1],
+      [3, 4, { t: '}' }, 1],
+    ],
+  );
+  const [head, rest] = splitSpan(span, 1);
+  assert.deepEqual([head.seq, head.id, head.count, JSON.parse(`[${head.json}]`)], [0, 1, 1, [{ t: 'a,b' }]]);
+  assert.deepEqual([rest.seq, rest.id, rest.count, JSON.parse(`[${rest.json}]`)], [1, 2, 3, [[1, 2], 'x', { t: '}' }]]);
+  assert.deepEqual(unpackSpan(rest).map((i) => i.json.trim()), ['[1, 2]', '"x"', '{"t":"}"}']);
+  const single = newWorkItem(9, 10, '{}');
+  assert.deepEqual(unpackSpans([single, rest]).map((i) => i.id), [10, 2, 3, 4]);
+});
