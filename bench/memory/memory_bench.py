@@ -54,7 +54,7 @@ class TreePoll(threading.Thread):
 
     def run(self):
         while not self.done:
-            root, tree = tree_rss(self.pid)
+            root, tree = tree_rss(self.pid)[:2]
             self.peak_root, self.peak_tree = max(self.peak_root, root), max(self.peak_tree, tree)
             time.sleep(0.1)
 

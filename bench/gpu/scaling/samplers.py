@@ -85,7 +85,7 @@ class Nvml:
 
 class Sampler(threading.Thread):
     """Every `interval` s: GPU utilisation of every card, and RSS of the tree under `root`
-    (set per phase). Samples are (t, [util per card], root_rss, tree_rss)."""
+    (set per phase). Samples are (t, [util per card], root_rss, tree_rss, root_cpu_s, below_cpu_s)."""
 
     def __init__(self, nvml, interval=0.2):
         super().__init__(daemon=True)
