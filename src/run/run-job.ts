@@ -137,6 +137,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
               continue;
             }
             for (const item of unpackSpan(span)) {
+              if (drain.signal.aborted) break; // as the outer loop: nothing is admitted after a stop
               if (settled(item.seq)) tally.resumed++;
               else {
                 const wait = admit(item);

@@ -111,7 +111,8 @@ export class ModelScheduler {
           if (!this.send(target, [this.retries.shift()!])) this.exclusive.delete(target);
           break;
         }
-        const limit = Math.max(1, Math.min(target.limit.value, target.maxBatch ?? Infinity));
+        // Whole: a worker's max_batch is not checked to be an integer, and a span is cut at this count.
+        const limit = Math.max(1, Math.floor(Math.min(target.limit.value, target.maxBatch ?? Infinity)));
         if (this.retries.length === 0 && this.queuedInputs < limit && !this.inputEnded && !force) {
           this.armTimer();
           return;

@@ -258,3 +258,13 @@ test('spans reach a sink without doneSpan one by one, and answers given as JSON 
   assert.equal(h.done.size, 50);
   assert.equal(h.done.get(50), 50);
 });
+
+test('spans: a worker max_batch that is not whole (2.5) cuts spans at a whole count; every input answered once', async () => {
+  const h = harness({ max: 16, spans: true, answer: echo });
+  for (const t of h.targets) Object.defineProperty(t, 'maxBatch', { value: 2.5 });
+  pushSpans(h.scheduler, 40, 8);
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 40);
+  assert.ok(h.targets[0].sizes.every((n) => n === 2), `sizes ${h.targets[0].sizes}`);
+});
