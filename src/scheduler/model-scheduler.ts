@@ -131,10 +131,9 @@ export class ModelScheduler {
       ? (item: WorkItem, i: number, device: string) => sink.doneJson!(item, JSON.stringify(outputs[i]) ?? 'null', device)
       : (item: WorkItem, i: number, device: string) => sink.done(item, outputs[i], device);
     const deliverSpan = (span: WorkItem, from: number, device: string) => {
-      if (!sink.doneSpan) return unpackSpan(span).forEach((one, j) => deliver(one, from + j, device));
       const texts = new Array<string>(span.count);
       for (let j = 0; j < span.count; j++) texts[j] = JSON.stringify(outputs[from + j]) ?? 'null';
-      sink.doneSpan(span, texts, 0, device);
+      sink.doneSpan!(span, texts, 0, device);
     };
     this.answered(batch, outputs.length, errors, deliver, deliverSpan);
   }
@@ -146,19 +145,16 @@ export class ModelScheduler {
       // One parse of the whole batch: far cheaper than a parse per output.
       const outputs = JSON.parse(`[${outputsJson.join(',')}]`) as unknown[];
       const deliver = (item: WorkItem, i: number, device: string) => sink.done(item, outputs[i], device);
-      return this.answered(batch, outputs.length, errors, deliver, (span, from, device) => this.deliverSpan(span, outputsJson, from, device, deliver));
+      return this.answered(batch, outputs.length, errors, deliver, (span, from, device) => sink.doneSpan!(span, outputsJson, from, device));
     }
     const deliver = (item: WorkItem, i: number, device: string) => sink.doneJson!(item, outputsJson[i], device);
-    this.answered(batch, outputsJson.length, errors, deliver, (span, from, device) => this.deliverSpan(span, outputsJson, from, device, deliver));
+    this.answered(batch, outputsJson.length, errors, deliver, (span, from, device) => sink.doneSpan!(span, outputsJson, from, device));
   }
 
-  /** A span whose outputs all succeeded: whole to a sink that takes spans, else one by one. */
-  private deliverSpan(span: WorkItem, outputsJson: readonly string[], from: number, device: string, deliverOne: (item: WorkItem, i: number, device: string) => void): void {
-    const sink = this.options.sink;
-    if (sink.doneSpan) return sink.doneSpan(span, outputsJson, from, device);
-    unpackSpan(span).forEach((one, j) => deliverOne(one, from + j, device));
-  }
-
+  /**
+   * `deliverSpan` is called only for a span whose outputs all succeeded and a sink with
+   * `doneSpan`; any other span is unpacked here and its lines go through `deliver`.
+   */
   private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
     const { items, target, size } = batch;
     this.exclusive.delete(target);
@@ -173,10 +169,11 @@ export class ModelScheduler {
         if (err === undefined) deliver(item, i, device);
         else sink.failed(item, { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, device);
       };
+      const wholeSpans = errors === undefined && sink.doneSpan !== undefined;
       for (let k = 0, i = 0; k < items.length; i += items[k].count, k++) {
         const item = items[k];
         if (item.count === 1) deliverOne(item, i);
-        else if (errors === undefined) deliverSpan(item, i, device);
+        else if (wholeSpans) deliverSpan(item, i, device);
         else unpackSpan(item).forEach((one, j) => deliverOne(one, i + j));
       }
       target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true);
@@ -251,29 +248,24 @@ export class ModelScheduler {
     const batch: WorkItem[] = [];
     let cost = 0;
     let size = 0;
-    while (size < limit) {
-      const next = this.retries.peek();
-      if (next === undefined || next.isolated) break;
-      if (batch.length > 0 && cost + next.cost > maxCost) return batch;
-      batch.push(this.retries.shift()!);
-      cost += next.cost;
-      size++;
-    }
-    while (size < limit) {
-      let next = this.queue.peek();
-      if (next === undefined || next.isolated) break;
-      if (batch.length > 0 && cost + next.cost > maxCost) return batch;
-      this.queue.shift();
-      if (size + next.count > limit) {
-        // A span larger than the room left: the batch takes its head, the rest stays first in line.
-        const [head, rest] = splitSpan(next, limit - size);
-        this.queue.unshiftAll([rest]);
-        next = head;
+    for (const source of [this.retries, this.queue]) {
+      while (size < limit) {
+        let next = source.peek();
+        if (next === undefined || next.isolated) break;
+        if (batch.length > 0 && cost + next.cost > maxCost) return batch;
+        source.shift();
+        if (size + next.count > limit) {
+          // A span larger than the room left (spans are only ever in `queue`): the batch takes
+          // its head, the rest stays first in line.
+          const [head, rest] = splitSpan(next, limit - size);
+          source.unshiftAll([rest]);
+          next = head;
+        }
+        if (source === this.queue) this.queuedInputs -= next.count;
+        batch.push(next);
+        cost += next.cost;
+        size += next.count;
       }
-      this.queuedInputs -= next.count;
-      batch.push(next);
-      cost += next.cost;
-      size += next.count;
     }
     return batch;
   }

@@ -44,8 +44,8 @@ export interface ItemSink {
   doneJson?(item: WorkItem, outputJson: string, device: string): void;
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void;
   /**
-   * A span's outputs, `outputsJson[from…from + item.count)`, all succeeded. Only a sink with
-   * this method is given spans (the scheduler unpacks a span before anything else happens to it).
+   * A span's outputs, `outputsJson[from…from + item.count)`, all succeeded. A sink without it
+   * gets the span's lines one by one, as does every sink when a span failed in any way.
    */
   doneSpan?(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void;
 }
