@@ -1,9 +1,12 @@
 import fs from 'node:fs';
+import { GpupoolError } from '../errors/index.js';
+import { asciiBytes, lineRoom, putAscii, putDecimal, putText } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
 export interface GroupCommit {
-  readonly done: number[];
+  /** The group's done seqs; a fresh array per group, the sink keeps no hold on it. */
+  readonly done: Uint32Array;
   readonly failed: { seq: number; id: string | number; code: string; message: string }[];
   /** Length of the output file once this group is in it. */
   readonly outputBytes: number;
@@ -30,6 +33,10 @@ export interface JsonlSinkOptions {
   readonly onError?: (err: Error) => void;
 }
 
+const ID_OPEN = asciiBytes('{"id":');
+const OUTPUT_KEY = asciiBytes(',"output":');
+const LINE_CLOSE = asciiBytes('}\n');
+
 const INITIAL_BUFFER_BYTES = 256 * 1024;
 /** A group buffer larger than this (a group of big outputs) is not kept for the next group. */
 const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -52,7 +59,9 @@ export class JsonlSink implements ItemSink {
   private used = 0;
   /** A group write is queued and has not started: it will take every line buffered by then. */
   private flushQueued = false;
-  private doneSeqs: number[] = [];
+  /** Done seqs of the group being filled: the first `doneCount` (a typed array: no boxed numbers, no regrowth per group). */
+  private doneSeqs = new Uint32Array(1024);
+  private doneCount = 0;
   private failedItems: GroupCommit['failed'] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -79,22 +88,36 @@ export class JsonlSink implements ItemSink {
   doneJson(item: WorkItem, outputJson: string, device: string): void {
     const id = typeof item.id === 'number' ? String(item.id) : JSON.stringify(item.id);
     this.append(`{"id":${id},"output":${outputJson}}\n`);
-    this.doneSeqs.push(item.seq);
+    this.addDone(item.seq);
     this.succeeded++;
     this.options.onItems?.(true, device, 1);
     this.maybeFlush();
   }
 
-  /** A span's lines, as one string and one buffer write: ids and seqs count up from the span's. */
+  /**
+   * A span's lines, written byte by byte into the group's buffer (no string per line): ids and
+   * seqs count up from the span's.
+   */
   doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
     const n = item.count;
     const firstId = item.id as number;
-    let lines = '';
+    let pos = this.used;
     for (let j = 0; j < n; j++) {
-      lines += `{"id":${firstId + j},"output":${outputsJson[from + j]}}\n`;
-      this.doneSeqs.push(item.seq + j);
+      const output = outputsJson[from + j];
+      const room = lineRoom(output);
+      if (pos + room > this.buffer.length) {
+        this.used = pos;
+        this.grow(pos + room);
+      }
+      const buf = this.buffer;
+      pos = putAscii(buf, pos, ID_OPEN);
+      pos = putDecimal(buf, pos, firstId + j);
+      pos = putAscii(buf, pos, OUTPUT_KEY);
+      pos = putText(buf, pos, output);
+      pos = putAscii(buf, pos, LINE_CLOSE);
+      this.addDone(item.seq + j);
     }
-    this.append(lines);
+    this.used = pos;
     this.succeeded += n;
     this.options.onItems?.(true, device, n);
     this.maybeFlush();
@@ -128,7 +151,18 @@ export class JsonlSink implements ItemSink {
 
   /** Lines in the buffer: each is a done or a failed item of the group. */
   private get buffered(): number {
-    return this.doneSeqs.length + this.failedItems.length;
+    return this.doneCount + this.failedItems.length;
+  }
+
+  private addDone(seq: number): void {
+    // The journal would refuse it at commit; a typed array would wrap it silently first.
+    if (seq >>> 0 !== seq) throw new GpupoolError('GPUPOOL_E_INTERNAL', `output sink: done seq must be an integer in [0, 2^32), got ${seq}`);
+    if (this.doneCount === this.doneSeqs.length) {
+      const bigger = new Uint32Array(this.doneSeqs.length * 2);
+      bigger.set(this.doneSeqs);
+      this.doneSeqs = bigger;
+    }
+    this.doneSeqs[this.doneCount++] = seq;
   }
 
   private append(line: string): void {
@@ -162,13 +196,13 @@ export class JsonlSink implements ItemSink {
   private async writeGroup(): Promise<void> {
     const count = this.buffered;
     if (count === 0 || this.error) return;
-    const group = { done: this.doneSeqs, failed: this.failedItems };
+    const group = { done: this.doneSeqs.slice(0, this.doneCount), failed: this.failedItems };
     const full = this.buffer;
     const buf = full.subarray(0, this.used);
     this.buffer = this.spare ?? Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
     this.spare = undefined;
     this.used = 0;
-    this.doneSeqs = [];
+    this.doneCount = 0;
     this.failedItems = [];
     try {
       await writeAll(this.fd, buf, this.bytes);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { JsonlSink, type GroupCommit } from '../../src/run/index.js';
-import { newWorkItem } from '../../src/scheduler/index.js';
+import { newSpanItem, newWorkItem } from '../../src/scheduler/index.js';
 import { tempDir } from '../helpers/cli.js';
 
 function sinkIn(dir: string, options: { flushItems?: number; flushBytes?: number; flushEveryMs?: number; commitDelayMs?: number }) {
@@ -42,7 +42,7 @@ test('every line exactly as given, multi-byte and very long ones included; each 
   const size = fs.statSync(file).size;
   assert.equal(commits.at(-1)?.outputBytes, size);
   for (let k = 1; k < commits.length; k++) assert.ok(commits[k].outputBytes > commits[k - 1].outputBytes);
-  assert.deepEqual(commits.flatMap((c) => c.done).sort((a, b) => a - b), [...Array(100).keys()]);
+  assert.deepEqual(commits.flatMap((c) => [...c.done]).sort((a, b) => a - b), [...Array(100).keys()]);
 });
 
 test('a group is written once it holds flushBytes, however few items; a slow commit never loses or splits a line', async () => {
@@ -61,4 +61,25 @@ test('a group is written once it holds flushBytes, however few items; a slow com
   assert.ok(lines.slice(0, -1).every((l, i) => l === `{"id":${i + 1},"output":${big}}`), 'a line is not as given');
   assert.ok(beforeClose >= 2, `only ${beforeClose} groups before close: flushBytes did not start any`);
   assert.ok(commits.every((c) => c.done.length > 0), 'an empty group was committed');
+});
+
+test('a span is written byte by byte exactly as its lines would be: ids of every width, outputs beyond ASCII, long outputs, a buffer that must grow mid-span', async () => {
+  const dir = tempDir('gpupool-sink-');
+  const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000 });
+  const outputs = ['7', '"h\u00e9 \u2713 \ud83d\ude00"', '{"a":[1,2]}', JSON.stringify('\ud800 lone'), JSON.stringify('z'.repeat(300_000)), 'null', '"\\u00e9\\n"'];
+  const expected: string[] = [];
+  // First ids chosen so the ids cross every digit boundary, up to the largest safe integer.
+  const firstIds = [1, 8, 95, 996, 99_990, 2 ** 31 - 3, 2 ** 32 - 3, Number.MAX_SAFE_INTEGER - 6];
+  let seq = 0;
+  for (const firstId of firstIds) {
+    const count = outputs.length;
+    const span = newSpanItem(seq, firstId, outputs.map(() => '{}').join(','), Uint32Array.from(outputs, (_, k) => 3 * k));
+    sink.doneSpan(span, ['unused', ...outputs], 1, 'cpu');
+    for (let j = 0; j < count; j++) expected.push(`{"id":${firstId + j},"output":${outputs[j]}}\n`);
+    seq += count;
+  }
+  await sink.close();
+  assert.equal(fs.readFileSync(file, 'utf8'), expected.join('').replaceAll('\ud800', '\ufffd'));
+  assert.deepEqual(commits.flatMap((c) => [...c.done]), [...Array(seq).keys()]);
+  assert.equal(sink.succeeded, seq);
 });

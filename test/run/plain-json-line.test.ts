@@ -1,5 +1,6 @@
 // isPlainJsonLine against JSON.parse: it must never pass a line JSON.parse refuses (the fast path
-// would send it to a worker unchecked), and it should pass the valid lines it was built for.
+// would send it to a worker unchecked), and it should pass the valid lines it was built for. It
+// reads a line's UTF-8 bytes; JSON.parse gets the text those bytes decode to.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPlainJsonLine } from '../../src/run/sources/plain-json-line.js';
@@ -13,7 +14,13 @@ function parses(text: string): boolean {
   }
 }
 
-const check = (text: string) => isPlainJsonLine(text, 0, text.length);
+/** The validator on `text`'s UTF-8 bytes, and the text they decode to (a lone surrogate becomes U+FFFD). */
+function check(text: string): boolean {
+  const bytes = Buffer.from(text, 'utf8');
+  return isPlainJsonLine(bytes, 0, bytes.length);
+}
+
+const bytes = (text: string) => Buffer.from(text, 'latin1');
 
 test('valid lines of every JSON type pass, with spaces, tabs and a CR around them', () => {
   for (const line of [
@@ -73,10 +80,10 @@ test('invalid lines are refused', () => {
 
 test('only [start, end) is read: the surrounding text does not matter', () => {
   const text = 'garbage{"a":[1,2]}\n{"b":';
-  assert.equal(isPlainJsonLine(text, 7, 18), true);
-  assert.equal(isPlainJsonLine(text, 7, 17), false); // cut inside the value
-  assert.equal(isPlainJsonLine('xtruex', 1, 5), true);
-  assert.equal(isPlainJsonLine('xtrue', 1, 4), false); // "tru" is not true
+  assert.equal(isPlainJsonLine(bytes(text), 7, 18), true);
+  assert.equal(isPlainJsonLine(bytes(text), 7, 17), false); // cut inside the value
+  assert.equal(isPlainJsonLine(bytes('xtruex'), 1, 5), true);
+  assert.equal(isPlainJsonLine(bytes('xtrue'), 1, 4), false); // "tru" is not true
 });
 
 test('nesting deeper than its limit is left to JSON.parse (a "not sure", never a yes)', () => {
@@ -112,6 +119,40 @@ test('fuzz: random token soups and mutated valid lines are never passed when JSO
     if (check(line)) {
       passed++;
       assert.ok(ok, `passed but JSON.parse refuses it: ${JSON.stringify(line)}`);
+    }
+  }
+  assert.ok(passed > 1000, `the fuzz should reach valid lines too (passed ${passed})`);
+});
+
+test('fuzz on raw bytes: invalid and truncated UTF-8 inside and outside strings is never passed when the decoded line is refused', () => {
+  let state = 0x2545f491;
+  const rand = (n: number) => {
+    state = (Math.imul(state ^ (state >>> 13), 0x5bd1e995) + 0x6d2b79f5) >>> 0;
+    return state % n;
+  };
+  // Raw bytes a file can hold but a JS string cannot say: lone continuation bytes, a cut
+  // two- or three-byte sequence, bytes never valid in UTF-8, an overlong encoding.
+  const raw = [[0x80], [0xbf], [0xc3], [0xe6, 0xb1], [0xff], [0xfe], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98, 0x80], [0xc3, 0xa9]];
+  const text = ['{', '}', '[', ']', ',', ':', '"', '\\', 'a', '1', '"k"', ' ', 'null', '\\u00e9'].map((t) => [...Buffer.from(t)]);
+  const tokens = [...raw, ...text];
+  const valid = ['{"text":"abc","n":1}', '["x","y"]', '"s"'].map((t) => [...Buffer.from(t)]);
+  let passed = 0;
+  for (let n = 0; n < 40_000; n++) {
+    let line: number[];
+    if (n % 2 === 0) {
+      line = [];
+      const len = 1 + rand(10);
+      for (let k = 0; k < len; k++) line.push(...tokens[rand(tokens.length)]);
+    } else {
+      const base = valid[rand(valid.length)];
+      const at = rand(base.length + 1);
+      line = [...base.slice(0, at), ...tokens[rand(tokens.length)], ...base.slice(at + rand(2))];
+    }
+    const bytes = Uint8Array.from(line);
+    if (isPlainJsonLine(bytes, 0, bytes.length)) {
+      passed++;
+      const decoded = Buffer.from(bytes).toString('utf8');
+      assert.ok(parses(decoded), `passed but JSON.parse refuses its decoding: ${JSON.stringify(decoded)} (bytes ${Buffer.from(bytes).toString('hex')})`);
     }
   }
   assert.ok(passed > 1000, `the fuzz should reach valid lines too (passed ${passed})`);

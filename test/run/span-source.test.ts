@@ -66,3 +66,22 @@ test('a span splits and unpacks into the lines it was made of, ids and seqs in s
   const single = newWorkItem(9, 10, '{}');
   assert.deepEqual(unpackSpans([single, rest]).map((i) => i.id), [10, 2, 3, 4]);
 });
+
+test('lines beyond ASCII (multi-byte, surrogate pairs, invalid UTF-8, a character cut between chunks) unpack to exactly their decoded text', async () => {
+  const lines = ['{"t":"é"}', '{"t":"汉字"}', '{"t":"😀 x"}', '"ascii"', '{"t":"a\u00a0b"}'];
+  const bytes = Buffer.concat([Buffer.from(lines.join('\n') + '\n'), Buffer.from([0x22, 0xff, 0x80, 0x22, 0x0a]), Buffer.from('{"t":"ü"}\n')]);
+  const cut = bytes.indexOf(Buffer.from('汉')) + 1; // inside the three bytes of 汉
+  const source = JsonlSource.fromStream(Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]), 'test', 'cost');
+  const items = [];
+  for await (const batch of source.spanBatches(16)) {
+    for (const r of batch) {
+      assert.ok(!('parseError' in r), `line ${r.id} was refused`);
+      items.push(...unpackSpan('offsets' in r ? newSpanItem(r.seq, r.id, r.json, r.offsets) : newWorkItem(r.seq, r.id, r.json)));
+    }
+  }
+  const expected = bytes.toString('utf8').split('\n').slice(0, -1);
+  assert.deepEqual(
+    items.map((i) => [i.id, i.json]),
+    expected.map((line, k) => [k + 1, line]),
+  );
+});

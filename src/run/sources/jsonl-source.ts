@@ -3,6 +3,25 @@ import type { Readable } from 'node:stream';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { isPlainJsonLine } from './plain-json-line.js';
 
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+/**
+ * Where each of a span's `count` values starts in its decoded JSON. They are the byte offsets
+ * `starts` unless the span has characters beyond ASCII (`wide`, the decoded text is shorter
+ * than its bytes); then each value is measured decoded, which is exact because the cuts are at
+ * ASCII bytes, where UTF-8 decoding of the whole equals that of the parts.
+ */
+function charOffsets(text: Buffer, spanStart: number, starts: Uint32Array, count: number, wide: boolean): Uint32Array {
+  const offsets = starts.slice(0, count);
+  if (!wide) return offsets;
+  for (let k = 1; k < count; k++) {
+    const len = text.toString('utf8', spanStart + starts[k - 1], spanStart + starts[k] - 1).length;
+    offsets[k] = offsets[k - 1] + len + 1;
+  }
+  return offsets;
+}
+
 function costOf(value: unknown, field: string): number {
   if (value !== null && typeof value === 'object') {
     const c = (value as Record<string, unknown>)[field];
@@ -56,28 +75,37 @@ export class JsonlSource implements InputSource {
    * Lines to records, a read chunk at a time. With `spanLines` > 0, lines that {@link isPlainJsonLine}
    * passes are gathered into spans of up to that many (never across a chunk, a blank line or a
    * line that needs the careful parse); every other line is parsed as before.
+   *
+   * The chunk stays bytes: a line is found and checked before it is decoded, and a span's lines
+   * become its comma-joined JSON by overwriting their newlines with commas in the chunk, then
+   * one decode of the span (a raw newline byte is never part of a UTF-8 character or a JSON
+   * string, so only line ends are touched).
    */
   private async *scan(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
-    const stream = this.open();
-    stream.setEncoding('utf8');
     const starts = new Uint32Array(Math.max(1, spanLines));
-    let partial = '';
+    let partial: Buffer | undefined;
     let lineNo = 0;
-    for await (const chunk of stream as AsyncIterable<string>) {
-      this.bytesRead += Buffer.byteLength(chunk, 'utf8');
-      const text = partial + chunk;
+    for await (const read of this.open() as AsyncIterable<Buffer | string>) {
+      const chunk = typeof read === 'string' ? Buffer.from(read, 'utf8') : read;
+      this.bytesRead += chunk.length;
+      const text = partial ? Buffer.concat([partial, chunk]) : chunk;
       const batch: (InputRecord | SpanRecord)[] = [];
       let spanCount = 0;
       let spanStart = 0;
       let spanEnd = 0;
       const flushSpan = () => {
         const seq = lineNo - spanCount;
-        if (spanCount === 1) batch.push({ seq, id: seq + 1, json: text.slice(spanStart, spanEnd), cost: 1 });
-        else batch.push({ seq, id: seq + 1, json: text.slice(spanStart, spanEnd).replaceAll('\n', ','), offsets: starts.slice(0, spanCount) });
+        if (spanCount === 1) {
+          batch.push({ seq, id: seq + 1, json: text.toString('utf8', spanStart, spanEnd), cost: 1 });
+        } else {
+          for (let k = 1; k < spanCount; k++) text[spanStart + starts[k] - 1] = COMMA;
+          const json = text.toString('utf8', spanStart, spanEnd);
+          batch.push({ seq, id: seq + 1, json, offsets: charOffsets(text, spanStart, starts, spanCount, json.length !== spanEnd - spanStart) });
+        }
         spanCount = 0;
       };
       let start = 0;
-      let nl = text.indexOf('\n', start);
+      let nl = text.indexOf(NEWLINE, start);
       while (nl !== -1) {
         if (spanLines > 0 && isPlainJsonLine(text, start, nl)) {
           if (spanCount === 0) spanStart = start;
@@ -88,18 +116,19 @@ export class JsonlSource implements InputSource {
         } else {
           if (spanCount > 0) flushSpan();
           lineNo++;
-          const rec = this.parseLine(text.slice(start, nl), lineNo);
+          const rec = this.parseLine(text.toString('utf8', start, nl), lineNo);
           if (rec) batch.push(rec);
         }
         start = nl + 1;
-        nl = text.indexOf('\n', start);
+        nl = text.indexOf(NEWLINE, start);
       }
       if (spanCount > 0) flushSpan();
-      partial = text.slice(start);
+      // A copy: the rest of the line must not keep the whole chunk (or the pool it came from) alive.
+      partial = start < text.length ? Buffer.from(text.subarray(start)) : undefined;
       if (batch.length > 0) yield batch;
     }
-    if (partial.length > 0) {
-      const rec = this.parseLine(partial, lineNo + 1);
+    if (partial) {
+      const rec = this.parseLine(partial.toString('utf8'), lineNo + 1);
       if (rec) yield [rec];
     }
   }
