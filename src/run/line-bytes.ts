@@ -30,13 +30,19 @@ export function putDecimal(buf: Uint8Array, pos: number, value: number): number 
   return pos + digits;
 }
 
+/** Below this many UTF-16 units a JS loop copies a text faster than a call into `Buffer.write`. */
+const SHORT_TEXT = 24;
+
 /**
- * Writes `text` as UTF-8 at `pos`; returns the position after it. ASCII (compact JSON from the
- * SDKs is, as they escape the rest) is copied by this loop; any other character hands the whole
- * text to `Buffer.write`.
+ * Writes `text` as UTF-8 at `pos`; returns the position after it. A short ASCII text (compact
+ * JSON from the SDKs is ASCII, as they escape the rest) is copied by this loop, which costs less
+ * than the call into C++ that `Buffer.write` is (about 70 ns on the 2-core VM, where the loop
+ * takes about 2.5 ns a character); a longer one, or one with a character beyond ASCII, goes to
+ * `Buffer.write`.
  */
 export function putText(buf: Buffer, pos: number, text: string): number {
   const n = text.length;
+  if (n >= SHORT_TEXT) return pos + buf.write(text, pos, 'utf8');
   for (let k = 0; k < n; k++) {
     const c = text.charCodeAt(k);
     if (c >= 0x80) return pos + buf.write(text, pos, 'utf8');
