@@ -16,7 +16,10 @@ export function decodeWorkerMessage(payload: string): WorkerMessage {
   if (nl > 0) {
     const header = tryParse(payload.slice(0, nl)) as ResultLinesHeader | ResultArrayHeader | undefined;
     if (header?.type === 'result_array') {
-      const outputsJson = splitJsonArray(payload, nl + 1, Math.max(0, Math.min(header.count | 0, payload.length)));
+      // Sized up front by the announced count, but never beyond what the text can hold (a value
+      // and a comma each), so a wrong count cannot make a huge array.
+      const room = ((payload.length - nl) >> 1) + 1;
+      const outputsJson = splitJsonArray(payload, nl + 1, Math.max(0, Math.min(header.count | 0, room)));
       if (outputsJson === undefined) throw new MalformedMessageError(`result_array ${header.id}: what follows the header is not a JSON array: ${payload.slice(nl + 1, nl + 81)}`);
       if (outputsJson.length !== header.count) {
         throw new MalformedMessageError(`result_array ${header.id} announces ${header.count} outputs but carries ${outputsJson.length}`);

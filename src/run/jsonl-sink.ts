@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { GpupoolError } from '../errors/index.js';
+import { isSeq, MAX_SEQ } from '../store/index.js';
 import { asciiBytes, lineRoom, putAscii, putDecimal, putText } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 
@@ -86,6 +87,7 @@ export class JsonlSink implements ItemSink {
 
   /** The output line is spliced from the worker's JSON text: no parse, no stringify. */
   doneJson(item: WorkItem, outputJson: string, device: string): void {
+    checkSeqs(item.seq, 1);
     const id = typeof item.id === 'number' ? String(item.id) : JSON.stringify(item.id);
     this.append(`{"id":${id},"output":${outputJson}}\n`);
     this.addDone(item.seq);
@@ -100,6 +102,7 @@ export class JsonlSink implements ItemSink {
    */
   doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
     const n = item.count;
+    checkSeqs(item.seq, n);
     const firstId = item.id as number;
     let pos = this.used;
     for (let j = 0; j < n; j++) {
@@ -154,9 +157,8 @@ export class JsonlSink implements ItemSink {
     return this.doneCount + this.failedItems.length;
   }
 
+  /** `seq` was checked by {@link checkSeqs} before anything of its item was buffered. */
   private addDone(seq: number): void {
-    // The journal would refuse it at commit; a typed array would wrap it silently first.
-    if (seq >>> 0 !== seq) throw new GpupoolError('GPUPOOL_E_INTERNAL', `output sink: done seq must be an integer in [0, 2^32), got ${seq}`);
     if (this.doneCount === this.doneSeqs.length) {
       const bigger = new Uint32Array(this.doneSeqs.length * 2);
       bigger.set(this.doneSeqs);
@@ -216,6 +218,16 @@ export class JsonlSink implements ItemSink {
       return;
     }
     this.options.onCommitted?.(count);
+  }
+}
+
+/**
+ * Throws before an item's line is buffered if a seq of it is not one the journal takes: a
+ * typed array of done seqs would wrap it silently, where the journal refuses it at commit.
+ */
+function checkSeqs(first: number, count: number): void {
+  if (!isSeq(first) || !isSeq(first + count - 1)) {
+    throw new GpupoolError('GPUPOOL_E_INTERNAL', `output sink: seqs ${first}…${first + count - 1} are not all integers in [0, ${MAX_SEQ}]`);
   }
 }
 

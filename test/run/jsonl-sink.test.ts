@@ -83,3 +83,15 @@ test('a span is written byte by byte exactly as its lines would be: ids of every
   assert.deepEqual(commits.flatMap((c) => [...c.done]), [...Array(seq).keys()]);
   assert.equal(sink.succeeded, seq);
 });
+
+test('a span whose seqs run past what the journal takes is refused before any of its lines is buffered', async () => {
+  const dir = tempDir('gpupool-sink-');
+  const { sink, commits, file } = sinkIn(dir, {});
+  sink.doneJson(newWorkItem(0, 1, '{}'), '1', 'cpu');
+  const tooFar = newSpanItem(2 ** 32 - 3, 5, '{},{},{}', Uint32Array.of(0, 3, 6));
+  assert.throws(() => sink.doneSpan(tooFar, ['1', '2', '3'], 0, 'cpu'), /GPUPOOL_E_INTERNAL|not all integers/);
+  assert.throws(() => sink.doneJson(newWorkItem(-1, 2, '{}'), '1', 'cpu'), /not all integers/);
+  await sink.close();
+  assert.equal(fs.readFileSync(file, 'utf8'), '{"id":1,"output":1}\n');
+  assert.deepEqual(commits.flatMap((c) => [...c.done]), [0]);
+});

@@ -36,12 +36,36 @@ test('plain lines become spans of at most maxLines; blanks, bad and careful line
   for (const r of records) if ('offsets' in r) assert.equal(r.seq, r.id - 1);
 });
 
-test('spans never cross a read chunk; a line cut across chunks is whole', async () => {
-  const records = await read(['{"a":1}\n{"a":2}\n{"a"', ':3}\n{"a":4}\n', '{"a":5}'], 8);
+test('spans never cross a read chunk; a line cut across chunks is whole, and read on its own', async () => {
+  const records = await read(['{"a":1}\n{"a":2}\n{"a"', ':3}\n{"a":4}\n{"a":5}\n', '{"a":6}'], 8);
   assert.deepEqual(shape(records), [
     [1, 'span', [{ a: 1 }, { a: 2 }]],
-    [3, 'span', [{ a: 3 }, { a: 4 }]],
-    [5, '{"a":5}'],
+    [3, '{"a":3}'], // the joined line: only its own bytes are copied, so it is a record of its own
+    [4, 'span', [{ a: 4 }, { a: 5 }]],
+    [6, '{"a":6}'],
+  ]);
+});
+
+test('a line over many chunks is joined once; Uint8Array and string chunks (a surrogate pair cut between two) read like Buffers; a leading BOM is skipped', async () => {
+  const long = JSON.stringify({ t: 'y'.repeat(50_000) });
+  const cuts = [];
+  for (let i = 0; i < long.length; i += 999) cuts.push(long.slice(i, i + 999));
+  cuts[cuts.length - 1] += '\n{"a":2}\n';
+  const longRecords = shape(await read(['\ufeff{"a":0}\n', ...cuts], 8)) as [number, string][];
+  assert.deepEqual(longRecords, [[1, '{"a":0}'], [2, long], [3, '{"a":2}']]);
+  const fromBytes = JsonlSource.fromStream(Readable.from([new TextEncoder().encode('{"a":1}\n{"b":2}\n3\n')]), 'test', 'cost');
+  const bytesRecords: (InputRecord | SpanRecord)[] = [];
+  for await (const batch of fromBytes.spanBatches(4)) bytesRecords.push(...batch);
+  assert.deepEqual(shape(bytesRecords), [[1, 'span', [{ a: 1 }, { b: 2 }, 3]]]);
+  assert.deepEqual(shape(await read(['["\ud83d', '\ude00"]\n["x"]\n["\ud83d'], 4)), [
+    [1, '["\ud83d\ude00"]'],
+    [2, '["x"]'],
+    [3, 'error'], // a lone high surrogate at the very end: U+FFFD in a string that never closes
+  ]);
+  const bom = await read(['\ufeff{"a":1}\n{"a":2}\n\ufeff{"a":3}\n'], 8);
+  assert.deepEqual(shape(bom), [
+    [1, 'span', [{ a: 1 }, { a: 2 }]],
+    [3, 'error'], // a BOM is skipped only at the start of the input
   ]);
 });
 
@@ -71,6 +95,7 @@ test('lines beyond ASCII (multi-byte, surrogate pairs, invalid UTF-8, a characte
   const lines = ['{"t":"é"}', '{"t":"汉字"}', '{"t":"😀 x"}', '"ascii"', '{"t":"a\u00a0b"}'];
   const bytes = Buffer.concat([Buffer.from(lines.join('\n') + '\n'), Buffer.from([0x22, 0xff, 0x80, 0x22, 0x0a]), Buffer.from('{"t":"ü"}\n')]);
   const cut = bytes.indexOf(Buffer.from('汉')) + 1; // inside the three bytes of 汉
+  const expected = bytes.toString('utf8').split('\n').slice(0, -1); // before the reader writes commas into the chunks
   const source = JsonlSource.fromStream(Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]), 'test', 'cost');
   const items = [];
   for await (const batch of source.spanBatches(16)) {
@@ -79,7 +104,6 @@ test('lines beyond ASCII (multi-byte, surrogate pairs, invalid UTF-8, a characte
       items.push(...unpackSpan('offsets' in r ? newSpanItem(r.seq, r.id, r.json, r.offsets) : newWorkItem(r.seq, r.id, r.json)));
     }
   }
-  const expected = bytes.toString('utf8').split('\n').slice(0, -1);
   assert.deepEqual(
     items.map((i) => [i.id, i.json]),
     expected.map((line, k) => [k + 1, line]),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
+import { ChunkBytes } from './chunk-bytes.js';
 import { isPlainJsonLine } from './plain-json-line.js';
 
 const NEWLINE = 0x0a;
@@ -8,9 +9,11 @@ const COMMA = 0x2c;
 
 /**
  * Where each of a span's `count` values starts in its decoded JSON. They are the byte offsets
- * `starts` unless the span has characters beyond ASCII (`wide`, the decoded text is shorter
- * than its bytes); then each value is measured decoded, which is exact because the cuts are at
- * ASCII bytes, where UTF-8 decoding of the whole equals that of the parts.
+ * `starts` unless the decoded text is shorter than its bytes (`wide`: a character beyond ASCII
+ * takes 2 to 4 bytes and 1 or 2 UTF-16 units); then each value is measured decoded, which is
+ * exact because the cuts are at ASCII bytes, where UTF-8 decoding of the whole equals that of
+ * the parts. (No piece of UTF-8 decodes to more units than bytes, so equal lengths mean every
+ * byte became one unit, invalid bytes as U+FFFD included, and the byte offsets are exact.)
  */
 function charOffsets(text: Buffer, spanStart: number, starts: Uint32Array, count: number, wide: boolean): Uint32Array {
   const offsets = starts.slice(0, count);
@@ -33,7 +36,7 @@ function costOf(value: unknown, field: string): number {
 /**
  * JSONL, streamed: one input per line, id = 1-based line number, seq = id - 1. Blank lines
  * are not inputs. A malformed line becomes a parse-error record (with its line number),
- * never a silent drop. Memory is one read chunk, whatever the file size.
+ * never a silent drop. Memory is one read chunk (and the longest line), whatever the file size.
  */
 export class JsonlSource implements InputSource {
   private bytesRead = 0;
@@ -51,6 +54,7 @@ export class JsonlSource implements InputSource {
     return new JsonlSource(() => fs.createReadStream(file, { highWaterMark: 64 * 1024 }), file, `file:${fs.realpathSync(file)}`, stat.size, costField);
   }
 
+  /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
   static fromStream(stream: Readable, description: string, costField: string): JsonlSource {
     return new JsonlSource(() => stream, description, `stream:${description}`, undefined, costField);
   }
@@ -77,19 +81,21 @@ export class JsonlSource implements InputSource {
    * line that needs the careful parse); every other line is parsed as before.
    *
    * The chunk stays bytes: a line is found and checked before it is decoded, and a span's lines
-   * become its comma-joined JSON by overwriting their newlines with commas in the chunk, then
+   * become its comma-joined JSON by overwriting their newlines with commas **in the chunk**, then
    * one decode of the span (a raw newline byte is never part of a UTF-8 character or a JSON
-   * string, so only line ends are touched).
+   * string, so only line ends are touched). A line cut by the end of a chunk waits as pieces;
+   * only its own bytes are joined once its newline comes, so a long line costs no rescan.
+   * A UTF-8 byte order mark at the very start is skipped.
    */
   private async *scan(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     const starts = new Uint32Array(Math.max(1, spanLines));
-    let partial: Buffer | undefined;
+    const chunks = new ChunkBytes();
+    let pieces: Buffer[] = [];
     let lineNo = 0;
-    for await (const read of this.open() as AsyncIterable<Buffer | string>) {
-      const chunk = typeof read === 'string' ? Buffer.from(read, 'utf8') : read;
-      this.bytesRead += chunk.length;
-      const text = partial ? Buffer.concat([partial, chunk]) : chunk;
-      const batch: (InputRecord | SpanRecord)[] = [];
+    let first = true;
+
+    /** Records of the whole lines of `text` from `from`; returns where its unfinished last line starts. */
+    const lines = (text: Buffer, from: number, batch: (InputRecord | SpanRecord)[]): number => {
       let spanCount = 0;
       let spanStart = 0;
       let spanEnd = 0;
@@ -104,7 +110,7 @@ export class JsonlSource implements InputSource {
         }
         spanCount = 0;
       };
-      let start = 0;
+      let start = from;
       let nl = text.indexOf(NEWLINE, start);
       while (nl !== -1) {
         if (spanLines > 0 && isPlainJsonLine(text, start, nl)) {
@@ -123,12 +129,34 @@ export class JsonlSource implements InputSource {
         nl = text.indexOf(NEWLINE, start);
       }
       if (spanCount > 0) flushSpan();
-      // A copy: the rest of the line must not keep the whole chunk (or the pool it came from) alive.
-      partial = start < text.length ? Buffer.from(text.subarray(start)) : undefined;
+      return start;
+    };
+
+    for await (const read of this.open() as AsyncIterable<Buffer | Uint8Array | string>) {
+      const chunk = chunks.bytes(read);
+      this.bytesRead += chunk.length;
+      let from = first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
+      if (chunk.length > 0) first = false;
+      const batch: (InputRecord | SpanRecord)[] = [];
+      if (pieces.length > 0) {
+        const nl = chunk.indexOf(NEWLINE);
+        if (nl === -1) {
+          pieces.push(chunk);
+          continue;
+        }
+        pieces.push(chunk.subarray(0, nl + 1));
+        lines(Buffer.concat(pieces), 0, batch);
+        pieces = [];
+        from = nl + 1;
+      }
+      const rest = lines(chunk, from, batch);
+      if (rest < chunk.length) pieces.push(chunk.subarray(rest));
       if (batch.length > 0) yield batch;
     }
-    if (partial) {
-      const rec = this.parseLine(partial.toString('utf8'), lineNo + 1);
+    pieces.push(chunks.rest());
+    const tail = Buffer.concat(pieces);
+    if (tail.length > 0) {
+      const rec = this.parseLine(tail.toString('utf8'), lineNo + 1);
       if (rec) yield [rec];
     }
   }
