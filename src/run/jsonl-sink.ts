@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { GpupoolError } from '../errors/index.js';
 import { isSeq, MAX_SEQ } from '../store/index.js';
-import { asciiBytes, lineRoom, putAscii, putDecimal, putText } from './line-bytes.js';
+import { asciiBytes, DecimalCounter, lineRoom, putAscii, putLineEnd, putLineStart, putText } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
@@ -34,9 +34,7 @@ export interface JsonlSinkOptions {
   readonly onError?: (err: Error) => void;
 }
 
-const ID_OPEN = asciiBytes('{"id":');
 const OUTPUT_KEY = asciiBytes(',"output":');
-const LINE_CLOSE = asciiBytes('}\n');
 
 const INITIAL_BUFFER_BYTES = 256 * 1024;
 /** A group buffer larger than this (a group of big outputs) is not kept for the next group. */
@@ -63,6 +61,7 @@ export class JsonlSink implements ItemSink {
   /** Done seqs of the group being filled: the first `doneCount` (a typed array: no boxed numbers, no regrowth per group). */
   private doneSeqs = new Uint32Array(1024);
   private doneCount = 0;
+  private readonly spanIds = new DecimalCounter();
   private failedItems: GroupCommit['failed'] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -103,24 +102,27 @@ export class JsonlSink implements ItemSink {
   doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
     const n = item.count;
     checkSeqs(item.seq, n);
-    const firstId = item.id as number;
+    const id = this.spanIds;
+    id.set(item.id as number);
+    let buf = this.buffer;
     let pos = this.used;
     for (let j = 0; j < n; j++) {
       const output = outputsJson[from + j];
       const room = lineRoom(output);
-      if (pos + room > this.buffer.length) {
+      if (pos + room > buf.length) {
         this.used = pos;
         this.grow(pos + room);
+        buf = this.buffer;
       }
-      const buf = this.buffer;
-      pos = putAscii(buf, pos, ID_OPEN);
-      pos = putDecimal(buf, pos, firstId + j);
+      pos = putLineStart(buf, pos);
+      pos = id.put(buf, pos);
+      id.increment();
       pos = putAscii(buf, pos, OUTPUT_KEY);
       pos = putText(buf, pos, output);
-      pos = putAscii(buf, pos, LINE_CLOSE);
-      this.addDone(item.seq + j);
+      pos = putLineEnd(buf, pos);
     }
     this.used = pos;
+    this.addDoneRange(item.seq, n);
     this.succeeded += n;
     this.options.onItems?.(true, device, n);
     this.maybeFlush();
@@ -159,12 +161,22 @@ export class JsonlSink implements ItemSink {
 
   /** `seq` was checked by {@link checkSeqs} before anything of its item was buffered. */
   private addDone(seq: number): void {
-    if (this.doneCount === this.doneSeqs.length) {
-      const bigger = new Uint32Array(this.doneSeqs.length * 2);
-      bigger.set(this.doneSeqs);
+    this.addDoneRange(seq, 1);
+  }
+
+  /** `first` … `first + count - 1`, checked by {@link checkSeqs}. */
+  private addDoneRange(first: number, count: number): void {
+    if (this.doneCount + count > this.doneSeqs.length) {
+      let size = this.doneSeqs.length * 2;
+      while (size < this.doneCount + count) size *= 2;
+      const bigger = new Uint32Array(size);
+      bigger.set(this.doneSeqs.subarray(0, this.doneCount));
       this.doneSeqs = bigger;
     }
-    this.doneSeqs[this.doneCount++] = seq;
+    const seqs = this.doneSeqs;
+    let k = this.doneCount;
+    for (let j = 0; j < count; j++) seqs[k++] = first + j;
+    this.doneCount = k;
   }
 
   private append(line: string): void {

@@ -3,7 +3,7 @@
 // reads a line's UTF-8 bytes; JSON.parse gets the text those bytes decode to.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isPlainJsonLine } from '../../src/run/sources/plain-json-line.js';
+import { isPlainJsonLine, plainJsonLineEnd } from '../../src/run/sources/plain-json-line.js';
 
 function parses(text: string): boolean {
   try {
@@ -116,10 +116,17 @@ test('fuzz: random token soups and mutated valid lines are never passed when JSO
       line = op === 0 ? base.slice(0, at) + tok + base.slice(at) : op === 1 ? base.slice(0, at) + base.slice(at + 1) : base.slice(0, at) + tok + base.slice(at + 1);
     }
     const ok = parses(line);
-    if (check(line)) {
+    const plain = check(line);
+    if (plain) {
       passed++;
       assert.ok(ok, `passed but JSON.parse refuses it: ${JSON.stringify(line)}`);
     }
+    // Without knowing where the line ends, the same answer: its newline, or -1 (and -1 when
+    // the newline has not come yet).
+    const bytes = Buffer.from(line, 'utf8');
+    const followed = Buffer.concat([bytes, Buffer.from('\n{"next":1}\n')]);
+    assert.equal(plainJsonLineEnd(followed, 0, followed.length), plain ? bytes.length : -1, JSON.stringify(line));
+    assert.equal(plainJsonLineEnd(bytes, 0, bytes.length), -1, JSON.stringify(line));
   }
   assert.ok(passed > 1000, `the fuzz should reach valid lines too (passed ${passed})`);
 });

@@ -327,6 +327,8 @@ class Bench:
                  "batch": batch, "env": env}
         if w == "encoder":
             model["cost_field"] = "tokens"
+        if os.environ.get("SCALING_GPUPOOL_WORKERS_PER_DEVICE"):  # e.g. 2: two Python threads launching on each card
+            model["workers_per_device"] = int(os.environ["SCALING_GPUPOOL_WORKERS_PER_DEVICE"])
         if os.environ.get("SCALING_GPUPOOL_CPUS"):  # `auto`: each worker on its own cores near its card
             model["cpus"] = os.environ["SCALING_GPUPOOL_CPUS"]
         return {"models": {"bench": model}}

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { ChunkBytes } from './chunk-bytes.js';
-import { isPlainJsonLine } from './plain-json-line.js';
+import { plainJsonLineEnd } from './plain-json-line.js';
 
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
@@ -76,7 +76,7 @@ export class JsonlSource implements InputSource {
   }
 
   /**
-   * Lines to records, a read chunk at a time. With `spanLines` > 0, lines that {@link isPlainJsonLine}
+   * Lines to records, a read chunk at a time. With `spanLines` > 0, lines that {@link plainJsonLineEnd}
    * passes are gathered into spans of up to that many (never across a chunk, a blank line or a
    * line that needs the careful parse); every other line is parsed as before.
    *
@@ -110,23 +110,26 @@ export class JsonlSource implements InputSource {
         }
         spanCount = 0;
       };
+      const limit = text.length;
       let start = from;
-      let nl = text.indexOf(NEWLINE, start);
-      while (nl !== -1) {
-        if (spanLines > 0 && isPlainJsonLine(text, start, nl)) {
+      for (;;) {
+        // A plain line is found by checking it (no search for its newline first).
+        let nl = spanLines > 0 ? plainJsonLineEnd(text, start, limit) : -1;
+        if (nl !== -1) {
           if (spanCount === 0) spanStart = start;
           starts[spanCount++] = start - spanStart;
           spanEnd = nl;
           lineNo++;
           if (spanCount === spanLines) flushSpan();
         } else {
+          nl = text.indexOf(NEWLINE, start);
+          if (nl === -1) break;
           if (spanCount > 0) flushSpan();
           lineNo++;
           const rec = this.parseLine(text.toString('utf8', start, nl), lineNo);
           if (rec) batch.push(rec);
         }
         start = nl + 1;
-        nl = text.indexOf(NEWLINE, start);
       }
       if (spanCount > 0) flushSpan();
       return start;

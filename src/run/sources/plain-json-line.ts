@@ -16,7 +16,24 @@ export function isPlainJsonLine(text: Uint8Array, start: number, end: number): b
   return i >= 0 && skipSpace(text, i, end) === end;
 }
 
+/**
+ * {@link isPlainJsonLine} for the line that starts at `start`, without knowing where it ends:
+ * the index of its newline if it is plain, else -1 (also when no newline comes before `limit`).
+ * The same as `isPlainJsonLine(text, start, nl)` for the next newline `nl`, because a value's
+ * grammar never reads a newline byte (strings refuse control characters, and the spaces
+ * around values are spaces, tabs and CRs), so it stops there; it saves the reader a search for
+ * the newline per line.
+ */
+export function plainJsonLineEnd(text: Uint8Array, start: number, limit: number): number {
+  const i = value(text, skipSpace(text, start, limit), limit, 0);
+  if (i < 0) return -1;
+  const j = skipSpace(text, i, limit);
+  return j < limit && text[j] === NEWLINE ? j : -1;
+}
+
 const MAX_DEPTH = 32;
+
+const NEWLINE = 0x0a;
 
 const TAB = 0x09;
 const CR = 0x0d;
