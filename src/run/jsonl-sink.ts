@@ -97,7 +97,7 @@ export class JsonlSink implements ItemSink {
 
   /**
    * A span's lines, written byte by byte into the group's buffer (no string per line): ids and
-   * seqs count up from the span's.
+   * seqs count up from the span's. All or nothing: the lines and their done seqs are kept together.
    */
   doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
     const n = item.count;
@@ -110,8 +110,9 @@ export class JsonlSink implements ItemSink {
       const output = outputsJson[from + j];
       const room = lineRoom(output);
       if (pos + room > buf.length) {
-        this.used = pos;
-        this.grow(pos + room);
+        // `used` moves only once the whole span is written, with its done seqs: if anything
+        // throws on the way (an allocation here), none of its lines reach the file.
+        this.grow(pos + room, pos);
         buf = this.buffer;
       }
       pos = putLineStart(buf, pos);
@@ -187,11 +188,12 @@ export class JsonlSink implements ItemSink {
     this.used += this.buffer.write(line, this.used);
   }
 
-  private grow(need: number): void {
+  /** A buffer of at least `need` bytes holding the first `keep` of the current one. */
+  private grow(need: number, keep = this.used): void {
     let size = this.buffer.length * 2;
     while (size < need) size *= 2;
     const bigger = Buffer.allocUnsafe(size);
-    this.buffer.copy(bigger, 0, 0, this.used);
+    this.buffer.copy(bigger, 0, 0, keep);
     this.buffer = bigger;
   }
 

@@ -47,8 +47,12 @@ export class DecimalCounter {
   private readonly digits = new Uint8Array(17);
   private length = 1;
 
-  /** Starts the counter at `value`, a safe integer ≥ 0. */
+  /**
+   * Starts the counter at `value`, a safe integer ≥ 0 (ids are line numbers, at most 2^32, 10
+   * digits; 17 places leave room for any safe integer and its last carry).
+   */
   set(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`DecimalCounter: ${value} is not a safe integer ≥ 0`);
     let n = 1;
     for (let p = 10; p <= value; p *= 10) n++;
     let v = value;

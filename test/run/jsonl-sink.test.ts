@@ -95,3 +95,25 @@ test('a span whose seqs run past what the journal takes is refused before any of
   assert.equal(fs.readFileSync(file, 'utf8'), '{"id":1,"output":1}\n');
   assert.deepEqual(commits.flatMap((c) => [...c.done]), [0]);
 });
+
+test('a span is all or nothing: when growing the buffer fails midway, none of its lines reach the file and none of its seqs are committed', async () => {
+  const dir = tempDir('gpupool-sink-');
+  const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000 });
+  const realAlloc = Buffer.allocUnsafe;
+  Buffer.allocUnsafe = ((n: number) => {
+    if (n > 300_000) throw new RangeError('Array buffer allocation failed');
+    return realAlloc(n);
+  }) as typeof Buffer.allocUnsafe;
+  try {
+    // The first line fits the 256 KiB buffer; the second needs a bigger one.
+    assert.throws(() => sink.doneSpan(newSpanItem(0, 1, '0,0', Uint32Array.of(0, 2)), ['1', JSON.stringify('x'.repeat(400_000))], 0, 'cpu'), /allocation failed/);
+  } finally {
+    Buffer.allocUnsafe = realAlloc;
+  }
+  sink.doneSpan(newSpanItem(10, 11, '0,0', Uint32Array.of(0, 2)), ['"a"', '"b"'], 0, 'cpu');
+  await sink.close();
+  const ids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
+  assert.deepEqual(ids, [11, 12]);
+  assert.deepEqual(commits.flatMap((c) => [...c.done]), [10, 11]);
+  assert.equal(sink.succeeded, 2);
+});

@@ -164,3 +164,34 @@ test('fuzz on raw bytes: invalid and truncated UTF-8 inside and outside strings 
   }
   assert.ok(passed > 1000, `the fuzz should reach valid lines too (passed ${passed})`);
 });
+
+test('plainJsonLineEnd equals isPlainJsonLine up to the first newline, for any start and limit, with newlines inside and after values; bytes past limit do not matter', () => {
+  let state = 0x1b873593;
+  const rand = (n: number) => {
+    state = (Math.imul(state ^ (state >>> 16), 0x85ebca6b) + 0x6d2b79f5) >>> 0;
+    return state % n;
+  };
+  const tokens = ['{', '}', '[', ']', ',', ':', '"', '"a"', '"k":', '"\\u00e9"', '\\', 'true', 'tru', 'null', '0', '-', '1.5', '1e', '12', ' ', '\t', '\r', '\n', '\n', 'é', '{"a":1}', '[1,2]', '"s\n"'];
+  const line = () => {
+    const parts: Buffer[] = [];
+    for (let n = rand(8); n >= 0; n--) parts.push(rand(8) === 0 ? Buffer.from([rand(256)]) : Buffer.from(tokens[rand(tokens.length)]));
+    return Buffer.concat(parts);
+  };
+  let plain = 0;
+  for (let t = 0; t < 100_000; t++) {
+    const valid = Buffer.from(JSON.stringify({ k: rand(1000), s: 'x' }));
+    const head = rand(3) === 0 ? valid : line();
+    const buf = Buffer.concat([rand(3) === 0 ? Buffer.alloc(0) : line(), head, Buffer.from(rand(4) === 0 ? '' : '\n'), line()]);
+    const start = rand(buf.length + 1);
+    const limit = start + rand(buf.length - start + 1);
+    let nl = buf.indexOf(0x0a, start);
+    if (nl >= limit) nl = -1;
+    const expected = nl !== -1 && isPlainJsonLine(buf, start, nl) ? nl : -1;
+    if (expected !== -1) plain++;
+    const where = `${JSON.stringify(buf.toString('latin1'))} from ${start} to ${limit}`;
+    assert.equal(plainJsonLineEnd(buf, start, limit), expected, where);
+    const junkPastLimit = Buffer.concat([buf.subarray(0, limit), Buffer.from('\n}]0e')]);
+    assert.equal(plainJsonLineEnd(junkPastLimit, start, limit), expected, where);
+  }
+  assert.ok(plain > 1000, `the fuzz should reach plain lines too (${plain})`);
+});
