@@ -1,7 +1,8 @@
-// Every answer form a worker may send (docs/protocol.md) gives the same output file: the
-// Python SDK's result_array (and its classic result when GPUPOOL_RESULT_FORMS is empty, as
-// with an older gpupool), the TypeScript SDK's result_lines (and its classic result). Outputs
-// with commas, quotes, brackets and escapes inside strings must come through exactly.
+// Every answer form a worker may send (docs/protocol.md) gives the same output file: both SDKs'
+// result_array (the TypeScript SDK's result_lines for a batch with item errors, or when only
+// result_lines is offered), and their classic result when GPUPOOL_RESULT_FORMS is empty, as
+// with an older gpupool. Outputs with commas, quotes, brackets and escapes inside strings must
+// come through exactly.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,11 +26,12 @@ function expected(i: number): unknown {
 }
 
 for (const sdk of ['python', 'typescript'] as const) {
-  for (const forms of ['default', 'classic'] as const) {
-    test(`${sdk} SDK, ${forms === 'default' ? 'its fast answer form' : 'the classic result (GPUPOOL_RESULT_FORMS empty)'}: every output exact, item errors alone`, async () => {
+  for (const forms of ['default', 'lines', 'classic'] as const) {
+    const what = { default: 'its fast answer form', lines: 'only result_lines offered', classic: 'the classic result (GPUPOOL_RESULT_FORMS empty)' }[forms];
+    test(`${sdk} SDK, ${what}: every output exact, item errors alone`, async () => {
       const dir = tempDir('gpupool-forms-');
       const command = sdk === 'python' ? pyWorker('scripted_worker.py') : `[node, ${JSON.stringify(TS_WORKER)}]`;
-      const env = forms === 'classic' ? '\n    env: { GPUPOOL_RESULT_FORMS: "" }' : '';
+      const env = { default: '', lines: '\n    env: { GPUPOOL_RESULT_FORMS: "result_lines" }', classic: '\n    env: { GPUPOOL_RESULT_FORMS: "" }' }[forms];
       const config = writeConfig(dir, `models:\n  m:\n    command: ${command}\n    devices: cpu\n    batch: { max: 16, timeout: 2ms }${env}\n`);
       const failing = (i: number) => i % 50 === 7;
       const input = writeJsonl(path.join(dir, 'in.jsonl'), COUNT, (i) => {
