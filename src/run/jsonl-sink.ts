@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { GpupoolError } from '../errors/index.js';
-import { isSeq, MAX_SEQ } from '../store/index.js';
-import { asciiBytes, DecimalCounter, lineRoom, putAscii, putLineEnd, putLineStart, putText } from './line-bytes.js';
+import { assertSeq } from '../store/index.js';
+import { asciiBytes, DecimalCounter, lineRoom, putAscii, putLineEnd, putLineStart, putText, utf8Room } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
@@ -86,7 +85,7 @@ export class JsonlSink implements ItemSink {
 
   /** The output line is spliced from the worker's JSON text: no parse, no stringify. */
   doneJson(item: WorkItem, outputJson: string, device: string): void {
-    checkSeqs(item.seq, 1);
+    assertSeq(item.seq, 'output sink: a done seq');
     const id = typeof item.id === 'number' ? String(item.id) : JSON.stringify(item.id);
     this.append(`{"id":${id},"output":${outputJson}}\n`);
     this.addDone(item.seq);
@@ -101,7 +100,10 @@ export class JsonlSink implements ItemSink {
    */
   doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
     const n = item.count;
-    checkSeqs(item.seq, n);
+    // Both ends checked before anything is buffered: a typed array of done seqs would wrap a bad
+    // one silently, where the journal refuses it at commit.
+    assertSeq(item.seq, "output sink: a span's first seq");
+    assertSeq(item.seq + n - 1, "output sink: a span's last seq");
     const id = this.spanIds;
     id.set(item.id as number);
     let buf = this.buffer;
@@ -160,12 +162,12 @@ export class JsonlSink implements ItemSink {
     return this.doneCount + this.failedItems.length;
   }
 
-  /** `seq` was checked by {@link checkSeqs} before anything of its item was buffered. */
+  /** `seq` was checked with `assertSeq` before anything of its item was buffered. */
   private addDone(seq: number): void {
     this.addDoneRange(seq, 1);
   }
 
-  /** `first` … `first + count - 1`, checked by {@link checkSeqs}. */
+  /** `first` … `first + count - 1`, both ends checked with `assertSeq`. */
   private addDoneRange(first: number, count: number): void {
     if (this.doneCount + count > this.doneSeqs.length) {
       let size = this.doneSeqs.length * 2;
@@ -181,9 +183,7 @@ export class JsonlSink implements ItemSink {
   }
 
   private append(line: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units);
-    // a long line is measured instead, so one 100 MB output does not reserve 300 MB.
-    const room = line.length <= 65536 ? line.length * 3 : Buffer.byteLength(line);
+    const room = utf8Room(line);
     if (this.used + room > this.buffer.length) this.grow(this.used + room);
     this.used += this.buffer.write(line, this.used);
   }
@@ -232,16 +232,6 @@ export class JsonlSink implements ItemSink {
       return;
     }
     this.options.onCommitted?.(count);
-  }
-}
-
-/**
- * Throws before an item's line is buffered if a seq of it is not one the journal takes: a
- * typed array of done seqs would wrap it silently, where the journal refuses it at commit.
- */
-function checkSeqs(first: number, count: number): void {
-  if (!isSeq(first) || !isSeq(first + count - 1)) {
-    throw new GpupoolError('GPUPOOL_E_INTERNAL', `output sink: seqs ${first}…${first + count - 1} are not all integers in [0, ${MAX_SEQ}]`);
   }
 }
 

@@ -107,10 +107,15 @@ export function putText(buf: Buffer, pos: number, text: string): number {
 }
 
 /**
- * Bytes a line can need around `text`: 48 for the rest of the line, and 3 per UTF-16 unit of a
- * short text (UTF-8's worst case); a long text is measured, so one 100 MB output does not
- * reserve 300 MB.
+ * Bytes `text` can take in UTF-8: 3 per UTF-16 unit of a short text (UTF-8's worst case; a
+ * surrogate pair takes 4 for 2 units); a long text is measured instead, so one 100 MB output
+ * does not reserve 300 MB.
  */
+export function utf8Room(text: string): number {
+  return text.length <= 65536 ? 3 * text.length : Buffer.byteLength(text, 'utf8');
+}
+
+/** Bytes an output line can need around `text`: {@link utf8Room}, and 48 for the rest of the line. */
 export function lineRoom(text: string): number {
-  return 48 + (text.length <= 65536 ? 3 * text.length : Buffer.byteLength(text, 'utf8'));
+  return 48 + utf8Room(text);
 }

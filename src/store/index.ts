@@ -6,6 +6,7 @@ export { classifyWriteError } from './journal-errors.js';
 export { reconcileOutput } from './output-reconcile.js';
 export { stateDirFor, statePaths, type StatePaths } from './state-dir.js';
 export { isSeq, MAX_SEQ, SeqSet } from './seq-set.js';
+export { assertSeq } from './journal-memory.js';
 export { openRedisJournal, RedisJournal, type OpenRedisJournalOptions } from './redis-journal.js';
 export { readRedisJournalStatus } from './redis-journal-status.js';
 export { RedisLease, type RedisLeaseOptions } from './redis-lease.js';

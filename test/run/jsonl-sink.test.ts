@@ -89,8 +89,8 @@ test('a span whose seqs run past what the journal takes is refused before any of
   const { sink, commits, file } = sinkIn(dir, {});
   sink.doneJson(newWorkItem(0, 1, '{}'), '1', 'cpu');
   const tooFar = newSpanItem(2 ** 32 - 3, 5, '{},{},{}', Uint32Array.of(0, 3, 6));
-  assert.throws(() => sink.doneSpan(tooFar, ['1', '2', '3'], 0, 'cpu'), /GPUPOOL_E_INTERNAL|not all integers/);
-  assert.throws(() => sink.doneJson(newWorkItem(-1, 2, '{}'), '1', 'cpu'), /not all integers/);
+  assert.throws(() => sink.doneSpan(tooFar, ['1', '2', '3'], 0, 'cpu'), /span's last seq must be an integer in \[0, 4294967294\]/);
+  assert.throws(() => sink.doneJson(newWorkItem(-1, 2, '{}'), '1', 'cpu'), /a done seq must be an integer in \[0, 4294967294\]/);
   await sink.close();
   assert.equal(fs.readFileSync(file, 'utf8'), '{"id":1,"output":1}\n');
   assert.deepEqual(commits.flatMap((c) => [...c.done]), [0]);

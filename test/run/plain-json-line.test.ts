@@ -14,6 +14,15 @@ function parses(text: string): boolean {
   }
 }
 
+/** A seeded generator of whole numbers below `n`, so a failing fuzz case names a line that can be replayed. */
+function seededRandom(seed: number): (n: number) => number {
+  let state = seed >>> 0;
+  return (n) => {
+    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return state % n;
+  };
+}
+
 /** The validator on `text`'s UTF-8 bytes, and the text they decode to (a lone surrogate becomes U+FFFD). */
 function check(text: string): boolean {
   const bytes = Buffer.from(text, 'utf8');
@@ -93,12 +102,7 @@ test('nesting deeper than its limit is left to JSON.parse (a "not sure", never a
 });
 
 test('fuzz: random token soups and mutated valid lines are never passed when JSON.parse refuses them', () => {
-  // A seeded generator, so a failure names a line that can be replayed.
-  let state = 0x9e3779b9;
-  const rand = (n: number) => {
-    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return state % n;
-  };
+  const rand = seededRandom(0x9e3779b9);
   const tokens = ['{', '}', '[', ']', ',', ':', '"', '\\', 'a', '1', '0', '-', '.', 'e', 'E', '+', ' ', '\t', '\r', 'true', 'null', 'fals', '"k"', '\\u00', 'f', '\u0000', '\u001f', 'é', '\ud83d'];
   const valid = ['{"seed":12,"x":[1.5,-2e3,"s\\n"],"o":{"t":true,"n":null}}', '[0,-0.1,1e-9,"\\u0041"]', '"a\\"b"'];
   let passed = 0;
@@ -132,11 +136,7 @@ test('fuzz: random token soups and mutated valid lines are never passed when JSO
 });
 
 test('fuzz on raw bytes: invalid and truncated UTF-8 inside and outside strings is never passed when the decoded line is refused', () => {
-  let state = 0x2545f491;
-  const rand = (n: number) => {
-    state = (Math.imul(state ^ (state >>> 13), 0x5bd1e995) + 0x6d2b79f5) >>> 0;
-    return state % n;
-  };
+  const rand = seededRandom(0x2545f491);
   // Raw bytes a file can hold but a JS string cannot say: lone continuation bytes, a cut
   // two- or three-byte sequence, bytes never valid in UTF-8, an overlong encoding.
   const raw = [[0x80], [0xbf], [0xc3], [0xe6, 0xb1], [0xff], [0xfe], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98, 0x80], [0xc3, 0xa9]];
@@ -166,11 +166,7 @@ test('fuzz on raw bytes: invalid and truncated UTF-8 inside and outside strings 
 });
 
 test('plainJsonLineEnd equals isPlainJsonLine up to the first newline, for any start and limit, with newlines inside and after values; bytes past limit do not matter', () => {
-  let state = 0x1b873593;
-  const rand = (n: number) => {
-    state = (Math.imul(state ^ (state >>> 16), 0x85ebca6b) + 0x6d2b79f5) >>> 0;
-    return state % n;
-  };
+  const rand = seededRandom(0x1b873593);
   const tokens = ['{', '}', '[', ']', ',', ':', '"', '"a"', '"k":', '"\\u00e9"', '\\', 'true', 'tru', 'null', '0', '-', '1.5', '1e', '12', ' ', '\t', '\r', '\n', '\n', 'é', '{"a":1}', '[1,2]', '"s\n"'];
   const line = () => {
     const parts: Buffer[] = [];
