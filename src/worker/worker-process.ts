@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
 import { batchJson, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrame, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { InflightBatches } from './inflight-batches.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
 import type { WorkerState } from './worker-state.js';
@@ -10,10 +11,6 @@ const PROTOCOL_FD = 3;
 
 /** The most batches one worker may ask to hold at once through `ready.pipeline`. */
 const MAX_PIPELINE = 8;
-
-interface Inflight<B> {
-  batch: B;
-}
 
 /**
  * One resident worker process: spawn, handshake, frames in and out, lifecycle. It tracks
@@ -27,7 +24,7 @@ export class WorkerProcess<B> {
   readonly log: WorkerLog;
   private child?: ChildProcess;
   private channel?: Socket;
-  private readonly inflight = new Map<number, Inflight<B>>();
+  private readonly inflight = new InflightBatches<B>();
   private nextBatchId = 1;
   private headSince = 0;
   private deadlineTimer?: NodeJS.Timeout;
@@ -126,7 +123,7 @@ export class WorkerProcess<B> {
     if (!this.channel || (this.state !== 'ready' && this.state !== 'busy')) return false;
     const id = this.nextBatchId++;
     if (this.inflight.size === 0) this.headSince = performance.now();
-    this.inflight.set(id, { batch });
+    this.inflight.add(id, batch);
     this.state = 'busy';
     const channel = this.channel;
     // Batches sent in the same tick leave in one writev: a syscall per tick, not per batch.
@@ -168,16 +165,15 @@ export class WorkerProcess<B> {
       case 'result':
       case 'result_lines':
       case 'failed': {
-        const entry = this.inflight.get(msg.id);
-        if (!entry) return this.protocolError(`answer for unknown batch ${msg.id}`);
-        this.inflight.delete(msg.id);
+        const batch = this.inflight.take(msg.id);
+        if (batch === undefined) return this.protocolError(`answer for unknown batch ${msg.id}`);
         this.headSince = performance.now();
         if (this.inflight.size === 0 && this.state === 'busy') this.state = 'ready';
         if (msg.type === 'result') {
           if (!Array.isArray(msg.outputs)) return this.protocolError(`result ${msg.id} has no outputs array`);
-          this.handlers.result(entry.batch, msg);
+          this.handlers.result(batch, msg);
         } else if (msg.type === 'result_lines') {
-          this.handlers.resultLines(entry.batch, msg);
+          this.handlers.resultLines(batch, msg);
         } else {
           if (msg.kind === 'fatal') {
             this.endReason ??= 'fatal';
@@ -185,7 +181,7 @@ export class WorkerProcess<B> {
             // The worker exits right after this answer: a batch sent now would die with it.
             this.state = 'draining';
           }
-          this.handlers.failed(entry.batch, msg);
+          this.handlers.failed(batch, msg);
         }
         return;
       }
@@ -241,8 +237,7 @@ export class WorkerProcess<B> {
       this.startWaiter = undefined;
       return;
     }
-    const inflight = [...this.inflight.values()].map((e) => e.batch);
-    this.inflight.clear();
+    const inflight = this.inflight.takeAll();
     this.handlers.exit({ code, signal, reason, inflight, message });
   }
 }
