@@ -32,7 +32,7 @@ export class PoolWorker implements DispatchTarget {
   ) {
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
       result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
-      resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputsJson, msg.errors),
+      resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputs, msg.errors),
       failed: (batch: Batch, msg: FailedMessage) => scheduler.onFailed(batch, msg.kind, msg.message),
       lost: (exit) => {
         events.lost(this, exit);

@@ -1,42 +1,82 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { ResultArrayHeader, ResultLinesHeader, WorkerMessage } from './messages.js';
-import { splitJsonArray } from './split-json-array.js';
+import { OutputSlices } from './output-texts.js';
+import { splitJsonArrayBytes } from './split-json-array.js';
 
 /** A frame that is neither JSON nor a well-formed `result_lines` frame. */
 export class MalformedMessageError extends Error {}
 
+const NEWLINE = 0x0a;
+
 /**
  * Decodes one frame payload from a worker. Classic messages are one JSON object; a
- * `result_lines` frame is a header line followed by one line of JSON per output, which stay
- * text (compact JSON never holds a raw newline, so the split is exact); a `result_array`
- * frame is a header line followed by the outputs as one JSON array, split into each
- * output's text at its top-level commas. Both decode to a `result_lines` message.
+ * `result_lines` frame is a header line followed by one line of JSON per output (compact JSON
+ * never holds a raw newline, so the split is exact); a `result_array` frame is a header line
+ * followed by the outputs as one JSON array, split at its top-level commas. Both decode to a
+ * `result_lines` message whose outputs stay slices of the payload's bytes ({@link OutputSlices}):
+ * no string per output. A payload that is not valid UTF-8 is first decoded as a string would be
+ * (bad bytes become U+FFFD), so a worker's bytes reach the output only as valid UTF-8.
  */
-export function decodeWorkerMessage(payload: string): WorkerMessage {
-  const nl = payload.indexOf('\n');
+export function decodeWorkerMessage(payload: Buffer | string): WorkerMessage {
+  let bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  let nl = bytes.indexOf(NEWLINE);
   if (nl > 0) {
-    const header = tryParse(payload.slice(0, nl)) as ResultLinesHeader | ResultArrayHeader | undefined;
-    if (header?.type === 'result_array') {
-      // Sized up front by the announced count, but never beyond what the text can hold (a value
-      // and a comma each), so a wrong count cannot make a huge array.
-      const room = ((payload.length - nl) >> 1) + 1;
-      const outputsJson = splitJsonArray(payload, nl + 1, Math.max(0, Math.min(header.count | 0, room)));
-      if (outputsJson === undefined) throw new MalformedMessageError(`result_array ${header.id}: what follows the header is not a JSON array: ${payload.slice(nl + 1, nl + 81)}`);
-      if (outputsJson.length !== header.count) {
-        throw new MalformedMessageError(`result_array ${header.id} announces ${header.count} outputs but carries ${outputsJson.length}`);
+    const header = tryParse(bytes.toString('utf8', 0, nl)) as ResultLinesHeader | ResultArrayHeader | undefined;
+    if (header?.type === 'result_array' || header?.type === 'result_lines') {
+      // ASCII (the SDKs' JSON) is valid UTF-8 too: one check for the common case.
+      const ascii = isAscii(bytes);
+      if (!ascii && !isUtf8(bytes)) {
+        bytes = Buffer.from(bytes.toString('utf8'), 'utf8');
+        // A replaced sequence in the header moves what follows: find its end again (ASCII bytes are never replaced).
+        nl = bytes.indexOf(NEWLINE);
       }
-      return { ...header, type: 'result_lines', outputsJson };
-    }
-    if (header?.type === 'result_lines') {
-      const outputsJson = header.count === 0 ? [] : payload.slice(nl + 1).split('\n');
-      if (outputsJson.length !== header.count) {
-        throw new MalformedMessageError(`result_lines ${header.id} announces ${header.count} outputs but carries ${outputsJson.length} lines`);
-      }
-      return { ...header, outputsJson };
+      const outputs = header.type === 'result_array' ? arrayOutputs(bytes, nl + 1, header, ascii) : lineOutputs(bytes, nl + 1, header, ascii);
+      return { ...header, type: 'result_lines', outputs };
     }
   }
-  const msg = tryParse(payload);
-  if (msg === undefined || typeof msg !== 'object' || msg === null) throw new MalformedMessageError(`a frame is not a JSON object: ${payload.slice(0, 80)}`);
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  const msg = tryParse(text);
+  if (msg === undefined || typeof msg !== 'object' || msg === null) throw new MalformedMessageError(`a frame is not a JSON object: ${text.slice(0, 80)}`);
   return msg as WorkerMessage;
+}
+
+function arrayOutputs(bytes: Buffer, from: number, header: ResultArrayHeader, ascii: boolean): OutputSlices {
+  // Sized up front by the announced count, but never beyond what the bytes can hold (a value
+  // and a comma each), so a wrong count cannot make a huge array.
+  const room = ((bytes.length - from) >> 1) + 1;
+  const outputs = splitJsonArrayBytes(bytes, from, Math.max(0, Math.min(header.count | 0, room)), ascii);
+  if (outputs === undefined) throw new MalformedMessageError(`result_array ${header.id}: what follows the header is not a JSON array: ${quote(bytes, from)}`);
+  if (outputs.length !== header.count) {
+    throw new MalformedMessageError(`result_array ${header.id} announces ${header.count} outputs but carries ${outputs.length}`);
+  }
+  return outputs;
+}
+
+function lineOutputs(bytes: Buffer, from: number, header: ResultLinesHeader, ascii: boolean): OutputSlices {
+  const count = header.count;
+  // A count of 0 has no lines at all; otherwise the lines are what the newlines cut (a wrong
+  // count is refused below, after counting them, never trusted to size anything).
+  let lines = 0;
+  if (count !== 0) {
+    lines = 1;
+    for (let i = bytes.indexOf(NEWLINE, from); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) lines++;
+  }
+  if (lines !== count) throw new MalformedMessageError(`result_lines ${header.id} announces ${count} outputs but carries ${lines} lines`);
+  const bounds = new Uint32Array(2 * lines);
+  let at = from;
+  for (let k = 0; k < lines; k++) {
+    const nl = bytes.indexOf(NEWLINE, at);
+    const end = nl === -1 ? bytes.length : nl;
+    bounds[2 * k] = at;
+    bounds[2 * k + 1] = end;
+    at = end + 1;
+  }
+  return new OutputSlices(bytes, bounds, ascii);
+}
+
+/** The first 80 characters from `from`, for an error message (80 characters take at most 320 bytes). */
+function quote(bytes: Buffer, from: number): string {
+  return bytes.toString('utf8', from, Math.min(bytes.length, from + 320)).slice(0, 80);
 }
 
 function tryParse(text: string): unknown {

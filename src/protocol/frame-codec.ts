@@ -1,7 +1,8 @@
 /**
  * Frames: a 4-byte little-endian length, then that many bytes of UTF-8 JSON (docs/protocol.md §2).
- * The codec works on strings so callers can splice pre-serialised items into a frame
- * without a parse/stringify round trip.
+ * Frames are written from strings, so callers can splice pre-serialised items into a frame
+ * without a parse/stringify round trip; they are read as strings or, where the reader passes
+ * outputs on as bytes (a worker's answers), as bytes.
  */
 export const FRAME_HEADER_BYTES = 4;
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -56,23 +57,32 @@ export function writeFrame(stream: FrameSink, json: string): void {
 }
 
 /**
- * Incremental decoder: feed it socket chunks, get whole frame payloads back as strings.
+ * Incremental decoder: feed it socket chunks, get whole frame payloads back.
  * Keeps at most one partial frame buffered.
  */
 export class FrameDecoder {
   private pending: Buffer | null = null;
 
-  /** Returns the payloads of the frames completed by this chunk, in order. */
+  /** Returns the payloads of the frames completed by this chunk, in order, as strings. */
   push(chunk: Buffer): string[] {
+    return this.pushBytes(chunk).map((payload) => payload.toString('utf8'));
+  }
+
+  /**
+   * Returns the payloads of the frames completed by this chunk, in order, as bytes: views of
+   * `chunk`, or of a copy when a frame was already pending (the caller must not reuse the
+   * chunk's memory while it holds them; a socket's chunks are fresh each read).
+   */
+  pushBytes(chunk: Buffer): Buffer[] {
     let buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-    const out: string[] = [];
+    const out: Buffer[] = [];
     let offset = 0;
     while (buf.length - offset >= FRAME_HEADER_BYTES) {
       const size = buf.readUInt32LE(offset);
       if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
       const end = offset + FRAME_HEADER_BYTES + size;
       if (end > buf.length) break;
-      out.push(buf.toString('utf8', offset + FRAME_HEADER_BYTES, end));
+      out.push(buf.subarray(offset + FRAME_HEADER_BYTES, end));
       offset = end;
     }
     if (offset === buf.length) {

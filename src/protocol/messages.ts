@@ -1,3 +1,5 @@
+import type { OutputTexts } from './output-texts.js';
+
 /** Message types of protocol version 1 (docs/protocol.md §3). */
 export const PROTOCOL_VERSION = 1;
 
@@ -61,7 +63,7 @@ export interface ResultArrayHeader {
 
 /** A decoded `result_lines` or `result_array` frame: the header plus each output's JSON text. */
 export interface ResultLinesMessage extends ResultLinesHeader {
-  outputsJson: string[];
+  outputs: OutputTexts;
 }
 
 /** What the worker asks gpupool to do about a failed batch; never inferred from the message text. */

@@ -1,3 +1,5 @@
+import { OutputSlices } from './output-texts.js';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
@@ -10,57 +12,66 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-function skipSpace(text: string, i: number): number {
-  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+function skipSpace(bytes: Uint8Array, i: number): number {
+  while (i < bytes.length && isSpace(bytes[i])) i++;
   return i;
 }
 
-function trimEnd(text: string, end: number): number {
-  while (end > 0 && isSpace(text.charCodeAt(end - 1))) end--;
+function trimEnd(bytes: Uint8Array, end: number): number {
+  while (end > 0 && isSpace(bytes[end - 1])) end--;
   return end;
 }
 
 /** Index of the quote that closes the string opened at `open`; -1 if it never closes. */
-function closingQuote(text: string, open: number): number {
+function closingQuote(bytes: Buffer, open: number): number {
   let q = open;
   for (;;) {
-    q = text.indexOf('"', q + 1);
+    q = bytes.indexOf(QUOTE, q + 1);
     if (q === -1) return -1;
     let backslashes = 0;
-    for (let b = q - 1; text.charCodeAt(b) === BACKSLASH; b--) backslashes++;
+    for (let b = q - 1; bytes[b] === BACKSLASH; b--) backslashes++;
     if ((backslashes & 1) === 0) return q;
   }
 }
 
 /**
- * The elements of the JSON array in `text` from `start` to its end, each as its own JSON
- * text, found by their top-level commas: no value is built, so a batch's outputs pass on as
- * text at a fraction of a parse and a stringify per item. Strings are skipped whole (an
- * escaped quote does not end one), nesting is counted. The text must come from a JSON
- * encoder (the worker SDKs' `result_array`); this checks the structure (brackets and
- * braces matched, no empty element, nothing after the array), not every literal. Undefined when the
- * structure is broken. `expected`, the count the header announced, sizes the result up front.
+ * The elements of the JSON array in `bytes` from `start` to its end, each as a slice of those
+ * bytes, found by their top-level commas: no value and no string is built, so a batch's outputs
+ * pass on as bytes at a fraction of a parse and a stringify per item. The structure is found on
+ * ASCII bytes only (in UTF-8 every byte of a character beyond ASCII is ≥ 0x80, so none is taken
+ * for a quote or a comma). Strings are skipped whole (an escaped quote does not end one), nesting
+ * is counted. The bytes must come from a JSON encoder (the worker SDKs' `result_array`); this
+ * checks the structure (brackets and braces matched, no empty element, nothing after the array),
+ * not every literal. Undefined when the structure is broken. `expected`, the count the header
+ * announced, sizes the result up front; `ascii` is passed on to the slices.
  */
-export function splitJsonArray(text: string, start = 0, expected = 0): string[] | undefined {
-  const n = text.length;
-  let i = skipSpace(text, start);
-  if (text.charCodeAt(i) !== OPEN_BRACKET) return undefined;
-  i = skipSpace(text, i + 1);
-  // Filled by index, not push: growing the array step by step was a third of this function's garbage.
-  const elements: string[] = new Array<string>(expected);
+export function splitJsonArrayBytes(bytes: Buffer, start = 0, expected = 0, ascii = false): OutputSlices | undefined {
+  const n = bytes.length;
+  let i = skipSpace(bytes, start);
+  if (bytes[i] !== OPEN_BRACKET) return undefined;
+  i = skipSpace(bytes, i + 1);
+  // Each element's start and end, side by side: one array for the batch.
+  let bounds = new Uint32Array(2 * expected);
   let count = 0;
-  const result = () => {
-    elements.length = count;
-    return elements;
+  const add = (from: number, end: number) => {
+    if (2 * count === bounds.length) {
+      // More elements than announced: the caller refuses the frame, but says how many there were.
+      const more = new Uint32Array(Math.max(32, bounds.length * 2));
+      more.set(bounds);
+      bounds = more;
+    }
+    bounds[2 * count] = from;
+    bounds[2 * count++ + 1] = end;
   };
-  if (text.charCodeAt(i) === CLOSE_BRACKET) return skipSpace(text, i + 1) === n ? result() : undefined;
+  const result = () => new OutputSlices(bytes, 2 * count === bounds.length ? bounds : bounds.subarray(0, 2 * count), ascii);
+  if (bytes[i] === CLOSE_BRACKET) return skipSpace(bytes, i + 1) === n ? result() : undefined;
   let from = i;
   // The closers expected, innermost last: a `}` where `]` is due breaks the structure.
   const open: number[] = [];
   for (; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i];
     if (c === QUOTE) {
-      i = closingQuote(text, i);
+      i = closingQuote(bytes, i);
       if (i === -1) return undefined;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       open.push(c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET);
@@ -69,17 +80,26 @@ export function splitJsonArray(text: string, start = 0, expected = 0): string[] 
         if (open.pop() !== c) return undefined;
         continue;
       }
-      const end = trimEnd(text, i);
+      const end = trimEnd(bytes, i);
       if (c !== CLOSE_BRACKET || end <= from) return undefined;
-      elements[count++] = text.slice(from, end);
-      return skipSpace(text, i + 1) === n ? result() : undefined;
+      add(from, end);
+      return skipSpace(bytes, i + 1) === n ? result() : undefined;
     } else if (c === COMMA && open.length === 0) {
-      const end = trimEnd(text, i);
+      const end = trimEnd(bytes, i);
       if (end <= from) return undefined;
-      elements[count++] = text.slice(from, end);
-      from = skipSpace(text, i + 1);
+      add(from, end);
+      from = skipSpace(bytes, i + 1);
       i = from - 1;
     }
   }
   return undefined;
+}
+
+/** {@link splitJsonArrayBytes} for a string: each element's JSON text; `start` counts UTF-16 units. */
+export function splitJsonArray(text: string, start = 0, expected = 0): string[] | undefined {
+  const slices = splitJsonArrayBytes(Buffer.from(text.slice(start), 'utf8'), 0, expected);
+  if (!slices) return undefined;
+  const parts = new Array<string>(slices.length);
+  for (let k = 0; k < parts.length; k++) parts[k] = slices.text(k);
+  return parts;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { assertSeq } from '../store/index.js';
-import { asciiBytes, DecimalCounter, lineRoom, putAscii, putLineEnd, putLineStart, putText, utf8Room } from './line-bytes.js';
+import { utf8Room, type OutputTexts } from '../protocol/index.js';
+import { asciiBytes, DecimalCounter, putAscii, putLineEnd, putLineStart } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
@@ -34,6 +35,8 @@ export interface JsonlSinkOptions {
 }
 
 const OUTPUT_KEY = asciiBytes(',"output":');
+/** Bytes of an output line besides the output: `{"id":`, up to 17 digits, `,"output":`, `}` and the newline. */
+const LINE_ROOM = 48;
 
 const INITIAL_BUFFER_BYTES = 256 * 1024;
 /** A group buffer larger than this (a group of big outputs) is not kept for the next group. */
@@ -98,7 +101,7 @@ export class JsonlSink implements ItemSink {
    * A span's lines, written byte by byte into the group's buffer (no string per line): ids and
    * seqs count up from the span's. All or nothing: the lines and their done seqs are kept together.
    */
-  doneSpan(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void {
+  doneSpan(item: WorkItem, outputs: OutputTexts, from: number, device: string): void {
     const n = item.count;
     // Both ends checked before anything is buffered: a typed array of done seqs would wrap a bad
     // one silently, where the journal refuses it at commit.
@@ -109,8 +112,7 @@ export class JsonlSink implements ItemSink {
     let buf = this.buffer;
     let pos = this.used;
     for (let j = 0; j < n; j++) {
-      const output = outputsJson[from + j];
-      const room = lineRoom(output);
+      const room = LINE_ROOM + outputs.room(from + j);
       if (pos + room > buf.length) {
         // `used` moves only once the whole span is written, with its done seqs: if anything
         // throws on the way (an allocation here), none of its lines reach the file.
@@ -121,7 +123,7 @@ export class JsonlSink implements ItemSink {
       pos = id.put(buf, pos);
       id.increment();
       pos = putAscii(buf, pos, OUTPUT_KEY);
-      pos = putText(buf, pos, output);
+      pos = outputs.put(buf, pos, from + j);
       pos = putLineEnd(buf, pos);
     }
     this.used = pos;

@@ -2,8 +2,7 @@
  * Writing output lines straight into a byte buffer, for the span path of {@link JsonlSink}: a
  * line built as a string first (a template per item, then a concatenation of the span's lines)
  * was about half of the bytes `gpupool run` allocated per item, garbage that V8's scavenges
- * then copy and promote. These loops allocate nothing. The caller makes room first
- * ({@link lineRoom}).
+ * then copy and promote. These loops allocate nothing. The caller makes room first.
  */
 
 /** The bytes of an ASCII constant, for {@link putAscii}. */
@@ -83,39 +82,4 @@ export class DecimalCounter {
       this.length++;
     }
   }
-}
-
-/** Below this many UTF-16 units a JS loop copies a text faster than a call into `Buffer.write`. */
-const SHORT_TEXT = 24;
-
-/**
- * Writes `text` as UTF-8 at `pos`; returns the position after it. A short ASCII text (compact
- * JSON from the SDKs is ASCII, as they escape the rest) is copied by this loop, which costs less
- * than the call into C++ that `Buffer.write` is (about 70 ns on the 2-core VM, where the loop
- * takes about 2.5 ns a character); a longer one, or one with a character beyond ASCII, goes to
- * `Buffer.write`.
- */
-export function putText(buf: Buffer, pos: number, text: string): number {
-  const n = text.length;
-  if (n >= SHORT_TEXT) return pos + buf.write(text, pos, 'utf8');
-  for (let k = 0; k < n; k++) {
-    const c = text.charCodeAt(k);
-    if (c >= 0x80) return pos + buf.write(text, pos, 'utf8');
-    buf[pos + k] = c;
-  }
-  return pos + n;
-}
-
-/**
- * Bytes `text` can take in UTF-8: 3 per UTF-16 unit of a short text (UTF-8's worst case; a
- * surrogate pair takes 4 for 2 units); a long text is measured instead, so one 100 MB output
- * does not reserve 300 MB.
- */
-export function utf8Room(text: string): number {
-  return text.length <= 65536 ? 3 * text.length : Buffer.byteLength(text, 'utf8');
-}
-
-/** Bytes an output line can need around `text`: {@link utf8Room}, and 48 for the rest of the line. */
-export function lineRoom(text: string): number {
-  return 48 + utf8Room(text);
 }

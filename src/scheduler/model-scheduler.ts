@@ -1,6 +1,6 @@
 import type { BatchConfig } from '../config/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import type { FailureKind, ItemErrorBody } from '../protocol/index.js';
+import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, type OutputTexts } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import { ItemQueue } from './item-queue.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
@@ -133,22 +133,21 @@ export class ModelScheduler {
     const deliverSpan = (span: WorkItem, from: number, device: string) => {
       const texts = new Array<string>(span.count);
       for (let j = 0; j < span.count; j++) texts[j] = JSON.stringify(outputs[from + j]) ?? 'null';
-      sink.doneSpan!(span, texts, 0, device);
+      sink.doneSpan!(span, new OutputStrings(texts), 0, device);
     };
     this.answered(batch, outputs.length, errors, deliver, deliverSpan);
   }
 
-  /** A batch answered with each output as JSON text (`result_lines`). */
-  onResultJson(batch: Batch, outputsJson: string[], errors: Record<string, ItemErrorBody> | undefined): void {
+  /** A batch answered with each output as JSON text (`result_lines`, `result_array`). */
+  onResultJson(batch: Batch, outputs: OutputTexts, errors: Record<string, ItemErrorBody> | undefined): void {
     const sink = this.options.sink;
+    const deliverSpan = (span: WorkItem, from: number, device: string) => sink.doneSpan!(span, outputs, from, device);
     if (!sink.doneJson) {
       // One parse of the whole batch: far cheaper than a parse per output.
-      const outputs = JSON.parse(`[${outputsJson.join(',')}]`) as unknown[];
-      const deliver = (item: WorkItem, i: number, device: string) => sink.done(item, outputs[i], device);
-      return this.answered(batch, outputs.length, errors, deliver, (span, from, device) => sink.doneSpan!(span, outputsJson, from, device));
+      const parsed = JSON.parse(`[${outputTextList(outputs).join(',')}]`) as unknown[];
+      return this.answered(batch, parsed.length, errors, (item, i, device) => sink.done(item, parsed[i], device), deliverSpan);
     }
-    const deliver = (item: WorkItem, i: number, device: string) => sink.doneJson!(item, outputsJson[i], device);
-    this.answered(batch, outputsJson.length, errors, deliver, (span, from, device) => sink.doneSpan!(span, outputsJson, from, device));
+    this.answered(batch, outputs.length, errors, (item, i, device) => sink.doneJson!(item, outputs.text(i), device), deliverSpan);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { OutputTexts } from '../protocol/index.js';
 import type { ErrorCode } from '../errors/index.js';
 
 /** One input on its way through the pool. The payload stays JSON text end to end. */
@@ -44,10 +45,10 @@ export interface ItemSink {
   doneJson?(item: WorkItem, outputJson: string, device: string): void;
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void;
   /**
-   * A span's outputs, `outputsJson[from…from + item.count)`, all succeeded. A sink without it
+   * A span's outputs, `outputs[from…from + item.count)`, all succeeded. A sink without it
    * gets the span's lines one by one, as does every sink when a span failed in any way.
    */
-  doneSpan?(item: WorkItem, outputsJson: readonly string[], from: number, device: string): void;
+  doneSpan?(item: WorkItem, outputs: OutputTexts, from: number, device: string): void;
 }
 
 export function newWorkItem(seq: number, id: string | number, json: string, cost = 1, ctx?: unknown): WorkItem {

@@ -73,9 +73,9 @@ export class WorkerProcess<B> {
     this.channel = channel;
     const decoder = new FrameDecoder();
     channel.on('data', (chunk: Buffer) => {
-      let payloads: string[];
+      let payloads: Buffer[];
       try {
-        payloads = decoder.push(chunk);
+        payloads = decoder.pushBytes(chunk);
       } catch (err) {
         return this.protocolError((err as Error).message);
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeWorkerMessage, MalformedMessageError, resultLinesJson } from '../../src/protocol/index.js';
+import { decodeWorkerMessage, MalformedMessageError, outputTextList, resultLinesJson } from '../../src/protocol/index.js';
 
 test('a result_lines frame keeps each output as its JSON text', () => {
   const outputs = [{ text: 'a\nb' }, null, [1, 2], 'x'];
@@ -10,13 +10,14 @@ test('a result_lines frame keeps each output as its JSON text', () => {
   if (msg.type !== 'result_lines') return;
   assert.equal(msg.id, 7);
   assert.deepEqual(msg.errors, { 1: { message: 'empty' } });
-  assert.deepEqual(msg.outputsJson, ['{"text":"a\\nb"}', 'null', '[1,2]', '"x"']);
-  assert.deepEqual(msg.outputsJson.map((j) => JSON.parse(j) as unknown), outputs);
+  const texts = outputTextList(msg.outputs);
+  assert.deepEqual(texts, ['{"text":"a\\nb"}', 'null', '[1,2]', '"x"']);
+  assert.deepEqual(texts.map((j) => JSON.parse(j) as unknown), outputs);
 });
 
 test('an empty result_lines frame has no outputs', () => {
   const msg = decodeWorkerMessage(resultLinesJson({ type: 'result_lines', id: 1, count: 0 }, []));
-  assert.deepEqual(msg.type === 'result_lines' && msg.outputsJson, []);
+  assert.deepEqual(msg.type === 'result_lines' && outputTextList(msg.outputs), []);
 });
 
 test('a result_lines frame whose line count disagrees with its header is refused, naming both', () => {
@@ -32,4 +33,32 @@ test('classic messages decode as JSON, pretty-printed ones too', () => {
 test('a frame that is not a JSON object is refused, quoting its start', () => {
   assert.throws(() => decodeWorkerMessage('not json'), /not a JSON object: not json/);
   assert.throws(() => decodeWorkerMessage('42'), /not a JSON object/);
+});
+
+test('outputs keep their text whether the frame is ASCII or not, given as bytes or as a string', () => {
+  for (const outputs of [[{ a: 'plain' }, 1, 'x'], [{ a: 'h\u00e9 \u2713 \ud83d\ude00' }, 'caf\u00e9', null]]) {
+    const json = outputs.map((o) => JSON.stringify(o));
+    const frames = [`{"type":"result_array","id":4,"count":3}\n${JSON.stringify(outputs)}`, resultLinesJson({ type: 'result_lines', id: 4, count: 3 }, json)];
+    for (const frame of frames) {
+      for (const payload of [frame, Buffer.from(frame, 'utf8')]) {
+        const msg = decodeWorkerMessage(payload);
+        assert.equal(msg.type, 'result_lines');
+        if (msg.type !== 'result_lines') return;
+        assert.deepEqual(outputTextList(msg.outputs), json);
+        const room = json.reduce((n, _, i) => n + msg.outputs.room(i), 0);
+        const buf = Buffer.alloc(room);
+        let pos = 0;
+        for (let i = 0; i < json.length; i++) pos = msg.outputs.put(buf, pos, i);
+        assert.equal(buf.toString('utf8'), json.join(''));
+      }
+    }
+  }
+});
+
+test('invalid UTF-8 in the header line does not move where the outputs are read from', () => {
+  const bad = (text: string) => Buffer.from(text.replace('@', '\u0000'), 'utf8').map((b) => (b === 0 ? 0xff : b));
+  const array = decodeWorkerMessage(Buffer.from(bad('{"type":"result_array","id":1,"count":2,"note":"@@@"}\n[1,2]')));
+  assert.deepEqual(array.type === 'result_lines' && outputTextList(array.outputs), ['1', '2']);
+  const lines = decodeWorkerMessage(Buffer.from(bad('{"type":"result_lines","id":1,"count":2,"note":"@"}\n1\n2')));
+  assert.deepEqual(lines.type === 'result_lines' && outputTextList(lines.outputs), ['1', '2']);
 });

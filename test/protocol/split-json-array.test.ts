@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeWorkerMessage, MalformedMessageError, splitJsonArray } from '../../src/protocol/index.js';
+import { decodeWorkerMessage, MalformedMessageError, outputTextList, splitJsonArray } from '../../src/protocol/index.js';
 
 test('splitJsonArray gives each element as its own JSON text: nesting, escapes, commas and brackets inside strings', () => {
   const values: unknown[] = [
@@ -40,7 +40,7 @@ test('a result_array frame decodes to each output as JSON text, with its errors'
   if (msg.type !== 'result_lines') return;
   assert.equal(msg.id, 9);
   assert.deepEqual(msg.errors, { 1: { message: 'empty' } });
-  assert.deepEqual(msg.outputsJson, ['{"text":"a, \\"b\\""}', 'null', '[1,2]']);
+  assert.deepEqual(outputTextList(msg.outputs), ['{"text":"a, \\"b\\""}', 'null', '[1,2]']);
 });
 
 test('a result_array frame that is not an array, or whose count disagrees, is refused naming what is wrong', () => {

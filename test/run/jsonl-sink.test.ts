@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { decodeWorkerMessage, OutputStrings, type OutputTexts } from '../../src/protocol/index.js';
 import { JsonlSink, type GroupCommit } from '../../src/run/index.js';
 import { newSpanItem, newWorkItem } from '../../src/scheduler/index.js';
 import { tempDir } from '../helpers/cli.js';
@@ -63,10 +64,24 @@ test('a group is written once it holds flushBytes, however few items; a slow com
   assert.ok(commits.every((c) => c.done.length > 0), 'an empty group was committed');
 });
 
-test('a span is written byte by byte exactly as its lines would be: ids of every width, outputs beyond ASCII, long outputs, a buffer that must grow mid-span', async () => {
+/** The outputs as a worker's answer carries them: strings, or slices of a `result_array` frame's bytes (invalid UTF-8 included). */
+const outputForms = {
+  strings: (texts: string[]): OutputTexts => new OutputStrings(texts),
+  'frame slices': (texts: string[]): OutputTexts => {
+    const header = `{"type":"result_array","id":1,"count":${texts.length}}\n[`;
+    // A lone surrogate is sent as the bytes of a UTF-16 surrogate (ED A0 80), which UTF-8 forbids.
+    const body = Buffer.concat(texts.map((t, i) => Buffer.from((i > 0 ? ',' : '') + t.replace('\ud800', '\u0000'), 'utf8')).map((b) => { const z = b.indexOf(0); return z === -1 ? b : Buffer.concat([b.subarray(0, z), Buffer.of(0xed, 0xa0, 0x80), b.subarray(z + 1)]); }));
+    const msg = decodeWorkerMessage(Buffer.concat([Buffer.from(header), body, Buffer.from(']')]));
+    assert.equal(msg.type, 'result_lines');
+    return (msg as { outputs: OutputTexts }).outputs;
+  },
+};
+
+for (const [form, make] of Object.entries(outputForms)) test(`a span is written byte by byte exactly as its lines would be (outputs as ${form}): ids of every width, outputs beyond ASCII, invalid UTF-8, long outputs, a buffer that must grow mid-span`, async () => {
   const dir = tempDir('gpupool-sink-');
   const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000 });
-  const outputs = ['7', '"h\u00e9 \u2713 \ud83d\ude00"', '{"a":[1,2]}', JSON.stringify('\ud800 lone'), JSON.stringify('z'.repeat(300_000)), 'null', '"\\u00e9\\n"'];
+  // '"\ud800 raw"' is not what an encoder writes: it holds a lone surrogate itself, not its escape.
+  const outputs = ['7', '"h\u00e9 \u2713 \ud83d\ude00"', '{"a":[1,2]}', JSON.stringify('\ud800 lone'), '"\ud800 raw"', JSON.stringify('z'.repeat(300_000)), 'null', '"\\u00e9\\n"'];
   const expected: string[] = [];
   // First ids chosen so the ids cross every digit boundary, up to the largest safe integer.
   const firstIds = [1, 8, 95, 996, 99_990, 2 ** 31 - 3, 2 ** 32 - 3, Number.MAX_SAFE_INTEGER - 6];
@@ -74,12 +89,13 @@ test('a span is written byte by byte exactly as its lines would be: ids of every
   for (const firstId of firstIds) {
     const count = outputs.length;
     const span = newSpanItem(seq, firstId, outputs.map(() => '{}').join(','), Uint32Array.from(outputs, (_, k) => 3 * k));
-    sink.doneSpan(span, ['unused', ...outputs], 1, 'cpu');
+    sink.doneSpan(span, make(['"unused"', ...outputs]), 1, 'cpu');
     for (let j = 0; j < count; j++) expected.push(`{"id":${firstId + j},"output":${outputs[j]}}\n`);
     seq += count;
   }
   await sink.close();
-  assert.equal(fs.readFileSync(file, 'utf8'), expected.join('').replaceAll('\ud800', '\ufffd'));
+  // Bytes, not decoded text: invalid UTF-8 copied as it came would read back as U+FFFD too.
+  assert.deepEqual(fs.readFileSync(file), Buffer.from(expected.join('').replaceAll('\ud800', '\ufffd'.repeat(form === 'strings' ? 1 : 3))));
   assert.deepEqual(commits.flatMap((c) => [...c.done]), [...Array(seq).keys()]);
   assert.equal(sink.succeeded, seq);
 });
@@ -89,7 +105,7 @@ test('a span whose seqs run past what the journal takes is refused before any of
   const { sink, commits, file } = sinkIn(dir, {});
   sink.doneJson(newWorkItem(0, 1, '{}'), '1', 'cpu');
   const tooFar = newSpanItem(2 ** 32 - 3, 5, '{},{},{}', Uint32Array.of(0, 3, 6));
-  assert.throws(() => sink.doneSpan(tooFar, ['1', '2', '3'], 0, 'cpu'), /span's last seq must be an integer in \[0, 4294967294\]/);
+  assert.throws(() => sink.doneSpan(tooFar, new OutputStrings(['1', '2', '3']), 0, 'cpu'), /span's last seq must be an integer in \[0, 4294967294\]/);
   assert.throws(() => sink.doneJson(newWorkItem(-1, 2, '{}'), '1', 'cpu'), /a done seq must be an integer in \[0, 4294967294\]/);
   await sink.close();
   assert.equal(fs.readFileSync(file, 'utf8'), '{"id":1,"output":1}\n');
@@ -106,11 +122,11 @@ test('a span is all or nothing: when growing the buffer fails midway, none of it
   }) as typeof Buffer.allocUnsafe;
   try {
     // The first line fits the 256 KiB buffer; the second needs a bigger one.
-    assert.throws(() => sink.doneSpan(newSpanItem(0, 1, '0,0', Uint32Array.of(0, 2)), ['1', JSON.stringify('x'.repeat(400_000))], 0, 'cpu'), /allocation failed/);
+    assert.throws(() => sink.doneSpan(newSpanItem(0, 1, '0,0', Uint32Array.of(0, 2)), new OutputStrings(['1', JSON.stringify('x'.repeat(400_000))]), 0, 'cpu'), /allocation failed/);
   } finally {
     Buffer.allocUnsafe = realAlloc;
   }
-  sink.doneSpan(newSpanItem(10, 11, '0,0', Uint32Array.of(0, 2)), ['"a"', '"b"'], 0, 'cpu');
+  sink.doneSpan(newSpanItem(10, 11, '0,0', Uint32Array.of(0, 2)), new OutputStrings(['"a"', '"b"']), 0, 'cpu');
   await sink.close();
   const ids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
   assert.deepEqual(ids, [11, 12]);

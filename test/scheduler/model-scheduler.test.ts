@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchSchema } from '../../src/config/index.js';
+import { OutputStrings, type OutputTexts } from '../../src/protocol/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, newSpanItem, newWorkItem, type Batch, type DispatchTarget, type ItemFailure, type WorkItem } from '../../src/scheduler/index.js';
 
 /** An in-process target that answers batches with a behaviour function, asynchronously like a worker. */
@@ -49,12 +50,12 @@ function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; t
         failed.set(item.id, f);
       },
       doneSpan: opts.spans
-        ? (item: WorkItem, outputsJson: readonly string[], from: number) => {
+        ? (item: WorkItem, outputs: OutputTexts, from: number) => {
             spansDelivered++;
             for (let j = 0; j < item.count; j++) {
               const id = (item.id as number) + j;
               assert.ok(!done.has(id) && !failed.has(id), `item ${id} answered twice`);
-              done.set(id, JSON.parse(outputsJson[from + j]));
+              done.set(id, JSON.parse(outputs.text(from + j)));
             }
           }
         : undefined,
@@ -173,7 +174,7 @@ test('outputs given as JSON text reach a JSON sink untouched and a value sink pa
       ? { done: () => assert.fail('done() must not be called when doneJson exists'), doneJson: (item: WorkItem, json: string) => got.set(item.id, json), failed: () => assert.fail('no failure expected') }
       : { done: (item: WorkItem, value: unknown) => got.set(item.id, value), failed: () => assert.fail('no failure expected') };
     const scheduler = new ModelScheduler({ model: 'm', batch, maxAttempts: 3, sink });
-    const answer = (s: ModelScheduler, b: Batch, items: unknown[]) => s.onResultJson(b, items.map((x) => JSON.stringify({ echo: x })), undefined);
+    const answer = (s: ModelScheduler, b: Batch, items: unknown[]) => s.onResultJson(b, new OutputStrings(items.map((x) => JSON.stringify({ echo: x }))), undefined);
     scheduler.addTarget(new ScriptedTarget('t0', new AdaptiveBatchLimit({ max: 4 }), 2, answer, () => scheduler));
     for (let i = 0; i < 10; i++) scheduler.push(newWorkItem(i, i, String(i)));
     scheduler.endInput();
@@ -251,7 +252,7 @@ test('spans: out-of-memory unpacks and halves; a poison input is bisected out of
 });
 
 test('spans reach a sink without doneSpan one by one, and answers given as JSON text too', async () => {
-  const h = harness({ max: 8, answer: (s, b, items) => s.onResultJson(b, items.map((x) => JSON.stringify(x)), undefined) });
+  const h = harness({ max: 8, answer: (s, b, items) => s.onResultJson(b, new OutputStrings(items.map((x) => JSON.stringify(x))), undefined) });
   pushSpans(h.scheduler, 50, 8);
   h.scheduler.endInput();
   await h.scheduler.whenIdle();
