@@ -76,7 +76,11 @@ export class JsonlSink implements ItemSink {
 
   constructor(private readonly options: JsonlSinkOptions) {
     this.fd = fs.openSync(options.path, fs.constants.O_WRONLY | fs.constants.O_CREAT);
-    fs.ftruncateSync(this.fd, options.startBytes);
+    // Only when it changes the file: on ext4, truncating a file to 0 bytes, even an empty new one,
+    // makes its close start writeback of all that was written since (0.1-0.2 s at the end of a
+    // run with 300 MB of output, measured on the dev VM), where the kernel would otherwise write
+    // the pages in its own time.
+    if (fs.fstatSync(this.fd).size !== options.startBytes) fs.ftruncateSync(this.fd, options.startBytes);
     this.bytes = options.startBytes;
     this.flushItems = options.flushItems ?? 8192;
     this.flushBytes = options.flushBytes ?? 4 * 1024 * 1024;

@@ -133,3 +133,19 @@ test('a span is all or nothing: when growing the buffer fails midway, none of it
   assert.deepEqual(commits.flatMap((c) => [...c.done]), [10, 11]);
   assert.equal(sink.succeeded, 2);
 });
+
+test('the output is cut back to where the run starts, and left alone (not even truncated to its own size) when it is already there', async () => {
+  const dir = tempDir('gpupool-sink-');
+  const file = path.join(dir, 'out.jsonl');
+  const past = new Date('2020-01-01T00:00:00Z');
+  for (const [content, startBytes] of [['{"id":1,"output":1}\n{"id":2,"out', 20], ['{"id":1,"output":1}\n', 20], ['', 0]] as const) {
+    fs.writeFileSync(file, content);
+    fs.utimesSync(file, past, past);
+    const sink = new JsonlSink({ path: file, startBytes });
+    const cut = content.length !== startBytes;
+    // ftruncate changes the file's mtime even to the same size: an untouched file keeps the old one.
+    assert.equal(fs.statSync(file).mtime.getTime() === past.getTime(), !cut, `content ${JSON.stringify(content)}`);
+    assert.equal(fs.statSync(file).size, startBytes);
+    await sink.close();
+  }
+});
