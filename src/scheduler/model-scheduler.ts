@@ -101,7 +101,6 @@ export class ModelScheduler {
   pump(force = false): void {
     const n = this.targets.length;
     if (n === 0) return;
-    if (!force && this.waitingSince > 0 && performance.now() - this.waitingSince >= this.options.batch.timeout) force = true;
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
       while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target)) {
@@ -113,7 +112,9 @@ export class ModelScheduler {
         }
         // Whole: a worker's max_batch is not checked to be an integer, and a span is cut at this count.
         const limit = Math.max(1, Math.floor(Math.min(target.limit.value, target.maxBatch ?? Infinity)));
-        if (this.retries.length === 0 && this.queuedInputs < limit && !this.inputEnded && !force) {
+        // A partial batch waits for more input until batch.timeout. The clock is read only here: a
+        // pump for a full batch (one per item pushed while the queue is full) needs no time.
+        if (this.retries.length === 0 && this.queuedInputs < limit && !this.inputEnded && !force && !this.timedOut()) {
           this.armTimer();
           return;
         }
@@ -283,6 +284,11 @@ export class ModelScheduler {
     }
     this.retries.unshiftAll(unpackSpans(items));
     return false;
+  }
+
+  /** The oldest queued input has waited batch.timeout. */
+  private timedOut(): boolean {
+    return this.waitingSince > 0 && performance.now() - this.waitingSince >= this.options.batch.timeout;
   }
 
   private armTimer(): void {
