@@ -7,6 +7,7 @@ import { resultLinesJson } from '../protocol/decode-message.js';
 import { encodeFrame, FrameDecoder, writeFrame } from '../protocol/frame-codec.js';
 import type { FailureKind, HostMessage, ItemErrorBody, SeenDevice } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { IdleSpin, spinMicros } from './idle-spin.js';
 import { FatalError, ItemError, OutOfMemoryError } from './worker-errors.js';
 
 export { FatalError, ItemError, OutOfMemoryError } from './worker-errors.js';
@@ -86,8 +87,10 @@ export async function serve(model: WorkerModel): Promise<void> {
     devices: model.describeDevices ? await model.describeDevices(device) : [],
   });
   let pipeline = 1;
+  let spinUs = 0;
   try {
     pipeline = pipelineOf(model); // before setup: a long model load should not come first
+    spinUs = spinMicros();
     await model.setup?.(device);
   } catch (err) {
     const e = err as Error;
@@ -105,6 +108,8 @@ export async function serve(model: WorkerModel): Promise<void> {
   let drained: () => void = () => {};
   let idle: Promise<void> = Promise.resolve();
   let stopping = false;
+  // Idle after an answer: poll for the next batch a while before sleeping.
+  const spin = new IdleSpin(spinUs, () => lanes > 0 || stopping);
   const finish = async (code: number) => {
     while (lanes > 0) await idle;
     await model.teardown?.();
@@ -170,7 +175,10 @@ export async function serve(model: WorkerModel): Promise<void> {
         fail(id, err);
       }
     }
-    if (--lanes === 0) drained();
+    if (--lanes === 0) {
+      drained();
+      spin.start();
+    }
   };
 
   socket.on('data', (chunk: Buffer) => {

@@ -61,11 +61,24 @@ test('TypeScript worker with pipeline: 2: a rejected predict fails its batch alo
   }
 });
 
-test('TypeScript worker with pipeline: 9: refused at start, naming the allowed range', async () => {
+/** The TypeScript worker started with `env` (YAML flow map) must fail to start, its error matching `message`. */
+async function refusedAtStart(env: string, message: RegExp) {
   const dir = tempDir('gpupool-pipelined-');
-  const config = writeConfig(dir, `models:\n  m:\n    command: [node, ${JSON.stringify(TS_WORKER)}]\n    devices: cpu\n    env: { PIPELINE: "9" }\n`);
+  const config = writeConfig(dir, `models:\n  m:\n    command: [node, ${JSON.stringify(TS_WORKER)}]\n    devices: cpu\n    env: ${env}\n`);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 3, (i) => ({ v: i }));
   const r = await runCli(['run', '-c', config, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none']);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /pipeline must be an integer from 1 to 8, not 9/);
+  assert.match(r.stderr, message);
+}
+
+test('TypeScript worker with pipeline: 9: refused at start, naming the allowed range', async () => {
+  await refusedAtStart('{ PIPELINE: "9" }', /pipeline must be an integer from 1 to 8, not 9/);
+});
+
+test('TypeScript worker with GPUPOOL_SPIN_US that is not whole microseconds: refused at start, naming the value', async () => {
+  await refusedAtStart('{ GPUPOOL_SPIN_US: "1.5" }', /GPUPOOL_SPIN_US="1\.5": expected whole microseconds from 0 \(no polling\) to 1000000/);
+});
+
+test('TypeScript worker polling 0 and 5000 µs between batches: every item comes back once either way', async () => {
+  for (const spin of ['0', '5000']) await runPipelined(`[node, ${JSON.stringify(TS_WORKER)}]`, `\n    env: { PIPELINE: "1", GPUPOOL_SPIN_US: "${spin}" }`);
 });
