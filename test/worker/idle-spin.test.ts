@@ -9,6 +9,7 @@ test('GPUPOOL_SPIN_US: whole microseconds from 0 to 1000000, 100 when unset; any
   assert.equal(spinMicros({ GPUPOOL_SPIN_US: '0' }), 0);
   assert.equal(spinMicros({ GPUPOOL_SPIN_US: '250' }), 250);
   assert.equal(spinMicros({ GPUPOOL_SPIN_US: '1000000' }), 1_000_000);
+  assert.equal(spinMicros({ GPUPOOL_SPIN_US: '000000042' }), 42); // leading zeros, as Python's int() reads them
   for (const bad of ['-1', '1.5', 'abc', ' 5', '1000001', '1e3', '99999999']) {
     assert.throws(() => spinMicros({ GPUPOOL_SPIN_US: bad }), new RegExp(`GPUPOOL_SPIN_US=${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: expected whole microseconds from 0 \\(no polling\\) to 1000000`));
   }
