@@ -57,6 +57,27 @@ export function writeFrame(stream: FrameSink, json: string): void {
 }
 
 /**
+ * `writeFrame` for a frame whose JSON is the concatenation of `parts` (a header and a body of
+ * several kilobytes): each part goes to the stream as it is, and the stream copies them all into
+ * its one write. Joined first, they would be copied once more into a flat string, garbage of the
+ * frame's size per frame.
+ * Each part is encoded on its own, so no part may end inside a surrogate pair (the callers cut
+ * their frames at ASCII characters).
+ */
+export function writeFrameParts(stream: FrameSink, parts: readonly string[]): void {
+  let size = 0;
+  for (const part of parts) size += Buffer.byteLength(part, 'utf8');
+  if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32LE(size, 0);
+  const corked = stream.writableCorked > 0;
+  if (!corked) stream.cork();
+  stream.write(header);
+  for (const part of parts) if (part.length > 0) stream.write(part, 'utf8');
+  if (!corked) stream.uncork();
+}
+
+/**
  * Incremental decoder: feed it socket chunks, get whole frame payloads back.
  * Keeps at most one partial frame buffered.
  */

@@ -103,5 +103,10 @@ export const FAILURE_KINDS: readonly FailureKind[] = ['oom', 'batch', 'fatal'];
  * never re-stringifies what it read from a JSONL line.
  */
 export function batchJson(id: number, itemsJson: readonly string[]): string {
-  return `{"type":"batch","id":${id},"items":[${itemsJson.join(',')}]}`;
+  return batchJsonParts(id, itemsJson).join('');
+}
+
+/** {@link batchJson} in three parts, for `writeFrameParts`: the head, the items, the end. */
+export function batchJsonParts(id: number, itemsJson: readonly string[]): [string, string, string] {
+  return [`{"type":"batch","id":${id},"items":[`, itemsJson.join(','), ']}'];
 }

@@ -24,16 +24,22 @@ export class IdleSpin {
   private until = 0;
   private running = false;
 
-  /** `busy()` ends the polling early: work arrived and is under way. */
+  /** `busy()` ends the polling early: work arrived and is under way. `now` is the clock, in ms. */
   constructor(
     private readonly micros: number,
     private readonly busy: () => boolean,
+    private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /** Whether it is polling. */
+  get active(): boolean {
+    return this.running;
+  }
 
   /** Polls for `micros` from now (again from now if it already polls). */
   start(): void {
     if (this.micros <= 0) return;
-    this.until = performance.now() + this.micros / 1000;
+    this.until = this.now() + this.micros / 1000;
     if (!this.running) {
       this.running = true;
       setImmediate(this.tick);
@@ -41,7 +47,7 @@ export class IdleSpin {
   }
 
   private readonly tick = (): void => {
-    if (!this.busy() && performance.now() < this.until) setImmediate(this.tick);
+    if (!this.busy() && this.now() < this.until) setImmediate(this.tick);
     else this.running = false;
   };
 }

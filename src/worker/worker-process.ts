@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
-import { batchJson, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrame, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { InflightBatches } from './inflight-batches.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
@@ -131,7 +131,7 @@ export class WorkerProcess<B> {
       channel.cork();
       process.nextTick(() => channel.uncork());
     }
-    writeFrame(channel, batchJson(id, itemsJson));
+    writeFrameParts(channel, batchJsonParts(id, itemsJson));
     return true;
   }
 

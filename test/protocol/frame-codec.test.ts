@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeFrame, FrameDecoder, FrameTooLargeError, MAX_FRAME_BYTES, writeFrame } from '../../src/protocol/index.js';
+import { batchJsonParts, encodeFrame, FrameDecoder, FrameTooLargeError, MAX_FRAME_BYTES, writeFrame, writeFrameParts } from '../../src/protocol/index.js';
 import { batchJson } from '../../src/protocol/index.js';
 
 test('a frame is a little-endian length then UTF-8 JSON', () => {
@@ -39,7 +39,7 @@ test('batchJson splices pre-serialised items into valid JSON', () => {
   assert.deepEqual(JSON.parse(json), { type: 'batch', id: 7, items: [{ t: 'a' }, 3, 's'] });
 });
 
-test('writeFrame sends the same bytes as encodeFrame over a real socket, corked by the caller or not', async () => {
+test('writeFrame and writeFrameParts send the same bytes as encodeFrame over a real socket, corked by the caller or not', async () => {
   const net = await import('node:net');
   const os = await import('node:os');
   const path = await import('node:path');
@@ -62,6 +62,14 @@ test('writeFrame sends the same bytes as encodeFrame over a real socket, corked 
   writeFrame(client, frames[2]);
   assert.equal(client.writableCorked, 1, "the caller's cork is kept");
   client.uncork();
+  // The same batch frame again, written from its parts, uncorked and corked.
+  const parts = batchJsonParts(3, ['{"t":"x"}', '"\ud800"']);
+  writeFrameParts(client, parts);
+  assert.equal(client.writableCorked, 0, 'writeFrameParts uncorks what it corked');
+  client.cork();
+  writeFrameParts(client, ['', ...parts, '']);
+  client.uncork();
+  frames.push(frames[1], frames[1]);
   await new Promise<void>((resolve) => client.end(resolve));
   await ended;
   server.close();

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { DEFAULT_SPIN_US, IdleSpin, spinMicros } from '../../src/sdk/idle-spin.js';
 
@@ -15,29 +14,41 @@ test('GPUPOOL_SPIN_US: whole microseconds from 0 to 1000000, 100 when unset; any
   }
 });
 
+/** Runs event-loop turns until `spin` stops polling (each await lets its immediates run). */
+async function untilIdle(spin: IdleSpin): Promise<void> {
+  while (spin.active) await new Promise((resolve) => setImmediate(resolve));
+}
+
 test('an idle spin keeps the event loop turning for its time, then stops; work under way stops it at once; 0 never starts', async () => {
-  const seen: number[] = [];
+  // A clock that moves 1 ms per turn: 20 ms of polling is exactly 20 turns, however loaded the machine.
+  let clock = 0;
+  let turns = 0;
   const spin = new IdleSpin(20_000, () => {
-    seen.push(performance.now());
+    turns++;
+    clock += 1;
     return false;
-  });
-  const t0 = performance.now();
+  }, () => clock);
   spin.start();
-  await sleep(60);
-  const calls = seen.length;
-  assert.ok(calls > 1, `only ${calls} turns`);
-  // (The last turn reads the clock once more after noting its time: allow it that instant.)
-  assert.ok(seen[calls - 1] - t0 >= 19.5, `the last turn came ${seen[calls - 1] - t0} ms after the start, before the 20 ms were up`);
-  await sleep(30);
-  assert.equal(seen.length, calls, 'it went on turning after its time');
+  assert.equal(spin.active, true);
+  await untilIdle(spin);
+  assert.equal(turns, 20);
+  // Started again while polling, it polls 20 ms from then.
+  spin.start();
+  clock += 15;
+  spin.start();
+  await untilIdle(spin);
+  assert.equal(turns, 40);
 
-  let busyCalls = 0;
-  new IdleSpin(20_000, () => ++busyCalls > 0).start();
-  await sleep(40);
-  assert.equal(busyCalls, 1);
+  let busyTurns = 0;
+  const busy = new IdleSpin(20_000, () => ++busyTurns > 0);
+  busy.start();
+  await untilIdle(busy);
+  assert.equal(busyTurns, 1);
 
-  let offCalls = 0;
-  new IdleSpin(0, () => ++offCalls > 0 && false).start();
-  await sleep(5);
-  assert.equal(offCalls, 0);
+  let offTurns = 0;
+  const off = new IdleSpin(0, () => ++offTurns > 0 && false);
+  off.start();
+  assert.equal(off.active, false);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(offTurns, 0);
 });
