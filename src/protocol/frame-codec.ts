@@ -14,16 +14,15 @@ export class FrameTooLargeError extends Error {
   }
 }
 
-/** The UTF-8 length of a frame's JSON, the header's value; over the limit is an error. */
-function payloadSize(json: string): number {
-  const size = Buffer.byteLength(json, 'utf8');
+/** A frame's JSON length in bytes, the header's value; over the limit is an error. */
+function checkedSize(size: number): number {
   if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
   return size;
 }
 
 /** Encodes one JSON text as a frame in a single buffer (one write, one syscall). */
 export function encodeFrame(json: string): Buffer {
-  const size = payloadSize(json);
+  const size = checkedSize(Buffer.byteLength(json, 'utf8'));
   const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
   buf.writeUInt32LE(size, 0);
   buf.write(json, FRAME_HEADER_BYTES, 'utf8');
@@ -46,14 +45,7 @@ export interface FrameSink {
  * caller that has already corked the stream keeps its own cork.
  */
 export function writeFrame(stream: FrameSink, json: string): void {
-  const size = payloadSize(json);
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32LE(size, 0);
-  const corked = stream.writableCorked > 0;
-  if (!corked) stream.cork();
-  stream.write(header);
-  stream.write(json, 'utf8');
-  if (!corked) stream.uncork();
+  writeFrameParts(stream, [json]);
 }
 
 /**
@@ -67,9 +59,8 @@ export function writeFrame(stream: FrameSink, json: string): void {
 export function writeFrameParts(stream: FrameSink, parts: readonly string[]): void {
   let size = 0;
   for (const part of parts) size += Buffer.byteLength(part, 'utf8');
-  if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32LE(size, 0);
+  header.writeUInt32LE(checkedSize(size), 0);
   const corked = stream.writableCorked > 0;
   if (!corked) stream.cork();
   stream.write(header);

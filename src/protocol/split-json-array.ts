@@ -94,12 +94,3 @@ export function splitJsonArrayBytes(bytes: Buffer, start = 0, expected = 0, asci
   }
   return undefined;
 }
-
-/** {@link splitJsonArrayBytes} for a string: each element's JSON text; `start` counts UTF-16 units. */
-export function splitJsonArray(text: string, start = 0, expected = 0): string[] | undefined {
-  const slices = splitJsonArrayBytes(Buffer.from(text.slice(start), 'utf8'), 0, expected);
-  if (!slices) return undefined;
-  const parts = new Array<string>(slices.length);
-  for (let k = 0; k < parts.length; k++) parts[k] = slices.text(k);
-  return parts;
-}

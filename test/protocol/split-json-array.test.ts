@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeWorkerMessage, MalformedMessageError, outputTextList, splitJsonArray } from '../../src/protocol/index.js';
+import { decodeWorkerMessage, MalformedMessageError, outputTextList, splitJsonArrayBytes } from '../../src/protocol/index.js';
+
+/** Each element's JSON text, from `text[start…]` (`start` in UTF-16 units), or undefined. */
+function splitJsonArray(text: string, start = 0): string[] | undefined {
+  const slices = splitJsonArrayBytes(Buffer.from(text.slice(start), 'utf8'));
+  return slices && outputTextList(slices);
+}
 
 test('splitJsonArray gives each element as its own JSON text: nesting, escapes, commas and brackets inside strings', () => {
   const values: unknown[] = [
