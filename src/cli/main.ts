@@ -9,6 +9,7 @@ import { registerAgentCommand } from './commands/agent-command.js';
 import { registerSubmitCommand } from './commands/submit-command.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerInferCommand } from './commands/infer-command.js';
+import { capYoungGeneration, youngGenerationCapMb } from './young-generation-cap.js';
 
 const program = new Command()
   .name('gpupool')
@@ -27,6 +28,8 @@ registerServeCommand(program);
 registerInferCommand(program);
 
 try {
+  const youngMb = youngGenerationCapMb();
+  if (youngMb > 0) capYoungGeneration(youngMb * 1024 * 1024);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

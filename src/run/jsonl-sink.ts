@@ -218,7 +218,8 @@ export class JsonlSink implements ItemSink {
   private async writeGroup(): Promise<void> {
     const count = this.buffered;
     if (count === 0 || this.error) return;
-    const group = { done: this.doneSeqs.slice(0, this.doneCount), failed: this.failedItems };
+    const done = this.doneSeqs.slice(0, this.doneCount);
+    const failed = this.failedItems;
     const full = this.buffer;
     const buf = full.subarray(0, this.used);
     this.buffer = this.spare ?? Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
@@ -231,7 +232,8 @@ export class JsonlSink implements ItemSink {
       // Groups are written one at a time (flush chains them), so the buffer is free again.
       if (full.length <= KEEP_BUFFER_BYTES) this.spare = full;
       this.bytes += buf.length;
-      await this.options.commit?.({ ...group, outputBytes: this.bytes });
+      // A literal, not a spread of a group object: see decodeWorkerMessage on V8's spread copies.
+      await this.options.commit?.({ done, failed, outputBytes: this.bytes });
     } catch (err) {
       this.error = err as Error;
       this.options.onError?.(this.error);

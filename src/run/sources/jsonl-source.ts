@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { fileChunks } from './file-chunks.js';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from './plain-json-line.js';
@@ -42,7 +43,8 @@ export class JsonlSource implements InputSource {
   private bytesRead = 0;
 
   constructor(
-    private readonly open: () => Readable,
+    /** The input's chunks; a chunk may be overwritten once the next is asked for ({@link fileChunks}). */
+    private readonly open: () => AsyncIterable<Buffer | Uint8Array | string>,
     readonly description: string,
     readonly identity: string,
     private readonly totalBytes: number | undefined,
@@ -51,7 +53,7 @@ export class JsonlSource implements InputSource {
 
   static fromFile(file: string, costField: string): JsonlSource {
     const stat = fs.statSync(file);
-    return new JsonlSource(() => fs.createReadStream(file, { highWaterMark: 64 * 1024 }), file, `file:${fs.realpathSync(file)}`, stat.size, costField);
+    return new JsonlSource(() => fileChunks(file), file, `file:${fs.realpathSync(file)}`, stat.size, costField);
   }
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
@@ -83,9 +85,10 @@ export class JsonlSource implements InputSource {
    * The chunk stays bytes: a line is found and checked before it is decoded, and a span's lines
    * become its comma-joined JSON by overwriting their newlines with commas **in the chunk**, then
    * one decode of the span (a raw newline byte is never part of a UTF-8 character or a JSON
-   * string, so only line ends are touched). A line cut by the end of a chunk waits as pieces;
-   * only its own bytes are joined once its newline comes, so a long line costs no rescan.
-   * A UTF-8 byte order mark at the very start is skipped.
+   * string, so only line ends are touched). A line cut by the end of a chunk waits as pieces,
+   * copied because the next read may overwrite the chunk; only its own bytes are joined once its
+   * newline comes, so a long line costs no rescan. A UTF-8 byte order mark at the very start is
+   * skipped.
    */
   private async *scan(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     const starts = new Uint32Array(Math.max(1, spanLines));
@@ -135,7 +138,7 @@ export class JsonlSource implements InputSource {
       return start;
     };
 
-    for await (const read of this.open() as AsyncIterable<Buffer | Uint8Array | string>) {
+    for await (const read of this.open()) {
       const chunk = chunks.bytes(read);
       this.bytesRead += chunk.length;
       let from = first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
@@ -144,7 +147,7 @@ export class JsonlSource implements InputSource {
       if (pieces.length > 0) {
         const nl = chunk.indexOf(NEWLINE);
         if (nl === -1) {
-          pieces.push(chunk);
+          pieces.push(Buffer.from(chunk)); // a copy: the chunk's memory is the reader's to reuse
           continue;
         }
         pieces.push(chunk.subarray(0, nl + 1));
@@ -153,7 +156,7 @@ export class JsonlSource implements InputSource {
         from = nl + 1;
       }
       const rest = lines(chunk, from, batch);
-      if (rest < chunk.length) pieces.push(chunk.subarray(rest));
+      if (rest < chunk.length) pieces.push(Buffer.from(chunk.subarray(rest))); // a copy, as above
       if (batch.length > 0) yield batch;
     }
     pieces.push(chunks.rest());

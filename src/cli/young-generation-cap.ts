@@ -1,0 +1,52 @@
+import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { GpupoolError } from '../errors/index.js';
+
+/** V8's young generation (both semispaces) is held at this by default: see {@link capYoungGeneration}. */
+export const DEFAULT_YOUNG_GENERATION_MB = 16;
+
+/** The environment variable that changes the cap; 0 leaves V8's own sizing. */
+export const YOUNG_GENERATION_ENV = 'GPUPOOL_YOUNG_GENERATION_MB';
+
+/** The cap in MB from {@link YOUNG_GENERATION_ENV}: a whole number ≥ 0, else an error naming the value. */
+export function youngGenerationCapMb(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[YOUNG_GENERATION_ENV];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_YOUNG_GENERATION_MB;
+  if (!/^\s*\d+\s*$/.test(raw)) {
+    throw new GpupoolError('GPUPOOL_E_USAGE', `${YOUNG_GENERATION_ENV}=${JSON.stringify(raw)} is not allowed: a whole number of MB (${DEFAULT_YOUNG_GENERATION_MB} by default), or 0 to leave V8's own sizing`);
+  }
+  return Number(raw);
+}
+
+function youngGenerationBytes(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+}
+
+/**
+ * Stops V8's young generation from growing past `capBytes`, and lets it grow again up to it
+ * after V8 shrank it (an idle `serve`). Returns a function that stops watching.
+ *
+ * Why: V8 doubles its young generation once enough has survived scavenges, which in a long
+ * `gpupool run` happens after ~1.5 s (16 → 32 MB), and dead Buffers wait longer between
+ * scavenges of a bigger one. That made a 10M-item run peak 20-30 MB above a 1M-item run, with
+ * no gain: what gpupool keeps in flight dies well within a young generation of 16 MB (dev VM:
+ * 10M items 123-125 → 102-103 MB, no slower; `bench/results/memory/ab-2026-12-05-young-gen/`).
+ * Node sizes the young generation only from its command line (`--max-semi-space-size`), which
+ * `npx gpupool` does not control; V8 reads its growth factor at each growth, so the cap holds
+ * that at 1 once the size is reached. The check runs after every collection (a `gc` performance
+ * entry, delivered on the next turn of the event loop), far more often than V8 grows; only a
+ * single turn long enough for two growths could pass the cap.
+ */
+export function capYoungGeneration(capBytes: number): () => void {
+  let factor = 0;
+  const check = (): void => {
+    const wanted = youngGenerationBytes() >= capBytes ? 1 : 2;
+    if (wanted === factor) return;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
+    factor = wanted;
+  };
+  check();
+  const observer = new PerformanceObserver(check);
+  observer.observe({ entryTypes: ['gc'] });
+  return () => observer.disconnect();
+}

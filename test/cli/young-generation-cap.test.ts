@@ -1,0 +1,57 @@
+// The CLI holds V8's young generation at a cap (GPUPOOL_YOUNG_GENERATION_MB), checked in real
+// Node processes: a workload whose survivors make V8 grow the young generation to its maximum
+// stays at the cap with it, and a bad value stops the CLI with an error naming it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { GpupoolError } from '../../src/errors/index.js';
+import { DEFAULT_YOUNG_GENERATION_MB, youngGenerationCapMb, YOUNG_GENERATION_ENV } from '../../src/cli/young-generation-cap.js';
+import { ROOT, runCli } from '../helpers/cli.js';
+
+const run = promisify(execFile);
+
+/** Keeps a window of 100k live objects while allocating, one short burst per event-loop turn (as a server does). */
+const CHURN = `
+import v8 from 'node:v8';
+import { capYoungGeneration } from './src/cli/young-generation-cap.ts';
+const capMb = Number(process.argv[1]);
+if (capMb > 0) capYoungGeneration(capMb * 1024 * 1024);
+const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+const ring = new Array(100_000);
+let max = newSpace(), k = 0;
+for (let turn = 0; turn < 400; turn++) {
+  for (let i = 0; i < 5_000; i++) ring[k++ % ring.length] = { k, s: 'x' + k };
+  await new Promise((resolve) => setImmediate(resolve));
+  max = Math.max(max, newSpace());
+}
+console.log(max / 1024 / 1024);
+`;
+
+async function maxYoungGenerationMb(capMb: number): Promise<number> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHURN, String(capMb)], { cwd: ROOT });
+  return Number(stdout.trim());
+}
+
+test('the young generation stays at the cap where V8 alone would grow it past', async () => {
+  const uncapped = await maxYoungGenerationMb(0);
+  assert.ok(uncapped > 8, `without a cap V8 grew the young generation to ${uncapped} MB (the workload must make it grow)`);
+  assert.equal(await maxYoungGenerationMb(8), 8);
+  assert.equal(await maxYoungGenerationMb(4), 4);
+});
+
+test(`${YOUNG_GENERATION_ENV}: a whole number of MB, ${DEFAULT_YOUNG_GENERATION_MB} when unset, 0 for V8's own sizing; anything else is refused by name`, async () => {
+  assert.equal(youngGenerationCapMb({}), DEFAULT_YOUNG_GENERATION_MB);
+  assert.equal(youngGenerationCapMb({ [YOUNG_GENERATION_ENV]: '' }), DEFAULT_YOUNG_GENERATION_MB);
+  assert.equal(youngGenerationCapMb({ [YOUNG_GENERATION_ENV]: '0' }), 0);
+  assert.equal(youngGenerationCapMb({ [YOUNG_GENERATION_ENV]: ' 32 ' }), 32);
+  for (const bad of ['x', '-1', '1.5', '16MB']) {
+    assert.throws(
+      () => youngGenerationCapMb({ [YOUNG_GENERATION_ENV]: bad }),
+      (e: Error) => e instanceof GpupoolError && e.code === 'GPUPOOL_E_USAGE' && e.message.includes(`${YOUNG_GENERATION_ENV}=${JSON.stringify(bad)} is not allowed`),
+    );
+  }
+  const cli = await runCli(['devices'], { env: { ...process.env, [YOUNG_GENERATION_ENV]: 'lots' } });
+  assert.equal(cli.code, 2);
+  assert.match(cli.stderr, /GPUPOOL_YOUNG_GENERATION_MB="lots" is not allowed: a whole number of MB/);
+});
