@@ -30,7 +30,7 @@ function youngGenerationBytes(): number {
  * `gpupool run` happens after ~1.5 s (16 → 32 MB), and dead Buffers wait longer between
  * scavenges of a bigger one. That made a 10M-item run peak 20-30 MB above a 1M-item run, with
  * no gain: what gpupool keeps in flight dies well within a young generation of 16 MB (dev VM:
- * 10M items 123-125 → 102-103 MB, no slower; `bench/results/memory/ab-2026-12-05-young-gen/`).
+ * 10M items 129-131 → 107-108 MB, no slower; `bench/results/memory/ab-2026-12-05-young-gen/`).
  * Node sizes the young generation only from its command line (`--max-semi-space-size`), which
  * `npx gpupool` does not control; V8 reads its growth factor at each growth, so the cap holds
  * that at 1 once the size is reached. The check runs after every collection (a `gc` performance
