@@ -27,9 +27,13 @@ registerSubmitCommand(program);
 registerServeCommand(program);
 registerInferCommand(program);
 
-try {
+// Before a command runs, not before parsing: --help and --version work whatever the environment.
+program.hook('preAction', () => {
   const youngMb = youngGenerationCapMb();
   if (youngMb > 0) capYoungGeneration(youngMb * 1024 * 1024);
+});
+
+try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

@@ -23,8 +23,9 @@ function youngGenerationBytes(): number {
 }
 
 /**
- * Stops V8's young generation from growing past `capBytes`, and lets it grow again up to it
- * after V8 shrank it (an idle `serve`). Returns a function that stops watching.
+ * Stops V8's young generation from growing past `capBytes` (at the largest doubling within it),
+ * and lets it grow again up to that after V8 shrank it (an idle `serve`). Returns a function that
+ * stops watching.
  *
  * Why: V8 doubles its young generation once enough has survived scavenges, which in a long
  * `gpupool run` happens after ~1.5 s (16 → 32 MB), and dead Buffers wait longer between
@@ -40,7 +41,8 @@ function youngGenerationBytes(): number {
 export function capYoungGeneration(capBytes: number): () => void {
   let factor = 0;
   const check = (): void => {
-    const wanted = youngGenerationBytes() >= capBytes ? 1 : 2;
+    // V8 grows it by doubling: stop where the next doubling would pass the cap.
+    const wanted = youngGenerationBytes() * 2 > capBytes ? 1 : 2;
     if (wanted === factor) return;
     v8.setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
     factor = wanted;

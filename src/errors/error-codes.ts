@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_DEVICE_NOT_VISIBLE: { httpStatus: 400, exitCode: 7, remedy: 'gpupool runs under a visibility variable that hides this device: widen it or choose a visible device.' },
   GPUPOOL_E_NO_DEVICE_FITS: { httpStatus: 503, exitCode: 7, remedy: 'Free device memory, lower `memory.need` or `memory.reserve`, or choose other devices.' },
   GPUPOOL_E_INPUT_NOT_FOUND: { httpStatus: 404, exitCode: 8, remedy: 'Pass an existing JSONL file, directory or glob with -i (or - for stdin).' },
+  GPUPOOL_E_INPUT_READ: { httpStatus: 400, exitCode: 8, remedy: 'Make the input readable (its permissions, a file where a file is expected), then run the same command again: it resumes where it stopped.' },
   GPUPOOL_E_INPUT_PARSE: { httpStatus: 400, exitCode: 9, remedy: 'Each input line must be one JSON value; fix or remove the named line.' },
   GPUPOOL_E_ITEM_FAILED: { httpStatus: 500, exitCode: 1, remedy: 'See the item errors in the output file; fix the inputs and run them again with --fresh, or in a new job.' },
   GPUPOOL_E_OUT_OF_MEMORY: { httpStatus: 507, exitCode: 1, remedy: 'The item does not fit even alone: free device memory or use a device with more.' },

@@ -11,7 +11,7 @@ import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { openSource } from './sources/index.js';
+import { inputReadError, openSource } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 
 /**
@@ -164,7 +164,15 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         if (drain.signal.aborted) break;
       }
     })();
-    await reading;
+    // A read error (permissions, I/O) stops reading like a drain: what was admitted finishes and
+    // is journaled, the pool closes, and the error is raised below. Without this the workers
+    // outlived the failed run and kept the process alive.
+    let readError: unknown;
+    await reading.catch((err: unknown) => {
+      readError = err;
+      if (stopReason === 'complete') stopReason = 'stopped';
+      drain.abort();
+    });
 
     if (drain.signal.aborted) scheduler.takeQueued(); // not started: not journaled, so the next run does them
     scheduler.endInput();
@@ -177,6 +185,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
     if (writeError) throw classifyWriteError(writeError, output);
+    if (readError !== undefined) throw inputReadError(readError, source.description) ?? readError;
     if (outcome && outcome.code !== 'GPUPOOL_E_INTERRUPTED') throw outcome;
     if (stopReason === 'complete' && !options.shard) await journal.markFinished(tally.read);
     progress.summary(summary);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
-import { Admission, JsonlSink } from '../run/index.js';
+import { Admission, inputReadError, JsonlSink } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
 import { classifyWriteError, openJournal, reconcileOutput, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
@@ -239,7 +239,7 @@ export class ServeJob implements ItemOwner {
     } catch (err) {
       this.accepting = false;
       await this.sink?.close().catch(() => undefined);
-      const e = this.stop instanceof GpupoolError ? this.stop : isGpupoolError(err) ? err : new GpupoolError('GPUPOOL_E_INTERNAL', (err as Error)?.stack ?? String(err));
+      const e = this.stop instanceof GpupoolError ? this.stop : isGpupoolError(err) ? err : (inputReadError(err, `of job ${this.id}`) ?? new GpupoolError('GPUPOOL_E_INTERNAL', (err as Error)?.stack ?? String(err)));
       this.error = { code: e.code, message: e.message };
       this.end('failed');
     } finally {

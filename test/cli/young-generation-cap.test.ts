@@ -38,6 +38,7 @@ test('the young generation stays at the cap where V8 alone would grow it past', 
   assert.ok(uncapped > 8, `without a cap V8 grew the young generation to ${uncapped} MB (the workload must make it grow)`);
   assert.equal(await maxYoungGenerationMb(8), 8);
   assert.equal(await maxYoungGenerationMb(4), 4);
+  assert.equal(await maxYoungGenerationMb(12), 8, 'V8 grows by doubling: the largest size within the cap');
 });
 
 test(`${YOUNG_GENERATION_ENV}: a whole number of MB, ${DEFAULT_YOUNG_GENERATION_MB} when unset, 0 for V8's own sizing; anything else is refused by name`, async () => {
@@ -54,4 +55,6 @@ test(`${YOUNG_GENERATION_ENV}: a whole number of MB, ${DEFAULT_YOUNG_GENERATION_
   const cli = await runCli(['devices'], { env: { ...process.env, [YOUNG_GENERATION_ENV]: 'lots' } });
   assert.equal(cli.code, 2);
   assert.match(cli.stderr, /GPUPOOL_YOUNG_GENERATION_MB="lots" is not allowed: a whole number of MB/);
+  const help = await runCli(['--version'], { env: { ...process.env, [YOUNG_GENERATION_ENV]: 'lots' } });
+  assert.equal(help.code, 0, '--version does not run a command, so it does not read the setting');
 });

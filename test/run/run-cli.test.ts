@@ -83,6 +83,12 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
   const missing = await runCli(['run', '-c', echoConfig(dir), '-i', path.join(dir, 'nope.jsonl'), '-o', out, '--progress', 'none']);
   assert.equal(missing.code, 8);
   assert.match(missing.stderr, /GPUPOOL_E_INPUT_NOT_FOUND: input ".*nope\.jsonl" does not exist/);
+  // A read error once the workers are up (EIO: Linux refuses a read of a process's own memory at
+  // offset 0) is a clear input error, without a stack, and the run ends: the pool closes.
+  const unreadable = await runCli(['run', '-c', echoConfig(dir), '-i', '/proc/self/mem', '-o', out, '--progress', 'none', '--fresh']);
+  assert.equal(unreadable.code, 8, unreadable.stderr);
+  assert.match(unreadable.stderr, /GPUPOOL_E_INPUT_READ: cannot read the input \/proc\/self\/mem: EIO: i\/o error, read/);
+  assert.doesNotMatch(unreadable.stderr, /\n\s+at /, 'no stack trace');
   const noConfig = await runCli(['run', '-c', path.join(dir, 'none.yaml'), '-i', input, '-o', out]);
   assert.equal(noConfig.code, 3);
   assert.match(noConfig.stderr, /config file ".*none\.yaml" does not exist/);
