@@ -40,6 +40,14 @@ if (fs.existsSync('bench/replicas/replica-bench.ts')) {
     external: ['better-sqlite3', 'koffi'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'warning',
   });
 }
+// The dispatch path on the GPU host's many cores (bench/dispatch/): the bench and the Python trace.
+for (const name of ['dispatch-bench', 'latency-trace']) {
+  await build({
+    entryPoints: [`bench/dispatch/${name}.ts`], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/bench/dispatch/${name}.mjs`,
+    external: ['better-sqlite3', 'koffi'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'warning',
+  });
+}
+copy('bench/dispatch/timed_noop_worker.py', 'bench/dispatch/timed_noop_worker.py');
 // `gpupool serve`: the dashboard's static files, and the load generator (bench/gpu/dynamic-batching.sh).
 copy('src/serve/dashboard', 'src/serve/dashboard');
 await build({ entryPoints: ['bench/serve/load-cli.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/bench/serve-load.mjs`, logLevel: 'warning' });

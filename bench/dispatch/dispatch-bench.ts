@@ -122,4 +122,4 @@ const latency = await measure({ max: 64, inFlight: 1, items: 64 * 5000, window: 
 const latencyOne = await measure({ max: 1, inFlight: 1, items: 20_000, window: 1, latency: true });
 const latencyIdle = await measure({ max: 1, inFlight: 1, items: 2_000, window: 1, latency: true, gapMs: 2 });
 const spinUs = process.env.GPUPOOL_SPIN_US ?? 'default';
-console.log(JSON.stringify({ worker: kind, spinUs, node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, batchedDeep, single, latency, latencyOne, latencyIdle }, null, 2));
+console.log(JSON.stringify({ worker: kind, spinUs, answerPollUs: process.env.GPUPOOL_ANSWER_POLL_US ?? 'default', node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0].model, loadavg: os.loadavg(), batched, batchedDeep, single, latency, latencyOne, latencyIdle }, null, 2));

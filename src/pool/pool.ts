@@ -5,7 +5,7 @@ import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js'
 import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { AdaptiveBatchLimit, ModelScheduler } from '../scheduler/index.js';
-import { resolveCommand } from '../worker/index.js';
+import { AnswerPolling, answerPollMicros, resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
 import { modelFingerprint } from './measured-need-store.js';
@@ -43,7 +43,12 @@ export class Pool {
   /** Measures models without `memory.need` for the next start (with `measuredNeeds`, on accelerators). */
   private needs?: NeedMeasurer;
 
-  private constructor(private readonly options: PoolOptions) {}
+  /** One for all workers: they share this process's event loop. */
+  private readonly answerPolling: AnswerPolling;
+
+  private constructor(private readonly options: PoolOptions) {
+    this.answerPolling = new AnswerPolling(answerPollMicros());
+  }
 
   static async start(options: PoolOptions): Promise<Pool> {
     const pool = new Pool(options);
@@ -227,6 +232,7 @@ export class Pool {
         echo: this.options.echo,
         startTimeoutMs: model.start_timeout,
         batchDeadlineMs: model.batch.deadline,
+        answerPolling: this.answerPolling,
       },
       { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
       {

@@ -24,6 +24,8 @@ export interface ReadyMessage {
   max_batch?: number;
   /** Batches the worker works on at once (it launches the next before finishing the last). */
   pipeline?: number;
+  /** Microseconds the worker polls for its next batch after each answer before it sleeps. */
+  poll_us?: number;
 }
 
 export interface ItemErrorBody {

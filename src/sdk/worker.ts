@@ -7,7 +7,7 @@ import { resultLinesJson } from '../protocol/decode-message.js';
 import { encodeFrame, FrameDecoder, writeFrame, writeFrameParts } from '../protocol/frame-codec.js';
 import type { FailureKind, HostMessage, ItemErrorBody, SeenDevice } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { IdleSpin, spinMicros } from './idle-spin.js';
+import { IdleSpin, spinMicros } from '../protocol/idle-spin.js';
 import { FatalError, ItemError, OutOfMemoryError } from './worker-errors.js';
 
 export { FatalError, ItemError, OutOfMemoryError } from './worker-errors.js';
@@ -98,7 +98,12 @@ export async function serve(model: WorkerModel): Promise<void> {
     socket.end(() => process.exit(1));
     return;
   }
-  send({ type: 'ready', ...(model.maxBatch ? { max_batch: model.maxBatch } : {}), ...(pipeline > 1 ? { pipeline } : {}) });
+  send({
+    type: 'ready',
+    ...(model.maxBatch ? { max_batch: model.maxBatch } : {}),
+    ...(pipeline > 1 ? { pipeline } : {}),
+    ...(spinUs > 0 ? { poll_us: spinUs } : {}),
+  });
 
   const decoder = new FrameDecoder();
   // Batches start in arrival order. Up to `pipeline` lanes (one by default) each take the next

@@ -1,3 +1,4 @@
+export * from './answer-polling.js';
 export * from './resolve-command.js';
 export * from './restart-scheduler.js';
 export * from './worker-log.js';

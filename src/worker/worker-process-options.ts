@@ -1,3 +1,4 @@
+import type { AnswerPolling } from './answer-polling.js';
 import type { FailedMessage, HelloMessage, ResultLinesMessage, ResultMessage } from '../protocol/index.js';
 
 export interface WorkerProcessOptions {
@@ -16,6 +17,8 @@ export interface WorkerProcessOptions {
   readonly startTimeoutMs: number;
   /** A batch at the head of the worker's queue for longer kills the worker. */
   readonly batchDeadlineMs: number;
+  /** Told of every batch sent and settled, to poll for answers (one per pool: the event loop is shared). */
+  readonly answerPolling?: AnswerPolling;
 }
 
 /** Why a worker process ended. `requested`: we stopped it; anything else is a crash. */

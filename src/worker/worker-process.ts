@@ -27,6 +27,8 @@ export class WorkerProcess<B> {
   private readonly inflight = new InflightBatches<B>();
   private nextBatchId = 1;
   private headSince = 0;
+  /** When the last answer came (performance.now()): the worker polls for its next batch a while after. */
+  private answeredAt = -Infinity;
   private deadlineTimer?: NodeJS.Timeout;
   private endReason?: ExitReason;
   private endMessage = '';
@@ -47,6 +49,12 @@ export class WorkerProcess<B> {
 
   get inflightCount(): number {
     return this.inflight.size;
+  }
+
+  /** How long the worker said it polls for its next batch after an answer (`ready.poll_us`), in ms. */
+  private get pollMs(): number {
+    const us = this.ready?.poll_us;
+    return typeof us === 'number' && us > 0 ? us / 1000 : 0;
   }
 
   get maxBatch(): number | undefined {
@@ -122,7 +130,11 @@ export class WorkerProcess<B> {
   dispatch(batch: B, itemsJson: readonly string[]): boolean {
     if (!this.channel || (this.state !== 'ready' && this.state !== 'busy')) return false;
     const id = this.nextBatchId++;
-    if (this.inflight.size === 0) this.headSince = performance.now();
+    const now = performance.now();
+    // Our send wakes no one where the worker still polls after its last answer: only then does
+    // polling for this answer cost it nothing (see AnswerPolling.sent).
+    const awake = now - this.answeredAt < this.pollMs;
+    if (this.inflight.size === 0) this.headSince = now;
     this.inflight.add(id, batch);
     this.state = 'busy';
     const channel = this.channel;
@@ -132,6 +144,7 @@ export class WorkerProcess<B> {
       process.nextTick(() => channel.uncork());
     }
     writeFrameParts(channel, batchJsonParts(id, itemsJson));
+    this.options.answerPolling?.sent(awake);
     return true;
   }
 
@@ -167,7 +180,8 @@ export class WorkerProcess<B> {
       case 'failed': {
         const batch = this.inflight.take(msg.id);
         if (batch === undefined) return this.protocolError(`answer for unknown batch ${msg.id}`);
-        this.headSince = performance.now();
+        this.options.answerPolling?.settled();
+        this.headSince = this.answeredAt = performance.now();
         if (this.inflight.size === 0 && this.state === 'busy') this.state = 'ready';
         if (msg.type === 'result') {
           if (!Array.isArray(msg.outputs)) return this.protocolError(`result ${msg.id} has no outputs array`);
@@ -238,6 +252,7 @@ export class WorkerProcess<B> {
       return;
     }
     const inflight = this.inflight.takeAll();
+    this.options.answerPolling?.settled(inflight.length);
     this.handlers.exit({ code, signal, reason, inflight, message });
   }
 }

@@ -89,6 +89,11 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
   assert.equal(unreadable.code, 8, unreadable.stderr);
   assert.match(unreadable.stderr, /GPUPOOL_E_INPUT_READ: cannot read the input \/proc\/self\/mem: EIO: i\/o error, read/);
   assert.doesNotMatch(unreadable.stderr, /\n\s+at /, 'no stack trace');
+  // Read before any worker starts.
+  const badSpin = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--fresh'], { env: { GPUPOOL_ANSWER_POLL_US: 'fast' } });
+  assert.equal(badSpin.code, 2, badSpin.stderr);
+  assert.match(badSpin.stderr, /GPUPOOL_E_USAGE: GPUPOOL_ANSWER_POLL_US="fast": expected whole microseconds from 0 \(no polling\) to 1000000/);
+  assert.doesNotMatch(badSpin.stderr, /\n\s+at /, 'no stack trace');
   const noConfig = await runCli(['run', '-c', path.join(dir, 'none.yaml'), '-i', input, '-o', out]);
   assert.equal(noConfig.code, 3);
   assert.match(noConfig.stderr, /config file ".*none\.yaml" does not exist/);

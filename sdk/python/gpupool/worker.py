@@ -440,6 +440,8 @@ def serve(worker):
             ready["max_batch"] = int(max_batch)
         if pipelined:
             ready["pipeline"] = PIPELINE_DEPTH
+        if chan.sock is not None and chan.spin > 0:  # frames() polls only a socket
+            ready["poll_us"] = int(round(chan.spin * 1e6))
         chan.send(ready)
         stopped = (_answer_pipelined if pipelined else _answer_batches)(chan, instance)
     except ProtocolError as e:

@@ -11,6 +11,8 @@ import time
 SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(SDK_DIR, "tests", "fixtures")
 HDR = struct.Struct("<I")
+#: `ready` from an SDK worker with the default GPUPOOL_SPIN_US: it polls 100 us for its next batch.
+READY = {"type": "ready", "poll_us": 100}
 
 
 def frame(obj):
@@ -34,6 +36,7 @@ class WorkerProcess:
             "GPUPOOL_DEVICE_IDS": "",
             "GPUPOOL_DEVICE_UUIDS": "",
             "PYTHONPATH": SDK_DIR,
+            "GPUPOOL_SPIN_US": "",  # the default, whatever the environment of the tests says
         })
         if kind == "cpu":
             full_env["CUDA_VISIBLE_DEVICES"] = ""  # as gpupool pins a cpu worker

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from tests._harness import WorkerProcess
+from tests._harness import READY, WorkerProcess
 
 import torch
 
@@ -25,7 +25,7 @@ class TorchOnGpu(unittest.TestCase):
         t0 = time.monotonic()
         hello = w.read()
         self.hello_s = time.monotonic() - t0
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
         return w, hello
 
     def test_hello_matches_nvidia_smi(self):

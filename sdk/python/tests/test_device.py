@@ -5,7 +5,7 @@ import textwrap
 import unittest
 
 from gpupool.device import Device, device_from_env
-from tests._harness import WorkerProcess
+from tests._harness import READY, WorkerProcess
 
 FAKE_TORCH = textwrap.dedent('''
     import os
@@ -89,7 +89,7 @@ class Hello(unittest.TestCase):
                  "memory_total": 150754820096, "memory_free": 1000},
                 {"name": "NVIDIA H200", "uuid": "GPU-5f1c0000-0000-0000-0000-000000000001",
                  "memory_total": 150754820096, "memory_free": 1001}]})
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
         # an oom frees the caching allocator before answering
         w.send({"type": "batch", "id": 1, "items": [{"oom": "x"}]})
         self.assertEqual(w.read()["kind"], "oom")
@@ -101,7 +101,7 @@ class Hello(unittest.TestCase):
         w = self.spawn("cpu", {"PYTHONPATH": d + os.pathsep + os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                "FAKE_TORCH_LOG": log})
         self.assertEqual(w.read()["devices"], [])
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
         w.send({"type": "batch", "id": 1, "items": [{"oom": "x"}]})
         self.assertEqual(w.read()["kind"], "oom")
         with open(log) as f:
@@ -117,7 +117,7 @@ class Hello(unittest.TestCase):
         self.assertNotIn("devices", hello)
         self.assertNotIn("framework", hello)
         self.assertRegex(hello["problem"], "^cannot import torch: ModuleNotFoundError: No module named 'torch'")
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
 
 
 if __name__ == "__main__":

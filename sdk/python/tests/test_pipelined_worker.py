@@ -1,7 +1,7 @@
 """launch/collect workers: batch k+1 is launched before batch k is collected (real processes)."""
 import time
 
-from tests._harness import frame
+from tests._harness import READY, frame
 from tests.test_worker_process import WorkerTest
 
 FIXTURE = "pipelined_worker.py"
@@ -16,7 +16,7 @@ class Pipelined(WorkerTest):
         w = self.spawn(FIXTURE, **kw)
         hello, ready = w.handshake()
         self.assertEqual(hello["type"], "hello")
-        self.assertEqual(ready, {"type": "ready", "pipeline": 2})
+        self.assertEqual(ready, dict(READY, pipeline=2))
         return w
 
     def send_together(self, w, *msgs):
@@ -101,7 +101,7 @@ class Pipelined(WorkerTest):
     def test_launch_alone_next_to_predict_is_a_helper_and_predict_is_used(self):
         w = self.spawn(FIXTURE, env={"LAUNCH_AND_PREDICT": "1"})
         self.assertEqual(w.read()["type"], "hello")
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
         w.send(batch(1, {"v": 1}))
         self.assertEqual(w.read(), {"type": "result", "id": 1, "outputs": [{"v": 1, "predicted": True}]})
         w.sock.close()

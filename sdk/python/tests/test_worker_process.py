@@ -5,7 +5,7 @@ import tempfile
 import time
 import unittest
 
-from tests._harness import WorkerProcess, frame
+from tests._harness import READY, WorkerProcess, frame
 
 SDK = "python/0.1.0"
 EXIT_FATAL = 70
@@ -21,8 +21,8 @@ class WorkerTest(unittest.TestCase):
         w = self.spawn(fixture, **kw)
         hello, ready = w.handshake()
         self.assertEqual(hello["type"], "hello")
-        self.assertEqual(ready, {"type": "ready"} if "MAX_BATCH" not in kw.get("env", {})
-                         else {"type": "ready", "max_batch": int(kw["env"]["MAX_BATCH"])})
+        self.assertEqual(ready, READY if "MAX_BATCH" not in kw.get("env", {})
+                         else dict(READY, max_batch=int(kw["env"]["MAX_BATCH"])))
         return w
 
     def assertNextBytes(self, w, want):
@@ -43,7 +43,13 @@ class Handshake(WorkerTest):
         w = self.spawn("noop_worker.py")
         hello = w.read()
         self.assertEqual(hello, {"type": "hello", "protocol": 1, "pid": w.proc.pid, "sdk": SDK, "devices": []})
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
+
+    def test_ready_says_how_long_the_worker_polls_for_its_next_batch(self):
+        for spin, ready in (("250", dict(READY, poll_us=250)), ("0", {"type": "ready"})):
+            w = self.spawn("noop_worker.py", env={"GPUPOOL_SPIN_US": spin})
+            self.assertEqual(w.read()["type"], "hello")
+            self.assertEqual(w.read(), ready)
 
     def test_max_batch_is_sent_in_ready(self):
         self.started(env={"MAX_BATCH": "7"})
@@ -61,7 +67,7 @@ class Handshake(WorkerTest):
         t0 = time.monotonic()
         self.assertEqual(w.read()["type"], "hello")
         t_hello = time.monotonic() - t0
-        self.assertEqual(w.read(), {"type": "ready"})
+        self.assertEqual(w.read(), READY)
         self.assertGreater(time.monotonic() - t0 - t_hello, 1.0)
 
     def test_setup_failure_sends_fatal_with_traceback_and_exits_1(self):
@@ -78,7 +84,7 @@ class Handshake(WorkerTest):
     def test_run_worker_functions(self):
         w = self.spawn("fn_worker.py")
         self.assertEqual(w.read()["type"], "hello")
-        self.assertEqual(w.read(), {"type": "ready", "max_batch": 16})
+        self.assertEqual(w.read(), dict(READY, max_batch=16))
         w.send({"type": "batch", "id": 1, "items": ["a", "b"]})
         self.assertEqual(w.read(), {"type": "result", "id": 1, "outputs": [
             {"n": 2, "kind": "cpu", "item": "a"}, {"n": 2, "kind": "cpu", "item": "b"}]})

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_SPIN_US, IdleSpin, spinMicros } from '../../src/sdk/idle-spin.js';
+import { DEFAULT_SPIN_US, IdleSpin, spinMicros } from '../../src/protocol/idle-spin.js';
 
 test('GPUPOOL_SPIN_US: whole microseconds from 0 to 1000000, 100 when unset; anything else is refused naming the value', () => {
   assert.equal(spinMicros({}), DEFAULT_SPIN_US);

@@ -1,9 +1,10 @@
 /**
- * Polling for the next batch before sleeping, as the Python SDK does (docs/protocol.md §4): a
- * sleeping process is woken by the kernel from another CPU, and on a virtual machine that
- * wake-up is a large part of a round trip. A Node worker cannot poll its socket itself, but
- * while an immediate is pending, libuv checks its sockets without sleeping: a chain of
- * immediates keeps the event loop awake for a set time after the worker goes idle.
+ * Polling for the next frame before sleeping, at both ends of the protocol channel (docs/protocol.md
+ * §4): a sleeping process is woken by the kernel from another CPU, and on a virtual machine that
+ * wake-up is a large part of a round trip. Node cannot poll a socket itself, but while an
+ * immediate is pending, libuv checks its sockets without sleeping: a chain of immediates keeps
+ * the event loop awake for a set time. The TypeScript SDK polls this way after it answers (for its
+ * next batch); gpupool after it sends a batch (for the answer: `src/worker/answer-polling.ts`).
  */
 
 export const DEFAULT_SPIN_US = 100;
@@ -11,11 +12,16 @@ export const MAX_SPIN_US = 1_000_000;
 
 /** `GPUPOOL_SPIN_US` (whole microseconds, 0 turns polling off), read as the Python SDK reads it. */
 export function spinMicros(env: NodeJS.ProcessEnv = process.env): number {
-  const value = env.GPUPOOL_SPIN_US ?? '';
-  if (value === '') return DEFAULT_SPIN_US;
+  return microsFromEnv(env, 'GPUPOOL_SPIN_US', DEFAULT_SPIN_US);
+}
+
+/** A polling time from the variable `name`: whole microseconds from 0 to MAX_SPIN_US; `fallback` when unset or empty. */
+export function microsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = env[name] ?? '';
+  if (value === '') return fallback;
   const us = /^[0-9]+$/.test(value) ? Number(value) : -1;
   if (us < 0 || us > MAX_SPIN_US) {
-    throw new Error(`GPUPOOL_SPIN_US=${JSON.stringify(value)}: expected whole microseconds from 0 (no polling) to ${MAX_SPIN_US}`);
+    throw new Error(`${name}=${JSON.stringify(value)}: expected whole microseconds from 0 (no polling) to ${MAX_SPIN_US}`);
   }
   return us;
 }
