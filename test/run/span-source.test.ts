@@ -69,6 +69,24 @@ test('a line over many chunks is joined once; Uint8Array and string chunks (a su
   ]);
 });
 
+test('a BOM handed over a byte at a time is still skipped; one or two of its bytes alone are the input', async () => {
+  const bytesOf = (...parts: number[][]) => parts.map((p) => Buffer.from(p));
+  const text = [...Buffer.from('{"a":1}\n{"a":2}\n')];
+  for (const chunks of [bytesOf([0xef], [0xbb], [0xbf, ...text]), bytesOf([0xef, 0xbb], [], [0xbf], text), bytesOf([], [0xef], [0xbb, 0xbf, ...text])]) {
+    const source = JsonlSource.fromStream(Readable.from(chunks), 'test', 'cost');
+    const records: (InputRecord | SpanRecord)[] = [];
+    for await (const batch of source.spanBatches(8)) records.push(...batch);
+    assert.deepEqual(shape(records), [[1, 'span', [{ a: 1 }, { a: 2 }]]]);
+  }
+  // Not a BOM after all: the bytes are part of the first line, which is then not JSON.
+  for (const chunks of [bytesOf([0xef, 0xbb], text), bytesOf([0xef], [0xbb])]) {
+    const source = JsonlSource.fromStream(Readable.from(chunks), 'test', 'cost');
+    const records: (InputRecord | SpanRecord)[] = [];
+    for await (const batch of source.spanBatches(8)) records.push(...batch);
+    assert.deepEqual(shape(records)[0], [1, 'error']);
+  }
+});
+
 test('a span splits and unpacks into the lines it was made of, ids and seqs in step', async () => {
   const records = await read(['{"t":"a,b"}\n[1, 2]\r\n"x"\n{"t":"}"}\n'], 16);
   const rec = records[0] as SpanRecord;

@@ -7,6 +7,8 @@ import { plainJsonLineEnd } from './plain-json-line.js';
 
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
+/** UTF-8 of U+FEFF: a text editor's byte order mark, skipped at the start of the input. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /**
  * Where each of a span's `count` values starts in its decoded JSON. They are the byte offsets
@@ -138,11 +140,25 @@ export class JsonlSource implements InputSource {
       return start;
     };
 
+    // The input's first bytes while they are fewer than a BOM's and could still be one (a stream
+    // may hand them over a byte at a time).
+    let head: Buffer | undefined;
     for await (const read of this.open()) {
-      const chunk = chunks.bytes(read);
+      let chunk = chunks.bytes(read);
       this.bytesRead += chunk.length;
-      let from = first && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
-      if (chunk.length > 0) first = false;
+      let from = 0;
+      if (first) {
+        if (head) {
+          chunk = Buffer.concat([head, chunk]);
+          head = undefined;
+        }
+        if (chunk.length < BOM.length && chunk.equals(BOM.subarray(0, chunk.length))) {
+          head = Buffer.from(chunk); // a copy: the chunk's memory is the reader's to reuse
+          continue;
+        }
+        first = false;
+        if (chunk.subarray(0, BOM.length).equals(BOM)) from = BOM.length;
+      }
       const batch: (InputRecord | SpanRecord)[] = [];
       if (pieces.length > 0) {
         const nl = chunk.indexOf(NEWLINE);
@@ -159,6 +175,7 @@ export class JsonlSource implements InputSource {
       if (rest < chunk.length) pieces.push(Buffer.from(chunk.subarray(rest))); // a copy, as above
       if (batch.length > 0) yield batch;
     }
+    if (head) pieces.push(head); // one or two bytes of a BOM and no more: they are the input
     pieces.push(chunks.rest());
     const tail = Buffer.concat(pieces);
     if (tail.length > 0) {
