@@ -43,8 +43,8 @@ export class Pool {
   /** Measures models without `memory.need` for the next start (with `measuredNeeds`, on accelerators). */
   private needs?: NeedMeasurer;
 
-  /** One for all workers: they share this process's event loop. */
-  private readonly answerPolling: AnswerPolling;
+  /** One for all workers (they share this process's event loop): `GPUPOOL_ANSWER_POLL_US`. */
+  readonly answerPolling: AnswerPolling;
 
   private constructor(private readonly options: PoolOptions) {
     this.answerPolling = new AnswerPolling(answerPollMicros());

@@ -52,6 +52,11 @@ export class IdleSpin {
     }
   }
 
+  /** Stops polling at the next turn. */
+  stop(): void {
+    this.until = 0;
+  }
+
   private readonly tick = (): void => {
     if (!this.busy() && this.now() < this.until) setImmediate(this.tick);
     else this.running = false;

@@ -54,7 +54,11 @@ export class AnswerPolling {
    * with it).
    */
   sent(poll: boolean): void {
-    if (++this.out === 1 && poll) this.spin.start();
+    if (++this.out !== 1) return;
+    // Lone again: poll for this one, or not at all (a chain still running for the last lone
+    // batch would otherwise go on polling for this one).
+    if (poll) this.spin.start();
+    else this.spin.stop();
   }
 
   /** `count` batches came back (answered, or returned by a worker that died). */

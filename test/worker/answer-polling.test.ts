@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { resolveConfig } from '../../src/config/index.js';
+import { CpuProvider } from '../../src/devices/index.js';
 import { GpupoolError } from '../../src/errors/index.js';
+import { Pool } from '../../src/pool/index.js';
+import { newWorkItem, type ItemSink } from '../../src/scheduler/index.js';
 import { AnswerPolling, answerPollMicros, WorkerProcess, type WorkerExit } from '../../src/worker/index.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -51,6 +55,15 @@ test('gpupool polls for the answer to a lone batch: for its window at most, and 
   stream.settled();
   assert.ok((await turnsUntilIdle(stream)) <= 1);
 
+  // A lone batch answered and, in the same tick, the next sent to a sleeping worker: the polling
+  // for the first stops, though its window has not ended.
+  const handover = new AnswerPolling(1_000_000);
+  handover.sent(true);
+  handover.settled();
+  handover.sent(false);
+  assert.ok((await turnsUntilIdle(handover)) <= 1);
+  assert.equal(handover.outstanding, 1);
+
   // A send that woke a sleeping worker is not polled for; it is still counted.
   const quiet = new AnswerPolling(1_000_000);
   quiet.sent(false);
@@ -71,7 +84,10 @@ test('GPUPOOL_ANSWER_POLL_US: off unless set, whole microseconds; a bad value is
   );
 });
 
-/** A real worker process (Python SDK, polling 0.2 s for its next batch) that answers at once, or, for items {"sleep": s}, after s seconds. */
+/**
+ * A real worker process (Python SDK, polling 0.2 s for its next batch) that answers at once, or,
+ * for items {"sleep": s}, after s seconds; an item {"raise": true} fails the batch.
+ */
 function startWorker(polling: AnswerPolling, onResult: () => void, onExit: (exit: WorkerExit<string>) => void, spinUs = '200000', command?: string[]): WorkerProcess<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpupool-answer-polling-'));
   const script = path.join(dir, 'worker.py');
@@ -83,6 +99,8 @@ function startWorker(polling: AnswerPolling, onResult: () => void, onExit: (exit
       '    def predict(self, batch):',
       '        for item in batch:',
       '            time.sleep(item.get("sleep", 0))',
+      '            if item.get("raise"):',
+      '                raise ValueError("asked to fail")',
       '        return batch',
       'gpupool.serve(W)',
     ].join('\n'),
@@ -103,7 +121,7 @@ function startWorker(polling: AnswerPolling, onResult: () => void, onExit: (exit
   );
 }
 
-test('a worker process tells the polling of each batch it sends, each answer, and the batches it held when it died; it polls only where the worker is awake and the batch alone', async () => {
+test('a worker process tells the polling of each batch it sends, each answer, and the batches it held when it died; it polls only where the worker is awake and the batch alone', async (t) => {
   const polling = new AnswerPolling(1_000_000);
   let answered: () => void = () => {};
   let exited: (exit: WorkerExit<string>) => void = () => {};
@@ -112,6 +130,7 @@ test('a worker process tells the polling of each batch it sends, each answer, an
     () => answered(),
     (exit) => exited(exit),
   );
+  t.after(() => worker.kill()); // a failed assertion must not leave the process holding the test open
   await worker.start();
   assert.equal(worker.ready?.poll_us, 200_000);
   assert.equal(polling.outstanding, 0);
@@ -130,6 +149,8 @@ test('a worker process tells the polling of each batch it sends, each answer, an
   assert.equal(await roundTrip('{"x":1}'), false);
   // Sent within the 0.2 s the worker polls after its answer: polled for.
   assert.equal(await roundTrip('{"x":2}'), true);
+  // A batch that fails is settled by its `failed` answer like any other.
+  assert.equal(await roundTrip('{"raise":true}'), true);
   // Sent after the worker went back to sleep: not polled for.
   await new Promise((resolve) => setTimeout(resolve, 400));
   assert.equal(await roundTrip('{"x":3}'), false);
@@ -147,9 +168,33 @@ test('a worker process tells the polling of each batch it sends, each answer, an
   assert.ok((await turnsUntilIdle(polling)) <= 1);
 });
 
-test('the TypeScript SDK says how long it polls in ready, as the Python SDK does; 0 says nothing', async () => {
+test('the workers of a pool share one polling: a batch sent to each counts twice', async (t) => {
+  const env = process.env.GPUPOOL_ANSWER_POLL_US;
+  process.env.GPUPOOL_ANSWER_POLL_US = '100';
+  t.after(() => (env === undefined ? delete process.env.GPUPOOL_ANSWER_POLL_US : (process.env.GPUPOOL_ANSWER_POLL_US = env)));
+  const command = ['python3', path.join(root, 'examples', 'noop', 'noop-worker.py')];
+  const config = resolveConfig({ models: { m: { command, devices: 'cpu', workers_per_device: 2, batch: { max: 1, timeout: '1ms', in_flight: 1 } } } }, root);
+  let answers = 0;
+  let allAnswered: () => void = () => {};
+  const sink: ItemSink = { done: () => {}, doneJson: () => ++answers === 2 && allAnswered(), failed: () => {} };
+  const pool = await Pool.start({ config, logDir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpupool-answer-polling-pool-')), sinkFor: () => sink, providers: [new CpuProvider()], sampleEveryMs: 60_000 });
+  t.after(() => pool.destroy());
+  const scheduler = pool.scheduler('m');
+  const done = new Promise<void>((resolve) => (allAnswered = resolve));
+  scheduler.push(newWorkItem(0, 1, '{"a":1}'));
+  scheduler.push(newWorkItem(1, 2, '{"a":2}'));
+  scheduler.pump(true);
+  assert.deepEqual(pool.workers.map((w) => w.supervisor.inflightCount), [1, 1], 'one batch on each worker');
+  assert.equal(pool.answerPolling.outstanding, 2);
+  await done;
+  assert.equal(pool.answerPolling.outstanding, 0);
+  await pool.close();
+});
+
+test('the TypeScript SDK says how long it polls in ready, as the Python SDK does; 0 says nothing', async (t) => {
   for (const [spinUs, pollUs] of [['250', 250], ['0', undefined]] as const) {
     const worker = startWorker(new AnswerPolling(100), () => {}, () => {}, spinUs, ['node', path.join(root, 'examples', 'noop', 'noop-worker.mjs')]);
+    t.after(() => worker.kill());
     await worker.start();
     assert.equal(worker.ready?.poll_us, pollUs);
     await worker.stop();
