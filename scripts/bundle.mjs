@@ -23,6 +23,12 @@ await build({
 });
 
 const copy = (from, to, filter) => fs.cpSync(from, path.join(out, to), { recursive: true, filter });
+/** A bench script bundled with gpupool's code, the native addons left to the bundle's node_modules. */
+const buildBench = (entry, outfile) =>
+  build({
+    entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/${outfile}`,
+    external: ['better-sqlite3', 'koffi'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'warning',
+  });
 const nm = 'node_modules';
 for (const pkg of ['better-sqlite3', 'bindings', 'file-uri-to-path']) {
   copy(`${nm}/${pkg}`, `node_modules/${pkg}`, (src) => !/\/(deps|src|docs)\b|\/obj(\.target)?\b|test_extension/.test(src));
@@ -35,18 +41,10 @@ if (fs.existsSync('bench/gpu')) copy('bench/gpu', 'bench/gpu');
 // `kind: http` replicas on the GPU host (bench/gpu/http-replicas.sh), without `gpupool serve`.
 if (fs.existsSync('bench/replicas/replica-bench.ts')) {
   copy('examples/http-server', 'examples/http-server');
-  await build({
-    entryPoints: ['bench/replicas/replica-bench.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/replica-bench.mjs`,
-    external: ['better-sqlite3', 'koffi'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'warning',
-  });
+  await buildBench('bench/replicas/replica-bench.ts', 'replica-bench.mjs');
 }
 // The dispatch path on the GPU host's many cores (bench/dispatch/): the bench and the Python trace.
-for (const name of ['dispatch-bench', 'latency-trace']) {
-  await build({
-    entryPoints: [`bench/dispatch/${name}.ts`], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: `${out}/bench/dispatch/${name}.mjs`,
-    external: ['better-sqlite3', 'koffi'], banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }, logLevel: 'warning',
-  });
-}
+for (const name of ['dispatch-bench', 'latency-trace']) await buildBench(`bench/dispatch/${name}.ts`, `bench/dispatch/${name}.mjs`);
 copy('bench/dispatch/timed_noop_worker.py', 'bench/dispatch/timed_noop_worker.py');
 // `gpupool serve`: the dashboard's static files, and the load generator (bench/gpu/dynamic-batching.sh).
 copy('src/serve/dashboard', 'src/serve/dashboard');

@@ -43,11 +43,15 @@ export class Pool {
   /** Measures models without `memory.need` for the next start (with `measuredNeeds`, on accelerators). */
   private needs?: NeedMeasurer;
 
-  /** One for all workers (they share this process's event loop): `GPUPOOL_ANSWER_POLL_US`. */
-  readonly answerPolling: AnswerPolling;
+  /**
+   * One for all workers (they share this process's event loop), where `GPUPOOL_ANSWER_POLL_US`
+   * asks for it; none by default, so a dispatch costs no clock read for it.
+   */
+  readonly answerPolling?: AnswerPolling;
 
   private constructor(private readonly options: PoolOptions) {
-    this.answerPolling = new AnswerPolling(answerPollMicros());
+    const micros = answerPollMicros();
+    if (micros > 0) this.answerPolling = new AnswerPolling(micros);
   }
 
   static async start(options: PoolOptions): Promise<Pool> {

@@ -51,10 +51,15 @@ export class WorkerProcess<B> {
     return this.inflight.size;
   }
 
-  /** How long the worker said it polls for its next batch after an answer (`ready.poll_us`), in ms. */
-  private get pollMs(): number {
+  /**
+   * Whether the worker still polls after its last answer (`ready.poll_us`), so that a send wakes
+   * no one: only then does polling for its answer cost it nothing (see AnswerPolling.sent). It
+   * began polling before we read that answer (12-16 µs before, where we slept): a quarter of its
+   * time is left as margin.
+   */
+  private stillPolling(): boolean {
     const us = this.ready?.poll_us;
-    return typeof us === 'number' && us > 0 ? us / 1000 : 0;
+    return typeof us === 'number' && us > 0 && performance.now() - this.answeredAt < (us / 1000) * 0.75;
   }
 
   get maxBatch(): number | undefined {
@@ -130,17 +135,11 @@ export class WorkerProcess<B> {
   dispatch(batch: B, itemsJson: readonly string[]): boolean {
     if (!this.channel || (this.state !== 'ready' && this.state !== 'busy')) return false;
     const id = this.nextBatchId++;
-    const now = performance.now();
-    // Our send wakes no one where the worker still polls after its last answer: only then does
-    // polling for this answer cost it nothing (see AnswerPolling.sent). The worker began polling
-    // before we read its answer (12-16 µs before, where we slept): a quarter of its time is
-    // left as margin.
-    const awake = now - this.answeredAt < this.pollMs * 0.75;
-    if (this.inflight.size === 0) this.headSince = now;
+    if (this.inflight.size === 0) this.headSince = performance.now();
     this.inflight.add(id, batch);
     // Counted with the batch it holds, before the write (which may throw): every batch in
     // `inflight` is settled once, by its answer or by the exit handler.
-    this.options.answerPolling?.sent(awake);
+    this.options.answerPolling?.sent(this.stillPolling());
     this.state = 'busy';
     const channel = this.channel;
     // Batches sent in the same tick leave in one writev: a syscall per tick, not per batch.

@@ -185,9 +185,9 @@ test('the workers of a pool share one polling: a batch sent to each counts twice
   scheduler.push(newWorkItem(1, 2, '{"a":2}'));
   scheduler.pump(true);
   assert.deepEqual(pool.workers.map((w) => w.supervisor.inflightCount), [1, 1], 'one batch on each worker');
-  assert.equal(pool.answerPolling.outstanding, 2);
+  assert.equal(pool.answerPolling?.outstanding, 2);
   await done;
-  assert.equal(pool.answerPolling.outstanding, 0);
+  assert.equal(pool.answerPolling?.outstanding, 0);
   await pool.close();
 });
 
