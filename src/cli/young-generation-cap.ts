@@ -1,5 +1,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import v8 from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 import { GpupoolError } from '../errors/index.js';
 
 /** V8's young generation (both semispaces) is held at this by default: see {@link capYoungGeneration}. */
@@ -43,12 +45,25 @@ export function capYoungGeneration(capBytes: number): () => void {
   const check = (): void => {
     // V8 grows it by doubling: stop where the next doubling would pass the cap.
     const wanted = youngGenerationBytes() * 2 > capBytes ? 1 : 2;
-    if (wanted === factor) return;
+    // A factor of 1 is set again at every check: V8 puts the process-wide flag back to 2 each
+    // time an isolate starts (see `onThread`).
+    if (wanted === factor && wanted === 2) return;
     v8.setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
     factor = wanted;
   };
   check();
   const observer = new PerformanceObserver(check);
   observer.observe({ entryTypes: ['gc'] });
-  return () => observer.disconnect();
+  // A worker thread's isolate (the JSONL reader's) sets V8's growth factor, a flag of the whole
+  // process, back to 2 as it starts: once it is up, the cap is set again at once rather than
+  // after this isolate's next collection, which may already double the young generation.
+  const reassert = () => {
+    if (factor === 1) v8.setFlagsFromString('--semi-space-growth-factor=1');
+  };
+  const onThread = (message: unknown) => (message as { worker: Worker }).worker.once('online', reassert);
+  diagnosticsChannel.subscribe('worker_threads', onThread);
+  return () => {
+    observer.disconnect();
+    diagnosticsChannel.unsubscribe('worker_threads', onThread);
+  };
 }

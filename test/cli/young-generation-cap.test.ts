@@ -14,6 +14,7 @@ const run = promisify(execFile);
 /** Keeps a window of 100k live objects while allocating, one short burst per event-loop turn (as a server does). */
 const CHURN = `
 import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { capYoungGeneration } from './src/cli/young-generation-cap.ts';
 const capMb = Number(process.argv[1]);
 if (capMb > 0) capYoungGeneration(capMb * 1024 * 1024);
@@ -24,12 +25,14 @@ for (let turn = 0; turn < 400; turn++) {
   for (let i = 0; i < 5_000; i++) ring[k++ % ring.length] = { k, s: 'x' + k };
   await new Promise((resolve) => setImmediate(resolve));
   max = Math.max(max, newSpace());
+  // A thread started once the cap holds (its isolate's start resets V8's process-wide growth factor).
+  if (turn === 100 && process.argv[2] === 'thread') await new Promise((resolve) => new Worker('', { eval: true }).on('exit', resolve));
 }
 console.log(max / 1024 / 1024);
 `;
 
-async function maxYoungGenerationMb(capMb: number): Promise<number> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHURN, String(capMb)], { cwd: ROOT });
+async function maxYoungGenerationMb(capMb: number, thread = false): Promise<number> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHURN, String(capMb), thread ? 'thread' : ''], { cwd: ROOT });
   return Number(stdout.trim());
 }
 
@@ -39,6 +42,7 @@ test('the young generation stays at the cap where V8 alone would grow it past', 
   assert.equal(await maxYoungGenerationMb(8), 8);
   assert.equal(await maxYoungGenerationMb(4), 4);
   assert.equal(await maxYoungGenerationMb(12), 8, 'V8 grows by doubling: the largest size within the cap');
+  assert.equal(await maxYoungGenerationMb(8, true), 8, 'a worker thread started later (the JSONL reader) does not lift the cap');
 });
 
 test(`${YOUNG_GENERATION_ENV}: a whole number of MB, ${DEFAULT_YOUNG_GENERATION_MB} when unset, 0 for V8's own sizing; anything else is refused by name`, async () => {
