@@ -11,7 +11,7 @@ import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { inputReadError, openSource } from './sources/index.js';
+import { inputReadError, openSource, readerThreadSetting, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 
 /**
@@ -33,7 +33,8 @@ function overlaps(set: SeqSet, start: number, end: number): boolean {
 export async function runJob(options: RunOptions): Promise<RunSummary> {
   const { config } = options;
   const model = pickModel(config, options.model);
-  const source = openSource(options.input, options.costField ?? model.cost_field);
+  const readerThread = options.readerThread ?? wantsReaderThread(readerThreadSetting());
+  const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread });
   const output = path.resolve(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
   const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });

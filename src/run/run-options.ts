@@ -26,6 +26,8 @@ export interface RunOptions {
   readonly stateDir?: string;
   /** `--cost-field`: overrides the model's `cost_field`. */
   readonly costField?: string;
+  /** Read a JSONL file on a thread of its own. @defaultValue from `GPUPOOL_READER_THREAD` (`auto`: from 4 CPUs up) */
+  readonly readerThread?: boolean;
   readonly verbose?: boolean;
   /** Where progress and the summary go. @defaultValue process.stderr */
   readonly progressOut?: NodeJS.WritableStream;

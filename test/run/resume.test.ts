@@ -7,7 +7,7 @@ import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJson
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('kill -9 at random moments, run again each time: every id exactly once, every result right', async () => {
+test('kill -9 at random moments, run again each time (reader thread on and off in turn): every id exactly once, every result right', async () => {
   const dir = tempDir();
   const n = 200_000;
   // ~0.1 ms of work per item (a sleep of 0.05 ms costs about that) keeps the job running for
@@ -19,7 +19,8 @@ test('kill -9 at random moments, run again each time: every id exactly once, eve
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
   let kills = 0;
   for (let round = 0; round < 20; round++) {
-    const { child, done } = startCli(args);
+    // The reader thread on in some rounds and off in others: a run resumes across the two.
+    const { child, done } = startCli(args, { env: { GPUPOOL_READER_THREAD: round % 2 === 0 ? 'on' : 'off' } });
     await sleep(300 + Math.random() * 900);
     if (child.exitCode !== null) break;
     child.kill('SIGKILL');

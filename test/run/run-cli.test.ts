@@ -89,6 +89,13 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
   assert.equal(unreadable.code, 8, unreadable.stderr);
   assert.match(unreadable.stderr, /GPUPOOL_E_INPUT_READ: cannot read the input \/proc\/self\/mem: EIO: i\/o error, read/);
   assert.doesNotMatch(unreadable.stderr, /\n\s+at /, 'no stack trace');
+  // The same from the reader thread: the error crosses to the main thread with its system code.
+  const unreadableThreaded = await runCli(['run', '-c', echoConfig(dir), '-i', '/proc/self/mem', '-o', out, '--progress', 'none', '--fresh'], { env: { GPUPOOL_READER_THREAD: 'on' } });
+  assert.equal(unreadableThreaded.code, 8, unreadableThreaded.stderr);
+  assert.match(unreadableThreaded.stderr, /GPUPOOL_E_INPUT_READ: cannot read the input \/proc\/self\/mem: EIO: i\/o error, read/);
+  const badThread = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--fresh'], { env: { GPUPOOL_READER_THREAD: 'yes' } });
+  assert.equal(badThread.code, 2, badThread.stderr);
+  assert.match(badThread.stderr, /GPUPOOL_E_USAGE: GPUPOOL_READER_THREAD="yes" is not allowed: auto \(a thread from 4 CPUs up\), on or off/);
   // Read before any worker starts.
   const badSpin = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--fresh'], { env: { GPUPOOL_ANSWER_POLL_US: 'fast' } });
   assert.equal(badSpin.code, 2, badSpin.stderr);
@@ -127,6 +134,24 @@ test('--shard I/N processes the items whose position modulo N is I; the shards t
   }
   assert.equal(new Set(ids).size, 1000);
   assert.equal(ids.length, 1000);
+});
+
+test('the reader thread (GPUPOOL_READER_THREAD=on), from a file and from stdin: one output line per input line, a bad line named by its number', async () => {
+  const dir = tempDir();
+  const lines = Array.from({ length: 30_000 }, (_, i) => (i === 20_000 ? '{"broken":' : i === 25_000 ? '' : JSON.stringify({ n: i, s: i % 11 === 0 ? 'é😀' : 'a' })));
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, lines.join('\n') + '\n');
+  for (const from of ['file', 'stdin'] as const) {
+    const out = path.join(dir, `out-${from}.jsonl`);
+    const args = ['run', '-c', echoConfig(dir), '-i', from === 'file' ? input : '-', '-o', out, '--progress', 'none'];
+    const r = await runCli(args, { env: { GPUPOOL_READER_THREAD: 'on' }, input: from === 'stdin' ? fs.readFileSync(input, 'utf8') : undefined });
+    assert.equal(r.code, 1, r.stderr); // the broken line fails
+    const byId = new Map(readOutput(out).map((l) => [l.id, l]));
+    assert.equal(byId.size, 29_999, `${from}: one line per input line (the blank one is not an input)`);
+    assert.equal(byId.get(20_001)?.error?.code, 'GPUPOOL_E_INPUT_PARSE');
+    assert.match(byId.get(20_001)!.error!.message, /line 20001 is not valid JSON/);
+    for (const [id, l] of byId) if (id !== 20_001) assert.deepEqual(l.output, JSON.parse(lines[(id as number) - 1]), `${from}: id ${id}`);
+  }
 });
 
 test('stdin input', async () => {

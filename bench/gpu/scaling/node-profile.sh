@@ -10,35 +10,8 @@ set -u
 out=$1; mkdir -p "$out/cpu-only" "$out/gpu"
 here=$(cd "$(dirname "$0")" && pwd); app=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
-cat > "$work/argmax.py" <<'PY'
-import gpupool
-class M(gpupool.Worker):
-    def predict(self, batch):
-        return [b["seed"] & 1023 for b in batch]
-gpupool.serve(M)
-PY
-cat > "$work/mlp-cpu.yaml" <<YAML
-models:
-  m:
-    command: [python3, $work/argmax.py]
-    devices: cpu
-    workers_per_device: 3
-    batch: {max: 4096, timeout: 5ms, in_flight: 2}
-YAML
-# Per-thread CPU ticks of the gpupool process, sampled until it exits.
-sample_threads() {
-  local pid=$1 file=$2
-  declare -A last
-  while kill -0 "$pid" 2>/dev/null; do
-    for t in /proc/$pid/task/*; do
-      s=$(cat "$t/stat" 2>/dev/null) || continue
-      f=(${s##*) })
-      last["$(basename "$t") $(cat "$t/comm" 2>/dev/null)"]=$((f[11] + f[12]))
-    done
-    sleep 0.1
-  done
-  for k in "${!last[@]}"; do echo "${last[$k]} $k"; done | sort -rn > "$file"
-}
+source "$here/host-side-lib.sh"
+cpu_mlp_config "$work" 3
 python3 "$here/gen_items.py" mlp 0 20000000 | node --cpu-prof --cpu-prof-dir="$out/cpu-only" "$app/gpupool.mjs" run -c "$work/mlp-cpu.yaml" -i - -o "$work/out.jsonl" --fresh --progress plain --state-dir "$work/state" > "$out/cpu-only/stdout.txt" 2> "$out/cpu-only/stderr.txt" &
 sleep 0.5
 sample_threads "$(pgrep -n -f "gpupool.mjs run -c $work/mlp-cpu.yaml")" "$out/cpu-only/threads.txt"

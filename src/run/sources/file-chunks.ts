@@ -1,7 +1,10 @@
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 
 /** Bytes per read: what `fs.createReadStream` reads by default for a file. */
 export const FILE_CHUNK_BYTES = 64 * 1024;
+
+const read = promisify(fs.read);
 
 /**
  * A file's bytes as views of **one reused buffer**: a chunk is valid only until the next one is
@@ -24,5 +27,26 @@ export async function* fileChunks(path: string, chunkBytes = FILE_CHUNK_BYTES): 
     }
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * {@link fileChunks} for an open descriptor, read from where it stands to its end: how the JSONL
+ * reader thread reads stdin (`process.stdin` belongs to the main thread). A pipe another process
+ * made non-blocking answers EAGAIN while it is empty; that is waited out, not an error.
+ */
+export async function* fdChunks(fd: number, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Buffer> {
+  const buffer = Buffer.allocUnsafeSlow(chunkBytes);
+  for (;;) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await read(fd, buffer, 0, chunkBytes, null));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      continue;
+    }
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
   }
 }

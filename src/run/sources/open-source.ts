@@ -4,10 +4,22 @@ import { GpupoolError } from '../../errors/index.js';
 import { FileSource } from './file-source.js';
 import type { InputSource } from './input-record.js';
 import { JsonlSource } from './jsonl-source.js';
+import { ThreadedJsonlSource } from './threaded-jsonl-source.js';
+
+export interface OpenSourceOptions {
+  /** Read a JSONL file or stdin on a thread of its own ({@link ThreadedJsonlSource}). @defaultValue false */
+  readonly readerThread?: boolean;
+  /** For `-`, without the reader thread. @defaultValue process.stdin */
+  readonly stdin?: NodeJS.ReadableStream;
+}
 
 /** `-i`: `-` (stdin, JSONL), a JSONL file, a directory, or a glob of files. */
-export function openSource(input: string, costField: string, stdin: NodeJS.ReadableStream = process.stdin): InputSource {
-  if (input === '-') return JsonlSource.fromStream(stdin as import('node:stream').Readable, 'stdin', costField);
+export function openSource(input: string, costField: string, options: OpenSourceOptions = {}): InputSource {
+  if (input === '-') {
+    if (options.readerThread) return ThreadedJsonlSource.fromStdin(costField);
+    // process.stdin only here: its getter makes a stdin pipe non-blocking, for Node's own reads.
+    return JsonlSource.fromStream((options.stdin ?? process.stdin) as import('node:stream').Readable, 'stdin', costField);
+  }
   let stat: fs.Stats | undefined;
   try {
     stat = fs.statSync(input);
@@ -15,7 +27,7 @@ export function openSource(input: string, costField: string, stdin: NodeJS.Reada
     stat = undefined;
   }
   if (stat?.isDirectory()) return FileSource.directory(input);
-  if (stat?.isFile()) return JsonlSource.fromFile(input, costField);
+  if (stat?.isFile()) return options.readerThread ? ThreadedJsonlSource.fromFile(input, costField) : JsonlSource.fromFile(input, costField);
   if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input);
   throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" does not exist (expected a JSONL file, a directory, a glob, or - for stdin)`);
 }

@@ -1,0 +1,50 @@
+/**
+ * The body of the JSONL reader thread ({@link ThreadedJsonlSource}): it reads the file, cuts it
+ * into lines, checks and decodes them, as {@link JsonlSource} does on the main thread, and posts
+ * each read chunk's records to the main thread as one message. It posts only while it holds
+ * credits from the main thread (one per message), so it never runs more than a few chunks ahead:
+ * host memory stays bounded however fast the file is read.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { fdChunks } from './file-chunks.js';
+import { JsonlSource } from './jsonl-source.js';
+import { packBatch } from './packed-batch.js';
+import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('jsonl-reader-thread runs only as a worker thread');
+const options = workerData as ReaderThreadOptions;
+
+let credits = 0;
+let wake: (() => void) | undefined;
+port.on('message', (granted: number) => {
+  credits += granted;
+  wake?.();
+  wake = undefined;
+});
+
+const post = (message: ReaderThreadMessage) => port.postMessage(message);
+
+async function read(): Promise<void> {
+  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField) : new JsonlSource(() => fdChunks(0), 'stdin', 'stream:stdin', undefined, options.costField);
+  const batches = options.spanLines > 1 ? source.spanBatches(options.spanLines) : source.recordBatches();
+  for await (const batch of batches) {
+    while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+    credits--;
+    post({ kind: 'batch', batch: packBatch(batch), fraction: source.fractionRead() });
+  }
+  post({ kind: 'end' });
+}
+
+read().catch((err: unknown) => {
+  // The parts inputReadError and the caller look at; an Error's own properties do not survive a post.
+  const e = err as { message?: unknown; code?: unknown; syscall?: unknown; errno?: unknown; path?: unknown; stack?: unknown };
+  post({
+    kind: 'error',
+    error: { message: String(e?.message ?? err), code: str(e?.code), syscall: str(e?.syscall), errno: typeof e?.errno === 'number' ? e.errno : undefined, path: str(e?.path), stack: str(e?.stack) },
+  });
+});
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
+import { unpackBatch } from './packed-batch.js';
+import type { PostedError, ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
+
+/**
+ * Chunks the reader thread may read ahead of the main thread (each ~64 KiB of input as records):
+ * enough that the main thread never waits on it, few enough that memory stays flat. They are
+ * granted half a window at a time: a post to the thread cost the main thread ~100 µs on the
+ * 2-core dev VM (it wakes the sleeping thread), so one per chunk was a tenth of its time.
+ */
+export const READ_AHEAD_CHUNKS = 8;
+
+/**
+ * A JSONL file (or stdin) read by a thread of its own: the same records, in the same order, with
+ * the same identity as {@link JsonlSource.fromFile} (`fromStream` for stdin), so a run may resume
+ * with or without it. What moves off
+ * the main thread is the per-line work of reading (finding lines, checking they are plain JSON,
+ * decoding spans): on a small item that is ~40% of what `gpupool run`'s main thread does
+ * (profile in BENCHMARKS.md), and the main thread is what bounds a run where workers are fast.
+ */
+export class ThreadedJsonlSource implements InputSource {
+  private fraction: number | undefined;
+  private waiting = 0;
+
+  private constructor(
+    /** Absent: stdin, read from fd 0 by the thread. */
+    private readonly file: string | undefined,
+    private readonly costField: string,
+    readonly description: string,
+    readonly identity: string,
+  ) {
+    this.fraction = file === undefined ? undefined : 0;
+  }
+
+  static fromFile(file: string, costField: string): ThreadedJsonlSource {
+    return new ThreadedJsonlSource(file, costField, file, `file:${fs.realpathSync(file)}`);
+  }
+
+  /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */
+  static fromStdin(costField: string): ThreadedJsonlSource {
+    return new ThreadedJsonlSource(undefined, costField, 'stdin', 'stream:stdin');
+  }
+
+  fractionRead(): number | undefined {
+    return this.fraction;
+  }
+
+  /** Chunks the thread has posted that were not yet taken: never more than {@link READ_AHEAD_CHUNKS}. */
+  get chunksWaiting(): number {
+    return this.waiting;
+  }
+
+  records(): AsyncIterable<InputRecord> {
+    return eachRecord(this.recordBatches());
+  }
+
+  recordBatches(): AsyncIterable<readonly InputRecord[]> {
+    return this.read(0) as AsyncIterable<readonly InputRecord[]>;
+  }
+
+  spanBatches(maxLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
+    return this.read(maxLines);
+  }
+
+  private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
+    const options: ReaderThreadOptions = { file: this.file, costField: this.costField, spanLines };
+    const worker = startReaderThread(options);
+    const inbox: ReaderThreadMessage[] = [];
+    let arrived: (() => void) | undefined;
+    const deliver = (message: ReaderThreadMessage) => {
+      inbox.push(message);
+      if (message.kind === 'batch') this.waiting++;
+      arrived?.();
+      arrived = undefined;
+    };
+    worker.on('message', deliver);
+    worker.on('error', (err) => deliver({ kind: 'error', error: { message: err.message, stack: err.stack } }));
+    worker.on('exit', (code) => deliver({ kind: 'error', error: { message: `the JSONL reader thread exited (code ${code}) before the end of ${this.description}` } }));
+    // Chunks the thread may still post, plus those posted and not yet taken.
+    let ahead = READ_AHEAD_CHUNKS;
+    worker.postMessage(READ_AHEAD_CHUNKS);
+    try {
+      for (;;) {
+        while (inbox.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
+        const message = inbox.shift()!;
+        if (message.kind === 'end') return;
+        if (message.kind === 'error') throw rebuildError(message.error);
+        this.fraction = message.fraction;
+        this.waiting--;
+        if (--ahead <= READ_AHEAD_CHUNKS / 2) {
+          worker.postMessage(READ_AHEAD_CHUNKS - ahead);
+          ahead = READ_AHEAD_CHUNKS;
+        }
+        yield unpackBatch(message.batch);
+      }
+    } finally {
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+    }
+  }
+}
+
+/**
+ * The thread runs `jsonl-reader-thread.js` beside this module (in the CLI bundle, beside the
+ * bundle). From the TypeScript sources (tests, `tsx`) the thread must first register tsx, which
+ * Node 20 does not carry from `--import` into a worker's entry module.
+ */
+function startReaderThread(options: ReaderThreadOptions): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  // The parent's flags but `--input-type`, which a worker refuses (gpupool run from `node -e`).
+  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+  const entry = new URL(`./jsonl-reader-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+  const worker = fromSources
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: options, execArgv })
+    : new Worker(entry, { workerData: options, execArgv });
+  worker.unref(); // never what keeps the process alive: the run ends it when it stops reading
+  return worker;
+}
+
+function rebuildError(posted: PostedError): Error {
+  const err = new Error(posted.message) as Error & Record<string, unknown>;
+  for (const key of ['code', 'syscall', 'errno', 'path'] as const) if (posted[key] !== undefined) err[key] = posted[key];
+  if (posted.stack) err.stack = posted.stack;
+  return err;
+}
