@@ -56,7 +56,9 @@ export function capYoungGeneration(capBytes: number): () => void {
   observer.observe({ entryTypes: ['gc'] });
   // A worker thread's isolate (the JSONL reader's) sets V8's growth factor, a flag of the whole
   // process, back to 2 as it starts: once it is up, the cap is set again at once rather than
-  // after this isolate's next collection, which may already double the young generation.
+  // after this isolate's next collection, which may already double the young generation. A
+  // collection here between the thread's start and its 'online' event can still double it once
+  // if it is at the cap already; `gpupool run` starts its thread before the heavy allocation.
   const reassert = () => {
     if (factor === 1) v8.setFlagsFromString('--semi-space-growth-factor=1');
   };

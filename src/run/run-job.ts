@@ -11,7 +11,7 @@ import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { inputReadError, openSource, readerThreadSetting, wantsReaderThread } from './sources/index.js';
+import { inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 
 /**
@@ -104,6 +104,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     );
     drain.signal.addEventListener('abort', () => {
       admission.wake();
+      // A read waiting for input ends now: stdin from a silent producer would otherwise hold the
+      // run open until the producer wrote again or closed its end.
+      source.close?.();
       // Nothing new starts: queued items, read but not sent, are left for the resume (they
       // are not journaled). Without this, input read in full before Ctrl-C would all still run.
       scheduler.takeQueued();
@@ -182,7 +185,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     await sink.close().catch((err) => {
       writeError ??= err as Error;
     });
-    const summary = tally.summary(model.name, pool, stopReason);
+    const summary = tally.summary(model.name, pool, stopReason, source instanceof ThreadedJsonlSource);
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
     if (writeError) throw classifyWriteError(writeError, output);

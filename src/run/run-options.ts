@@ -73,4 +73,6 @@ export interface RunSummary {
   /** `complete`, `interrupted` (Ctrl-C, resumable), or `stopped` (--on-error stop). */
   readonly outcome: 'complete' | 'interrupted' | 'stopped';
   readonly peakRssBytes: number;
+  /** Whether the input was read on a thread of its own (`GPUPOOL_READER_THREAD`). */
+  readonly readerThread: boolean;
 }

@@ -19,7 +19,8 @@ export interface CliResult {
 let testCacheDir: string | undefined;
 
 /** Runs the built CLI as a real process. */
-export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): { child: ChildProcess; done: Promise<CliResult> } {
+/** `openStdin`: stdin stays open for the test to write to (a producer that may fall silent). */
+export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; openStdin?: boolean } = {}): { child: ChildProcess; done: Promise<CliResult> } {
   testCacheDir ??= tempDir('gpupool-test-cache-');
   const env = { ...process.env, GPUPOOL_CACHE_DIR: testCacheDir, ...options.env };
   const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -28,7 +29,7 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   if (options.input !== undefined) child.stdin!.end(options.input);
-  else child.stdin!.end();
+  else if (!options.openStdin) child.stdin!.end();
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, done };
 }

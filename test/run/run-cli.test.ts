@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
 function echoConfig(dir: string, extra = '', worker = 'noop_worker.py'): string {
   return writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker(worker)}\n    devices: cpu\n    workers_per_device: 4\n    batch: { max: 64, timeout: 2ms }\n${extra}`);
@@ -144,14 +145,23 @@ test('the reader thread (GPUPOOL_READER_THREAD=on), from a file and from stdin: 
   for (const from of ['file', 'stdin'] as const) {
     const out = path.join(dir, `out-${from}.jsonl`);
     const args = ['run', '-c', echoConfig(dir), '-i', from === 'file' ? input : '-', '-o', out, '--progress', 'none'];
-    const r = await runCli(args, { env: { GPUPOOL_READER_THREAD: 'on' }, input: from === 'stdin' ? fs.readFileSync(input, 'utf8') : undefined });
+    const r = await runCli([...args, '--json'], { env: { GPUPOOL_READER_THREAD: 'on' }, input: from === 'stdin' ? fs.readFileSync(input, 'utf8') : undefined });
     assert.equal(r.code, 1, r.stderr); // the broken line fails
+    assert.equal((JSON.parse(r.stdout) as { readerThread: boolean }).readerThread, true, 'read on the thread');
     const byId = new Map(readOutput(out).map((l) => [l.id, l]));
     assert.equal(byId.size, 29_999, `${from}: one line per input line (the blank one is not an input)`);
     assert.equal(byId.get(20_001)?.error?.code, 'GPUPOOL_E_INPUT_PARSE');
     assert.match(byId.get(20_001)!.error!.message, /line 20001 is not valid JSON/);
     for (const [id, l] of byId) if (id !== 20_001) assert.deepEqual(l.output, JSON.parse(lines[(id as number) - 1]), `${from}: id ${id}`);
   }
+  // Node started with V8 flags: the thread inherits them (given to a worker explicitly, V8's are refused).
+  const flagged = spawnSync(process.execPath, ['--max-old-space-size=1024', '--stack-size=2000', CLI, 'run', '-c', echoConfig(dir), '-i', input, '-o', path.join(dir, 'out-flags.jsonl'), '--progress', 'none', '--json'], {
+    env: { ...process.env, GPUPOOL_READER_THREAD: 'on' },
+    encoding: 'utf8',
+  });
+  assert.equal(flagged.status, 1, flagged.stderr); // the broken line, as above
+  const summary = JSON.parse(flagged.stdout) as { done: number; failed: number; readerThread: boolean };
+  assert.deepEqual([summary.done, summary.failed, summary.readerThread], [29_998, 1, true]);
 });
 
 test('stdin input', async () => {

@@ -54,14 +54,16 @@ test('packBatch and unpackBatch carry spans, records and parse errors, beyond AS
 });
 
 test('the reader thread yields what the main-thread reader yields, spans and records, over many chunks and credit grants', async () => {
-  const file = tempFile(mixedInput(60_000)); // ~1.4 MB: over twenty 64 KiB chunks, several grants
-  for (const lines of [256, 0]) {
+  const text = mixedInput(60_000); // ~1.4 MB: over twenty 64 KiB chunks, several grants
+  const file = tempFile(text);
+  const unended = tempFile(text.slice(0, -1)); // the last line without its newline
+  for (const [lines, input] of [[256, file], [0, file], [256, unended]] as const) {
     const read = (s: JsonlSource | ThreadedJsonlSource) => all(lines > 0 ? s.spanBatches(lines) : s.recordBatches());
-    const expected = await read(JsonlSource.fromFile(file, 'cost'));
-    const threaded = ThreadedJsonlSource.fromFile(file, 'cost');
+    const expected = await read(JsonlSource.fromFile(input, 'cost'));
+    const threaded = ThreadedJsonlSource.fromFile(input, 'cost');
     const got = await read(threaded);
-    assert.equal(got.length, expected.length, `spanLines ${lines}`);
-    assert.deepEqual(plain(got), plain(expected), `spanLines ${lines}`);
+    assert.equal(got.length, expected.length, `spanLines ${lines}, ${input === unended ? 'no final newline' : 'final newline'}`);
+    assert.deepEqual(plain(got), plain(expected), `spanLines ${lines}, ${input === unended ? 'no final newline' : 'final newline'}`);
     assert.equal(threaded.fractionRead(), 1);
   }
   assert.equal(ThreadedJsonlSource.fromFile(file, 'cost').identity, JsonlSource.fromFile(file, 'cost').identity, 'a run resumes across the two');
@@ -80,9 +82,28 @@ test('the thread reads at most READ_AHEAD_CHUNKS ahead of the consumer, and stop
       break;
     }
   }
-  // Stopped: a fresh read still starts from the beginning, and the stopped thread holds nothing open.
+  assert.equal(source.threadRunning, false, 'the thread ended with the read');
+  // Stopped: a fresh read still starts from the beginning.
   const again = await all(source.spanBatches(256));
   assert.equal(again.reduce((n, r) => n + ('offsets' in r ? r.offsets.length : 1), 0), 400_000);
+  assert.equal(source.threadRunning, false);
+});
+
+test('close() ends a read at once, with the thread, however much is left; later reads yield nothing', async () => {
+  const file = tempFile(Array.from({ length: 400_000 }, (_, i) => `{"n":${i}}`).join('\n') + '\n');
+  const source = ThreadedJsonlSource.fromFile(file, 'cost');
+  let batches = 0;
+  for await (const batch of source.spanBatches(256)) {
+    assert.ok(batch.length > 0);
+    if (++batches === 2) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // chunks waiting, which close() drops
+      assert.ok(source.chunksWaiting > 0);
+      source.close();
+    }
+  }
+  assert.equal(batches, 2, 'nothing after close()');
+  assert.equal(source.threadRunning, false);
+  assert.deepEqual(await all(source.spanBatches(256)), []);
 });
 
 test('a read error in the thread keeps its system code, so the run words it as GPUPOOL_E_INPUT_READ', async () => {

@@ -31,6 +31,11 @@ export interface InputSource {
    * parse per line, and no cost read (the caller does not bound batches by cost).
    */
   spanBatches?(maxLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]>;
+  /**
+   * Stops reading: a read that waits for input (stdin from a silent producer) ends as if the
+   * input had ended, and so does every later one. For a run that stops admitting (a drain).
+   */
+  close?(): void;
 }
 
 /** `records()` for a source that implements `recordBatches()`. */

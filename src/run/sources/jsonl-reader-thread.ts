@@ -5,6 +5,9 @@
  * credits from the main thread (one per message), so it never runs more than a few chunks ahead:
  * host memory stays bounded however fast the file is read.
  */
+import fs from 'node:fs';
+import net from 'node:net';
+import tty from 'node:tty';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fdChunks } from './file-chunks.js';
 import { JsonlSource } from './jsonl-source.js';
@@ -26,7 +29,7 @@ port.on('message', (granted: number) => {
 const post = (message: ReaderThreadMessage) => port.postMessage(message);
 
 async function read(): Promise<void> {
-  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField) : new JsonlSource(() => fdChunks(0), 'stdin', 'stream:stdin', undefined, options.costField);
+  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField) : new JsonlSource(stdinChunks, 'stdin', 'stream:stdin', undefined, options.costField);
   const batches = options.spanLines > 1 ? source.spanBatches(options.spanLines) : source.recordBatches();
   for await (const batch of batches) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
@@ -44,6 +47,19 @@ read().catch((err: unknown) => {
     error: { message: String(e?.message ?? err), code: str(e?.code), syscall: str(e?.syscall), errno: typeof e?.errno === 'number' ? e.errno : undefined, path: str(e?.path), stack: str(e?.stack) },
   });
 });
+
+/**
+ * stdin's bytes. A pipe, socket or terminal is read through a handle of this thread's event loop,
+ * as Node reads the main thread's stdin: a blocking read on libuv's thread pool could not be
+ * cancelled, so a run stopped while its producer is silent would wait for the producer before it
+ * could end this thread. A regular file (`< items.jsonl`) is read like any file.
+ */
+function stdinChunks(): AsyncIterable<Buffer> {
+  const stat = fs.fstatSync(0);
+  if (stat.isFIFO() || stat.isSocket()) return new net.Socket({ fd: 0, readable: true, writable: false });
+  if (tty.isatty(0)) return new tty.ReadStream(0);
+  return fdChunks(0);
+}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;

@@ -43,6 +43,9 @@ function costOf(value: unknown, field: string): number {
  */
 export class JsonlSource implements InputSource {
   private bytesRead = 0;
+  private closed = false;
+  /** The stream of `fromStream`, destroyed by `close`. */
+  private stream?: Readable;
 
   constructor(
     /** The input's chunks; a chunk may be overwritten once the next is asked for ({@link fileChunks}). */
@@ -60,7 +63,14 @@ export class JsonlSource implements InputSource {
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
   static fromStream(stream: Readable, description: string, costField: string): JsonlSource {
-    return new JsonlSource(() => stream, description, `stream:${description}`, undefined, costField);
+    const source = new JsonlSource(() => stream, description, `stream:${description}`, undefined, costField);
+    source.stream = stream;
+    return source;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.destroy();
   }
 
   fractionRead(): number | undefined {
@@ -143,37 +153,55 @@ export class JsonlSource implements InputSource {
     // The input's first bytes while they are fewer than a BOM's and could still be one (a stream
     // may hand them over a byte at a time).
     let head: Buffer | undefined;
-    for await (const read of this.open()) {
-      let chunk = chunks.bytes(read);
-      this.bytesRead += chunk.length;
-      let from = 0;
-      if (first) {
-        if (head) {
-          chunk = Buffer.concat([head, chunk]);
-          head = undefined;
+    const reads = this.open()[Symbol.asyncIterator]();
+    let ended = false;
+    try {
+      for (;;) {
+        let next: IteratorResult<Buffer | Uint8Array | string>;
+        try {
+          next = await reads.next();
+        } catch (err) {
+          if (this.closed) return; // the stream was destroyed by close(): the end, not an error
+          throw err;
         }
-        if (chunk.length < BOM.length && chunk.equals(BOM.subarray(0, chunk.length))) {
-          head = Buffer.from(chunk); // a copy: the chunk's memory is the reader's to reuse
-          continue;
+        if (this.closed) return;
+        if (next.done) break;
+        let chunk = chunks.bytes(next.value);
+        this.bytesRead += chunk.length;
+        let from = 0;
+        if (first) {
+          if (head) {
+            chunk = Buffer.concat([head, chunk]);
+            head = undefined;
+          }
+          if (chunk.length < BOM.length && chunk.equals(BOM.subarray(0, chunk.length))) {
+            head = Buffer.from(chunk); // a copy: the chunk's memory is the reader's to reuse
+            continue;
+          }
+          first = false;
+          if (chunk.subarray(0, BOM.length).equals(BOM)) from = BOM.length;
         }
-        first = false;
-        if (chunk.subarray(0, BOM.length).equals(BOM)) from = BOM.length;
+        const batch: (InputRecord | SpanRecord)[] = [];
+        if (pieces.length > 0) {
+          const nl = chunk.indexOf(NEWLINE);
+          if (nl === -1) {
+            pieces.push(Buffer.from(chunk)); // a copy: the chunk's memory is the reader's to reuse
+            continue;
+          }
+          pieces.push(chunk.subarray(0, nl + 1));
+          lines(Buffer.concat(pieces), 0, batch);
+          pieces = [];
+          from = nl + 1;
+        }
+        const rest = lines(chunk, from, batch);
+        if (rest < chunk.length) pieces.push(Buffer.from(chunk.subarray(rest))); // a copy, as above
+        if (batch.length > 0) yield batch;
       }
-      const batch: (InputRecord | SpanRecord)[] = [];
-      if (pieces.length > 0) {
-        const nl = chunk.indexOf(NEWLINE);
-        if (nl === -1) {
-          pieces.push(Buffer.from(chunk)); // a copy: the chunk's memory is the reader's to reuse
-          continue;
-        }
-        pieces.push(chunk.subarray(0, nl + 1));
-        lines(Buffer.concat(pieces), 0, batch);
-        pieces = [];
-        from = nl + 1;
-      }
-      const rest = lines(chunk, from, batch);
-      if (rest < chunk.length) pieces.push(Buffer.from(chunk.subarray(rest))); // a copy, as above
-      if (batch.length > 0) yield batch;
+      ended = true;
+    } finally {
+      // Stopped early (the reader returned, or close()): the input's own clean-up (a file closed).
+      // Its own failure to clean up would only hide why the read stopped.
+      if (!ended) await Promise.resolve(reads.return?.()).catch(() => undefined);
     }
     if (head) pieces.push(head); // one or two bytes of a BOM and no more: they are the input
     pieces.push(chunks.rest());

@@ -23,6 +23,10 @@ export const READ_AHEAD_CHUNKS = 8;
 export class ThreadedJsonlSource implements InputSource {
   private fraction: number | undefined;
   private waiting = 0;
+  private running = false;
+  private closed = false;
+  /** Ends the read under way at once (see `close`). */
+  private endRead?: () => void;
 
   private constructor(
     /** Absent: stdin, read from fd 0 by the thread. */
@@ -52,6 +56,21 @@ export class ThreadedJsonlSource implements InputSource {
     return this.waiting;
   }
 
+  /** Whether a reader thread is up (a read that stopped, however, has ended its thread). */
+  get threadRunning(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Stops reading now: a read waiting for input (a producer on stdin that stays silent) ends as
+   * if the input had ended, records not yet taken are dropped, and the thread is stopped. The run
+   * calls it when it drains (Ctrl-C, `--on-error stop`, a write error): nothing more is admitted.
+   */
+  close(): void {
+    this.closed = true;
+    this.endRead?.();
+  }
+
   records(): AsyncIterable<InputRecord> {
     return eachRecord(this.recordBatches());
   }
@@ -65,8 +84,11 @@ export class ThreadedJsonlSource implements InputSource {
   }
 
   private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
+    if (this.closed) return;
     const options: ReaderThreadOptions = { file: this.file, costField: this.costField, spanLines };
     const worker = startReaderThread(options);
+    this.running = true;
+    worker.once('exit', () => (this.running = false));
     const inbox: ReaderThreadMessage[] = [];
     let arrived: (() => void) | undefined;
     const deliver = (message: ReaderThreadMessage) => {
@@ -75,9 +97,15 @@ export class ThreadedJsonlSource implements InputSource {
       arrived?.();
       arrived = undefined;
     };
+    const exitedEarly = (code: number) => deliver({ kind: 'error', error: { message: `the JSONL reader thread exited (code ${code}) before the end of ${this.description}` } });
     worker.on('message', deliver);
     worker.on('error', (err) => deliver({ kind: 'error', error: { message: err.message, stack: err.stack } }));
-    worker.on('exit', (code) => deliver({ kind: 'error', error: { message: `the JSONL reader thread exited (code ${code}) before the end of ${this.description}` } }));
+    worker.on('exit', exitedEarly);
+    this.endRead = () => {
+      this.waiting = 0;
+      inbox.length = 0;
+      deliver({ kind: 'end' });
+    };
     // Chunks the thread may still post, plus those posted and not yet taken.
     let ahead = READ_AHEAD_CHUNKS;
     worker.postMessage(READ_AHEAD_CHUNKS);
@@ -96,7 +124,8 @@ export class ThreadedJsonlSource implements InputSource {
         yield unpackBatch(message.batch);
       }
     } finally {
-      worker.removeAllListeners('exit');
+      this.endRead = undefined;
+      worker.off('exit', exitedEarly);
       await worker.terminate();
     }
   }
@@ -109,13 +138,14 @@ export class ThreadedJsonlSource implements InputSource {
  */
 function startReaderThread(options: ReaderThreadOptions): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
-  // The parent's flags but `--input-type`, which a worker refuses (gpupool run from `node -e`).
-  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+  // A worker inherits the parent's flags, but refuses `--input-type` (gpupool run from `node -e`);
+  // given explicitly, it would refuse V8's (`--max-old-space-size`), so they go only then.
+  const execArgv = process.execArgv.some((flag) => flag.startsWith('--input-type')) ? [] : undefined;
   const entry = new URL(`./jsonl-reader-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url);
   const worker = fromSources
     ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: options, execArgv })
     : new Worker(entry, { workerData: options, execArgv });
-  worker.unref(); // never what keeps the process alive: the run ends it when it stops reading
+  worker.unref(); // a read dropped without `close()` or `return()` does not hold the process open by itself
   return worker;
 }
 
