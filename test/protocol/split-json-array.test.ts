@@ -33,6 +33,25 @@ test('splitJsonArray gives each element as its own JSON text: nesting, escapes, 
   assert.deepEqual(splitJsonArray('xx[1,2]', 2), ['1', '2']);
 });
 
+test('strings of every length around the short-scan limit, with escaped quotes and backslashes at every place, split exactly', () => {
+  const values: unknown[] = [];
+  for (let len = 0; len <= 80; len++) {
+    for (const mark of ['\\', '"', '\\"', ',', ']', '}', 'é']) {
+      for (const at of [0, len >> 1, Math.max(0, len - 1), 30, 31, 32, 33]) {
+        const base = 'x'.repeat(len);
+        values.push(base.slice(0, at) + mark + base.slice(at));
+        values.push({ [base.slice(0, at) + mark]: base.slice(at) + mark, n: len });
+      }
+    }
+  }
+  const parts = splitJsonArray(JSON.stringify(values));
+  assert.ok(parts);
+  assert.equal(parts.length, values.length);
+  parts.forEach((p, k) => assert.deepEqual(JSON.parse(p), values[k], p));
+  // A string that never closes, long or short, with its last quote escaped: refused.
+  for (const len of [3, 31, 32, 33, 100]) assert.equal(splitJsonArray(`["${'a'.repeat(len)}\\"]`), undefined, `length ${len}`);
+});
+
 test('splitJsonArray refuses a broken structure rather than guess', () => {
   for (const bad of ['', '{}', '[1,2', '[1,,2]', '[,1]', '[1,]', '[1, ]', '[ ,1]', '[1 , , 2]', '[[}]', '[{]}]', '[1] x', '["abc]', '["a\\"]', '[{"a":1]', '[1}', 'null']) {
     assert.equal(splitJsonArray(bad), undefined, bad);
