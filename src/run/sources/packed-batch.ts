@@ -5,7 +5,8 @@ import type { InputRecord, SpanRecord } from './input-record.js';
  * whatever the number of records. Posting the records as objects cost the main thread ~3× more
  * to receive (each span's own string and offsets array is an object to rebuild, and a fresh
  * ArrayBuffer per span is the dearest part); here it rebuilds each record from a slice of `text`
- * (a view, not a copy) and a view of `offsets`.
+ * (a view, not a copy) and a view of `offsets`. The price: an item that stays long (retried)
+ * keeps its whole chunk's text alive, at most ~128 KB each, and only while it is in flight.
  */
 export interface PackedBatch {
   /** Every record's JSON (a span's values comma-joined; a parse error's message), one after another. */

@@ -7,18 +7,18 @@ import type { PostedError, ReaderThreadMessage, ReaderThreadOptions } from './re
 /**
  * Chunks the reader thread may read ahead of the main thread (each ~64 KiB of input as records):
  * enough that the main thread never waits on it, few enough that memory stays flat. They are
- * granted half a window at a time: a post to the thread cost the main thread ~100 µs on the
- * 2-core dev VM (it wakes the sleeping thread), so one per chunk was a tenth of its time.
+ * granted half a window at a time: with a grant per chunk, the CPU profile put ~100 µs of the
+ * main thread's time into each post on the 2-core dev VM (it wakes the sleeping thread).
  */
 export const READ_AHEAD_CHUNKS = 8;
 
 /**
  * A JSONL file (or stdin) read by a thread of its own: the same records, in the same order, with
  * the same identity as {@link JsonlSource.fromFile} (`fromStream` for stdin), so a run may resume
- * with or without it. What moves off
- * the main thread is the per-line work of reading (finding lines, checking they are plain JSON,
- * decoding spans): on a small item that is ~40% of what `gpupool run`'s main thread does
- * (profile in BENCHMARKS.md), and the main thread is what bounds a run where workers are fast.
+ * with or without it. What moves off the main thread is the per-line work of reading (finding
+ * lines, checking they are plain JSON, decoding spans): on a small item that is ~40% of what
+ * `gpupool run`'s main thread does (profile in BENCHMARKS.md), and the main thread is what bounds
+ * a run where workers are fast.
  */
 export class ThreadedJsonlSource implements InputSource {
   private fraction: number | undefined;
@@ -138,8 +138,9 @@ export class ThreadedJsonlSource implements InputSource {
  */
 function startReaderThread(options: ReaderThreadOptions): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
-  // A worker inherits the parent's flags, but refuses `--input-type` (gpupool run from `node -e`);
-  // given explicitly, it would refuse V8's (`--max-old-space-size`), so they go only then.
+  // A worker inherits the parent's flags by default, but refuses `--input-type` (gpupool run from
+  // `node -e`). Flags given explicitly may not include V8's (`--max-old-space-size`), so the
+  // thread gets none only in that case, and inherits them all otherwise.
   const execArgv = process.execArgv.some((flag) => flag.startsWith('--input-type')) ? [] : undefined;
   const entry = new URL(`./jsonl-reader-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url);
   const worker = fromSources
