@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { assertSeq } from '../store/index.js';
 import { utf8Room, type OutputTexts } from '../protocol/index.js';
-import { asciiBytes, DecimalCounter, putAscii, putLineEnd, putLineStart } from './line-bytes.js';
+import { DecimalCounter, putLineEnd, putLineStart, putOutputKey } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
@@ -34,7 +34,6 @@ export interface JsonlSinkOptions {
   readonly onError?: (err: Error) => void;
 }
 
-const OUTPUT_KEY = asciiBytes(',"output":');
 /** Bytes of an output line besides the output: `{"id":`, up to 17 digits, `,"output":`, `}` and the newline. */
 const LINE_ROOM = 48;
 
@@ -113,20 +112,19 @@ export class JsonlSink implements ItemSink {
     assertSeq(item.seq + n - 1, "output sink: a span's last seq");
     const id = this.spanIds;
     id.set(item.id as number);
-    let buf = this.buffer;
+    // Room for the whole span at once, not a check per line. `used` moves only once the whole
+    // span is written, with its done seqs: if anything throws on the way (an allocation here),
+    // none of its lines reach the file.
+    let room = n * LINE_ROOM;
+    for (let j = 0; j < n; j++) room += outputs.room(from + j);
+    if (this.used + room > this.buffer.length) this.grow(this.used + room);
+    const buf = this.buffer;
     let pos = this.used;
     for (let j = 0; j < n; j++) {
-      const room = LINE_ROOM + outputs.room(from + j);
-      if (pos + room > buf.length) {
-        // `used` moves only once the whole span is written, with its done seqs: if anything
-        // throws on the way (an allocation here), none of its lines reach the file.
-        this.grow(pos + room, pos);
-        buf = this.buffer;
-      }
       pos = putLineStart(buf, pos);
       pos = id.put(buf, pos);
       id.increment();
-      pos = putAscii(buf, pos, OUTPUT_KEY);
+      pos = putOutputKey(buf, pos);
       pos = outputs.put(buf, pos, from + j);
       pos = putLineEnd(buf, pos);
     }
@@ -195,11 +193,11 @@ export class JsonlSink implements ItemSink {
   }
 
   /** A buffer of at least `need` bytes holding the first `keep` of the current one. */
-  private grow(need: number, keep = this.used): void {
+  private grow(need: number): void {
     let size = this.buffer.length * 2;
     while (size < need) size *= 2;
     const bigger = Buffer.allocUnsafe(size);
-    this.buffer.copy(bigger, 0, 0, keep);
+    this.buffer.copy(bigger, 0, 0, this.used);
     this.buffer = bigger;
   }
 
