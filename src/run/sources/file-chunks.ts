@@ -19,12 +19,7 @@ const read = promisify(fs.read);
 export async function* fileChunks(path: string, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Buffer> {
   const file = await fs.promises.open(path, 'r');
   try {
-    const buffer = Buffer.allocUnsafeSlow(chunkBytes);
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, chunkBytes, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
+    yield* fdChunks(file.fd, chunkBytes);
   } finally {
     await file.close();
   }
@@ -32,20 +27,12 @@ export async function* fileChunks(path: string, chunkBytes = FILE_CHUNK_BYTES): 
 
 /**
  * {@link fileChunks} for an open descriptor, read from where it stands to its end: how the JSONL
- * reader thread reads stdin (`process.stdin` belongs to the main thread). A pipe another process
- * made non-blocking answers EAGAIN while it is empty; that is waited out, not an error.
+ * reader thread reads stdin when it is a file (`< items.jsonl`).
  */
 export async function* fdChunks(fd: number, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Buffer> {
   const buffer = Buffer.allocUnsafeSlow(chunkBytes);
   for (;;) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await read(fd, buffer, 0, chunkBytes, null));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      continue;
-    }
+    const { bytesRead } = await read(fd, buffer, 0, chunkBytes, null);
     if (bytesRead === 0) return;
     yield buffer.subarray(0, bytesRead);
   }

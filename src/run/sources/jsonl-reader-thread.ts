@@ -10,7 +10,7 @@ import net from 'node:net';
 import tty from 'node:tty';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fdChunks } from './file-chunks.js';
-import { JsonlSource } from './jsonl-source.js';
+import { JsonlSource, streamIdentity } from './jsonl-source.js';
 import { packBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 
@@ -29,7 +29,7 @@ port.on('message', (granted: number) => {
 const post = (message: ReaderThreadMessage) => port.postMessage(message);
 
 async function read(): Promise<void> {
-  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField) : new JsonlSource(stdinChunks, 'stdin', 'stream:stdin', undefined, options.costField);
+  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField) : new JsonlSource(stdinChunks, 'stdin', streamIdentity('stdin'), undefined, options.costField);
   const batches = options.spanLines > 1 ? source.spanBatches(options.spanLines) : source.recordBatches();
   for await (const batch of batches) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));

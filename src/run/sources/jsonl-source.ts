@@ -36,6 +36,16 @@ function costOf(value: unknown, field: string): number {
   return 1;
 }
 
+/** What a run's journal knows a JSONL file by; the reader thread's source uses it too, so a run resumes across the two. */
+export function fileIdentity(file: string): string {
+  return `file:${fs.realpathSync(file)}`;
+}
+
+/** As {@link fileIdentity}, for a stream (stdin). */
+export function streamIdentity(description: string): string {
+  return `stream:${description}`;
+}
+
 /**
  * JSONL, streamed: one input per line, id = 1-based line number, seq = id - 1. Blank lines
  * are not inputs. A malformed line becomes a parse-error record (with its line number),
@@ -58,12 +68,12 @@ export class JsonlSource implements InputSource {
 
   static fromFile(file: string, costField: string): JsonlSource {
     const stat = fs.statSync(file);
-    return new JsonlSource(() => fileChunks(file), file, `file:${fs.realpathSync(file)}`, stat.size, costField);
+    return new JsonlSource(() => fileChunks(file), file, fileIdentity(file), stat.size, costField);
   }
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
   static fromStream(stream: Readable, description: string, costField: string): JsonlSource {
-    const source = new JsonlSource(() => stream, description, `stream:${description}`, undefined, costField);
+    const source = new JsonlSource(() => stream, description, streamIdentity(description), undefined, costField);
     source.stream = stream;
     return source;
   }

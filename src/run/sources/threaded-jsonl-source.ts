@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
+import { fileIdentity, streamIdentity } from './jsonl-source.js';
 import { unpackBatch } from './packed-batch.js';
 import type { PostedError, ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 
@@ -39,12 +39,12 @@ export class ThreadedJsonlSource implements InputSource {
   }
 
   static fromFile(file: string, costField: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(file, costField, file, `file:${fs.realpathSync(file)}`);
+    return new ThreadedJsonlSource(file, costField, file, fileIdentity(file));
   }
 
   /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */
   static fromStdin(costField: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(undefined, costField, 'stdin', 'stream:stdin');
+    return new ThreadedJsonlSource(undefined, costField, 'stdin', streamIdentity('stdin'));
   }
 
   fractionRead(): number | undefined {
