@@ -9,7 +9,11 @@ a dispatch-bound MLP, measure side by side in one run:
            the worker splits predict into launch/collect, so the SDK overlaps a batch's sync with the next
   gpupool_predict  the same with the worker's plain predict (one batch at a time, as the schemes run)
 
-    python3 driver.py --out DIR [--ns 1,2,4] [--budget 480] [--smoke]
+With --bracket the direct loop runs again after gpupool's phases of each N (`direct_after`), and the
+limit is the mean of the two, so a card whose rate drifts during the run shows as a spread between
+them instead of as a swing of gpupool's share.
+
+    python3 driver.py --out DIR [--ns 1,2,4] [--budget 480] [--bracket] [--smoke]
 
 Writes DIR/scaling-results.json after every phase (so a cut-off run keeps what it measured),
 then DIR/scaling-report.md and DIR/scaling.png. A phase that fails records its error and the
@@ -50,6 +54,8 @@ def parse_args():
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--budget", type=float, default=480.0, help="seconds for the whole run; phases shrink to fit")
     ap.add_argument("--direct-s", type=float, default=3.0, help="timed window of the direct loop")
+    ap.add_argument("--bracket", action="store_true",
+                    help="run the direct loop again after gpupool's phases; the limit is the mean of both")
     ap.add_argument("--work-s", type=float, default=5.0, help="input sized for this many seconds at the direct rate")
     ap.add_argument("--smoke", action="store_true", help="tiny models on the CPU, N cards played by N processes")
     ap.add_argument("--work-dir", default="/tmp/gpupool-scaling")
@@ -93,7 +99,8 @@ class Bench:
         self.sampler.start()
         self.deadline = T0 + args.budget
         self.scale = 1.0
-        self.overhead_per_block = 25.0 + len(self.workloads) * 16.0
+        # Start-up of the harness (model loads) and of gpupool; a bracketing harness starts again.
+        self.overhead_per_block = (25.0 + len(self.workloads) * 16.0) + (20.0 if self.bracketing() else 0.0)
         self.results = {
             "meta": {
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -107,6 +114,7 @@ class Bench:
                 "ns": self.ns,
                 "budget_s": args.budget,
                 "direct_s": args.direct_s,
+                "bracket": args.bracket,
                 "work_s": args.work_s,
                 "sizes": workloads.sizes(),
                 "gpupool_cli": self.cli,
@@ -214,9 +222,12 @@ class Bench:
         a = self.args
         per_w = 0.0
         if "direct" in self.methods:
-            per_w += a.direct_s
+            per_w += a.direct_s * (2 if self.bracketing() else 1)
         per_w += sum(1 for m in ("scheme1", "scheme2") + GPUPOOL_METHODS if m in self.methods) * a.work_s * 1.3
         return per_w * len(self.workloads)
+
+    def bracketing(self):
+        return self.args.bracket and "direct" in self.methods and any(m in self.methods for m in GPUPOOL_METHODS)
 
     def plan_block(self, blocks_left):
         left = self.deadline - time.time() - 10.0
@@ -244,6 +255,15 @@ class Bench:
             for m in GPUPOOL_METHODS:
                 if m in self.methods:
                     self.gpupool_phase(w, n, m)
+        if self.bracketing():
+            # The card again, now that gpupool has run: a fresh harness, as the first direct loop had.
+            h = Harness(self, n)
+            try:
+                h.start()
+                for w in self.workloads:
+                    self.harness_phase(h, w, "direct_after", n)
+            finally:
+                h.stop()
 
     def new_rec(self, workload, method, n, **kw):
         return {"workload": workload, "method": method, "n": n, "t_launch": time.time(), "error": None, "scale": self.scale, **kw}
@@ -262,14 +282,14 @@ class Bench:
         rec = self.new_rec(w, method, n)
         if self.out_of_time(rec):
             return
-        log("%s %s N=%d%s" % (w, method, n, "" if method == "direct" else " (%d items)" % count))
+        log("%s %s N=%d%s" % (w, method, n, "" if method.startswith("direct") else " (%d items)" % count))
         self.sampler.root = os.getpid()
         try:
             if h.broken:
                 raise RuntimeError("harness not usable: " + h.broken)
-            if method == "direct":
+            if method in ("direct", "direct_after"):
                 params = {"seconds": self.args.direct_s * self.scale}
-                if w == "mlp" and n == 1:
+                if w == "mlp" and n == 1 and method == "direct":
                     params["full_batch_s"] = 1.0
                 replies = h.phase("direct", w, params, timeout=params["seconds"] + 90)
             elif method == "scheme1":

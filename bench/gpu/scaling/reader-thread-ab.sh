@@ -10,21 +10,12 @@ out=$1; items=${2:-20000000}; workers=${3:-6}; pairs=${4:-2}; gpu_pairs=${5:-2}
 here=$(cd "$(dirname "$0")" && pwd); app=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
 source "$here/host-side-lib.sh"
-cpu_mlp_config "$work" "$workers"
-mkdir -p "$out/cpu-only"
-python3 "$here/gen_items.py" mlp 0 "$items" > "$work/items.jsonl"
-echo "cpus $(nproc); $(grep -m1 'model name' /proc/cpuinfo); items $items; workers $workers" > "$out/cpu-only/host.txt"
+host_side_setup "$work" "$workers" "$items" "$out"
 for pair in $(seq 1 "$pairs"); do
   for mode in off on; do
     for from in file stdin; do
-      name="$out/cpu-only/$mode-$from-$pair"
-      input="$work/items.jsonl"; [ "$from" = stdin ] && input=-
-      rm -rf "$work/state" "$work/out.jsonl"
-      GPUPOOL_READER_THREAD=$mode node "$app/gpupool.mjs" run -c "$work/mlp-cpu.yaml" -i "$input" -o "$work/out.jsonl" --fresh --progress none --json --state-dir "$work/state" < "$work/items.jsonl" > "$name.json" 2> "$name.stderr.txt" &
-      sleep 0.3
-      sample_threads "$(pgrep -n -f "gpupool.mjs run -c $work/mlp-cpu.yaml")" "$name.threads.txt"
-      wait
-      echo "$mode $from $pair: lines $(wc -l < "$work/out.jsonl"); $(head -c 160 "$name.json")" | tee -a "$out/cpu-only/log.txt"
+      line=$(GPUPOOL_READER_THREAD=$mode host_side_run "$out/cpu-only/$mode-$from-$pair" "$app/gpupool.mjs" "$from" "$work")
+      echo "$mode $from $pair: $line" | tee -a "$out/cpu-only/log.txt"
     done
   done
 done

@@ -27,6 +27,15 @@ def _index(results):
     return ok
 
 
+def _limit(ok, w, n):
+    """The direct loop's cost/s at N, and the phases it comes from: with --bracket the mean of the
+    runs before and after gpupool's, so a drift of the card during the run is split evenly."""
+    runs = [p for p in (ok.get((w, "direct", n)), ok.get((w, "direct_after", n))) if p]
+    if not runs:
+        return None, runs
+    return sum(p["cost_per_s"] for p in runs) / len(runs), runs
+
+
 def derive(results):
     ok = _index(results)
     workloads = sorted({k[0] for k in ok} | {p["workload"] for p in results.get("phases", [])},
@@ -34,9 +43,9 @@ def derive(results):
     ns = sorted({p["n"] for p in results.get("phases", [])})
     rows, targets = [], []
     for w in workloads:
-        one = ok.get((w, "direct", 1))
+        one, _ = _limit(ok, w, 1)
         for n in ns:
-            d = ok.get((w, "direct", n))
+            d, runs = _limit(ok, w, n)
             row = {"workload": w, "n": n}
             for m in METHODS:
                 p = ok.get((w, m, n))
@@ -49,11 +58,13 @@ def derive(results):
                         "rss_root_peak": p.get("rss_root_peak"), "in_batch_fraction": p.get("in_batch_fraction"),
                         "cpu_root_cores": p.get("cpu_root_cores"), "cpu_tree_cores": p.get("cpu_tree_cores")}
                 if d:
-                    cell["vs_direct"] = p["cost_per_s"] / d["cost_per_s"]
+                    cell["vs_direct"] = p["cost_per_s"] / d
                 if one:
-                    cell["scaling_eff"] = p["cost_per_s"] / (n * one["cost_per_s"])
+                    cell["scaling_eff"] = p["cost_per_s"] / (n * one)
+                if m == "direct" and len(runs) == 2:
+                    cell.update({"rate_after": runs[1]["cost_per_s"], "limit": d})
                 if w == "encoder" and d and m != "direct":
-                    per_card = d["cost_per_s"] / n
+                    per_card = d / n
                     ideal = ideal_makespan(p["cost"], per_card, p.get("worker_starts") or [p["first_start"]] * n)
                     cell.update({"makespan_s": p["makespan_s"], "ideal_makespan_s": ideal,
                                  "ideal_simple_s": p["cost"] / (n * per_card),
@@ -125,6 +136,8 @@ def write_markdown(results, path):
                 c = r.get(m)
                 if not c:
                     cells.append("failed" if any(f["workload"] == w and f["method"] == m and f["n"] == r["n"] for f in der.get("failed", [])) else "–")
+                elif m == "direct" and c.get("rate_after") is not None:
+                    cells.append("%s, after: %s (limit: the mean, %s)" % (_n(c["rate"]), _n(c["rate_after"]), _n(c["limit"])))
                 elif m == "direct":
                     cells.append(_n(c["rate"]))
                 else:
@@ -192,11 +205,11 @@ def write_plot(results, path):
     for ax, w in zip(axes.flat, TITLES):
         mine = [r for r in rows if r["workload"] == w]
         for m in METHODS:
-            pts = [(r["n"], r[m]["rate"]) for r in mine if r.get(m)]
+            pts = [(r["n"], r[m].get("limit") or r[m]["rate"]) for r in mine if r.get(m)]
             if pts:
                 color, marker = styles[m]
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=color, label=LABELS[m])
-        one = next((r["direct"]["rate"] for r in mine if r["n"] == 1 and r.get("direct")), None)
+        one = next((r["direct"].get("limit") or r["direct"]["rate"] for r in mine if r["n"] == 1 and r.get("direct")), None)
         if one:
             ns = [r["n"] for r in mine]
             ax.plot(ns, [n * one for n in ns], "k:", label="N × one-card limit")
