@@ -22,11 +22,14 @@ await build({
   logLevel: 'warning',
 });
 
-// The JSONL reader thread's entry, where the CLI looks for it: beside the bundle (threaded-jsonl-source.ts).
-await build({
-  entryPoints: ['src/run/sources/jsonl-reader-thread.ts'], bundle: true, platform: 'node', target: 'node20', format: 'esm',
-  outfile: `${out}/jsonl-reader-thread.js`, logLevel: 'warning',
-});
+// The JSONL reader and writer threads' entries, where the CLI looks for them: beside the bundle
+// (start-module-thread.ts).
+for (const entry of ['src/run/sources/jsonl-reader-thread.ts', 'src/run/writer/jsonl-writer-thread.ts']) {
+  await build({
+    entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'esm',
+    outfile: `${out}/${path.basename(entry, '.ts')}.js`, logLevel: 'warning',
+  });
+}
 
 const copy = (from, to, filter) => fs.cpSync(from, path.join(out, to), { recursive: true, filter });
 /** A bench script bundled with gpupool's code, the native addons left to the bundle's node_modules. */

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { assertSeq } from '../store/index.js';
-import { utf8Room, type OutputTexts } from '../protocol/index.js';
-import { DecimalCounter, putLineEnd, putLineStart, putOutputKey } from './line-bytes.js';
+import { OutputSlices, utf8Room, type OutputTexts } from '../protocol/index.js';
+import { DecimalCounter, LINE_ROOM, putLineEnd, putLineStart, putOutputKey } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
+import type { LineWriterThread } from './writer/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
 export interface GroupCommit {
@@ -32,10 +33,12 @@ export interface JsonlSinkOptions {
   readonly onCommitted?: (items: number) => void;
   /** Call with the first write error (disk full…); the run stops. */
   readonly onError?: (err: Error) => void;
+  /**
+   * Makes the lines of spans and writes every group on a thread of its own: spans are staged as
+   * the worker's output bytes, and the main thread only copies them. The sink closes it.
+   */
+  readonly writer?: LineWriterThread;
 }
-
-/** Bytes of an output line besides the output: `{"id":`, up to 17 digits, `,"output":`, `}` and the newline. */
-const LINE_ROOM = 48;
 
 const INITIAL_BUFFER_BYTES = 256 * 1024;
 /** A group buffer larger than this (a group of big outputs) is not kept for the next group. */
@@ -50,11 +53,16 @@ const KEEP_BUFFER_BYTES = 8 * 1024 * 1024;
  * group is written: a string that waits there outlives V8's young generation, and the old
  * generation's garbage (not the live set) is what made host memory creep with the input size.
  * Two buffers take turns, so lines keep arriving while the other one is being written.
+ *
+ * With a `writer` thread, a span's lines are not made here: its outputs are copied into the
+ * buffer as they came, with where each starts and ends (a `StagedGroup`), and the thread makes
+ * the lines and writes the group. The file's bytes are the same either way.
  */
 export class JsonlSink implements ItemSink {
   private fd: number;
   private bytes: number;
-  private buffer: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+  // allocUnsafeSlow: a buffer of its own memory, which a writer thread can be handed (transferred).
+  private buffer: Buffer = Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES);
   private spare?: Buffer;
   private used = 0;
   /** A group write is queued and has not started: it will take every line buffered by then. */
@@ -63,6 +71,11 @@ export class JsonlSink implements ItemSink {
   private doneSeqs = new Uint32Array(1024);
   private doneCount = 0;
   private readonly spanIds = new DecimalCounter();
+  /** With a writer thread: the group's staged spans (4 numbers each) and their outputs' bounds. */
+  private spans = new Float64Array(256);
+  private spanNumbers = 0;
+  private bounds = new Uint32Array(8192);
+  private boundsCount = 0;
   private failedItems: GroupCommit['failed'] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -110,8 +123,18 @@ export class JsonlSink implements ItemSink {
     // one silently, where the journal refuses it at commit.
     assertSeq(item.seq, "output sink: a span's first seq");
     assertSeq(item.seq + n - 1, "output sink: a span's last seq");
+    if (this.options.writer && outputs instanceof OutputSlices) this.stageSpan(item.id as number, outputs, from, n);
+    else this.putSpan(item.id as number, outputs, from, n);
+    this.addDoneRange(item.seq, n);
+    this.succeeded += n;
+    this.options.onItems?.(true, device, n);
+    this.maybeFlush();
+  }
+
+  /** A span's lines, made here. */
+  private putSpan(firstId: number, outputs: OutputTexts, from: number, n: number): void {
     const id = this.spanIds;
-    id.set(item.id as number);
+    id.set(firstId);
     // Room for the whole span at once, not a check per line. `used` moves only once the whole
     // span is written, with its done seqs: if anything throws on the way (an allocation here),
     // none of its lines reach the file.
@@ -129,10 +152,34 @@ export class JsonlSink implements ItemSink {
       pos = putLineEnd(buf, pos);
     }
     this.used = pos;
-    this.addDoneRange(item.seq, n);
-    this.succeeded += n;
-    this.options.onItems?.(true, device, n);
-    this.maybeFlush();
+  }
+
+  /**
+   * A span's outputs, copied as they came, for the writer thread to make its lines: one copy of
+   * the answer's bytes and two numbers per line, where making the lines writes ~25 bytes each.
+   */
+  private stageSpan(firstId: number, outputs: OutputSlices, from: number, n: number): void {
+    const src = outputs.bounds;
+    const start = src[2 * from];
+    const end = src[2 * (from + n) - 1];
+    if (this.used + (end - start) > this.buffer.length) this.grow(this.used + (end - start));
+    if (this.boundsCount + 2 * n > this.bounds.length) this.bounds = grown(this.bounds, this.boundsCount + 2 * n);
+    if (this.spanNumbers + 4 > this.spans.length) this.spans = grown(this.spans, this.spanNumbers + 4);
+    const at = this.used;
+    outputs.bytes.copy(this.buffer, at, start, end);
+    const shift = at - start;
+    const bounds = this.bounds;
+    let k = this.boundsCount;
+    for (let j = 2 * from, last = 2 * (from + n); j < last; j++) bounds[k++] = src[j] + shift;
+    this.boundsCount = k;
+    const spans = this.spans;
+    const s = this.spanNumbers;
+    spans[s] = at;
+    spans[s + 1] = at + (end - start);
+    spans[s + 2] = firstId;
+    spans[s + 3] = n;
+    this.spanNumbers = s + 4;
+    this.used = at + (end - start);
   }
 
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void {
@@ -157,7 +204,11 @@ export class JsonlSink implements ItemSink {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    try {
+      await this.flush();
+    } finally {
+      await this.options.writer?.close();
+    }
     fs.closeSync(this.fd);
   }
 
@@ -196,7 +247,7 @@ export class JsonlSink implements ItemSink {
   private grow(need: number): void {
     let size = this.buffer.length * 2;
     while (size < need) size *= 2;
-    const bigger = Buffer.allocUnsafe(size);
+    const bigger = Buffer.allocUnsafeSlow(size);
     this.buffer.copy(bigger, 0, 0, this.used);
     this.buffer = bigger;
   }
@@ -220,16 +271,26 @@ export class JsonlSink implements ItemSink {
     const failed = this.failedItems;
     const full = this.buffer;
     const buf = full.subarray(0, this.used);
-    this.buffer = this.spare ?? Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+    const staged = this.options.writer && { bytes: full, used: this.used, spans: this.spans.slice(0, this.spanNumbers), bounds: this.bounds.slice(0, this.boundsCount) };
+    this.buffer = this.spare ?? Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES);
     this.spare = undefined;
     this.used = 0;
     this.doneCount = 0;
     this.failedItems = [];
+    this.spanNumbers = 0;
+    this.boundsCount = 0;
     try {
-      await writeAll(this.fd, buf, this.bytes);
-      // Groups are written one at a time (flush chains them), so the buffer is free again.
-      if (full.length <= KEEP_BUFFER_BYTES) this.spare = full;
-      this.bytes += buf.length;
+      let length = buf.length;
+      if (staged) {
+        const written = await this.options.writer!.write(this.fd, this.bytes, staged);
+        length = written.length;
+        if (written.bytes.length <= KEEP_BUFFER_BYTES) this.spare = written.bytes;
+      } else {
+        await writeAll(this.fd, buf, this.bytes);
+        // Groups are written one at a time (flush chains them), so the buffer is free again.
+        if (full.length <= KEEP_BUFFER_BYTES) this.spare = full;
+      }
+      this.bytes += length;
       // A literal, not a spread of a group object: see decodeWorkerMessage on V8's spread copies.
       await this.options.commit?.({ done, failed, outputBytes: this.bytes });
     } catch (err) {
@@ -239,6 +300,13 @@ export class JsonlSink implements ItemSink {
     }
     this.options.onCommitted?.(count);
   }
+}
+
+/** A bigger copy of `array` (twice, or `need`), for staging arrays that grow with a group. */
+function grown<T extends Float64Array | Uint32Array>(array: T, need: number): T {
+  const bigger = new (array.constructor as new (n: number) => T)(Math.max(need, 2 * array.length));
+  bigger.set(array);
+  return bigger;
 }
 
 function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {

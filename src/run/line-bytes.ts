@@ -5,6 +5,9 @@
  * then copy and promote. These loops allocate nothing. The caller makes room first.
  */
 
+/** Bytes of an output line besides the output: `{"id":`, up to 17 digits, `,"output":`, `}` and the newline. */
+export const LINE_ROOM = 48;
+
 /**
  * `{"id":` and `}\n`, the two ends of every output line, as stores of their own: written this
  * way they cost a third less per line than through a loop over their bytes (a span's line took

@@ -13,6 +13,7 @@ import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
+import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
 /**
  * Lines per span on the fast path: big enough that per-span work vanishes beside per-line work,
@@ -34,6 +35,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const { config } = options;
   const model = pickModel(config, options.model);
   const readerThread = options.readerThread ?? wantsReaderThread(readerThreadSetting());
+  const writerThread = options.writerThread ?? wantsWriterThread(writerThreadSetting());
   const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread });
   const output = path.resolve(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
@@ -53,6 +55,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const sink = new JsonlSink({
       path: output,
       startBytes: resume.outputBytes,
+      writer: writerThread ? new LineWriterThread() : undefined,
       commit: (group) => journal.commit(group),
       onItems: (ok, device, n) => {
         tally.count(ok, device, n);
@@ -185,7 +188,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     await sink.close().catch((err) => {
       writeError ??= err as Error;
     });
-    const summary = tally.summary(model.name, pool, stopReason, source instanceof ThreadedJsonlSource);
+    const summary = tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread });
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
     if (writeError) throw classifyWriteError(writeError, output);

@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly costField?: string;
   /** Read a JSONL file on a thread of its own. @defaultValue from `GPUPOOL_READER_THREAD` (`auto`: from 4 CPUs up) */
   readonly readerThread?: boolean;
+  /** Make and write output lines on a thread of its own. @defaultValue from `GPUPOOL_WRITER_THREAD` (`auto`: from 4 CPUs up) */
+  readonly writerThread?: boolean;
   readonly verbose?: boolean;
   /** Where progress and the summary go. @defaultValue process.stderr */
   readonly progressOut?: NodeJS.WritableStream;
@@ -75,4 +77,6 @@ export interface RunSummary {
   readonly peakRssBytes: number;
   /** Whether the input was read on a thread of its own (`GPUPOOL_READER_THREAD`). */
   readonly readerThread: boolean;
+  /** Whether output lines were made and written on a thread of its own (`GPUPOOL_WRITER_THREAD`). */
+  readonly writerThread: boolean;
 }

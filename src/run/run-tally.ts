@@ -32,7 +32,7 @@ export class RunTally extends ItemTally {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
   }
 
-  summary(model: string, pool: Pool, outcome: RunSummary['outcome'], readerThread: boolean): RunSummary {
+  summary(model: string, pool: Pool, outcome: RunSummary['outcome'], threads: { readerThread: boolean; writerThread: boolean }): RunSummary {
     this.sampleRss();
     const wall = this.elapsedSeconds;
     const byKey = new Map<string, { name: string; peak: number; total: number }>();
@@ -57,7 +57,8 @@ export class RunTally extends ItemTally {
       batchLimits: limits,
       outcome,
       peakRssBytes: this.peakRss,
-      readerThread,
+      readerThread: threads.readerThread,
+      writerThread: threads.writerThread,
     };
   }
 }

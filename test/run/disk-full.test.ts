@@ -32,8 +32,8 @@ async function assertResumes(space: LimitedSpace, args: string[], out: string, n
   for (const l of lines) assert.equal((l.output as { n: number }).n, (l.id as number) - 1);
 }
 
-for (const prefer of ['tmpfs', 'fsize'] as const) {
-  test(`the disk fills mid-run (${prefer === 'tmpfs' ? 'a 1 MiB tmpfs where mounting is allowed, else a file-size limit' : 'a 1 MiB file-size limit: EFBIG'}): exit 11 naming the file; with room, the same command resumes`, async (t) => {
+for (const prefer of ['tmpfs', 'fsize'] as const) for (const writer of ['off', 'on']) {
+  test(`the disk fills mid-run (${prefer === 'tmpfs' ? 'a 1 MiB tmpfs where mounting is allowed, else a file-size limit' : 'a 1 MiB file-size limit: EFBIG'}; writer thread ${writer}): exit 11 naming the file; with room, the same command resumes`, async (t) => {
     const dir = tempDir();
     const space = limitedSpace(dir, MiB, prefer);
     t.after(() => space.dispose());
@@ -43,7 +43,8 @@ for (const prefer of ['tmpfs', 'fsize'] as const) {
     const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    batch: { max: 64 }\n`);
     const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
 
-    const full = await space.run(args);
+    // With the writer thread the failing write is the thread's; its error keeps its system code.
+    const full = await space.run(args, { GPUPOOL_WRITER_THREAD: writer });
     assertStoppedForRoom(full, space, /(out\.jsonl|journal\.sqlite)/);
     const status = await runCli(['status', out, '--json']);
     assert.equal(status.code, 0, status.stderr);

@@ -59,12 +59,12 @@ test('a second Ctrl-C stops at once; the same command resumes with each id once'
   assertEachIdOnce(output);
 });
 
-test('Ctrl-C while stdin is silent (a producer that stays open) ends the run at once, with the reader thread on or off', async () => {
+test('Ctrl-C while stdin is silent (a producer that stays open) ends the run at once, with the reader and writer threads on or off', async () => {
   const dir = tempDir();
   const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    batch: { max: 4, timeout: 1ms }\n`);
   for (const thread of ['on', 'off']) {
     const output = path.join(dir, `out-${thread}.jsonl`);
-    const run = startCli(['run', '-c', config, '-i', '-', '-o', output, '--progress', 'none', '--json'], { env: { GPUPOOL_READER_THREAD: thread }, openStdin: true });
+    const run = startCli(['run', '-c', config, '-i', '-', '-o', output, '--progress', 'none', '--json'], { env: { GPUPOOL_READER_THREAD: thread, GPUPOOL_WRITER_THREAD: thread }, openStdin: true });
     run.child.stdin!.write('{"n":1}\n{"n":2}\n{"n":3}\n');
     await waitForLines(output, 3); // read, run and written: the run now waits on stdin, which stays open
     run.child.kill('SIGINT');
@@ -75,7 +75,8 @@ test('Ctrl-C while stdin is silent (a producer that stays open) ends the run at 
       assert.fail(`thread ${thread}: the run did not end within 15 s of Ctrl-C while stdin stayed open`);
     }
     assert.equal(r.code, 130, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as { readerThread: boolean }).readerThread, thread === 'on');
+    const summary = JSON.parse(r.stdout) as { readerThread: boolean; writerThread: boolean };
+    assert.deepEqual([summary.readerThread, summary.writerThread], [thread === 'on', thread === 'on']);
     assert.deepEqual(readOutput(output).map((l) => l.output), [{ n: 1 }, { n: 2 }, { n: 3 }]);
     run.child.stdin!.end();
   }

@@ -1,20 +1,27 @@
-// The run's output sink with a real file: lines encoded into its group buffers as they come,
-// groups written one at a time and committed after each write, byte for byte what was given.
+// The run's output sink with a real file: lines encoded into its group buffers as they come (or,
+// with a writer thread, spans staged as their outputs and their lines made by the thread), groups
+// written one at a time and committed after each write, byte for byte what was given.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { decodeWorkerMessage, OutputStrings, type OutputTexts } from '../../src/protocol/index.js';
 import { JsonlSink, type GroupCommit } from '../../src/run/index.js';
+import { LineWriterThread } from '../../src/run/writer/index.js';
 import { newSpanItem, newWorkItem } from '../../src/scheduler/index.js';
 import { tempDir } from '../helpers/cli.js';
 
-function sinkIn(dir: string, options: { flushItems?: number; flushBytes?: number; flushEveryMs?: number; commitDelayMs?: number }) {
+/** Each test that writes lines runs with the lines made here and with a writer thread. */
+const WRITERS = [false, true] as const;
+const withWriter = (writer: boolean) => (writer ? ', writer thread' : '');
+
+function sinkIn(dir: string, options: { flushItems?: number; flushBytes?: number; flushEveryMs?: number; commitDelayMs?: number; writer?: boolean }) {
   const commits: GroupCommit[] = [];
   const file = path.join(dir, 'out.jsonl');
   const sink = new JsonlSink({
     path: file,
     startBytes: 0,
+    writer: options.writer ? new LineWriterThread() : undefined,
     flushItems: options.flushItems,
     flushBytes: options.flushBytes,
     flushEveryMs: options.flushEveryMs ?? 5,
@@ -26,9 +33,9 @@ function sinkIn(dir: string, options: { flushItems?: number; flushBytes?: number
   return { sink, commits, file };
 }
 
-test('every line exactly as given, multi-byte and very long ones included; each commit records the file length after its group', async () => {
+for (const writer of WRITERS) test(`every line exactly as given, multi-byte and very long ones included; each commit records the file length after its group${withWriter(writer)}`, async () => {
   const dir = tempDir('gpupool-sink-');
-  const { sink, commits, file } = sinkIn(dir, { flushItems: 7 });
+  const { sink, commits, file } = sinkIn(dir, { flushItems: 7, writer });
   const outputs = ['"h\u00e9 \u2713 \ud83d\ude00"', JSON.stringify('x'.repeat(200_000) + '\u00e9'), '{"a":[1,2]}', 'null', JSON.stringify('\ud800 lone')];
   const expected: string[] = [];
   for (let i = 0; i < 100; i++) {
@@ -46,16 +53,20 @@ test('every line exactly as given, multi-byte and very long ones included; each 
   assert.deepEqual(commits.flatMap((c) => [...c.done]).sort((a, b) => a - b), [...Array(100).keys()]);
 });
 
-test('a group is written once it holds flushBytes, however few items; a slow commit never loses or splits a line', async () => {
+for (const writer of WRITERS) test(`a group is written once it holds flushBytes, however few items; a slow commit never loses or splits a line${withWriter(writer)}`, async () => {
   const dir = tempDir('gpupool-sink-');
   // No timer and no item count in play: only the byte bound can start a group before close.
-  const { sink, commits, file } = sinkIn(dir, { flushBytes: 1 << 20, flushEveryMs: 60_000, commitDelayMs: 30 });
+  const { sink, commits, file } = sinkIn(dir, { flushBytes: 1 << 20, flushEveryMs: 60_000, commitDelayMs: 30, writer });
   const big = JSON.stringify('y'.repeat(100_000));
-  for (let i = 0; i < 200; i++) {
+  // One group written first, so a writer thread is up (from the sources it loads tsx: ~0.3 s).
+  sink.doneJson(newWorkItem(0, 1, '{}'), big, 'cpu');
+  await sink.flush();
+  const first = commits.length;
+  for (let i = 1; i < 200; i++) {
     sink.doneJson(newWorkItem(i, i + 1, '{}'), big, 'cpu');
     if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
   }
-  const beforeClose = commits.length;
+  const beforeClose = commits.length - first;
   await sink.close();
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   assert.equal(lines.length - 1, 200);
@@ -77,9 +88,9 @@ const outputForms = {
   },
 };
 
-for (const [form, make] of Object.entries(outputForms)) test(`a span is written byte by byte exactly as its lines would be (outputs as ${form}): ids of every width, outputs beyond ASCII, invalid UTF-8, long outputs, a buffer that must grow mid-span`, async () => {
+for (const writer of WRITERS) for (const [form, make] of Object.entries(outputForms)) test(`a span is written byte by byte exactly as its lines would be (outputs as ${form}${withWriter(writer)}): ids of every width, outputs beyond ASCII, invalid UTF-8, long outputs, a buffer that must grow mid-span, lines of single items between spans`, async () => {
   const dir = tempDir('gpupool-sink-');
-  const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000 });
+  const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000, writer });
   // '"\ud800 raw"' is not what an encoder writes: it holds a lone surrogate itself, not its escape.
   const outputs = ['7', '"h\u00e9 \u2713 \ud83d\ude00"', '{"a":[1,2]}', JSON.stringify('\ud800 lone'), '"\ud800 raw"', JSON.stringify('z'.repeat(300_000)), 'null', '"\\u00e9\\n"'];
   const expected: string[] = [];
@@ -92,6 +103,10 @@ for (const [form, make] of Object.entries(outputForms)) test(`a span is written 
     sink.doneSpan(span, make(['"unused"', ...outputs]), 1, 'cpu');
     for (let j = 0; j < count; j++) expected.push(`{"id":${firstId + j},"output":${outputs[j]}}\n`);
     seq += count;
+    // A single item's line between two spans: with a writer thread, bytes the thread copies as they are.
+    sink.doneJson(newWorkItem(seq, `s${seq}`, '{}'), '"single"', 'cpu');
+    expected.push(`{"id":"s${seq}","output":"single"}\n`);
+    seq += 1;
   }
   await sink.close();
   // Bytes, not decoded text: invalid UTF-8 copied as it came would read back as U+FFFD too.
@@ -112,21 +127,21 @@ test('a span whose seqs run past what the journal takes is refused before any of
   assert.deepEqual(commits.flatMap((c) => [...c.done]), [0]);
 });
 
-test('a span is all or nothing: when growing the buffer fails midway, none of its lines reach the file and none of its seqs are committed', async () => {
+for (const writer of WRITERS) for (const [form, make] of Object.entries(outputForms)) test(`a span is all or nothing (outputs as ${form}${withWriter(writer)}): when growing the buffer fails midway, none of its lines reach the file and none of its seqs are committed`, async () => {
   const dir = tempDir('gpupool-sink-');
-  const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000 });
-  const realAlloc = Buffer.allocUnsafe;
-  Buffer.allocUnsafe = ((n: number) => {
+  const { sink, commits, file } = sinkIn(dir, { flushItems: 1_000_000, flushEveryMs: 60_000, writer });
+  const realAlloc = Buffer.allocUnsafeSlow;
+  Buffer.allocUnsafeSlow = ((n: number) => {
     if (n > 300_000) throw new RangeError('Array buffer allocation failed');
     return realAlloc(n);
-  }) as typeof Buffer.allocUnsafe;
+  }) as typeof Buffer.allocUnsafeSlow;
   try {
     // The first line fits the 256 KiB buffer; the second needs a bigger one.
-    assert.throws(() => sink.doneSpan(newSpanItem(0, 1, '0,0', Uint32Array.of(0, 2)), new OutputStrings(['1', JSON.stringify('x'.repeat(400_000))]), 0, 'cpu'), /allocation failed/);
+    assert.throws(() => sink.doneSpan(newSpanItem(0, 1, '0,0', Uint32Array.of(0, 2)), make(['1', JSON.stringify('x'.repeat(400_000))]), 0, 'cpu'), /allocation failed/);
   } finally {
-    Buffer.allocUnsafe = realAlloc;
+    Buffer.allocUnsafeSlow = realAlloc;
   }
-  sink.doneSpan(newSpanItem(10, 11, '0,0', Uint32Array.of(0, 2)), new OutputStrings(['"a"', '"b"']), 0, 'cpu');
+  sink.doneSpan(newSpanItem(10, 11, '0,0', Uint32Array.of(0, 2)), make(['"a"', '"b"']), 0, 'cpu');
   await sink.close();
   const ids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
   assert.deepEqual(ids, [11, 12]);

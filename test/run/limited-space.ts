@@ -14,8 +14,8 @@ export interface LimitedSpace {
   readonly kind: 'tmpfs' | 'fsize';
   /** Put the files that should run out of room under this folder. */
   readonly dir: string;
-  /** The CLI, under the limit until `makeRoom()`. */
-  run(args: string[]): Promise<CliResult>;
+  /** The CLI, under the limit until `makeRoom()`, with `env` added to this process's environment. */
+  run(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
   /** Lifts the limit: the next run has room. */
   makeRoom(): void;
   /** Unmounts (tmpfs); call from t.after / finally. */
@@ -29,10 +29,10 @@ function canMount(dir: string, bytes: number): boolean {
   return r.status === 0;
 }
 
-function runCli(args: string[], fsizeKiB: number | undefined): Promise<CliResult> {
+function runCli(args: string[], fsizeKiB: number | undefined, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   // bash's `ulimit -f` counts KiB; exec keeps the limit on the node process itself.
   const argv = fsizeKiB === undefined ? [CLI, ...args] : ['-c', `ulimit -f ${fsizeKiB} && exec "$0" "$@"`, process.execPath, CLI, ...args];
-  const child = spawn(fsizeKiB === undefined ? process.execPath : 'bash', argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(fsizeKiB === undefined ? process.execPath : 'bash', argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -52,7 +52,7 @@ export function limitedSpace(parent: string, bytes: number, prefer: 'tmpfs' | 'f
     return {
       kind: 'tmpfs',
       dir,
-      run: (args) => runCli(args, undefined),
+      run: (args, env) => runCli(args, undefined, env),
       makeRoom: () => {
         const r = spawnSync('mount', ['-o', 'remount,size=256m', dir], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`remount ${dir}: ${r.stderr}`);
@@ -67,7 +67,7 @@ export function limitedSpace(parent: string, bytes: number, prefer: 'tmpfs' | 'f
   return {
     kind: 'fsize',
     dir,
-    run: (args) => runCli(args, limitKiB),
+    run: (args, env) => runCli(args, limitKiB, env),
     makeRoom: () => {
       limitKiB = undefined;
     },

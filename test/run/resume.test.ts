@@ -7,7 +7,7 @@ import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJson
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('kill -9 at random moments, run again each time (reader thread on and off in turn): every id exactly once, every result right', async () => {
+test('kill -9 at random moments, run again each time (reader and writer threads on and off in turn): every id exactly once, every result right', async () => {
   const dir = tempDir();
   const n = 200_000;
   // ~0.1 ms of work per item (a sleep of 0.05 ms costs about that) keeps the job running for
@@ -19,8 +19,9 @@ test('kill -9 at random moments, run again each time (reader thread on and off i
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
   let kills = 0;
   for (let round = 0; round < 20; round++) {
-    // The reader thread on in some rounds and off in others: a run resumes across the two.
-    const { child, done } = startCli(args, { env: { GPUPOOL_READER_THREAD: round % 2 === 0 ? 'on' : 'off' } });
+    // Each thread on in some rounds and off in others, in all four pairings: a run resumes across them.
+    const threads = { GPUPOOL_READER_THREAD: round % 2 === 0 ? 'on' : 'off', GPUPOOL_WRITER_THREAD: round % 4 < 2 ? 'on' : 'off' };
+    const { child, done } = startCli(args, { env: threads });
     await sleep(300 + Math.random() * 900);
     if (child.exitCode !== null) break;
     child.kill('SIGKILL');

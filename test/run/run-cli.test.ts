@@ -164,6 +164,38 @@ test('the reader thread (GPUPOOL_READER_THREAD=on), from a file and from stdin: 
   assert.deepEqual([summary.done, summary.failed, summary.readerThread], [29_998, 1, true]);
 });
 
+test('the writer thread (GPUPOOL_WRITER_THREAD=on): the same output file as without it, byte for byte; a bad line still named by its number', async () => {
+  const dir = tempDir();
+  const one = (extra = '') => writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    batch: { max: 64, timeout: 2ms }\n${extra}`);
+  const valid = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ n: i, s: i % 7 === 0 ? 'é😀\u0000"' : 'a'.repeat(i % 300) }));
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, valid.join('\n') + '\n');
+  // One worker answers its batches in order, so the lines come in input order either way.
+  const files: Buffer[] = [];
+  for (const thread of ['off', 'on']) {
+    const out = path.join(dir, `out-${thread}.jsonl`);
+    const r = await runCli(['run', '-c', one(), '-i', input, '-o', out, '--progress', 'none', '--json'], { env: { GPUPOOL_WRITER_THREAD: thread } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { writerThread: boolean }).writerThread, thread === 'on');
+    files.push(fs.readFileSync(out));
+  }
+  assert.ok(files[0].equals(files[1]), 'the files differ');
+  assert.equal(files[1].toString().split('\n').length - 1, 30_000);
+  // A failed line (written as the line is read) among the spans the thread makes.
+  const broken = valid.map((l, i) => (i === 20_000 ? '{"broken":' : l));
+  fs.writeFileSync(input, broken.join('\n') + '\n');
+  const out = path.join(dir, 'out-broken.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--fresh'], { env: { GPUPOOL_WRITER_THREAD: 'on', GPUPOOL_READER_THREAD: 'on' } });
+  assert.equal(r.code, 1, r.stderr);
+  const byId = new Map(readOutput(out).map((l) => [l.id, l]));
+  assert.equal(byId.size, 30_000);
+  assert.match(byId.get(20_001)!.error!.message, /line 20001 is not valid JSON/);
+  for (const [id, l] of byId) if (id !== 20_001) assert.deepEqual(l.output, JSON.parse(valid[(id as number) - 1]));
+  const bad = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--fresh'], { env: { GPUPOOL_WRITER_THREAD: 'yes' } });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /GPUPOOL_E_USAGE: GPUPOOL_WRITER_THREAD="yes" is not allowed: auto \(a thread from 4 CPUs up\), on or off/);
+});
+
 test('stdin input', async () => {
   const dir = tempDir();
   const out = path.join(dir, 'out.jsonl');

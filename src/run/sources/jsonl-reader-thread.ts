@@ -12,6 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { fdChunks } from './file-chunks.js';
 import { JsonlSource, streamIdentity } from './jsonl-source.js';
 import { packBatch } from './packed-batch.js';
+import { postableError } from '../threads/posted-error.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 
 const port = parentPort;
@@ -39,14 +40,7 @@ async function read(): Promise<void> {
   post({ kind: 'end' });
 }
 
-read().catch((err: unknown) => {
-  // The parts inputReadError and the caller look at; an Error's own properties do not survive a post.
-  const e = err as { message?: unknown; code?: unknown; syscall?: unknown; errno?: unknown; path?: unknown; stack?: unknown };
-  post({
-    kind: 'error',
-    error: { message: String(e?.message ?? err), code: str(e?.code), syscall: str(e?.syscall), errno: typeof e?.errno === 'number' ? e.errno : undefined, path: str(e?.path), stack: str(e?.stack) },
-  });
-});
+read().catch((err: unknown) => post({ kind: 'error', error: postableError(err) }));
 
 /**
  * stdin's bytes. A pipe, socket or terminal is read through a handle of this thread's event loop,
@@ -59,8 +53,4 @@ function stdinChunks(): AsyncIterable<Buffer> {
   if (stat.isFIFO() || stat.isSocket()) return new net.Socket({ fd: 0, readable: true, writable: false });
   if (tty.isatty(0)) return new tty.ReadStream(0);
   return fdChunks(0);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
 }

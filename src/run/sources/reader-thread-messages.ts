@@ -1,3 +1,4 @@
+import type { PostedError } from '../threads/posted-error.js';
 import type { PackedBatch } from './packed-batch.js';
 
 /** What the reader thread is started with (its `workerData`). */
@@ -7,16 +8,6 @@ export interface ReaderThreadOptions {
   readonly costField: string;
   /** Lines per span (`JsonlSource.spanBatches`); 0 or 1: records only (`recordBatches`). */
   readonly spanLines: number;
-}
-
-/** A read error's parts that survive a post between threads (an Error keeps only its message). */
-export interface PostedError {
-  readonly message: string;
-  readonly code?: string;
-  readonly syscall?: string;
-  readonly errno?: number;
-  readonly path?: string;
-  readonly stack?: string;
 }
 
 /** Reader thread → main thread. The main thread answers each `batch` with a credit (a number). */

@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { fileIdentity, streamIdentity } from './jsonl-source.js';
 import { unpackBatch } from './packed-batch.js';
-import type { PostedError, ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
+import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
+import { rebuildError } from '../threads/posted-error.js';
+import { startModuleThread } from '../threads/start-module-thread.js';
 
 /**
  * Chunks the reader thread may read ahead of the main thread (each ~64 KiB of input as records):
@@ -86,7 +87,7 @@ export class ThreadedJsonlSource implements InputSource {
   private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     if (this.closed) return;
     const options: ReaderThreadOptions = { file: this.file, costField: this.costField, spanLines };
-    const worker = startReaderThread(options);
+    const worker = startModuleThread(import.meta.url, 'jsonl-reader-thread', options);
     this.running = true;
     worker.once('exit', () => (this.running = false));
     const inbox: ReaderThreadMessage[] = [];
@@ -129,30 +130,4 @@ export class ThreadedJsonlSource implements InputSource {
       await worker.terminate();
     }
   }
-}
-
-/**
- * The thread runs `jsonl-reader-thread.js` beside this module (in the CLI bundle, beside the
- * bundle). From the TypeScript sources (tests, `tsx`) the thread must first register tsx, which
- * Node 20 does not carry from `--import` into a worker's entry module.
- */
-function startReaderThread(options: ReaderThreadOptions): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  // A worker inherits the parent's flags by default, but refuses `--input-type` (gpupool run from
-  // `node -e`). Flags given explicitly may not include V8's (`--max-old-space-size`), so the
-  // thread gets none only in that case, and inherits them all otherwise.
-  const execArgv = process.execArgv.some((flag) => flag.startsWith('--input-type')) ? [] : undefined;
-  const entry = new URL(`./jsonl-reader-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  const worker = fromSources
-    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: options, execArgv })
-    : new Worker(entry, { workerData: options, execArgv });
-  worker.unref(); // a read dropped without `close()` or `return()` does not hold the process open by itself
-  return worker;
-}
-
-function rebuildError(posted: PostedError): Error {
-  const err = new Error(posted.message) as Error & Record<string, unknown>;
-  for (const key of ['code', 'syscall', 'errno', 'path'] as const) if (posted[key] !== undefined) err[key] = posted[key];
-  if (posted.stack) err.stack = posted.stack;
-  return err;
 }

@@ -1,0 +1,23 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Starts the thread whose entry is `name`.js beside the module at `callerUrl` (in the CLI bundle:
+ * beside the bundle, where scripts/bundle.mjs puts each thread's entry). From the TypeScript
+ * sources (tests, `tsx`) the entry is `name`.ts, and the thread must first register tsx, which
+ * Node 20 does not carry from `--import` into a worker's entry module.
+ *
+ * The thread is unref'd: one dropped without being ended does not hold the process open.
+ */
+export function startModuleThread(callerUrl: string, name: string, workerData: unknown): Worker {
+  const fromSources = callerUrl.endsWith('.ts');
+  // A worker inherits the parent's flags by default, but refuses `--input-type` (gpupool run from
+  // `node -e`). Flags given explicitly may not include V8's (`--max-old-space-size`), so the
+  // thread gets none only in that case, and inherits them all otherwise.
+  const execArgv = process.execArgv.some((flag) => flag.startsWith('--input-type')) ? [] : undefined;
+  const entry = new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, callerUrl);
+  const worker = fromSources
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData, execArgv })
+    : new Worker(entry, { workerData, execArgv });
+  worker.unref();
+  return worker;
+}

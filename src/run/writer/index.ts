@@ -1,0 +1,3 @@
+export * from './line-writer-thread.js';
+export * from './staged-group.js';
+export * from './writer-thread-setting.js';

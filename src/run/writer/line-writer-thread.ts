@@ -1,0 +1,63 @@
+import type { Worker } from 'node:worker_threads';
+import { rebuildError } from '../threads/posted-error.js';
+import { startModuleThread } from '../threads/start-module-thread.js';
+import type { StagedGroup } from './staged-group.js';
+import type { WriteReply, WriteRequest } from './writer-thread-messages.js';
+
+/** A group written by the thread: its length in the file, and its staging bytes back for reuse. */
+export interface WrittenGroup {
+  readonly length: number;
+  readonly bytes: Buffer;
+}
+
+/**
+ * The main thread's side of the JSONL writer thread: `JsonlSink` hands it each group of staged
+ * lines (`StagedGroup`) and gets back, once the group is in the file, its length. The thread
+ * makes the lines of the group's spans and writes them, so neither costs the main thread, which
+ * is what bounds `gpupool run` when workers are fast. Groups are written in the order given.
+ */
+export class LineWriterThread {
+  private readonly worker: Worker;
+  private readonly waiting: { resolve: (written: WrittenGroup) => void; reject: (err: Error) => void }[] = [];
+  private failure?: Error;
+
+  constructor() {
+    this.worker = startModuleThread(import.meta.url, 'jsonl-writer-thread', null);
+    this.worker.on('message', (reply: WriteReply) => {
+      const next = this.waiting.shift();
+      if (!next) return;
+      if (reply.kind === 'error') next.reject(rebuildError(reply.error));
+      else next.resolve({ length: reply.length, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength) });
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', this.exitedEarly);
+  }
+
+  /**
+   * Writes the group's lines into `fd` at `position`. The group's arrays move to the thread:
+   * the caller must not touch them again (`bytes` comes back). Each must own its memory whole
+   * (`Buffer.allocUnsafeSlow`, a typed array's `slice`), not share Node's pool.
+   */
+  write(fd: number, position: number, group: StagedGroup): Promise<WrittenGroup> {
+    if (this.failure) return Promise.reject(this.failure);
+    const request: WriteRequest = { fd, position, bytes: group.bytes, used: group.used, spans: group.spans, bounds: group.bounds };
+    return new Promise<WrittenGroup>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(request, [group.bytes.buffer, group.spans.buffer, group.bounds.buffer] as ArrayBuffer[]);
+    });
+  }
+
+  /** Ends the thread; a write still waiting is failed. */
+  async close(): Promise<void> {
+    this.worker.off('exit', this.exitedEarly);
+    await this.worker.terminate();
+    this.fail(new Error('the JSONL writer thread was closed before the write ended'));
+  }
+
+  private readonly exitedEarly = (code: number) => this.fail(new Error(`the JSONL writer thread exited (code ${code}) while gpupool was writing its output`));
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+  }
+}

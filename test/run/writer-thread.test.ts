@@ -1,0 +1,50 @@
+// The JSONL writer thread on its own: a write error comes back with its system code and fails
+// only that write; the setting's values; and closing fails what still waits.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { LineWriterThread, wantsWriterThread, writerThreadSetting, type StagedGroup } from '../../src/run/writer/index.js';
+import { tempDir } from '../helpers/cli.js';
+
+/** Two finished lines, then a span of three lines made by the thread from its outputs. */
+function group(): StagedGroup {
+  const text = '{"id":"a","output":1}\n7,"x",[2]';
+  const bytes = Buffer.allocUnsafeSlow(text.length);
+  bytes.write(text);
+  const at = text.indexOf('7');
+  return { bytes, used: text.length, spans: Float64Array.of(at, text.length, 98, 3), bounds: Uint32Array.of(at, at + 1, at + 2, at + 5, at + 6, at + 9) };
+}
+
+test('the writer thread makes a span\'s lines and writes the group at the position given; a write error comes back with its code and fails that write alone', async () => {
+  const dir = tempDir('gpupool-writer-');
+  const file = path.join(dir, 'out.jsonl');
+  fs.writeFileSync(file, 'KEEP\n');
+  const writer = new LineWriterThread();
+  try {
+    const fd = fs.openSync(file, 'r+');
+    const written = await writer.write(fd, 5, group());
+    const expected = '{"id":"a","output":1}\n{"id":98,"output":7}\n{"id":99,"output":"x"}\n{"id":100,"output":[2]}\n';
+    assert.equal(written.length, Buffer.byteLength(expected));
+    assert.ok(written.bytes.length >= 30, 'the staging bytes come back for the next group');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'KEEP\n' + expected);
+    // A descriptor open for reading only: the thread's write fails with EBADF, and the thread goes on.
+    const readOnly = fs.openSync(file, 'r');
+    await assert.rejects(writer.write(readOnly, 0, group()), (err: NodeJS.ErrnoException) => err.code === 'EBADF' && /bad file descriptor/.test(err.message));
+    assert.equal((await writer.write(fd, 5, group())).length, written.length);
+    fs.closeSync(readOnly);
+    fs.closeSync(fd);
+  } finally {
+    await writer.close();
+  }
+  await assert.rejects(writer.write(1, 0, group()), /writer thread was closed/);
+});
+
+test('GPUPOOL_WRITER_THREAD: auto (on from 4 CPUs), on or off; anything else names the value and what is allowed', () => {
+  assert.equal(writerThreadSetting({}), 'auto');
+  assert.equal(writerThreadSetting({ GPUPOOL_WRITER_THREAD: 'on' }), 'on');
+  assert.equal(wantsWriterThread('auto', 2), false);
+  assert.equal(wantsWriterThread('auto', 4), true);
+  assert.equal(wantsWriterThread('off', 64), false);
+  assert.throws(() => writerThreadSetting({ GPUPOOL_WRITER_THREAD: '1' }), /GPUPOOL_WRITER_THREAD="1" is not allowed: auto \(a thread from 4 CPUs up\), on or off/);
+});
