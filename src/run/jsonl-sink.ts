@@ -76,6 +76,9 @@ export class JsonlSink implements ItemSink {
   private spanNumbers = 0;
   private bounds = new Uint32Array(8192);
   private boundsCount = 0;
+  /** The last group's staging arrays, back from the writer thread for the next group. */
+  private spareSpans?: Float64Array<ArrayBuffer>;
+  private spareBounds?: Uint32Array<ArrayBuffer>;
   private failedItems: GroupCommit['failed'] = [];
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -271,9 +274,14 @@ export class JsonlSink implements ItemSink {
     const failed = this.failedItems;
     const full = this.buffer;
     const buf = full.subarray(0, this.used);
-    const staged = this.options.writer && { bytes: full, used: this.used, spans: this.spans.slice(0, this.spanNumbers), bounds: this.bounds.slice(0, this.boundsCount) };
+    const staged = this.options.writer && { bytes: full, used: this.used, spans: this.spans.subarray(0, this.spanNumbers), bounds: this.bounds.subarray(0, this.boundsCount) };
     this.buffer = this.spare ?? Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES);
     this.spare = undefined;
+    if (staged) {
+      this.spans = this.spareSpans ?? new Float64Array(256);
+      this.bounds = this.spareBounds ?? new Uint32Array(8192);
+      this.spareSpans = this.spareBounds = undefined;
+    }
     this.used = 0;
     this.doneCount = 0;
     this.failedItems = [];
@@ -285,6 +293,8 @@ export class JsonlSink implements ItemSink {
         const written = await this.options.writer!.write(this.fd, this.bytes, staged);
         length = written.length;
         if (written.bytes.length <= KEEP_BUFFER_BYTES) this.spare = written.bytes;
+        this.spareSpans = written.spans;
+        this.spareBounds = written.bounds;
       } else {
         await writeAll(this.fd, buf, this.bytes);
         // Groups are written one at a time (flush chains them), so the buffer is free again.

@@ -54,9 +54,16 @@ export class JournalMemory {
     const { done } = group;
     for (let i = 0; i < done.length; i++) assertSeq(done[i], 'commit: done seq');
 
+    // Run by run (spans make most of a group consecutive); `fresh` keeps the order of `done`
+    // within each run, and runs in the order given.
     const all = new Uint32Array(done.length);
     let k = 0;
-    for (let i = 0; i < done.length; i++) if (this.done.add(done[i])) all[k++] = done[i];
+    for (let i = 0; i < done.length; ) {
+      let j = i + 1;
+      while (j < done.length && done[j] === done[j - 1] + 1) j++;
+      k = this.done.addRangeCollect(done[i], done[j - 1] + 1, all, k);
+      i = j;
+    }
     const fresh = all.subarray(0, k);
     const cleared: number[] = [];
     if (this.failed.size > 0) for (let i = 0; i < fresh.length; i++) if (this.failed.delete(fresh[i])) cleared.push(fresh[i]);

@@ -20,6 +20,31 @@ describe('SeqSet', () => {
     assert.throws(() => s.add(MAX_SEQ + 1), RangeError);
   });
 
+  test('addRangeCollect adds a range and lists exactly the seqs that were absent, ascending, as add() one by one would', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let round = 0; round < 200; round++) {
+      const a = new SeqSet();
+      const b = new SeqSet();
+      for (let k = rand(40); k > 0; k--) {
+        const seq = rand(300);
+        a.add(seq);
+        b.add(seq);
+      }
+      const start = rand(260);
+      const end = start + rand(100);
+      const out = new Uint32Array(end - start + 3).fill(9);
+      const at = a.addRangeCollect(start, end, out, 2);
+      const expected: number[] = [];
+      for (let seq = start; seq < end; seq++) if (b.add(seq)) expected.push(seq);
+      assert.deepEqual([...out.subarray(2, at)], expected, `round ${round}: [${start}, ${end})`);
+      assert.deepEqual([out[0], out[1]], [9, 9], 'nothing written before `at`');
+      assert.equal(a.size, b.size);
+      assert.deepEqual([...a.runs()], [...b.runs()]);
+    }
+    assert.throws(() => new SeqSet().addRangeCollect(MAX_SEQ, MAX_SEQ + 2, new Uint32Array(2), 0), RangeError);
+  });
+
   test('addRange across word edges counts only new seqs', () => {
     const s = new SeqSet();
     s.add(40);

@@ -4,10 +4,12 @@ import { startModuleThread } from '../threads/start-module-thread.js';
 import type { StagedGroup } from './staged-group.js';
 import type { WriteReply, WriteRequest } from './writer-thread-messages.js';
 
-/** A group written by the thread: its length in the file, and its staging bytes back for reuse. */
+/** A group written by the thread: its length in the file, and its staging arrays back, whole, for reuse. */
 export interface WrittenGroup {
   readonly length: number;
   readonly bytes: Buffer;
+  readonly spans: Float64Array<ArrayBuffer>;
+  readonly bounds: Uint32Array<ArrayBuffer>;
 }
 
 /**
@@ -27,7 +29,7 @@ export class LineWriterThread {
       const next = this.waiting.shift();
       if (!next) return;
       if (reply.kind === 'error') next.reject(rebuildError(reply.error));
-      else next.resolve({ length: reply.length, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength) });
+      else next.resolve({ length: reply.length, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), spans: new Float64Array(reply.spans.buffer as ArrayBuffer), bounds: new Uint32Array(reply.bounds.buffer as ArrayBuffer) });
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', this.exitedEarly);
@@ -35,8 +37,8 @@ export class LineWriterThread {
 
   /**
    * Writes the group's lines into `fd` at `position`. The group's arrays move to the thread:
-   * the caller must not touch them again (`bytes` comes back). Each must own its memory whole
-   * (`Buffer.allocUnsafeSlow`, a typed array's `slice`), not share Node's pool.
+   * the caller must not touch them again (they come back, whole). Each must own its memory
+   * (`Buffer.allocUnsafeSlow`, a typed array of its own or a view of one), not share Node's pool.
    */
   write(fd: number, position: number, group: StagedGroup): Promise<WrittenGroup> {
     if (this.failure) return Promise.reject(this.failure);
