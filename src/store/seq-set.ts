@@ -57,19 +57,12 @@ export class SeqSet {
   /** Adds every seq in `[start, end)`; returns how many were absent. */
   addRange(start: number, end: number): number {
     if (end <= start) return 0;
-    assertSeq(start);
-    assertSeq(end - 1);
     const last = end - 1;
-    const lastWord = last >>> 5;
-    if (lastWord >= this.#words.length) this.#grow(lastWord + 1);
-    const words = this.#words;
+    const words = this.#wordsFor(start, last);
     let added = 0;
-    for (let w = start >>> 5; w <= lastWord; w++) {
-      const lo = w === start >>> 5 ? start & 31 : 0;
-      const hi = w === lastWord ? last & 31 : 31;
-      const mask = hi - lo === 31 ? 0xffff_ffff : (((1 << (hi - lo + 1)) - 1) << lo) >>> 0;
+    for (let w = start >>> 5; w <= last >>> 5; w++) {
       const before = words[w];
-      const after = (before | mask) >>> 0;
+      const after = (before | rangeMask(w, start, last)) >>> 0;
       if (after !== before) {
         added += popcount32(after ^ before);
         words[w] = after;
@@ -86,30 +79,32 @@ export class SeqSet {
    */
   addRangeCollect(start: number, end: number, out: Uint32Array, at: number): number {
     if (end <= start) return at;
-    assertSeq(start);
-    assertSeq(end - 1);
     const last = end - 1;
-    const lastWord = last >>> 5;
-    if (lastWord >= this.#words.length) this.#grow(lastWord + 1);
-    const words = this.#words;
+    const words = this.#wordsFor(start, last);
     let k = at;
-    for (let w = start >>> 5; w <= lastWord; w++) {
-      const lo = w === start >>> 5 ? start & 31 : 0;
-      const hi = w === lastWord ? last & 31 : 31;
-      const mask = hi - lo === 31 ? 0xffff_ffff : (((1 << (hi - lo + 1)) - 1) << lo) >>> 0;
+    for (let w = start >>> 5; w <= last >>> 5; w++) {
+      const mask = rangeMask(w, start, last);
       const before = words[w];
       const fresh = (mask & ~before) >>> 0;
       if (fresh === 0) continue;
       words[w] = (before | mask) >>> 0;
       const base = w * 32;
       if (fresh === mask) {
-        for (let b = lo; b <= hi; b++) out[k++] = base + b;
+        for (let b = ctz32(mask), hi = 31 - Math.clz32(mask); b <= hi; b++) out[k++] = base + b;
       } else {
         for (let bits = fresh; bits !== 0; bits &= bits - 1) out[k++] = base + ctz32(bits);
       }
     }
     this.#size += k - at;
     return k;
+  }
+
+  /** The words, grown to hold `last`, once `start` and `last` are checked to be seqs. */
+  #wordsFor(start: number, last: number): Uint32Array {
+    assertSeq(start);
+    assertSeq(last);
+    if (last >>> 5 >= this.#words.length) this.#grow((last >>> 5) + 1);
+    return this.#words;
   }
 
   /** Removes `seq`; returns whether it was present. */
@@ -246,4 +241,11 @@ export class SeqSet {
 
 function assertSeq(seq: number): void {
   if (!isSeq(seq)) throw new RangeError(`seq must be an integer in [0, ${MAX_SEQ}], got ${String(seq)}`);
+}
+
+/** The bits of word `w` that hold seqs in `[start, last]`. */
+function rangeMask(w: number, start: number, last: number): number {
+  const lo = w === start >>> 5 ? start & 31 : 0;
+  const hi = w === last >>> 5 ? last & 31 : 31;
+  return hi - lo === 31 ? 0xffff_ffff : (((1 << (hi - lo + 1)) - 1) << lo) >>> 0;
 }
