@@ -83,6 +83,7 @@ export class JsonlSink implements ItemSink {
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private error?: Error;
+  private closed = false;
   succeeded = 0;
   failures = 0;
   /** A group is written once it holds this many items (or flushBytes, or after flushEveryMs). */
@@ -126,6 +127,8 @@ export class JsonlSink implements ItemSink {
     // one silently, where the journal refuses it at commit.
     assertSeq(item.seq, "output sink: a span's first seq");
     assertSeq(item.seq + n - 1, "output sink: a span's last seq");
+    // Room for the done seqs first: once the lines are in, nothing may throw before their seqs are.
+    this.makeDoneRoom(n);
     if (this.options.writer && outputs instanceof OutputSlices) this.stageSpan(item.id as number, outputs, from, n);
     else this.putSpan(item.id as number, outputs, from, n);
     this.addDoneRange(item.seq, n);
@@ -206,13 +209,23 @@ export class JsonlSink implements ItemSink {
     if (this.error) throw this.error;
   }
 
+  /**
+   * Writes and commits what is buffered, then ends the writer thread and closes the file, even
+   * when the flush fails (its error is thrown). A second call does nothing: the run closes the
+   * sink again on its way out of an error, so that a writer thread never holds the process open.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     try {
       await this.flush();
     } finally {
-      await this.options.writer?.close();
+      try {
+        await this.options.writer?.close();
+      } finally {
+        fs.closeSync(this.fd);
+      }
     }
-    fs.closeSync(this.fd);
   }
 
   /** Lines in the buffer: each is a done or a failed item of the group. */
@@ -225,8 +238,8 @@ export class JsonlSink implements ItemSink {
     this.addDoneRange(seq, 1);
   }
 
-  /** `first` … `first + count - 1`, both ends checked with `assertSeq`. */
-  private addDoneRange(first: number, count: number): void {
+  /** Room for `count` more done seqs. */
+  private makeDoneRoom(count: number): void {
     if (this.doneCount + count > this.doneSeqs.length) {
       let size = this.doneSeqs.length * 2;
       while (size < this.doneCount + count) size *= 2;
@@ -234,6 +247,11 @@ export class JsonlSink implements ItemSink {
       bigger.set(this.doneSeqs.subarray(0, this.doneCount));
       this.doneSeqs = bigger;
     }
+  }
+
+  /** `first` … `first + count - 1`, both ends checked with `assertSeq`. */
+  private addDoneRange(first: number, count: number): void {
+    this.makeDoneRoom(count);
     const seqs = this.doneSeqs;
     let k = this.doneCount;
     for (let j = 0; j < count; j++) seqs[k++] = first + j;

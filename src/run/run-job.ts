@@ -40,6 +40,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const output = path.resolve(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
   const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
+  let openedSink: JsonlSink | undefined;
   try {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
@@ -70,6 +71,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         drain.abort();
       },
     });
+    openedSink = sink;
 
     const pool = await Pool.start({
       config,
@@ -198,6 +200,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     progress.summary(summary);
     return summary;
   } finally {
+    // Already closed unless the run failed on its way (a worker that did not start): its writer
+    // thread must not outlive it. Nothing was buffered then, and an error here would hide the first.
+    await openedSink?.close().catch(() => undefined);
     await journal.close();
   }
 }

@@ -34,8 +34,12 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
   return { child, done };
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
-  return startCli(args, options).done;
+/** `timeoutMs`: a run still going then is killed (SIGKILL), and the result says so by its signal. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const { child, done } = startCli(args, options);
+  if (options.timeoutMs === undefined) return done;
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+  return done.finally(() => clearTimeout(timer));
 }
 
 export function tempDir(prefix = 'gpupool-test-'): string {

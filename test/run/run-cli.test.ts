@@ -74,12 +74,19 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
     },
     { name: 'unknown device', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['--devices', '7'], code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE/ },
   ];
-  for (const c of cases) {
-    const cfg = writeConfig(dir, c.config, `${c.name.replace(/ /g, '-')}.yaml`);
-    const r = await runCli(['run', '-c', cfg, '-i', input, '-o', out, '--progress', 'none', '--fresh', ...(c.args ?? [])]);
-    assert.equal(r.code, c.code, `${c.name}: ${r.stderr}`);
-    assert.match(r.stderr, c.message, c.name);
-    assert.match(r.stderr, /remedy: /, c.name);
+  // And with both threads on (the default from 4 CPUs): a run that fails before its output is
+  // closed must still exit (a writer thread once held it open for ever).
+  for (const threads of ['off', 'on']) {
+    for (const c of cases) {
+      const cfg = writeConfig(dir, c.config, `${c.name.replace(/ /g, '-')}.yaml`);
+      const r = await runCli(['run', '-c', cfg, '-i', input, '-o', out, '--progress', 'none', '--fresh', ...(c.args ?? [])], {
+        env: { GPUPOOL_READER_THREAD: threads, GPUPOOL_WRITER_THREAD: threads },
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.code, c.code, `${c.name}, threads ${threads}: ${r.stderr}`);
+      assert.match(r.stderr, c.message, c.name);
+      assert.match(r.stderr, /remedy: /, c.name);
+    }
   }
   const missing = await runCli(['run', '-c', echoConfig(dir), '-i', path.join(dir, 'nope.jsonl'), '-o', out, '--progress', 'none']);
   assert.equal(missing.code, 8);

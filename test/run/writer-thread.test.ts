@@ -1,11 +1,14 @@
 // The JSONL writer thread on its own: a write error comes back with its system code and fails
-// only that write; the setting's values; and closing fails what still waits.
+// only that write; the setting's values; closing fails what still waits; an unclosed thread
+// does not hold the process open.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting, type StagedGroup } from '../../src/run/writer/index.js';
-import { tempDir } from '../helpers/cli.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
 
 /** Two finished lines, then a span of three lines made by the thread from its outputs. */
 function group(): StagedGroup {
@@ -53,4 +56,26 @@ test('GPUPOOL_WRITER_THREAD: auto (on from 4 CPUs), on or off; anything else nam
   assert.equal(wantsWriterThread('auto', 4), true);
   assert.equal(wantsWriterThread('off', 64), false);
   assert.throws(() => writerThreadSetting({ GPUPOOL_WRITER_THREAD: '1' }), /GPUPOOL_WRITER_THREAD="1" is not allowed: auto \(a thread from 4 CPUs up\), on or off/);
+});
+
+test('a write still waiting when the thread is closed fails; a thread never closed does not hold the process open', async () => {
+  const dir = tempDir('gpupool-writer-');
+  const fd = fs.openSync(path.join(dir, 'out.jsonl'), 'w');
+  const writer = new LineWriterThread();
+  // A group of 2 million lines takes the thread a while to make: closing now catches the write waiting.
+  const n = 2_000_000;
+  const bytes = Buffer.allocUnsafeSlow(2 * n);
+  bytes.fill('1,');
+  const bounds = new Uint32Array(2 * n);
+  for (let k = 0; k < n; k++) [bounds[2 * k], bounds[2 * k + 1]] = [2 * k, 2 * k + 1];
+  const waiting = writer.write(fd, 0, { bytes, used: 2 * n, spans: Float64Array.of(0, 2 * n, 1, n), bounds });
+  await writer.close();
+  await assert.rejects(waiting, /writer thread was closed before the write ended/);
+  fs.closeSync(fd);
+  // A process that made a writer thread and never closed it exits by itself.
+  const started = Date.now();
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { LineWriterThread } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/run/writer/index.ts')).href)}; new LineWriterThread(); console.log('made');`], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(child.status, 0, `${child.signal ?? ''} ${child.stderr}`);
+  assert.equal(child.stdout.trim(), 'made');
+  assert.ok(Date.now() - started < 20_000);
 });

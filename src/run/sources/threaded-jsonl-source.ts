@@ -102,6 +102,9 @@ export class ThreadedJsonlSource implements InputSource {
     worker.on('message', deliver);
     worker.on('error', (err) => deliver({ kind: 'error', error: { message: err.message, stack: err.stack } }));
     worker.on('exit', exitedEarly);
+    // Held open only while the run waits for a chunk (below): a read dropped without `close()` or
+    // `return()` does not keep the process alive.
+    worker.unref();
     this.endRead = () => {
       this.waiting = 0;
       inbox.length = 0;
@@ -112,7 +115,11 @@ export class ThreadedJsonlSource implements InputSource {
     worker.postMessage(READ_AHEAD_CHUNKS);
     try {
       for (;;) {
-        while (inbox.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
+        if (inbox.length === 0) {
+          worker.ref();
+          while (inbox.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
+          worker.unref();
+        }
         const message = inbox.shift()!;
         if (message.kind === 'end') return;
         if (message.kind === 'error') throw rebuildError(message.error);

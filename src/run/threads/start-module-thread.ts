@@ -6,7 +6,9 @@ import { Worker } from 'node:worker_threads';
  * sources (tests, `tsx`) the entry is `name`.ts, and the thread must first register tsx, which
  * Node 20 does not carry from `--import` into a worker's entry module.
  *
- * The thread is unref'd: one dropped without being ended does not hold the process open.
+ * The caller unrefs the thread once its listeners are on (a `message` listener refs it again in
+ * Node 20), and refs it only while it waits for the thread: one dropped without being ended then
+ * does not hold the process open, and a wait is not cut short by the process exiting.
  */
 export function startModuleThread(callerUrl: string, name: string, workerData: unknown): Worker {
   const fromSources = callerUrl.endsWith('.ts');
@@ -15,9 +17,7 @@ export function startModuleThread(callerUrl: string, name: string, workerData: u
   // thread gets none only in that case, and inherits them all otherwise.
   const execArgv = process.execArgv.some((flag) => flag.startsWith('--input-type')) ? [] : undefined;
   const entry = new URL(`./${name}.${fromSources ? 'ts' : 'js'}`, callerUrl);
-  const worker = fromSources
+  return fromSources
     ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData, execArgv })
     : new Worker(entry, { workerData, execArgv });
-  worker.unref();
-  return worker;
 }

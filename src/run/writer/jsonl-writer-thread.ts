@@ -29,7 +29,7 @@ port.on('message', (request: WriteRequest) => {
     const length = encodeStagedGroup(group, out);
     writeAll(request.fd, out, length, request.position);
     if (out.length > KEEP_BYTES) out = Buffer.allocUnsafeSlow(INITIAL_BYTES);
-    reply = { kind: 'written', length, bytes: request.bytes, spans: request.spans, bounds: request.bounds };
+    reply = { kind: 'written', position: request.position, length, bytes: request.bytes, spans: request.spans, bounds: request.bounds };
     transfer.push(request.bytes.buffer as ArrayBuffer, request.spans.buffer as ArrayBuffer, request.bounds.buffer as ArrayBuffer);
   } catch (err) {
     reply = { kind: 'error', error: postableError(err) };

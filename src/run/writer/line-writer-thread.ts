@@ -20,7 +20,8 @@ export interface WrittenGroup {
  */
 export class LineWriterThread {
   private readonly worker: Worker;
-  private readonly waiting: { resolve: (written: WrittenGroup) => void; reject: (err: Error) => void }[] = [];
+  /** Writes posted and not yet answered, in the order posted (the thread answers in that order). */
+  private readonly waiting: { position: number; resolve: (written: WrittenGroup) => void; reject: (err: Error) => void }[] = [];
   private failure?: Error;
 
   constructor() {
@@ -28,11 +29,16 @@ export class LineWriterThread {
     this.worker.on('message', (reply: WriteReply) => {
       const next = this.waiting.shift();
       if (!next) return;
+      if (this.waiting.length === 0) this.worker.unref();
       if (reply.kind === 'error') next.reject(rebuildError(reply.error));
+      else if (reply.position !== next.position) this.fail(new Error(`the JSONL writer thread answered for the group at ${reply.position}, not ${next.position}`), next);
       else next.resolve({ length: reply.length, bytes: Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength), spans: new Float64Array(reply.spans.buffer as ArrayBuffer), bounds: new Uint32Array(reply.bounds.buffer as ArrayBuffer) });
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', this.exitedEarly);
+    // Held open only while a write waits (see `write`): a run that fails before its sink is
+    // closed still exits.
+    this.worker.unref();
   }
 
   /**
@@ -44,8 +50,10 @@ export class LineWriterThread {
     if (this.failure) return Promise.reject(this.failure);
     const request: WriteRequest = { fd, position, bytes: group.bytes, used: group.used, spans: group.spans, bounds: group.bounds };
     return new Promise<WrittenGroup>((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      // Queued only once posted: a post that throws must not leave a waiter that a later answer would be matched to.
       this.worker.postMessage(request, [group.bytes.buffer, group.spans.buffer, group.bounds.buffer] as ArrayBuffer[]);
+      if (this.waiting.length === 0) this.worker.ref();
+      this.waiting.push({ position, resolve, reject });
     });
   }
 
@@ -58,8 +66,10 @@ export class LineWriterThread {
 
   private readonly exitedEarly = (code: number) => this.fail(new Error(`the JSONL writer thread exited (code ${code}) while gpupool was writing its output`));
 
-  private fail(err: Error): void {
+  private fail(err: Error, also?: { reject: (err: Error) => void }): void {
     this.failure ??= err;
+    also?.reject(this.failure);
     for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    this.worker.unref();
   }
 }
