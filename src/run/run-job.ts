@@ -21,6 +21,18 @@ import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writ
  */
 const MAX_SPAN_LINES = 256;
 
+/** A writer thread that runs; one that cannot start stops the run before any worker does. */
+async function startedWriter(): Promise<LineWriterThread> {
+  const writer = new LineWriterThread();
+  try {
+    await writer.started;
+  } catch (err) {
+    await writer.close();
+    throw new GpupoolError('GPUPOOL_E_INTERNAL', `the JSONL writer thread did not start (${(err as Error).message}); GPUPOOL_WRITER_THREAD=off writes the output on the main thread`);
+  }
+  return writer;
+}
+
 /** Whether any seq in [start, end) is in the set. */
 function overlaps(set: SeqSet, start: number, end: number): boolean {
   const next = set.nextPresent(start);
@@ -56,7 +68,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const sink = new JsonlSink({
       path: output,
       startBytes: resume.outputBytes,
-      writer: writerThread ? new LineWriterThread() : undefined,
+      writer: writerThread ? await startedWriter() : undefined,
       commit: (group) => journal.commit(group),
       onItems: (ok, device, n) => {
         tally.count(ok, device, n);

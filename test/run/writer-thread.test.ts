@@ -79,3 +79,12 @@ test('a write still waiting when the thread is closed fails; a thread never clos
   assert.equal(child.stdout.trim(), 'made');
   assert.ok(Date.now() - started < 20_000);
 });
+
+test('a writer thread whose module is missing says so through `started` (the run stops on it before any worker starts); one that runs settles it', async () => {
+  const missing = new LineWriterThread('no-such-writer-thread');
+  await assert.rejects(missing.started, /no-such-writer-thread|Cannot find module/);
+  await missing.close();
+  const writer = new LineWriterThread();
+  await writer.started;
+  await writer.close();
+});

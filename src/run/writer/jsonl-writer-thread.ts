@@ -37,6 +37,8 @@ port.on('message', (request: WriteRequest) => {
   port.postMessage(reply, transfer);
 });
 
+port.postMessage({ kind: 'ready' } satisfies WriteReply);
+
 function writeAll(fd: number, buf: Buffer, length: number, position: number): void {
   for (let offset = 0; offset < length; ) offset += fs.writeSync(fd, buf, offset, length - offset, position + offset);
 }

@@ -23,10 +23,29 @@ export class LineWriterThread {
   /** Writes posted and not yet answered, in the order posted (the thread answers in that order). */
   private readonly waiting: { position: number; resolve: (written: WrittenGroup) => void; reject: (err: Error) => void }[] = [];
   private failure?: Error;
+  /**
+   * Settles once the thread runs, or rejects if it could not start (its module missing from an
+   * install): the run awaits it before starting workers, so such a run stops at once, with a
+   * message that says so, and not at its first write.
+   */
+  readonly started: Promise<void>;
 
-  constructor() {
-    this.worker = startModuleThread(import.meta.url, 'jsonl-writer-thread', null);
+  /** `entry`: the thread's module beside this one (tests name one that does not exist). */
+  constructor(entry = 'jsonl-writer-thread') {
+    this.worker = startModuleThread(import.meta.url, entry, null);
+    let ready: () => void = () => {};
+    // `ready` is the thread's first message, posted once its module has loaded ('online' comes
+    // before that, so it would not tell a missing module).
+    this.started = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      this.worker.once('error', reject);
+      this.worker.once('exit', (code) => reject(new Error(`it exited (code ${code}) as it started`)));
+    });
+    this.started.catch(() => undefined); // a rejection nobody awaits is still the thread's failure (see fail)
+    // Held open until it has started: a run awaits that before anything else holds the process.
+    void this.started.then(this.settledStart, this.settledStart);
     this.worker.on('message', (reply: WriteReply) => {
+      if (reply.kind === 'ready') return ready();
       const next = this.waiting.shift();
       if (!next) return;
       if (this.waiting.length === 0) this.worker.unref();
@@ -36,10 +55,13 @@ export class LineWriterThread {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', this.exitedEarly);
-    // Held open only while a write waits (see `write`): a run that fails before its sink is
-    // closed still exits.
-    this.worker.unref();
+    // After that, held open only while a write waits (see `write`): a run that fails before its
+    // sink is closed still exits.
   }
+
+  private readonly settledStart = () => {
+    if (this.waiting.length === 0) this.worker.unref();
+  };
 
   /**
    * Writes the group's lines into `fd` at `position`. The group's arrays move to the thread:

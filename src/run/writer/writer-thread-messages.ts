@@ -20,5 +20,7 @@ export interface WriteRequest {
  * rarely that tens of MB of them waited there (peak RSS +29 MB over 5M items on the dev VM).
  */
 export type WriteReply =
+  /** First, once the thread's module has loaded. */
+  | { readonly kind: 'ready' }
   | { readonly kind: 'written'; readonly position: number; readonly length: number; readonly bytes: Uint8Array; readonly spans: Float64Array; readonly bounds: Uint32Array }
   | { readonly kind: 'error'; readonly error: PostedError };
