@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { assertSeq } from '../store/index.js';
 import { OutputSlices, utf8Room, type OutputTexts } from '../protocol/index.js';
-import { DecimalCounter, LINE_ROOM, putLineEnd, putLineStart, putOutputKey } from './line-bytes.js';
+import { DecimalCounter, LINE_ROOM, putSpanLines } from './line-bytes.js';
 import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
 import type { LineWriterThread } from './writer/index.js';
 
@@ -139,25 +139,13 @@ export class JsonlSink implements ItemSink {
 
   /** A span's lines, made here. */
   private putSpan(firstId: number, outputs: OutputTexts, from: number, n: number): void {
-    const id = this.spanIds;
-    id.set(firstId);
     // Room for the whole span at once, not a check per line. `used` moves only once the whole
     // span is written, with its done seqs: if anything throws on the way (an allocation here),
     // none of its lines reach the file.
     let room = n * LINE_ROOM;
     for (let j = 0; j < n; j++) room += outputs.room(from + j);
     if (this.used + room > this.buffer.length) this.grow(this.used + room);
-    const buf = this.buffer;
-    let pos = this.used;
-    for (let j = 0; j < n; j++) {
-      pos = putLineStart(buf, pos);
-      pos = id.put(buf, pos);
-      id.increment();
-      pos = putOutputKey(buf, pos);
-      pos = outputs.put(buf, pos, from + j);
-      pos = putLineEnd(buf, pos);
-    }
-    this.used = pos;
+    this.used = putSpanLines(this.buffer, this.used, this.spanIds, firstId, outputs, from, n);
   }
 
   /**
@@ -240,13 +228,7 @@ export class JsonlSink implements ItemSink {
 
   /** Room for `count` more done seqs. */
   private makeDoneRoom(count: number): void {
-    if (this.doneCount + count > this.doneSeqs.length) {
-      let size = this.doneSeqs.length * 2;
-      while (size < this.doneCount + count) size *= 2;
-      const bigger = new Uint32Array(size);
-      bigger.set(this.doneSeqs.subarray(0, this.doneCount));
-      this.doneSeqs = bigger;
-    }
+    if (this.doneCount + count > this.doneSeqs.length) this.doneSeqs = grown(this.doneSeqs, this.doneCount + count);
   }
 
   /** `first` … `first + count - 1`, both ends checked with `assertSeq`. */
@@ -330,7 +312,7 @@ export class JsonlSink implements ItemSink {
   }
 }
 
-/** A bigger copy of `array` (twice, or `need`), for staging arrays that grow with a group. */
+/** A bigger copy of `array` (twice, or `need`), for the arrays that grow with a group. */
 function grown<T extends Float64Array | Uint32Array>(array: T, need: number): T {
   const bigger = new (array.constructor as new (n: number) => T)(Math.max(need, 2 * array.length));
   bigger.set(array);

@@ -4,6 +4,7 @@
  * was about half of the bytes `gpupool run` allocated per item, garbage that V8's scavenges
  * then copy and promote. These loops allocate nothing. The caller makes room first.
  */
+import type { OutputTexts } from '../protocol/index.js';
 
 /** Bytes of an output line besides the output: `{"id":`, up to 17 digits, `,"output":`, `}` and the newline. */
 export const LINE_ROOM = 48;
@@ -94,4 +95,23 @@ export class DecimalCounter {
       this.length++;
     }
   }
+}
+
+/**
+ * The lines of a span of `n` outputs, `outputs[from…from + n)`, with ids counting up from
+ * `firstId`, written at `pos` (room made first: `n` × {@link LINE_ROOM} plus the outputs' room);
+ * returns the position after them. `JsonlSink` and the writer thread both make a span's lines
+ * here, so the file's bytes are the same whichever thread makes them.
+ */
+export function putSpanLines(buf: Buffer, pos: number, ids: DecimalCounter, firstId: number, outputs: OutputTexts, from: number, n: number): number {
+  ids.set(firstId);
+  for (let j = 0; j < n; j++) {
+    pos = putLineStart(buf, pos);
+    pos = ids.put(buf, pos);
+    ids.increment();
+    pos = putOutputKey(buf, pos);
+    pos = outputs.put(buf, pos, from + j);
+    pos = putLineEnd(buf, pos);
+  }
+  return pos;
 }

@@ -1,5 +1,5 @@
-import { putBytes } from '../../protocol/index.js';
-import { DecimalCounter, LINE_ROOM, putLineEnd, putLineStart, putOutputKey } from '../line-bytes.js';
+import { OutputSlices } from '../../protocol/index.js';
+import { DecimalCounter, LINE_ROOM, putSpanLines } from '../line-bytes.js';
 
 /**
  * A group of output lines as the main thread leaves it for the writer thread: lines it wrote
@@ -33,26 +33,21 @@ const ids = new DecimalCounter();
 
 /**
  * Writes the group's lines into `out` (of at least {@link stagedGroupRoom} bytes) from 0; returns
- * their length. The lines are the bytes `JsonlSink` writes when it makes them itself.
+ * their length. The lines are the bytes `JsonlSink` writes when it makes them itself (both make
+ * a span's lines with `putSpanLines`).
  */
 export function encodeStagedGroup(group: StagedGroup, out: Buffer): number {
-  const { bytes, used, spans, bounds } = group;
+  const { bytes, used, spans } = group;
+  // Every span's outputs at once: output `k` of the group is `bytes[bounds[2k]…bounds[2k + 1])`.
+  const outputs = new OutputSlices(bytes, group.bounds, false);
   let pos = 0;
   let raw = 0;
-  let b = 0;
+  let line = 0;
   for (let s = 0; s < spans.length; s += 4) {
-    const start = spans[s];
-    pos += bytes.copy(out, pos, raw, start);
-    ids.set(spans[s + 2]);
+    pos += bytes.copy(out, pos, raw, spans[s]);
     const n = spans[s + 3];
-    for (let j = 0; j < n; j++, b += 2) {
-      pos = putLineStart(out, pos);
-      pos = ids.put(out, pos);
-      ids.increment();
-      pos = putOutputKey(out, pos);
-      pos = putBytes(out, pos, bytes, bounds[b], bounds[b + 1]);
-      pos = putLineEnd(out, pos);
-    }
+    pos = putSpanLines(out, pos, ids, spans[s + 2], outputs, line, n);
+    line += n;
     raw = spans[s + 1];
   }
   pos += bytes.copy(out, pos, raw, used);
