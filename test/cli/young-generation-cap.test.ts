@@ -1,9 +1,13 @@
 // The CLI holds V8's young generation at a cap (GPUPOOL_YOUNG_GENERATION_MB), checked in real
 // Node processes: a workload whose survivors make V8 grow the young generation to its maximum
 // stays at the cap with it, and a bad value stops the CLI with an error naming it.
+import { build } from 'esbuild';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { GpupoolError } from '../../src/errors/index.js';
 import { DEFAULT_YOUNG_GENERATION_MB, youngGenerationCapMb, YOUNG_GENERATION_ENV } from '../../src/cli/young-generation-cap.js';
@@ -16,9 +20,10 @@ const CHURN = `
 import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { capYoungGeneration } from './src/cli/young-generation-cap.ts';
-const capMb = Number(process.argv[1]);
-if (capMb > 0) capYoungGeneration(capMb * 1024 * 1024);
+const capMb = Number(process.argv[2]);
 const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+const atCap = newSpace();
+if (capMb > 0) capYoungGeneration(capMb * 1024 * 1024);
 const ring = new Array(100_000);
 let max = newSpace(), k = 0;
 for (let turn = 0; turn < 400; turn++) {
@@ -26,14 +31,32 @@ for (let turn = 0; turn < 400; turn++) {
   await new Promise((resolve) => setImmediate(resolve));
   max = Math.max(max, newSpace());
   // A thread started once the cap holds (its isolate's start resets V8's process-wide growth factor).
-  if (turn === 100 && process.argv[2] === 'thread') await new Promise((resolve) => new Worker('', { eval: true }).on('exit', resolve));
+  if (turn === 100 && process.argv[3] === 'thread') await new Promise((resolve) => new Worker('', { eval: true }).on('exit', resolve));
 }
-console.log(max / 1024 / 1024);
+console.log(JSON.stringify({ atCapMb: atCap / 1024 / 1024, maxMb: max / 1024 / 1024 }));
 `;
 
+// The workload runs as one bundled file in plain Node, as the CLI does: loading TypeScript
+// through tsx first allocates enough to grow the young generation to 4-8 MB (which one depends
+// on the machine) before the cap is set, and V8 never shrinks it back for the cap.
+let churnDir = '';
+let churnFile = '';
+before(async () => {
+  churnDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpupool-young-gen-'));
+  churnFile = path.join(churnDir, 'churn.mjs');
+  await build({
+    stdin: { contents: CHURN, resolveDir: ROOT, loader: 'ts', sourcefile: 'churn.ts' },
+    bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: churnFile, logLevel: 'warning',
+  });
+});
+after(() => fs.rmSync(churnDir, { recursive: true, force: true }));
+
 async function maxYoungGenerationMb(capMb: number, thread = false): Promise<number> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHURN, String(capMb), thread ? 'thread' : ''], { cwd: ROOT });
-  return Number(stdout.trim());
+  const { stdout } = await run(process.execPath, [churnFile, String(capMb), thread ? 'thread' : ''], { cwd: ROOT });
+  const { atCapMb, maxMb } = JSON.parse(stdout) as { atCapMb: number; maxMb: number };
+  // The cap stops growth; it cannot undo what happened before it was set.
+  assert.ok(atCapMb <= 2, `the young generation was ${atCapMb} MB before the cap was set (the test needs it below the smallest cap)`);
+  return maxMb;
 }
 
 test('the young generation stays at the cap where V8 alone would grow it past', async () => {
