@@ -17,7 +17,8 @@ async function* walk(dir: string): AsyncIterable<string> {
 /** A directory or a glob: each file is one input `{"path": "/abs/file"}`, its id the path as found. */
 export class FileSource implements InputSource {
   private constructor(
-    private readonly root: string,
+    /** The folder walked: `-i DIR`, or where a glob's pattern starts. */
+    readonly root: string,
     private readonly match: ((p: string) => boolean) | undefined,
     readonly description: string,
   ) {}

@@ -4,6 +4,7 @@ import { GpupoolError } from '../../errors/index.js';
 import { FileSource } from './file-source.js';
 import type { InputSource } from './input-record.js';
 import { JsonlSource } from './jsonl-source.js';
+import { probeInputDirectory, probeInputFile } from './probe-input.js';
 import { ThreadedJsonlSource } from './threaded-jsonl-source.js';
 
 export interface OpenSourceOptions {
@@ -13,7 +14,10 @@ export interface OpenSourceOptions {
   readonly stdin?: NodeJS.ReadableStream;
 }
 
-/** `-i`: `-` (stdin, JSONL), a JSONL file, a directory, or a glob of files. */
+/**
+ * `-i`: `-` (stdin, JSONL), a JSONL file, a directory, or a glob of files. A file or folder that
+ * cannot be read is an error here, before any worker starts (`probe-input.ts`).
+ */
 export function openSource(input: string, costField: string, options: OpenSourceOptions = {}): InputSource {
   if (input === '-') {
     if (options.readerThread) return ThreadedJsonlSource.fromStdin(costField);
@@ -26,8 +30,18 @@ export function openSource(input: string, costField: string, options: OpenSource
   } catch {
     stat = undefined;
   }
-  if (stat?.isDirectory()) return FileSource.directory(input);
-  if (stat?.isFile()) return options.readerThread ? ThreadedJsonlSource.fromFile(input, costField) : JsonlSource.fromFile(input, costField);
-  if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input);
+  if (stat?.isDirectory()) {
+    probeInputDirectory(input);
+    return FileSource.directory(input);
+  }
+  if (stat?.isFile()) {
+    probeInputFile(input);
+    return options.readerThread ? ThreadedJsonlSource.fromFile(input, costField) : JsonlSource.fromFile(input, costField);
+  }
+  if (!stat && picomatch.scan(input).isGlob) {
+    const source = FileSource.glob(input);
+    probeInputDirectory(source.root, input);
+    return source;
+  }
   throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" does not exist (expected a JSONL file, a directory, a glob, or - for stdin)`);
 }

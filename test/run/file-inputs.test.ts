@@ -1,0 +1,26 @@
+// `-i DIR` and `-i GLOB`: each file is one input {"path": …}, through real workers.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+
+test('a directory (walked in sorted order, depth first) and a glob: one item {"path": absolute} per file, its id the path as found', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(path.join(pages, 'b-sub'), { recursive: true });
+  for (const name of ['c.png', 'a.png', 'b-sub/d.png', 'notes.txt']) fs.writeFileSync(path.join(pages, name), name);
+  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const out = path.join(dir, 'out.jsonl');
+
+  const walked = await runCli(['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--fresh']);
+  assert.equal(walked.code, 0, walked.stderr);
+  const all = readOutput(out).sort((x, y) => String(x.id).localeCompare(String(y.id)));
+  const expected = ['a.png', 'b-sub/d.png', 'c.png', 'notes.txt'].map((n) => path.join(pages, n));
+  assert.deepEqual(all.map((l) => l.id), expected);
+  for (const l of all) assert.deepEqual(l.output, { path: l.id });
+
+  const globbed = await runCli(['run', '-c', cfg, '-i', path.join(pages, '*.png'), '-o', out, '--progress', 'none', '--fresh']);
+  assert.equal(globbed.code, 0, globbed.stderr);
+  assert.deepEqual(readOutput(out).map((l) => l.id).sort(), [path.join(pages, 'a.png'), path.join(pages, 'c.png')]);
+});
