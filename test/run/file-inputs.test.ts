@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
-test('a directory (walked in sorted order, depth first) and a glob: one item {"path": absolute} per file, its id the path as found', async () => {
+test('a directory and a glob (a folder part or none): one item {"path": absolute} per file, its id the path as found', async () => {
   const dir = tempDir();
   const pages = path.join(dir, 'pages');
   fs.mkdirSync(path.join(pages, 'b-sub'), { recursive: true });
@@ -23,4 +23,12 @@ test('a directory (walked in sorted order, depth first) and a glob: one item {"p
   const globbed = await runCli(['run', '-c', cfg, '-i', path.join(pages, '*.png'), '-o', out, '--progress', 'none', '--fresh']);
   assert.equal(globbed.code, 0, globbed.stderr);
   assert.deepEqual(readOutput(out).map((l) => l.id).sort(), [path.join(pages, 'a.png'), path.join(pages, 'c.png')]);
+
+  // A glob with no folder part starts from the working directory; ids are the paths as found.
+  const here = await runCli(['run', '-c', cfg, '-i', '*.png', '-o', out, '--progress', 'none', '--fresh'], { cwd: pages });
+  assert.equal(here.code, 0, here.stderr);
+  assert.deepEqual(readOutput(out).map((l) => [l.id, l.output]).sort(), [
+    ['a.png', { path: path.join(pages, 'a.png') }],
+    ['c.png', { path: path.join(pages, 'c.png') }],
+  ]);
 });

@@ -1,6 +1,7 @@
 // The input is probed before any worker starts (a model may take minutes to load), and a read
 // that fails later, after the probe passed, is still the same clear input error.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -15,7 +16,7 @@ function failingStartConfig(dir: string): string {
   return writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n`);
 }
 
-test('an input that cannot be read, or a glob whose folder does not exist, stops the run before any worker starts', async () => {
+test('an input that cannot be read, a glob whose folder does not exist, or a named pipe stops the run before any worker starts', async () => {
   const dir = tempDir();
   const cfg = failingStartConfig(dir);
   const out = path.join(dir, 'out.jsonl');
@@ -30,8 +31,15 @@ test('an input that cannot be read, or a glob whose folder does not exist, stops
     const noFolder = path.join(dir, 'missing', '*.png');
     const glob = await runCli(['run', '-c', cfg, '-i', noFolder, '-o', out, '--progress', 'none', '--fresh'], { env });
     assert.equal(glob.code, 8, glob.stderr);
-    assert.match(glob.stderr, /GPUPOOL_E_INPUT_NOT_FOUND: input ".*missing\/\*\.png" starts from the folder ".*missing", which does not exist/);
+    assert.match(glob.stderr, /GPUPOOL_E_INPUT_NOT_FOUND: input ".*missing\/\*\.png" starts from ".*missing", which does not exist/);
     assert.doesNotMatch(glob.stderr, /WORKER_START/);
+
+    // A named pipe is refused at once (never opened to wait for a writer): a stream is -i -.
+    const fifo = path.join(dir, `pipe-${threads}`);
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const piped = await runCli(['run', '-c', cfg, '-i', fifo, '-o', out, '--progress', 'none', '--fresh'], { env, timeoutMs: 30_000 });
+    assert.equal(piped.code, 8, piped.stderr);
+    assert.match(piped.stderr, /GPUPOOL_E_INPUT_NOT_FOUND: input ".*pipe-\w+" is not a regular file or a folder \(a pipe or a device\?\): pass a stream as stdin, with -i -/);
   }
   assert.equal(fs.existsSync(out), false, 'nothing was written');
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
+import { probeInputFolder } from './probe-input.js';
 
 /** Files in sorted, depth-first order: positions are stable from run to run, so resume works. */
 async function* walk(dir: string): AsyncIterable<string> {
@@ -14,11 +15,14 @@ async function* walk(dir: string): AsyncIterable<string> {
   }
 }
 
-/** A directory or a glob: each file is one input `{"path": "/abs/file"}`, its id the path as found. */
+/**
+ * A directory or a glob: each file is one input `{"path": "/abs/file"}`, its id the path as found.
+ * Made only for a folder that opens (`probeInputFolder`), so that `gpupool run` and a `serve`
+ * job stop at once, before any worker starts, on one that does not.
+ */
 export class FileSource implements InputSource {
   private constructor(
-    /** The folder walked: `-i DIR`, or where a glob's pattern starts. */
-    readonly root: string,
+    private readonly root: string,
     private readonly match: ((p: string) => boolean) | undefined,
     readonly description: string,
   ) {}
@@ -28,13 +32,15 @@ export class FileSource implements InputSource {
   }
 
   static directory(dir: string): FileSource {
+    probeInputFolder(dir, dir);
     return new FileSource(dir, undefined, dir);
   }
 
   static glob(pattern: string): FileSource {
-    const { base } = picomatch.scan(pattern);
+    const root = picomatch.scan(pattern).base || '.';
+    probeInputFolder(root, pattern);
     const matcher = picomatch(pattern, { dot: false });
-    return new FileSource(base || '.', (p) => matcher(p), pattern);
+    return new FileSource(root, (p) => matcher(p), pattern);
   }
 
   fractionRead(): number | undefined {

@@ -4,7 +4,7 @@ import { GpupoolError } from '../../errors/index.js';
 import { FileSource } from './file-source.js';
 import type { InputSource } from './input-record.js';
 import { JsonlSource } from './jsonl-source.js';
-import { probeInputDirectory, probeInputFile } from './probe-input.js';
+import { notFileOrFolder, probeInputFile } from './probe-input.js';
 import { ThreadedJsonlSource } from './threaded-jsonl-source.js';
 
 export interface OpenSourceOptions {
@@ -16,7 +16,8 @@ export interface OpenSourceOptions {
 
 /**
  * `-i`: `-` (stdin, JSONL), a JSONL file, a directory, or a glob of files. A file or folder that
- * cannot be read is an error here, before any worker starts (`probe-input.ts`).
+ * cannot be read is an error here, before any worker starts (`probe-input.ts`; a folder's probe
+ * is `FileSource`'s).
  */
 export function openSource(input: string, costField: string, options: OpenSourceOptions = {}): InputSource {
   if (input === '-') {
@@ -30,18 +31,12 @@ export function openSource(input: string, costField: string, options: OpenSource
   } catch {
     stat = undefined;
   }
-  if (stat?.isDirectory()) {
-    probeInputDirectory(input);
-    return FileSource.directory(input);
-  }
+  if (stat?.isDirectory()) return FileSource.directory(input);
   if (stat?.isFile()) {
     probeInputFile(input);
     return options.readerThread ? ThreadedJsonlSource.fromFile(input, costField) : JsonlSource.fromFile(input, costField);
   }
-  if (!stat && picomatch.scan(input).isGlob) {
-    const source = FileSource.glob(input);
-    probeInputDirectory(source.root, input);
-    return source;
-  }
+  if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input);
+  if (stat) throw notFileOrFolder(input);
   throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" does not exist (expected a JSONL file, a directory, a glob, or - for stdin)`);
 }

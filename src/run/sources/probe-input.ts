@@ -3,34 +3,42 @@ import { GpupoolError } from '../../errors/index.js';
 import { inputReadError } from './input-read-error.js';
 
 /**
- * Reads the first byte of an input file, or opens an input directory, so that an input that
- * cannot be read (permissions, an I/O error) stops the run before any worker starts: a model may
- * take minutes to load, and the error would otherwise come only after it had. The source still
- * reads the input afresh later; an error then is worded the same way (`inputReadError`).
+ * Reads the first byte of an input file, so that an input that cannot be read (permissions, an
+ * I/O error) stops the run before any worker starts: a model may take minutes to load, and the
+ * error would otherwise come only after it had. The source reads the file afresh later; an
+ * error then is worded the same way (`inputReadError`). Opened without blocking and checked to
+ * be a regular file, so that a FIFO put in its place since it was looked at cannot hang here.
  */
 export function probeInputFile(file: string): void {
-  probe(file, () => {
-    const fd = fs.openSync(file, 'r');
-    try {
-      fs.readSync(fd, Buffer.alloc(1), 0, 1, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
-}
-
-/** The same for a directory that is walked (`-i DIR`, or the folder a glob starts from). */
-export function probeInputDirectory(dir: string, input: string = dir): void {
-  probe(input, () => fs.opendirSync(dir).closeSync(), dir);
-}
-
-function probe(input: string, read: () => void, dir?: string): void {
+  let fd: number | undefined;
   try {
-    read();
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    if (!fs.fstatSync(fd).isFile()) throw notFileOrFolder(file);
+    fs.readSync(fd, Buffer.alloc(1), 0, 1, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && dir !== undefined) {
-      throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" starts from the folder "${dir}", which does not exist`);
-    }
+    throw inputReadError(err, file) ?? err;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Opens the folder a directory input walks, or a glob starts from (`input` is then the glob), for
+ * the same reason. Folders below it are read as they are reached.
+ */
+export function probeInputFolder(folder: string, input: string): void {
+  try {
+    fs.opendirSync(folder).closeSync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = folder === input ? `input "${input}"` : `input "${input}" starts from "${folder}", which`;
+    if (code === 'ENOENT') throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `${where} does not exist`);
+    if (code === 'ENOTDIR') throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `${where} is not a folder`);
     throw inputReadError(err, input) ?? err;
   }
+}
+
+/** A FIFO, socket or device given as `-i`: only `-` reads a stream. */
+export function notFileOrFolder(input: string): GpupoolError {
+  return new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" is not a regular file or a folder (a pipe or a device?): pass a stream as stdin, with -i -`);
 }

@@ -1,0 +1,39 @@
+// FileSource: the order a folder is walked in (positions must not change between runs, or a
+// resumed run would skip the wrong files), and the probe of the folder it starts from.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { GpupoolError } from '../../src/errors/index.js';
+import { FileSource } from '../../src/run/sources/file-source.js';
+import { tempDir } from '../helpers/cli.js';
+
+async function ids(source: FileSource): Promise<(string | number)[]> {
+  const seen: (string | number)[] = [];
+  for await (const rec of source.records()) seen.push(rec.id);
+  return seen;
+}
+
+test('a folder is walked in sorted order, depth first, each file once with its position', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'b', 'z'), { recursive: true });
+  for (const name of ['c.png', 'a.png', 'b/y.png', 'b/z/x.png', 'B.png']) fs.writeFileSync(path.join(dir, name), name);
+  const expected = ['B.png', 'a.png', 'b/y.png', 'b/z/x.png', 'c.png'].map((n) => path.join(dir, n));
+  assert.deepEqual(await ids(FileSource.directory(dir)), expected);
+  const seqs: number[] = [];
+  for await (const rec of FileSource.directory(dir).records()) seqs.push(rec.seq);
+  assert.deepEqual(seqs, [0, 1, 2, 3, 4]);
+  assert.deepEqual(await ids(FileSource.glob(path.join(dir, '**', '*.png'))), expected);
+});
+
+test('a folder that is missing or is a file is refused when the source is made, naming it', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'one.jsonl');
+  fs.writeFileSync(file, '{}\n');
+  const refused = (make: () => unknown, message: RegExp) =>
+    assert.throws(make, (e: Error) => e instanceof GpupoolError && e.code === 'GPUPOOL_E_INPUT_NOT_FOUND' && message.test(e.message), String(message));
+  refused(() => FileSource.directory(file), /^input ".*one\.jsonl" is not a folder$/);
+  refused(() => FileSource.directory(path.join(dir, 'gone')), /^input ".*gone" does not exist$/);
+  refused(() => FileSource.glob(path.join(file, '*.png')), /^input ".*one\.jsonl\/\*\.png" starts from ".*one\.jsonl", which is not a folder$/);
+  refused(() => FileSource.glob(path.join(dir, 'gone', '*.png')), /^input ".*gone\/\*\.png" starts from ".*gone", which does not exist$/);
+});
