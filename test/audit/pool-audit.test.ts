@@ -10,6 +10,7 @@ import type { ItemSink } from '../../src/scheduler/index.js';
 import { GIB } from '../devices/fixtures.js';
 import { tempDir } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
+import { until } from '../helpers/until.js';
 import { FakeNvidiaProvider } from './fake-provider.js';
 
 const started = killAtEnd();
@@ -22,16 +23,6 @@ function gone(pid: number): boolean {
     return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return true;
-  }
-}
-
-async function until<T>(what: string, get: () => T | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -40,9 +40,11 @@ test('an item that kills its agent: the chunk is split until the item fails alon
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 200, (i) => (i === 99 ? { kill_agent: true } : { n: i }));
   const out = path.join(dir, 'out.jsonl');
 
-  // Like systemd's Restart=always: an agent that dies is started again.
+  // Like systemd's Restart=always: an agent that dies is started again. Each supervisor stops
+  // its own agent at the end, also one that was still starting when the submitter finished.
   let stopping = false;
   let deaths = 0;
+  const running = new Set<RunningCli>();
   const keepUp = async (name: string): Promise<void> => {
     while (!stopping) {
       let agent: RunningCli;
@@ -52,7 +54,10 @@ test('an item that kills its agent: the chunk is split until the item fails alon
         continue; // killed while starting (it had taken a chunk already)
       }
       pids.push(agent.child.pid!);
+      running.add(agent);
+      if (stopping) agent.child.kill('SIGINT');
       const exit = await agent.done;
+      running.delete(agent);
       if (exit.signal === 'SIGKILL') deaths++;
     }
   };
@@ -74,10 +79,6 @@ test('an item that kills its agent: the chunk is split until the item fails alon
   assert.ok(deaths >= 4, `agents killed: ${deaths}`);
 
   // Let the supervisors' last agents go.
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(SHARED_REDIS);
-  const agentPids = (await redis.hvals(`${prefix}:agent-info`)).map((v) => (JSON.parse(v) as { pid: number }).pid);
-  redis.disconnect();
-  for (const pid of agentPids) process.kill(pid, 'SIGINT');
+  for (const agent of running) agent.child.kill('SIGINT');
   await Promise.all(supervisors);
 });

@@ -12,6 +12,7 @@ import { newWorkItem, type ItemSink } from '../../src/scheduler/index.js';
 import { FakeNvidiaProvider } from '../audit/fake-provider.js';
 import { PY_FIXTURES, tempDir } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
+import { until } from '../helpers/until.js';
 import { fakeEnv, fakeTools } from './fake-tools.js';
 import { GIB } from './fixtures.js';
 
@@ -47,16 +48,6 @@ function killChild(dir: string): void {
 function childPid(dir: string): number | undefined {
   const file = path.join(dir, 'child.pid');
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : undefined;
-}
-
-async function until<T>(what: string, get: () => T | undefined | false): Promise<T> {
-  const end = Date.now() + 60_000;
-  for (;;) {
-    const v = get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function startPool(config: GpupoolConfig, provider: FakeNvidiaProvider, store: MeasuredNeedStore, events: PoolEvent[]): Promise<Pool> {

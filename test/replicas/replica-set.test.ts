@@ -201,10 +201,10 @@ test('a replica that never answers its health path fails the start with GPUPOOL_
   assert.match(fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').at(-1)!, /closed: was killed by SIGKILL$/);
 
   // A server that is up but answers its health path with an error is not healthy either.
-  const wrongPath = httpModel('wrongpath', { devices: 'cuda:0', start_timeout: '1s', http: { health: '/healthz' } });
+  const wrongPath = httpModel('wrongpath', { devices: 'cuda:0', start_timeout: '5s', http: { health: '/healthz' } });
   await assert.rejects(ReplicaSet.start({ model: wrongPath, baseDir: ROOT, logDir, providers: (await twoFakeGpus()).providers }), (err: GpupoolError) => {
     assert.equal(err.code, 'GPUPOOL_E_REPLICA_START');
-    assert.match(err.message, /^replica wrongpath\/cuda:0\/0 did not answer GET http:\/\/127\.0\.0\.1:\d+\/healthz with 2xx within 1000 ms \(start_timeout; last probe: answered 404\)/);
+    assert.match(err.message, /^replica wrongpath\/cuda:0\/0 did not answer GET http:\/\/127\.0\.0\.1:\d+\/healthz with 2xx within 5000 ms \(start_timeout; last probe: answered 404\)/);
     return true;
   });
 });

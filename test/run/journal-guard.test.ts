@@ -2,14 +2,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { pyWorker, readOutput, ROOT, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function echoJob(dir: string, n: number, make: (i: number) => unknown = (i) => ({ n: i })) {
+/** Inputs with "gate": PATH wait in the worker until that file exists (holds a run open for as long as a test needs). */
+const GATE_WORKER = `[python3, ${JSON.stringify(path.join(ROOT, 'test', 'cluster', 'fixtures', 'gate_worker.py'))}]`;
+
+function echoJob(dir: string, n: number, make: (i: number) => unknown = (i) => ({ n: i }), command = pyWorker('slow_worker.py')) {
   const input = writeJsonl(path.join(dir, 'in.jsonl'), n, make);
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 16 }\n`);
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${command}\n    devices: cpu\n    batch: { max: 16 }\n`);
   const journal = path.join(dir, '.gpupool', 'out.jsonl', 'journal.sqlite');
   return { out, journal, args: ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'] };
 }
@@ -53,7 +56,9 @@ test('a corrupt journal: exit 10 naming it, with the remedy; journal and output 
 test('a journal locked by a live run: a second run is refused naming its PID, even with --fresh; the live run is undisturbed', async () => {
   const dir = tempDir();
   const n = 2000;
-  const job = echoJob(dir, n, (i) => ({ n: i, sleep_ms: 4 })); // about 8 s of work: alive while we knock
+  // The first 100 pass at once (so the run is seen writing); the rest wait for the gate.
+  const gate = path.join(dir, 'gate');
+  const job = echoJob(dir, n, (i) => (i < 100 ? { n: i } : { n: i, gate }), GATE_WORKER);
   const live = startCli(job.args);
   try {
     while (!(fs.existsSync(job.out) && fs.statSync(job.out).size > 0)) {
@@ -72,6 +77,7 @@ test('a journal locked by a live run: a second run is refused naming its PID, ev
     assert.equal((JSON.parse(status.stdout) as { running: { pid: number } | null }).running?.pid, live.child.pid);
     assert.equal(live.child.exitCode, null, 'still running: the refused runs did not stop it');
   } finally {
+    fs.writeFileSync(gate, '');
     live.child.kill('SIGINT'); // drain: in-flight batches finish, the rest is left to a resume
   }
   const first = await live.done;

@@ -10,6 +10,7 @@ import { JsonlSink, type GroupCommit } from '../../src/run/index.js';
 import { LineWriterThread } from '../../src/run/writer/index.js';
 import { newSpanItem, newWorkItem } from '../../src/scheduler/index.js';
 import { tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 /** Each test that writes lines runs with the lines made here and with a writer thread. */
 const WRITERS = [false, true] as const;
@@ -66,6 +67,8 @@ for (const writer of WRITERS) test(`a group is written once it holds flushBytes,
     sink.doneJson(newWorkItem(i, i + 1, '{}'), big, 'cpu');
     if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
   }
+  // Groups started by flushBytes commit on their own; without it nothing would before close.
+  await until('two groups committed before close', () => commits.length - first >= 2, 10_000);
   const beforeClose = commits.length - first;
   await sink.close();
   const lines = fs.readFileSync(file, 'utf8').split('\n');

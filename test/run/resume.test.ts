@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { childPids } from '../helpers/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -93,11 +93,10 @@ test('chaos: workers killed at random every few hundred ms; every item done once
     while (child.exitCode === null && !(fs.existsSync(out) && fs.statSync(out).size > 0)) await sleep(20);
     while (child.exitCode === null) {
       await sleep(200 + Math.random() * 200);
-      const ps = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' });
-      const pids = ps.stdout.trim().split(/\s+/).filter(Boolean);
+      const pids = childPids(child.pid!);
       if (pids.length === 0) continue;
       try {
-        process.kill(Number(pids[Math.floor(Math.random() * pids.length)]), 'SIGKILL');
+        process.kill(pids[Math.floor(Math.random() * pids.length)], 'SIGKILL');
         killed++;
       } catch {
         // already gone

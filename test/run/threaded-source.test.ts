@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { JsonlSource, ThreadedJsonlSource, READ_AHEAD_CHUNKS, inputReadError, readerThreadSetting, wantsReaderThread, type InputRecord, type SpanRecord } from '../../src/run/index.js';
 import { packBatch, unpackBatch } from '../../src/run/sources/packed-batch.js';
 import { GpupoolError } from '../../src/errors/index.js';
+import { until } from '../helpers/until.js';
 
 function tempFile(content: Buffer | string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpupool-reader-thread-'));
@@ -76,8 +77,9 @@ test('the thread reads at most READ_AHEAD_CHUNKS ahead of the consumer, and stop
   for await (const batch of source.spanBatches(256)) {
     assert.ok(batch.length > 0);
     if (++taken === 3) {
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the thread would read the file whole by now
-      assert.ok(source.chunksWaiting > 0, 'the thread reads ahead');
+      // Its first credits were READ_AHEAD_CHUNKS; three were taken, none given back yet.
+      await until('the thread to read ahead to its credits', () => source.chunksWaiting >= READ_AHEAD_CHUNKS - 3);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // an unbounded thread would read the file whole by now
       assert.ok(source.chunksWaiting <= READ_AHEAD_CHUNKS, `${source.chunksWaiting} chunks waiting`);
       break;
     }
@@ -96,8 +98,7 @@ test('close() ends a read at once, with the thread, however much is left; later 
   for await (const batch of source.spanBatches(256)) {
     assert.ok(batch.length > 0);
     if (++batches === 2) {
-      await new Promise((resolve) => setTimeout(resolve, 100)); // chunks waiting, which close() drops
-      assert.ok(source.chunksWaiting > 0);
+      await until('chunks waiting, which close() drops', () => source.chunksWaiting > 0);
       source.close();
     }
   }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { batchSchema } from '../../src/config/index.js';
 import { OutputStrings, type OutputTexts } from '../../src/protocol/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, newSpanItem, newWorkItem, type Batch, type DispatchTarget, type ItemFailure, type WorkItem } from '../../src/scheduler/index.js';
+import { until } from '../helpers/until.js';
 
 /** An in-process target that answers batches with a behaviour function, asynchronously like a worker. */
 class ScriptedTarget implements DispatchTarget {
@@ -93,7 +94,8 @@ test('every item is answered once, in batches no larger than batch.max', async (
 test('a partial batch goes out after batch.timeout', async () => {
   const h = harness({ max: 64, answer: echo });
   h.scheduler.push(newWorkItem(0, 1, '1'));
-  await new Promise((r) => setTimeout(r, 30));
+  // Nothing else would send it: no more items, no endInput.
+  await until('the lone item answered', () => h.done.size === 1, 5_000);
   assert.equal(h.done.size, 1);
 });
 
