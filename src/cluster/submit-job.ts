@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { jobIdentity, JsonlSink, openSource } from '../run/index.js';
+import { checkOutput, jobIdentity, JsonlSink, openSource } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -37,8 +37,10 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const lockDurationMs = options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
   const model = pickModel(options.config, options.model);
-  const source = openSource(options.input, options.costField ?? model.cost_field);
   const output = path.resolve(options.output);
+  const stateDir = options.journal === 'redis' ? undefined : (options.stateDir ?? stateDirFor(output));
+  const source = openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
+  checkOutput(output, options.input, stateDir);
   const identity = jobIdentity(options.config, model, source, output);
   const jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');
 
@@ -66,7 +68,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     const journal: JobStore =
       options.journal === 'redis'
         ? await openRedisJournal({ redis, key: keys.journal(jobId), identity, fresh: options.fresh, where: `${masked} key ${keys.journal(jobId)}` })
-        : openJournal({ stateDir: options.stateDir ?? stateDirFor(output), identity, fresh: options.fresh });
+        : openJournal({ stateDir: stateDir ?? stateDirFor(output), identity, fresh: options.fresh });
     closers.push(() => journal.close());
     const queue = new ChunkQueue(redis, keys, jobId);
     const solo = new ChunkQueue(redis, keys, jobId, { solo: true });

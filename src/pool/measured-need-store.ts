@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { makeDirectories } from '../store/make-directories.js';
 
 /** A model's device memory as measured on one kind of device, kept between runs. */
 export interface MeasuredNeed {
@@ -121,7 +122,7 @@ export class MeasuredNeedStore {
   private write(needs: readonly MeasuredNeed[]): void {
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      makeDirectories(path.dirname(this.file));
       fs.writeFileSync(tmp, `${JSON.stringify({ version: 1, needs }, null, 2)}\n`);
       fs.renameSync(tmp, this.file);
     } catch (err) {

@@ -1,4 +1,5 @@
 export * from './admission.js';
+export * from './check-output.js';
 export * from './job-identity.js';
 export * from './jsonl-sink.js';
 export * from './run-job.js';

@@ -5,10 +5,11 @@ import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { newSpanItem, newWorkItem, unpackSpan, type WorkItem } from '../scheduler/index.js';
 import type { SeqSet } from '../store/index.js';
 import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
-import { classifyWriteError } from '../store/index.js';
 import { Admission } from './admission.js';
+import { checkOutput } from './check-output.js';
 import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
+import { outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
@@ -48,9 +49,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const model = pickModel(config, options.model);
   const readerThread = options.readerThread ?? wantsReaderThread(readerThreadSetting());
   const writerThread = options.writerThread ?? wantsWriterThread(writerThreadSetting());
-  const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread });
   const output = path.resolve(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
+  const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
+  checkOutput(output, options.input, stateDir);
   const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   let openedSink: JsonlSink | undefined;
   try {
@@ -205,7 +207,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const summary = tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread });
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
-    if (writeError) throw classifyWriteError(writeError, output);
+    if (writeError) throw outputWriteError(writeError, output);
     if (readError !== undefined) throw inputReadError(readError, source.description) ?? readError;
     if (outcome && outcome.code !== 'GPUPOOL_E_INTERRUPTED') throw outcome;
     if (stopReason === 'complete' && !options.shard) await journal.markFinished(tally.read);

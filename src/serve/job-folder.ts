@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirectories } from '../store/make-directories.js';
 
 /** Where a job's inputs come from. Inline inputs are copied into the job's folder, so the job outlives the request. */
 export type JobInput = { readonly kind: 'inline'; readonly items: number } | { readonly kind: 'path'; readonly path: string; readonly type: 'jsonl' | 'directory' };
@@ -58,7 +59,7 @@ export class JobFolder {
 
   /** Creates the folder whole or not at all: written under a temporary name, then renamed. */
   static create(jobsRoot: string, spec: JobSpec, inlineInputs?: string): JobFolder {
-    fs.mkdirSync(jobsRoot, { recursive: true });
+    makeDirectories(jobsRoot);
     const tmp = path.join(jobsRoot, `.new-${spec.id}`);
     fs.mkdirSync(tmp);
     try {

@@ -17,6 +17,7 @@ import type {
 import type { OpenJournalOptions } from './journal-options.js';
 import { classifyWriteError, corruptError, journalError, mismatchError } from './journal-errors.js';
 import { JournalLock } from './journal-lock.js';
+import { makeDirectories } from './make-directories.js';
 import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
 import { queryStatus } from './journal-status.js';
 import { checkJournalOptions, itemId, JournalMemory } from './journal-memory.js';
@@ -61,7 +62,7 @@ export class SqliteJournal implements JobJournal {
     const stateDir = path.resolve(options.stateDir);
     const paths = statePaths(stateDir);
     try {
-      fs.mkdirSync(stateDir, { recursive: true });
+      makeDirectories(stateDir);
     } catch (err) {
       throw classifyWriteError(err, stateDir);
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { makeDirectories } from '../store/make-directories.js';
 
 const TAIL_BYTES = 4096;
 
@@ -13,7 +14,7 @@ export class WorkerLog {
   private tail = '';
 
   constructor(readonly filePath: string, private readonly echo?: { prefix: string; out: NodeJS.WritableStream }) {
-    fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    makeDirectories(path.dirname(filePath));
     this.file = fs.createWriteStream(filePath, { flags: 'a' });
     // A log that cannot be written (disk full) must not take the run down with an unhandled
     // 'error': the stream stops, the stderr tail stays in memory for messages, and the journal

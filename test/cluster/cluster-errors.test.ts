@@ -4,6 +4,7 @@
  * masked) and the remedy, with the code's exit status, from agent, submit and status alike.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -92,6 +93,11 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
     assert.match(r.stderr, cases[i][1]);
     assert.match(r.stderr, /GPUPOOL_E_USAGE/);
   });
+  // The output is checked as `gpupool run` checks it, before Redis is touched.
+  const onInput = await runCli(['submit', '-c', config, '-i', input, '-o', input, '--redis', SHARED_REDIS, '--progress', 'none']);
+  assert.equal(onInput.code, 11, onInput.stderr);
+  assert.match(onInput.stderr, /GPUPOOL_E_OUTPUT: -o .*in\.jsonl is the input file/);
+  assert.equal(fs.readFileSync(input, 'utf8').split('\n').length, 4, 'the input is untouched');
 });
 
 test('status of a job that is not there names the jobs that are', { timeout: 120_000 }, async (t) => {

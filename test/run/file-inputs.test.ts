@@ -32,3 +32,18 @@ test('a directory and a glob (a folder part or none): one item {"path": absolute
     ['c.png', { path: path.join(pages, 'c.png') }],
   ]);
 });
+
+test('an output (and its journal) inside the folder being read are not inputs of the run, first run or resumed', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(pages);
+  for (const name of ['1.png', '2.png', '3.png']) fs.writeFileSync(path.join(pages, name), name);
+  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const out = path.join(pages, 'results.jsonl');
+  for (const run of ['first', 'again']) {
+    const r = await runCli(['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readOutput(out).map((l) => l.id).sort(), ['1.png', '2.png', '3.png'].map((n) => path.join(pages, n)), run);
+  }
+  assert.ok(fs.existsSync(path.join(pages, '.gpupool')), 'the journal is in the folder read');
+});

@@ -12,6 +12,8 @@ export interface OpenSourceOptions {
   readonly readerThread?: boolean;
   /** For `-`, without the reader thread. @defaultValue process.stdin */
   readonly stdin?: NodeJS.ReadableStream;
+  /** Left out of a directory or glob: the run's own output and state dir. */
+  readonly skip?: readonly string[];
 }
 
 /**
@@ -31,12 +33,12 @@ export function openSource(input: string, costField: string, options: OpenSource
   } catch {
     stat = undefined;
   }
-  if (stat?.isDirectory()) return FileSource.directory(input);
+  if (stat?.isDirectory()) return FileSource.directory(input, options.skip);
   if (stat?.isFile()) {
     probeInputFile(input);
     return options.readerThread ? ThreadedJsonlSource.fromFile(input, costField) : JsonlSource.fromFile(input, costField);
   }
-  if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input);
+  if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input, options.skip);
   if (stat) throw notFileOrFolder(input);
   throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" does not exist (expected a JSONL file, a directory, a glob, or - for stdin)`);
 }
