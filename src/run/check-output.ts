@@ -20,8 +20,8 @@ export function checkOutput(output: string, input: string, stateDir?: string): v
   if (stat && inputStat && stat.dev === inputStat.dev && stat.ino === inputStat.ino) {
     throw outputError(`-o ${output} is the input file ${input}: the results would overwrite it; pass another path`);
   }
-  makeFolder(path.dirname(output), 'the output');
-  if (stateDir !== undefined) makeFolder(stateDir, 'the journal (--state-dir)');
+  makeFolderFor(path.dirname(output), 'the output');
+  if (stateDir !== undefined) makeFolderFor(stateDir, 'the journal (--state-dir)');
   // A file the run may not write is said now, not after the workers have loaded: one that exists
   // is opened for writing (never cut here); for a new one, its folder must take new files. Not
   // made here: a missing output the journal knows is refused as missing (reconcileOutput).
@@ -33,7 +33,8 @@ export function checkOutput(output: string, input: string, stateDir?: string): v
   }
 }
 
-function makeFolder(dir: string, what: string): void {
+/** Makes `dir` (mkdir -p); one that cannot be made is GPUPOOL_E_OUTPUT naming it and `what` it is for. */
+export function makeFolderFor(dir: string, what: string): void {
   try {
     makeDirectories(dir);
   } catch (err) {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DeviceProvider } from '../devices/device.js';
 import { closeDeviceProviders, openDeviceProviders } from '../devices/index.js';
 import { registerHttpModels } from '../replicas/index.js';
+import { makeFolderFor } from '../run/index.js';
 import { AllowedRoots } from './allowed-roots.js';
 import { buildApp } from './build-app.js';
 import { JobManager } from './job-manager.js';
@@ -35,6 +36,7 @@ export async function startServer(input: ServeOptions): Promise<ServeHandle> {
   const httpModels = Object.values(options.config.models).filter((m) => m.kind === 'http');
   // `kind: http` models: the replica proxy of src/replicas, unless the caller brings its own.
   const registerHttp = options.registerHttpModels ?? registerHttpModels;
+  makeFolderFor(options.stateDir, 'the server\'s jobs, journals and results (--state-dir)');
   const limits = LimitStore.open(options.stateDir);
   let providers: DeviceProvider[] | undefined;
   let app: FastifyInstance | undefined;

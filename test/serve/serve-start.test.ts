@@ -41,6 +41,14 @@ test('bad flags are refused before anything starts, naming the value and what is
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
+  // A state dir that cannot be made: said, not a stack (under /proc it spun for ever before).
+  const configFile = writeConfig(tempDir(), `models:\n${model}`);
+  for (const [stateDir, why] of [['/proc/gpupool-test', 'ENOENT'], [configFile, 'ENOTDIR']]) {
+    const r = await runCli(['serve', '-c', configFile, '--port', '0', '--state-dir', stateDir], { timeoutMs: 30_000 });
+    assert.equal(r.code, 11, r.stderr);
+    assert.match(r.stderr, new RegExp(`GPUPOOL_E_OUTPUT: cannot make the folder ${stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} for the server's jobs, journals and results \\(--state-dir\\): ${why}`));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
 });
 
 test('a second server on the same state directory is refused, naming the first', async () => {
