@@ -11,6 +11,13 @@ import { registerServeCommand } from './commands/serve-command.js';
 import { registerInferCommand } from './commands/infer-command.js';
 import { capYoungGeneration, youngGenerationCapMb } from './young-generation-cap.js';
 
+// A reader that stops reading (`gpupool devices --watch | head`) is the end of the output, not
+// an error: without this, Node threw EPIPE with a stack. Anything else on stdout still throws.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 const program = new Command()
   .name('gpupool')
   .description('Run ML models on every accelerator of a machine: resident pinned workers, bounded memory, adaptive batches, nothing lost.')

@@ -20,6 +20,15 @@ export function parsePositiveInt(flag: string) {
   };
 }
 
+/** A number of seconds > 0 (fractions allowed), named by its flag when it is not one. */
+export function parsePositiveSeconds(flag: string) {
+  return (value: string): number => {
+    const n = value.trim() === '' ? NaN : Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} takes a number of seconds > 0, got "${value}"`);
+    return n;
+  };
+}
+
 export function parseChoice<T extends string>(flag: string, allowed: readonly T[]) {
   return (value: string): T => {
     if (!(allowed as readonly string[]).includes(value)) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be one of ${allowed.join(', ')}, got "${value}"`);

@@ -20,6 +20,7 @@ import { auditSnapshots } from '../../src/audit/index.js';
 import { startWorkerTree } from '../audit/process-tree.js';
 import { fakeEnv, fakeTools } from './fake-tools.js';
 import { GIB, MIB } from './fixtures.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 
 const started = killAtEnd();
@@ -171,6 +172,23 @@ test('--watch redraws until stopped; with --json, one document per line', async 
   for (const line of lines) assert.equal((JSON.parse(line) as unknown[]).length, 6);
 });
 
-test('--watch refuses a non-positive interval', async () => {
+test('--watch refuses a non-positive interval; on the command line, anything not a number of seconds, by its value', async () => {
   await assert.rejects(devicesCommand({ watch: 0, env: { PATH: '' } }), /`--watch` takes a number of seconds > 0, got "0"/);
+  for (const bad of ['abc', '0', '2s']) {
+    const r = await runCli(['devices', '--watch', bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`GPUPOOL_E_USAGE: --watch takes a number of seconds > 0, got "${bad}"`));
+  }
+});
+
+test('a reader that closes the pipe (devices --watch | head) ends the command quietly, exit 0', async () => {
+  const child = spawn(process.execPath, [CLI, 'devices', '--watch', '0.05'], { env: { ...process.env, ...fakeEnv(await fakeTools()) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child.pid!);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
 });
