@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { checkOutput, jobIdentity, JsonlSink, openSource } from '../run/index.js';
+import { checkOutput, jobIdentity, JsonlSink, openSource, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -37,7 +36,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const lockDurationMs = options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
   const model = pickModel(options.config, options.model);
-  const output = path.resolve(options.output);
+  const output = resolveOutput(options.output);
   const stateDir = options.journal === 'redis' ? undefined : (options.stateDir ?? stateDirFor(output));
   const source = openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
   checkOutput(output, options.input, stateDir);

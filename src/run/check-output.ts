@@ -33,6 +33,12 @@ export function checkOutput(output: string, input: string, stateDir?: string): v
   }
 }
 
+/** `-o` as an absolute path; an empty one is refused (it would resolve to the working folder). */
+export function resolveOutput(output: string): string {
+  if (output.trim() === '') throw outputError(`-o needs the path of a file, got ${JSON.stringify(output)}`);
+  return path.resolve(output);
+}
+
 /** Makes `dir` (mkdir -p); one that cannot be made is GPUPOOL_E_OUTPUT naming it and `what` it is for. */
 export function makeFolderFor(dir: string, what: string): void {
   try {

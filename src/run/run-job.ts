@@ -6,7 +6,7 @@ import { newSpanItem, newWorkItem, unpackSpan, type WorkItem } from '../schedule
 import type { SeqSet } from '../store/index.js';
 import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
 import { Admission } from './admission.js';
-import { checkOutput } from './check-output.js';
+import { checkOutput, resolveOutput } from './check-output.js';
 import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
 import { outputWriteError } from './output-write-error.js';
@@ -49,7 +49,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const model = pickModel(config, options.model);
   const readerThread = options.readerThread ?? wantsReaderThread(readerThreadSetting());
   const writerThread = options.writerThread ?? wantsWriterThread(writerThreadSetting());
-  const output = path.resolve(options.output);
+  const output = resolveOutput(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
   const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
   checkOutput(output, options.input, stateDir);

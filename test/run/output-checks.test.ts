@@ -23,6 +23,7 @@ test('an output that is a folder, a pipe, a device, the input itself, or under /
     [path.join(dir, 'link.jsonl'), /-o .*link\.jsonl is the input file/],
     [fifo, /-o .*fifo is not a regular file \(a pipe or a device\)/],
     ['/dev/null', /-o \/dev\/null is not a regular file/],
+    ['', /-o needs the path of a file, got ""/],
     // procfs answers ENOENT to a mkdir: Node's recursive mkdir retried it for ever at 100% CPU.
     ['/proc/version', /cannot make the folder \/proc\/\.gpupool\/version for the journal \(--state-dir\): ENOENT: no such file or directory, mkdir '\/proc\/\.gpupool'/],
   ];
