@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { checkOutput, jobIdentity, JsonlSink, openSource, resolveOutput } from '../run/index.js';
+import { checkOutput, jobIdentity, JsonlSink, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -39,7 +39,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   const output = resolveOutput(options.output);
   const stateDir = options.journal === 'redis' ? undefined : (options.stateDir ?? stateDirFor(output));
   const source = openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
-  checkOutput(output, options.input, stateDir);
+  checkOutput(output, options.input, stateDir === undefined ? undefined : { dir: stateDir, given: options.stateDir !== undefined });
   const identity = jobIdentity(options.config, model, source, output);
   const jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');
 
@@ -89,7 +89,8 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     for (const seq of resume.failed) resumed.add(seq);
     const written = resumed.clone();
     const tally = new SubmitTally();
-    const sink = new JsonlSink({ path: output, startBytes: resume.outputBytes, commit: (group) => journal.commit(group), onError: failWith });
+    // The sink's errors are the output's (Redis errors, which also carry system codes, are not).
+    const sink = openingOutput(output, () => new JsonlSink({ path: output, startBytes: resume.outputBytes, commit: (group) => journal.commit(group), onError: (err) => failWith(outputWriteError(err, output)) }));
     closers.push(() => sink.close());
     const writer = new ResultWriter(sink, written, tally);
     const open = new OpenChunks();

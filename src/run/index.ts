@@ -2,6 +2,7 @@ export * from './admission.js';
 export * from './check-output.js';
 export * from './job-identity.js';
 export * from './jsonl-sink.js';
+export * from './output-write-error.js';
 export * from './run-job.js';
 export * from './run-options.js';
 export * from './run-tally.js';

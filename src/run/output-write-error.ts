@@ -14,3 +14,16 @@ export function outputWriteError(err: unknown, output: string): unknown {
   if (typeof sys?.code !== 'string' || typeof sys.syscall !== 'string') return err;
   return new GpupoolError('GPUPOOL_E_OUTPUT', `cannot write the output ${output}: ${String(sys.message)}`, { cause: err });
 }
+
+/**
+ * `open()` (the output's sink), with an error opening the output worded as by
+ * {@link outputWriteError}; `undo` runs first (a writer thread started for it).
+ */
+export function openingOutput<T>(output: string, open: () => T, undo?: () => unknown): T {
+  try {
+    return open();
+  } catch (err) {
+    undo?.();
+    throw outputWriteError(err, output);
+  }
+}

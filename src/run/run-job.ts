@@ -9,7 +9,7 @@ import { Admission } from './admission.js';
 import { checkOutput, resolveOutput } from './check-output.js';
 import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
-import { outputWriteError } from './output-write-error.js';
+import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
@@ -52,7 +52,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const output = resolveOutput(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
   const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
-  checkOutput(output, options.input, stateDir);
+  checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
   const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   let openedSink: JsonlSink | undefined;
   try {
@@ -67,10 +67,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
 
     // Sized once the pool has started and its capacity is known.
     const admission = new Admission(options.maxPending ?? 16384);
-    const sink = new JsonlSink({
+    const writer = writerThread ? await startedWriter() : undefined;
+    const sink = openingOutput(output, () => new JsonlSink({
       path: output,
       startBytes: resume.outputBytes,
-      writer: writerThread ? await startedWriter() : undefined,
+      writer,
       commit: (group) => journal.commit(group),
       onItems: (ok, device, n) => {
         tally.count(ok, device, n);
@@ -84,7 +85,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         writeError = err;
         drain.abort();
       },
-    });
+    }), () => writer?.close().catch(() => undefined));
     openedSink = sink;
 
     const pool = await Pool.start({

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { runCli, tempDir, writeJsonl, type CliResult } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, uniquePrefix } from './cluster-helpers.js';
+import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, startAgent, uniquePrefix } from './cluster-helpers.js';
 
 const pids = killAtEnd();
 
@@ -93,7 +93,7 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
     assert.match(r.stderr, cases[i][1]);
     assert.match(r.stderr, /GPUPOOL_E_USAGE/);
   });
-  // The output is checked as `gpupool run` checks it, before Redis is touched.
+  // The output is checked as `gpupool run` checks it.
   const onInput = await runCli(['submit', '-c', config, '-i', input, '-o', input, '--redis', SHARED_REDIS, '--progress', 'none']);
   assert.equal(onInput.code, 11, onInput.stderr);
   assert.match(onInput.stderr, /GPUPOOL_E_OUTPUT: -o .*in\.jsonl is the input file/);
@@ -108,4 +108,20 @@ test('status of a job that is not there names the jobs that are', { timeout: 120
   const r = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'no-such-job']);
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, new RegExp(`GPUPOOL_E_NOT_FOUND: no job "no-such-job" at redis://127\\.0\\.0\\.1:6379 under prefix "${prefix}"; there are no jobs there`));
+});
+
+test('a job whose output takes no positioned writes (a file of /proc) fails naming it, GPUPOOL_E_OUTPUT', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir();
+  const prefix = uniquePrefix(t);
+  const config = clusterConfig(dir);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 20);
+  const agent = await startAgent(config, SHARED_REDIS, prefix, 'w1');
+  pids.push(agent.child.pid!);
+  const args = ['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', '/proc/version', '--state-dir', path.join(dir, 'state'), '--progress', 'none'];
+  const r = await runCli(args, { timeoutMs: 60_000 });
+  assert.equal(r.code, 11, r.stderr);
+  // As root the file opens and the positioned write fails (ESPIPE); otherwise it does not open.
+  assert.match(r.stderr, /GPUPOOL_E_OUTPUT: cannot write the output \/proc\/version: (ESPIPE: invalid seek, write|EACCES)/);
+  agent.child.kill('SIGINT');
+  await agent.done;
 });

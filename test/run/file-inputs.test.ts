@@ -47,3 +47,17 @@ test('an output (and its journal) inside the folder being read are not inputs of
   }
   assert.ok(fs.existsSync(path.join(pages, '.gpupool')), 'the journal is in the folder read');
 });
+
+test('left out through links too: the folder read through a link, the output through another', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(pages);
+  for (const name of ['1.png', '2.png', '3.png']) fs.writeFileSync(path.join(pages, name), name);
+  fs.symlinkSync(pages, path.join(dir, 'in-link'));
+  fs.symlinkSync(pages, path.join(dir, 'out-link'));
+  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const out = path.join(dir, 'out-link', 'results.jsonl');
+  const r = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'in-link'), '-o', out, '--progress', 'none', '--state-dir', path.join(dir, 'out-link', 'state')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['1.png', '2.png', '3.png']);
+});

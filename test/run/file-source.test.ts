@@ -37,3 +37,18 @@ test('a folder that is missing or is a file is refused when the source is made, 
   refused(() => FileSource.glob(path.join(file, '*.png')), /^input ".*one\.jsonl\/\*\.png" starts from ".*one\.jsonl", which is not a folder$/);
   refused(() => FileSource.glob(path.join(dir, 'gone', '*.png')), /^input ".*gone\/\*\.png" starts from ".*gone", which does not exist$/);
 });
+
+test('the identity is marked when the run\'s own files lie in the folder read (a journal from before they were left out numbered files otherwise)', () => {
+  const dir = tempDir();
+  const plain = FileSource.directory(dir).identity;
+  assert.equal(FileSource.directory(dir, [path.join(tempDir(), 'out.jsonl')]).identity, plain, 'own files elsewhere: unchanged');
+  assert.equal(FileSource.directory(dir, [path.join(dir, 'out.jsonl')]).identity, `${plain} (own output left out)`);
+});
+
+test('gpupool state folders (.gpupool) are never walked', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, '.gpupool', 'other-job'), { recursive: true });
+  fs.writeFileSync(path.join(dir, '.gpupool', 'other-job', 'journal.sqlite'), '');
+  fs.writeFileSync(path.join(dir, 'a.png'), '');
+  assert.deepEqual(await ids(FileSource.directory(dir)), [path.join(dir, 'a.png')]);
+});

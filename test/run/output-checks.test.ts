@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
 test('an output that is a folder, a pipe, a device, the input itself, or under /proc is refused before any worker starts; the input is untouched', async () => {
   const dir = tempDir();
@@ -21,11 +21,11 @@ test('an output that is a folder, a pipe, a device, the input itself, or under /
     [dir, /-o .* is a folder: pass the path of a file \(it is made if missing\)/],
     [input, /-o .*in\.jsonl is the input file .*in\.jsonl: the results would overwrite it; pass another path/],
     [path.join(dir, 'link.jsonl'), /-o .*link\.jsonl is the input file/],
-    [fifo, /-o .*fifo is not a regular file \(a pipe or a device\)/],
-    ['/dev/null', /-o \/dev\/null is not a regular file/],
+    [fifo, /-o .*fifo is not a regular file \(a pipe, a socket or a block device\)/],
+    ['/dev/null', /-o \/dev\/null is a device: pass --state-dir for the journal, which would otherwise be made beside it \(\/dev\/\.gpupool\/null\)/],
     ['', /-o needs the path of a file, got ""/],
     // procfs answers ENOENT to a mkdir: Node's recursive mkdir retried it for ever at 100% CPU.
-    ['/proc/version', /cannot make the folder \/proc\/\.gpupool\/version for the journal \(--state-dir\): ENOENT: no such file or directory, mkdir '\/proc\/\.gpupool'/],
+    ['/proc/version', /cannot make the folder \/proc\/\.gpupool\/version for the journal \(beside the output; --state-dir puts it elsewhere\): ENOENT: no such file or directory, mkdir '\/proc\/\.gpupool'/],
   ];
   for (const [output, message] of cases) {
     const r = await runCli(['run', '-c', cfg, '-i', input, '-o', output, '--progress', 'none'], { timeoutMs: 30_000 });
@@ -34,16 +34,27 @@ test('an output that is a folder, a pipe, a device, the input itself, or under /
     assert.doesNotMatch(r.stderr, /WORKER_START|\n\s+at /, `${output}: no worker started, no stack`);
     assert.deepEqual(fs.readFileSync(input), before, `${output}: the input is untouched`);
   }
+  // The input given on stdin from the same file.
+  const stdin = spawnSync(process.execPath, [CLI, 'run', '-c', cfg, '-i', '-', '-o', input, '--progress', 'none'], { stdio: [fs.openSync(input, 'r'), 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
+  assert.equal(stdin.status, 11, stdin.stderr);
+  assert.match(stdin.stderr, /GPUPOOL_E_OUTPUT: -o .*in\.jsonl is the input \(stdin\): the results would overwrite it/);
+  assert.deepEqual(fs.readFileSync(input), before, 'stdin: the input is untouched');
 });
 
-test('an output nested in folders that do not exist yet: they are made, and the run completes', async () => {
+test('outputs that work: nested folders not made yet, a link whose target (and its folder) do not exist yet, /dev/null with --state-dir', async () => {
   const dir = tempDir();
   const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 5);
-  const out = path.join(dir, 'a', 'b', 'out.jsonl');
-  const r = await runCli(['run', '-c', cfg, '-i', input, '-o', out, '--progress', 'none']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(readOutput(out).length, 5);
+  const nested = path.join(dir, 'a', 'b', 'out.jsonl');
+  const target = path.join(dir, 'elsewhere', 'results.jsonl');
+  const link = path.join(dir, 'out-link.jsonl');
+  fs.symlinkSync(target, link);
+  for (const [output, extra] of [[nested, []], [link, []], ['/dev/null', ['--state-dir', path.join(dir, 'null-state')]]] as const) {
+    const r = await runCli(['run', '-c', cfg, '-i', input, '-o', output, '--progress', 'none', ...extra]);
+    assert.equal(r.code, 0, `${output}: ${r.stderr}`);
+  }
+  assert.equal(readOutput(nested).length, 5);
+  assert.equal(readOutput(target).length, 5, 'written through the link');
 });
 
 test('an output that takes no positioned writes (a file of /proc, with the journal elsewhere) fails naming it, with the writer thread or without', async () => {

@@ -4,18 +4,27 @@ import picomatch from 'picomatch';
 import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
 import { probeInputFolder } from './probe-input.js';
 
+/** gpupool's own state folders (journals, worker logs): never inputs, wherever they lie. */
+const STATE_FOLDER = '.gpupool';
+
 /**
  * Files in sorted, depth-first order: positions are stable from run to run, so resume works.
- * `skip` (absolute paths) is left out, file or folder.
+ * `realDir` is `dir` with its links resolved (a link to a folder is a file here, never walked
+ * into, so a child's real path is `realDir` and its name); `skip` holds real paths left out,
+ * file or folder, so that a link on the way to either side cannot hide a match.
  */
-async function* walk(dir: string, skip: ReadonlySet<string>): AsyncIterable<string> {
+async function* walk(dir: string, realDir: string, skip: ReadonlySet<string>): AsyncIterable<string> {
   const entries = await fs.promises.readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (skip.size > 0 && skip.has(path.resolve(full))) continue;
-    if (e.isDirectory()) yield* walk(full, skip);
-    else if (e.isFile() || e.isSymbolicLink()) yield full;
+    const real = path.join(realDir, e.name);
+    if (skip.has(real)) continue;
+    if (e.isDirectory()) {
+      if (e.name !== STATE_FOLDER) yield* walk(full, real, skip);
+    } else if (e.isFile() || e.isSymbolicLink()) {
+      yield full;
+    }
   }
 }
 
@@ -29,11 +38,18 @@ export class FileSource implements InputSource {
     private readonly root: string,
     private readonly match: ((p: string) => boolean) | undefined,
     readonly description: string,
-    private readonly skip: ReadonlySet<string>,
+    private readonly skip: readonly string[],
   ) {}
 
+  /**
+   * The same for the same folder or glob, but marked when the run's own files lie inside it:
+   * before they were left out, they were inputs, so a journal of that time numbered the files
+   * otherwise and is refused rather than resumed onto the wrong files.
+   */
   get identity(): string {
-    return `files:${path.resolve(this.description)}`;
+    const root = realPath(this.root);
+    const ownFilesInside = [...this.realSkip()].some((p) => p.startsWith(root + path.sep));
+    return `files:${path.resolve(this.description)}${ownFilesInside ? ' (own output left out)' : ''}`;
   }
 
   /**
@@ -42,14 +58,14 @@ export class FileSource implements InputSource {
    */
   static directory(dir: string, skip: readonly string[] = []): FileSource {
     probeInputFolder(dir, dir);
-    return new FileSource(dir, undefined, dir, absolute(skip));
+    return new FileSource(dir, undefined, dir, skip);
   }
 
   static glob(pattern: string, skip: readonly string[] = []): FileSource {
     const root = picomatch.scan(pattern).base || '.';
     probeInputFolder(root, pattern);
     const matcher = picomatch(pattern, { dot: false });
-    return new FileSource(root, (p) => matcher(p), pattern, absolute(skip));
+    return new FileSource(root, (p) => matcher(p), pattern, skip);
   }
 
   fractionRead(): number | undefined {
@@ -62,14 +78,28 @@ export class FileSource implements InputSource {
 
   async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
     let seq = 0;
-    for await (const file of walk(this.root, this.skip)) {
+    for await (const file of walk(this.root, realPath(this.root), this.realSkip())) {
       if (this.match && !this.match(file)) continue;
       yield [{ seq, id: file, json: JSON.stringify({ path: path.resolve(file) }), cost: 1 }];
       seq++;
     }
   }
+
+  /** Read when needed, not when made: the run makes its output's folders after opening the source. */
+  private realSkip(): ReadonlySet<string> {
+    return new Set(this.skip.map(realPath));
+  }
 }
 
-function absolute(paths: readonly string[]): ReadonlySet<string> {
-  return new Set(paths.map((p) => path.resolve(p)));
+/** `p` with its links resolved; for a file not made yet, its folder's. */
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    try {
+      return path.join(fs.realpathSync(path.dirname(p)), path.basename(p));
+    } catch {
+      return path.resolve(p);
+    }
+  }
 }
