@@ -50,13 +50,16 @@ export function encodeSeqs(seqs: ArrayLike<number>): Buffer {
   return encodeWords(words, spanWords, firstWord);
 }
 
+/** Where a runs encoding starts: a set done in order is one run, a few bytes. */
+const RUNS_START_BYTES = 64;
+
 /** Encodes a whole set (the folded form of many groups). */
 export function encodeSeqSet(set: SeqSet): Buffer {
   const first = set.nextPresent(0);
   if (first < 0) return Buffer.from([RUNS]);
   const firstWord = first >>> 5;
   const bitmapBytes = 1 + 5 + ((set.last() >>> 5) - firstWord + 1) * 4;
-  const out = new ByteWriter(bitmapBytes);
+  const out = new ByteWriter(bitmapBytes, RUNS_START_BYTES);
   out.byte(RUNS);
   let prevEnd = 0;
   let fits = true;
@@ -76,7 +79,7 @@ export function encodeSeqSet(set: SeqSet): Buffer {
 /** Runs when they are smaller than the bitmap of `words` (bit 0 of words[0] = seq firstWord·32). */
 function encodeWords(words: Uint32Array, wordCount: number, firstWord: number): Buffer {
   const bitmapBytes = 1 + 5 + wordCount * 4;
-  const out = new ByteWriter(bitmapBytes);
+  const out = new ByteWriter(bitmapBytes, RUNS_START_BYTES);
   out.byte(RUNS);
   let prevEnd = 0;
   const fits = forEachRun(words, wordCount, firstWord * 32, (start, end) => {
@@ -149,17 +152,33 @@ function decode(blob: Uint8Array, into: SeqSet): number {
 }
 
 /** Writes into a fixed capacity; a write past it returns false instead of growing. */
+/**
+ * Bytes written up to `capacity`; `byte` says false past it. The buffer starts at `initial` and
+ * doubles: the runs of a folded set are usually a few bytes, and a buffer the size of the whole
+ * bitmap at each fold (1.25 MB at 10M items) made a long run's memory grow with its input.
+ */
 class ByteWriter {
-  readonly #buf: Buffer;
+  #buf: Buffer;
   #pos = 0;
 
-  constructor(capacity: number) {
-    this.#buf = Buffer.allocUnsafe(capacity);
+  constructor(
+    private readonly capacity: number,
+    initial = capacity,
+  ) {
+    this.#buf = Buffer.allocUnsafe(Math.min(capacity, initial));
   }
 
   byte(b: number): boolean {
-    if (this.#pos >= this.#buf.length) return false;
+    if (this.#pos >= this.#buf.length && !this.#grow()) return false;
     this.#buf[this.#pos++] = b;
+    return true;
+  }
+
+  #grow(): boolean {
+    if (this.#buf.length >= this.capacity) return false;
+    const bigger = Buffer.allocUnsafe(Math.min(this.capacity, this.#buf.length * 2));
+    this.#buf.copy(bigger, 0, 0, this.#pos);
+    this.#buf = bigger;
     return true;
   }
 
