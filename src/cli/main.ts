@@ -9,14 +9,10 @@ import { registerAgentCommand } from './commands/agent-command.js';
 import { registerSubmitCommand } from './commands/submit-command.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerInferCommand } from './commands/infer-command.js';
+import { watchStdoutClosed } from './stdout-closed.js';
 import { capYoungGeneration, youngGenerationCapMb } from './young-generation-cap.js';
 
-// A reader that stops reading (`gpupool devices --watch | head`) is the end of the output, not
-// an error: without this, Node threw EPIPE with a stack. Anything else on stdout still throws.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  process.exit(process.exitCode ?? 0);
-});
+watchStdoutClosed();
 
 const program = new Command()
   .name('gpupool')

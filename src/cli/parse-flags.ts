@@ -20,11 +20,16 @@ export function parsePositiveInt(flag: string) {
   };
 }
 
-/** A number of seconds > 0 (fractions allowed), named by its flag when it is not one. */
+/** The longest timer Node keeps (2^31 - 1 ms): a longer one fires at once, over and over. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
+/** A number of seconds > 0 (fractions allowed) a timer can wait, named by its flag when it is not one. */
 export function parsePositiveSeconds(flag: string) {
   return (value: string): number => {
     const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} takes a number of seconds > 0, got "${value}"`);
+    if (!Number.isFinite(n) || n <= 0 || n > MAX_TIMER_SECONDS) {
+      throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} takes a number of seconds > 0 and at most ${MAX_TIMER_SECONDS}, got "${value}"`);
+    }
     return n;
   };
 }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
+import { makeFolderFor } from '../run/index.js';
 import { publishAgent, removeAgent, type AgentInfo, type AgentJobCounts } from './agent-info.js';
 import type { AgentOptions } from './agent-options.js';
 import { forgetQueue } from './chunk-queue.js';
@@ -55,6 +56,8 @@ export class Agent {
     for (const m of models) pickModel(options.config, m);
     if (models.length === 0) throw new GpupoolError('GPUPOOL_E_USAGE', 'the config has no `kind: process` model for an agent to run');
     const log = options.log ?? (() => undefined);
+    const logDir = options.logDir ?? path.join(os.tmpdir(), `gpupool-agent-${id}`);
+    makeFolderFor(logDir, options.logDir ? "the workers' logs (--log-dir)" : "the workers' logs (in the temporary folder; --log-dir puts them elsewhere)");
     // Redis first: a wrong URL is reported before any worker loads a model.
     const redis = await connectRedis(url, {
       name: `gpupool-agent:${id}`,
@@ -67,7 +70,7 @@ export class Agent {
         config: options.config,
         models,
         devices: options.devices,
-        logDir: options.logDir ?? path.join(os.tmpdir(), `gpupool-agent-${id}`),
+        logDir,
         echo: options.echo,
         sinkFor: () => chunkSink,
         providers: options.providers,

@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_JOURNAL_MISMATCH: { httpStatus: 409, exitCode: 10, remedy: 'The state directory holds another job: use --fresh to start over, or another output/--state-dir.' },
   GPUPOOL_E_JOURNAL_LOCKED: { httpStatus: 409, exitCode: 10, remedy: 'Another gpupool process uses this journal: wait for it or stop it.' },
   GPUPOOL_E_JOURNAL_CORRUPT: { httpStatus: 500, exitCode: 10, remedy: 'Move the damaged journal aside and run with --fresh; the output written so far stays.' },
-  GPUPOOL_E_OUTPUT: { httpStatus: 400, exitCode: 11, remedy: 'Pass -o a file that can be written (not a folder, a pipe or the input itself), and --state-dir a folder that can be made (needed with a device such as /dev/null).' },
+  GPUPOOL_E_OUTPUT: { httpStatus: 400, exitCode: 11, remedy: 'Pass -o a file that can be written (not a folder, a pipe or the input itself), and folders that can be made to --state-dir or --log-dir (a device such as -o /dev/null needs --state-dir).' },
   GPUPOOL_E_DISK_FULL: { httpStatus: 507, exitCode: 11, remedy: 'Free disk space (or raise the file-size limit, `ulimit -f`), then run the same command again: it resumes where it stopped.' },
   GPUPOOL_E_INTERRUPTED: { httpStatus: 503, exitCode: 130, remedy: 'Run the same command again to resume.' },
   GPUPOOL_E_OVERLOADED: { httpStatus: 429, exitCode: 12, remedy: 'Retry after the time given in Retry-After, or add workers.' },

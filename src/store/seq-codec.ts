@@ -151,7 +151,6 @@ function decode(blob: Uint8Array, into: SeqSet): number {
   return added;
 }
 
-/** Writes into a fixed capacity; a write past it returns false instead of growing. */
 /**
  * Bytes written up to `capacity`; `byte` says false past it. The buffer starts at `initial` and
  * doubles: the runs of a folded set are usually a few bytes, and a buffer the size of the whole
@@ -190,6 +189,7 @@ class ByteWriter {
     return this.byte(v);
   }
 
+  /** `bytes` and `uint32le` do not grow: only for a writer made at its full size (the bitmap). */
   bytes(b: Uint8Array): void {
     this.#buf.set(b, this.#pos);
     this.#pos += b.length;

@@ -19,7 +19,7 @@ export class WorkerLog {
     try {
       makeDirectories(dir);
     } catch (err) {
-      throw new GpupoolError('GPUPOOL_E_OUTPUT', `cannot make the folder ${dir} for the workers' logs (--log-dir, or inside --state-dir): ${(err as Error).message}`, { cause: err });
+      throw new GpupoolError('GPUPOOL_E_OUTPUT', `cannot make the folder ${dir} for the workers' logs: ${(err as Error).message}`, { cause: err });
     }
     this.file = fs.createWriteStream(filePath, { flags: 'a' });
     // A log that cannot be written (disk full) must not take the run down with an unhandled

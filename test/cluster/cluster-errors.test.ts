@@ -96,7 +96,7 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
   // A log folder that cannot be made (procfs answers ENOENT to a mkdir) is said, not a stack.
   const logs = await runCli(['agent', '-c', config, '--redis', SHARED_REDIS, '--prefix', 'logcheck', '--name', 'a1', '--log-dir', '/proc/gpupool-test'], { timeoutMs: 60_000 });
   assert.equal(logs.code, 11, logs.stderr);
-  assert.match(logs.stderr, /GPUPOOL_E_OUTPUT: cannot make the folder \/proc\/gpupool-test for the workers' logs \(--log-dir, or inside --state-dir\): ENOENT/);
+  assert.match(logs.stderr, /GPUPOOL_E_OUTPUT: cannot make the folder \/proc\/gpupool-test for the workers' logs \(--log-dir\): ENOENT/);
   // The output is checked as `gpupool run` checks it.
   const onInput = await runCli(['submit', '-c', config, '-i', input, '-o', input, '--redis', SHARED_REDIS, '--progress', 'none']);
   assert.equal(onInput.code, 11, onInput.stderr);

@@ -1,3 +1,4 @@
+import '../helpers/clean-env.js'; // first: the runner's GPU and gpupool variables never reach a test
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

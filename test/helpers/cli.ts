@@ -1,3 +1,4 @@
+import './clean-env.js'; // first: the runner's GPU and gpupool variables never reach a test
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -77,8 +77,8 @@ test('a journal locked by a live run: a second run is refused naming its PID, ev
     assert.equal((JSON.parse(status.stdout) as { running: { pid: number } | null }).running?.pid, live.child.pid);
     assert.equal(live.child.exitCode, null, 'still running: the refused runs did not stop it');
   } finally {
-    fs.writeFileSync(gate, '');
     live.child.kill('SIGINT'); // drain: in-flight batches finish, the rest is left to a resume
+    fs.writeFileSync(gate, ''); // after the interrupt, so that the run stops with work left
   }
   const first = await live.done;
   assert.ok(first.code === 0 || first.code === 130, `first run: exit ${first.code}\n${first.stderr}`);

@@ -52,6 +52,22 @@ describe('seq codec', () => {
     assert.deepEqual(decode(encodeSeqs([])), []);
   });
 
+  test('runs that grow the writer to exactly the bitmap\'s size stay runs; one byte more falls back to the bitmap', () => {
+    // m single seqs 0, 2, …, then one run of r from 2m: the runs take 1 + 2m + 3 bytes, and the
+    // bitmap of the span 6 + 4·words; with m = 63, r = 835 both are 130 bytes.
+    const build = (m: number, r: number): number[] => [...Array.from({ length: m }, (_, i) => 2 * i), ...Array.from({ length: r }, (_, i) => 2 * m + i)];
+    for (const [m, r, kind, bytes] of [[63, 835, 'runs', 130], [64, 831, 'bitmap', 122]] as const) {
+      const seqs = build(m, r);
+      const set = new SeqSet();
+      for (const q of seqs) set.add(q);
+      for (const blob of [encodeSeqSet(set), encodeSeqs(seqs)]) {
+        assert.equal(blob.length, bytes, `${kind}: ${blob.length} bytes`);
+        assert.equal(blob[0] === 0x01 ? 'runs' : 'bitmap', kind); // the first byte says which (seq-codec.ts)
+        assert.deepEqual(decode(blob), seqs);
+      }
+    }
+  });
+
   test('malformed blobs are SeqCodecError, never a partial silent read', () => {
     const bad = [
       [], // no kind

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parsePositiveSeconds } from '../parse-flags.js';
+import { stdoutClosed } from '../stdout-closed.js';
 import { devicesCommand } from './devices-command.js';
 
 export function registerDevicesCommand(program: Command): void {
@@ -9,6 +10,6 @@ export function registerDevicesCommand(program: Command): void {
     .option('--json', 'print JSON')
     .option('--watch [seconds]', 'refresh every N seconds (default 2) until Ctrl-C', parsePositiveSeconds('--watch'))
     .action(async (flags: { json?: boolean; watch?: boolean | number }) => {
-      await devicesCommand({ json: flags.json, watch: flags.watch });
+      await devicesCommand({ json: flags.json, watch: flags.watch, signal: stdoutClosed });
     });
 }
