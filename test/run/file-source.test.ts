@@ -52,3 +52,14 @@ test('gpupool state folders (.gpupool) are never walked', async () => {
   fs.writeFileSync(path.join(dir, 'a.png'), '');
   assert.deepEqual(await ids(FileSource.directory(dir)), [path.join(dir, 'a.png')]);
 });
+
+test('a link to a file is an input, a link to a folder is neither walked into nor an input, a dangling link is an input', async () => {
+  const dir = tempDir();
+  const elsewhere = tempDir();
+  fs.writeFileSync(path.join(elsewhere, 'x.png'), '');
+  fs.symlinkSync(path.join(elsewhere, 'x.png'), path.join(dir, 'file-link.png'));
+  fs.symlinkSync(elsewhere, path.join(dir, 'folder-link'));
+  fs.symlinkSync(dir, path.join(dir, 'loop')); // a link to the folder itself
+  fs.symlinkSync(path.join(elsewhere, 'gone.png'), path.join(dir, 'dangling.png'));
+  assert.deepEqual(await ids(FileSource.directory(dir)), ['dangling.png', 'file-link.png'].map((n) => path.join(dir, n)));
+});

@@ -22,10 +22,19 @@ async function* walk(dir: string, realDir: string, skip: ReadonlySet<string>): A
     if (skip.has(real)) continue;
     if (e.isDirectory()) {
       if (e.name !== STATE_FOLDER) yield* walk(full, real, skip);
-    } else if (e.isFile() || e.isSymbolicLink()) {
+    } else if (e.isFile() || (e.isSymbolicLink() && !(await isFolder(full)))) {
+      // A link to a file is an input; a link to a folder is neither walked into (no loops, no
+      // second copy of a tree) nor an input; a dangling link is an input, which fails alone.
       yield full;
     }
   }
+}
+
+async function isFolder(link: string): Promise<boolean> {
+  return fs.promises.stat(link).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 }
 
 /**
