@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
-import { makeFolderFor } from '../run/index.js';
+import { makeFolderFor } from '../store/make-directories.js';
 import { publishAgent, removeAgent, type AgentInfo, type AgentJobCounts } from './agent-info.js';
 import type { AgentOptions } from './agent-options.js';
 import { forgetQueue } from './chunk-queue.js';

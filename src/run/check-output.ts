@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GpupoolError } from '../errors/index.js';
-import { classifyWriteError } from '../store/journal-errors.js';
-import { makeDirectories } from '../store/make-directories.js';
+import { makeFolderFor } from '../store/make-directories.js';
 
 /** Where a run's journal goes, and whether the user chose it (`--state-dir`). */
 export interface StateDirChoice {
@@ -51,17 +50,6 @@ export function checkOutput(output: string, input: string, stateDir?: StateDirCh
 export function resolveOutput(output: string): string {
   if (output.trim() === '') throw outputError(`-o needs the path of a file, got ${JSON.stringify(output)}`);
   return path.resolve(output);
-}
-
-/** Makes `dir` (mkdir -p); one that cannot be made is GPUPOOL_E_OUTPUT naming it and `what` it is for (a full disk: GPUPOOL_E_DISK_FULL). */
-export function makeFolderFor(dir: string, what: string): void {
-  try {
-    makeDirectories(dir);
-  } catch (err) {
-    const full = classifyWriteError(err, dir);
-    if (full !== err) throw full;
-    throw outputError(`cannot make the folder ${dir} for ${what}: ${(err as Error).message}`, err);
-  }
 }
 
 /** Where a link at `file` points (absolute), or `file` itself when it is no link. */

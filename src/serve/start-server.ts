@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DeviceProvider } from '../devices/device.js';
 import { closeDeviceProviders, openDeviceProviders } from '../devices/index.js';
 import { registerHttpModels } from '../replicas/index.js';
-import { makeFolderFor } from '../run/index.js';
+import { makeFolderFor } from '../store/make-directories.js';
 import { AllowedRoots } from './allowed-roots.js';
 import { buildApp } from './build-app.js';
 import { JobManager } from './job-manager.js';

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { GpupoolError } from '../errors/index.js';
-import { makeDirectories } from '../store/make-directories.js';
+import { makeFolderFor } from '../store/make-directories.js';
 
 const TAIL_BYTES = 4096;
 
@@ -15,12 +14,7 @@ export class WorkerLog {
   private tail = '';
 
   constructor(readonly filePath: string, private readonly echo?: { prefix: string; out: NodeJS.WritableStream }) {
-    const dir = path.dirname(filePath);
-    try {
-      makeDirectories(dir);
-    } catch (err) {
-      throw new GpupoolError('GPUPOOL_E_OUTPUT', `cannot make the folder ${dir} for the workers' logs: ${(err as Error).message}`, { cause: err });
-    }
+    makeFolderFor(path.dirname(filePath), "the workers' logs");
     this.file = fs.createWriteStream(filePath, { flags: 'a' });
     // A log that cannot be written (disk full) must not take the run down with an unhandled
     // 'error': the stream stops, the stderr tail stays in memory for messages, and the journal
