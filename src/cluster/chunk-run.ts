@@ -1,4 +1,4 @@
-import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
+import { shownCode, type ItemFailure, type ItemSink, type WorkItem } from '../scheduler/index.js';
 import type { ChunkResult, DoneResult, FailedResult } from './chunk-format.js';
 
 /**
@@ -30,7 +30,7 @@ export class ChunkRun {
   }
 
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void {
-    this.#failed.push({ seq: item.seq, id: item.id, device: device === undefined ? undefined : `${this.agentId}/${device}`, code: failure.code, message: failure.message });
+    this.#failed.push({ seq: item.seq, id: item.id, device: device === undefined ? undefined : `${this.agentId}/${device}`, code: shownCode(failure), message: failure.message });
     this.#answered();
   }
 

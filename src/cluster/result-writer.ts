@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../errors/index.js';
 import { ItemTally, type JsonlSink } from '../run/index.js';
-import { newWorkItem } from '../scheduler/index.js';
+import { failureFromShownCode, newWorkItem, type ItemFailure } from '../scheduler/index.js';
 import type { SeqSet } from '../store/index.js';
 import type { ChunkResult } from './chunk-format.js';
 
@@ -36,15 +36,19 @@ export class ResultWriter {
       this.sink.doneJson(newWorkItem(d.seq, d.id, ''), d.outputJson, d.device);
       this.tally.count(true, d.device);
     }
-    for (const f of r.failed) this.failure(f.seq, f.id, f.code as ErrorCode, f.message, f.device);
+    for (const f of r.failed) this.failed(f.seq, f.id, failureFromShownCode(f.code, f.message), f.device);
   }
 
   failure(seq: number, id: string | number, code: ErrorCode, message: string, device?: string): void {
+    this.failed(seq, id, { code, message }, device);
+  }
+
+  private failed(seq: number, id: string | number, failure: ItemFailure, device?: string): void {
     if (!this.written.add(seq)) {
       this.tally.duplicates++;
       return;
     }
-    this.sink.failed(newWorkItem(seq, id, ''), { code, message }, device);
+    this.sink.failed(newWorkItem(seq, id, ''), failure, device);
     this.tally.count(false, device);
   }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { assertSeq } from '../store/index.js';
 import { OutputSlices, utf8Room, type OutputTexts } from '../protocol/index.js';
 import { DecimalCounter, LINE_ROOM, putSpanLines } from './line-bytes.js';
-import type { ItemFailure, ItemSink, WorkItem } from '../scheduler/index.js';
+import { shownCode, type ItemFailure, type ItemSink, type WorkItem } from '../scheduler/index.js';
 import type { LineWriterThread } from './writer/index.js';
 
 /** What the sink tells the journal after each group is in the output file. */
@@ -177,8 +177,9 @@ export class JsonlSink implements ItemSink {
   }
 
   failed(item: WorkItem, failure: ItemFailure, device: string | undefined): void {
-    this.append(`${JSON.stringify({ id: item.id, error: { code: failure.code, message: failure.message } })}\n`);
-    this.failedItems.push({ seq: item.seq, id: item.id, code: failure.code, message: failure.message });
+    const code = shownCode(failure);
+    this.append(`${JSON.stringify({ id: item.id, error: { code, message: failure.message } })}\n`);
+    this.failedItems.push({ seq: item.seq, id: item.id, code, message: failure.message });
     this.failures++;
     this.options.onItems?.(false, device, 1);
     this.maybeFlush();

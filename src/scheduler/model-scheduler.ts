@@ -4,7 +4,7 @@ import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, ty
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import { ItemQueue } from './item-queue.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
-import type { ItemFailure, ItemSink, WorkItem } from './work-item.js';
+import { itemErrorFailure, type ItemFailure, type ItemSink, type WorkItem } from './work-item.js';
 
 export interface ModelSchedulerOptions {
   readonly model: string;
@@ -167,7 +167,7 @@ export class ModelScheduler {
       const deliverOne = (item: WorkItem, i: number) => {
         const err = errors?.[i];
         if (err === undefined) deliver(item, i, device);
-        else sink.failed(item, { code: 'GPUPOOL_E_ITEM_FAILED', message: err.message }, device);
+        else sink.failed(item, itemErrorFailure(err), device);
       };
       const wholeSpans = errors === undefined && sink.doneSpan !== undefined;
       for (let k = 0, i = 0; k < items.length; i += items[k].count, k++) {

@@ -1,5 +1,5 @@
-import type { OutputTexts } from '../protocol/index.js';
-import type { ErrorCode } from '../errors/index.js';
+import type { ItemErrorBody, OutputTexts } from '../protocol/index.js';
+import { ERROR_CODES, type ErrorCode } from '../errors/index.js';
 
 /** One input on its way through the pool. The payload stays JSON text end to end. */
 export interface WorkItem {
@@ -33,6 +33,35 @@ export interface WorkItem {
 export interface ItemFailure {
   readonly code: ErrorCode;
   readonly message: string;
+  /**
+   * The worker's own code for an item it failed alone (`ItemError(message, code)` in the SDKs,
+   * `errors[i].code` in the protocol): what the item's error shows in place of `code`, which
+   * stays gpupool's (it picks an HTTP status and an exit code).
+   */
+  readonly workerCode?: string;
+}
+
+/** The code an item's error shows (output line, HTTP body, journal): the worker's own when it gave one. */
+export function shownCode(failure: ItemFailure): string {
+  return failure.workerCode ?? failure.code;
+}
+
+/** What a worker's own code may be: a short tag (letters, digits, `_ . : -`), never a second message. */
+const WORKER_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * An item the worker failed alone (`errors[i]` of its answer). Its code is kept only when it is
+ * such a tag; anything else in that place is left out rather than written into every output line.
+ */
+export function itemErrorFailure(err: ItemErrorBody | undefined): ItemFailure {
+  const message = typeof err?.message === 'string' ? err.message : 'the worker failed this item (its error entry had no message)';
+  const code = err?.code;
+  return typeof code === 'string' && WORKER_CODE.test(code) ? { code: 'GPUPOOL_E_ITEM_FAILED', message, workerCode: code } : { code: 'GPUPOOL_E_ITEM_FAILED', message };
+}
+
+/** An item's failure from a code read back where only the shown code travelled (a cluster chunk's result). */
+export function failureFromShownCode(code: string, message: string): ItemFailure {
+  return Object.hasOwn(ERROR_CODES, code) ? { code: code as ErrorCode, message } : { code: 'GPUPOOL_E_ITEM_FAILED', message, workerCode: code };
 }
 
 /** Where finished items go: the run's output file, an HTTP reply, a Redis chunk. */

@@ -1,5 +1,5 @@
 import { GpupoolError } from '../errors/index.js';
-import type { ItemFailure, WorkItem } from '../scheduler/index.js';
+import { shownCode, type ItemFailure, type WorkItem } from '../scheduler/index.js';
 import type { ItemOwner } from './item-owner.js';
 import type { ServedModel } from './served-model.js';
 
@@ -54,7 +54,7 @@ export class InferRequest implements ItemOwner {
   itemFailed(item: WorkItem, failure: ItemFailure): void {
     this.model.outstanding--;
     if (this.settled) return;
-    this.outputs[item.seq] = `{"error":${JSON.stringify({ code: failure.code, message: failure.message })}}`;
+    this.outputs[item.seq] = `{"error":${JSON.stringify({ code: shownCode(failure), message: failure.message })}}`;
     this.failures++;
     this.firstFailure ??= failure;
     if (--this.remaining === 0) this.finish();

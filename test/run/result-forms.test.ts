@@ -34,8 +34,11 @@ for (const sdk of ['python', 'typescript'] as const) {
       const env = { default: '', lines: '\n    env: { GPUPOOL_RESULT_FORMS: "result_lines" }', classic: '\n    env: { GPUPOOL_RESULT_FORMS: "" }' }[forms];
       const config = writeConfig(dir, `models:\n  m:\n    command: ${command}\n    devices: cpu\n    batch: { max: 16, timeout: 2ms }${env}\n`);
       const failing = (i: number) => i % 50 === 7;
+      // Every other failing item carries the worker's own code, which its error line shows;
+      // the others (and a code that is not a short tag) show gpupool's.
+      const workerCode = (i: number) => (i % 100 === 7 ? 'EMPTY_IMAGE' : i % 150 === 57 ? 'not a tag: spaces' : undefined);
       const input = writeJsonl(path.join(dir, 'in.jsonl'), COUNT, (i) => {
-        if (failing(i)) return sdk === 'python' ? { item_error: `bad ${i}` } : { fail: `bad ${i}` };
+        if (failing(i)) return sdk === 'python' ? { item_error: `bad ${i}`, code: workerCode(i) } : { fail: `bad ${i}`, code: workerCode(i) };
         return sdk === 'python' ? { echo: expected(i) } : (expected(i) as object);
       });
       const out = path.join(dir, 'out.jsonl');
@@ -47,7 +50,8 @@ for (const sdk of ['python', 'typescript'] as const) {
       assert.equal(lines.length, COUNT);
       for (const [i, line] of lines.entries()) {
         assert.equal(line.id, i + 1);
-        if (failing(i)) assert.deepEqual(line.error, { code: 'GPUPOOL_E_ITEM_FAILED', message: `bad ${i}` });
+        const code = workerCode(i) === 'EMPTY_IMAGE' ? 'EMPTY_IMAGE' : 'GPUPOOL_E_ITEM_FAILED';
+        if (failing(i)) assert.deepEqual(line.error, { code, message: `bad ${i}` }, `line ${i + 1}`);
         else assert.deepEqual(line.output, expected(i), `line ${i + 1}`);
       }
     });
