@@ -190,6 +190,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         for (const rec of batch) {
           if (stopped()) return;
           tally.read = Math.max(tally.read, rec.seq + 1);
+          if (first) tally.inputs++; // a later pass reads the input again for lost chunks
           if (written.has(rec.seq) || open.holds(rec.seq)) {
             if (first && resumed.has(rec.seq)) tally.resumed++;
             continue;
@@ -219,7 +220,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     if (fatal) throw fatal instanceof GpupoolError ? fatal : classifyWriteError(fatal, output);
     const complete = !drain.signal.aborted;
     if (complete) {
-      await journal.markFinished(tally.read);
+      await journal.markFinished(tally.inputs);
       await obliterate();
       await redis.del(keys.results(jobId), keys.progress(jobId));
       await unregisterJob(redis, keys, jobId);

@@ -154,6 +154,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
           if (drain.signal.aborted) break;
           if ('offsets' in rec) {
             const span = newSpanItem(rec.seq, rec.id, rec.json, rec.offsets);
+            tally.inputs += span.count;
             const end = rec.seq + span.count;
             if (!overlaps(resume.done, rec.seq, end) && !overlaps(resume.failed, rec.seq, end)) {
               const wait = admit(span);
@@ -171,6 +172,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
             continue;
           }
           if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
+          tally.inputs++;
           if (settled(rec.seq)) {
             tally.resumed++;
             continue;
@@ -211,7 +213,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     if (writeError) throw outputWriteError(writeError, output);
     if (readError !== undefined) throw inputReadError(readError, source.description) ?? readError;
     if (outcome && outcome.code !== 'GPUPOOL_E_INTERRUPTED') throw outcome;
-    if (stopReason === 'complete' && !options.shard) await journal.markFinished(tally.read);
+    if (stopReason === 'complete' && !options.shard) await journal.markFinished(tally.inputs);
     progress.summary(summary);
     return summary;
   } finally {

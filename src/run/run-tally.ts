@@ -8,8 +8,10 @@ export class ItemTally {
   failed = 0;
   /** Items an earlier run had finished. */
   resumed = 0;
-  /** Input positions read so far. */
+  /** Input positions read so far (blank lines included: they keep their number). */
   read = 0;
+  /** Inputs read so far: what a finished job's total is (blank lines are not inputs). */
+  inputs = 0;
   /** Items per device key. */
   readonly perDevice = new Map<string, number>();
 

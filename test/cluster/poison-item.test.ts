@@ -5,9 +5,10 @@
  * the chunk completes.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
+import { runCli, startCli, tempDir, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { clusterConfig, FIXTURES, SHARED_REDIS, startAgent, tallyIds, uniquePrefix, type RunningCli } from './cluster-helpers.js';
 
@@ -18,6 +19,9 @@ test('an item that crashes its worker fails alone inside the agent; the rest of 
   const prefix = uniquePrefix(t);
   const config = clusterConfig(dir, { worker: 'crash_worker.py', workers: 1, batch: 16 });
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 1000, (i) => (i === 499 ? { crash: true } : { n: i }));
+  // A blank line (after line 600): not an input, so not in the finished job's total.
+  const lines = fs.readFileSync(input, 'utf8').split('\n');
+  fs.writeFileSync(input, [...lines.slice(0, 600), '  ', ...lines.slice(600)].join('\n'));
   const out = path.join(dir, 'out.jsonl');
   const agent = await startAgent(config, SHARED_REDIS, prefix, 'p1');
   pids.push(agent.child.pid!);
@@ -29,6 +33,9 @@ test('an item that crashes its worker fails alone inside the agent; the rest of 
   assert.ok([...ids.values()].every((n) => n === 1));
   assert.deepEqual([...errors], [[500, 'GPUPOOL_E_WORKER_CRASHED']]);
   assert.equal(JSON.parse(r.stdout).splits, 0, 'the agent survived: no chunk went back');
+  const status = await runCli(['status', out, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.deepEqual((JSON.parse(status.stdout) as { counts: unknown }).counts, { done: 999, failed: 1, total: 1000 });
   agent.child.kill('SIGINT');
   assert.equal((await agent.done).code, 0);
 });

@@ -38,6 +38,10 @@ test('a malformed line is reported with its line number and the others still run
   assert.equal(byId.get(2)?.error?.code, 'GPUPOOL_E_INPUT_PARSE');
   assert.match(byId.get(2)!.error!.message, /line 2 is not valid JSON/);
   assert.deepEqual(byId.get(4)?.output, { c: 3 });
+  // The finished job's total counts inputs, not lines: the blank line is not one.
+  const status = await runCli(['status', out, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.deepEqual((JSON.parse(status.stdout) as { counts: unknown }).counts, { done: 2, failed: 1, total: 3 });
 });
 
 test('--on-error stop stops at the first failure', async () => {
