@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { parseBytes, parseDuration } from './units.js';
 
+// A union's own message when the value is of neither type (zod's is "Invalid input"): what is allowed.
 const duration = (what: string) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
+  z.union([z.string(), z.number()], { error: `must be a duration like "5ms", "2s" or "10m" (${what})` }).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined || ms < 0) {
       ctx.addIssue({ code: 'custom', message: `must be a duration like "5ms", "2s" or "10m" (${what}), got ${JSON.stringify(v)}` });
@@ -16,7 +17,7 @@ const duration = (what: string) =>
     return ms;
   });
 
-const bytes = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const bytes = z.union([z.string(), z.number()], { error: 'must be a size like "2GiB", "512MB" or a number of bytes' }).transform((v, ctx) => {
   const b = parseBytes(v);
   if (b === undefined || b < 0) {
     ctx.addIssue({ code: 'custom', message: `must be a size like "2GiB", "512MB" or a number of bytes, got ${JSON.stringify(v)}` });
@@ -29,7 +30,9 @@ const positiveInt = z.number().int().min(1);
 
 /** `all`, `cpu`, `"6,7"`, `[6, 7]`, `["GPU-…"]`: normalised to a list of tokens. */
 const deviceSpec = z
-  .union([z.string().min(1), z.number().int().min(0), z.array(z.union([z.string().min(1), z.number().int().min(0)])).min(1)])
+  .union([z.string().min(1), z.number().int().min(0), z.array(z.union([z.string().min(1), z.number().int().min(0)])).min(1)], {
+    error: 'must be all, cpu, a device index, a list of them ("6,7" or [6, 7]), cuda:N, npu:N or a UUID',
+  })
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean));
 
 export const batchSchema = z
@@ -124,7 +127,7 @@ export const modelSchema = z
     /** How long a worker may take from start to `ready`. @defaultValue 10m */
     start_timeout: duration('start_timeout').default(600_000),
     /** Extra environment for the worker, applied after pinning. */
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, a number or a boolean' }).transform(String)).default({}),
     /** Input field holding an item's cost (pages, tokens, pixels). @defaultValue cost */
     cost_field: z.string().min(1).default('cost'),
   })

@@ -17,8 +17,20 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   return `\`${key}\` ${issue.message.replace(/^Invalid input: /, '')}, got ${got}`;
 }
 
+/**
+ * The config with every key whose value is null left out: in YAML a key written with nothing
+ * after it (`max_cost:`) is null, and means "not set" to whoever wrote it, as in the reference
+ * of docs/config.md. Nulls inside lists stay, and are refused by the schema.
+ */
+function withoutNullKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(withoutNullKeys);
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNullKeys(v)]));
+}
+
 /** Validates a parsed config object; every problem is named with its key and value. */
-export function resolveConfig(raw: unknown, baseDir: string, file?: string): GpupoolConfig {
+export function resolveConfig(given: unknown, baseDir: string, file?: string): GpupoolConfig {
+  const raw = withoutNullKeys(given);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => describeIssue(i, raw));

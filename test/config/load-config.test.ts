@@ -1,0 +1,58 @@
+// The config loader: the reference in docs/config.md is a config that loads; a key written with
+// nothing after it is not set; a value of the wrong type is named with what is allowed.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { GpupoolError } from '../../src/errors/index.js';
+import { resolveConfig } from '../../src/config/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function configError(yaml: string): string {
+  try {
+    resolveConfig(YAML.parse(yaml), '/tmp');
+  } catch (err) {
+    assert.ok(err instanceof GpupoolError);
+    assert.equal(err.code, 'GPUPOOL_E_CONFIG');
+    return err.message;
+  }
+  assert.fail('the config was accepted');
+}
+
+test('the reference config of docs/config.md loads as written', () => {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'config.md'), 'utf8');
+  const block = /```yaml\n([\s\S]*?)```/.exec(doc);
+  assert.ok(block, 'docs/config.md has a yaml block');
+  const config = resolveConfig(YAML.parse(block[1]), '/tmp');
+  assert.deepEqual(Object.keys(config.models), ['ocr', 'echo']);
+  assert.equal(config.models.ocr.batch.max_cost, undefined);
+  assert.equal(config.models.ocr.memory.need, undefined);
+});
+
+test('a key with nothing after it is not set; one inside a list is refused', () => {
+  const m = resolveConfig(YAML.parse('models:\n  m:\n    command: [w]\n    devices:\n    batch: { max_cost: , timeout: 2ms }\n    memory: { need: , limit: }\n    env: { A: , B: 1 }\n'), '/tmp').models.m;
+  assert.equal(m.batch.max_cost, undefined);
+  assert.equal(m.batch.timeout, 2);
+  assert.equal(m.memory.need, undefined);
+  assert.deepEqual(m.env, { B: '1' });
+  assert.deepEqual(m.devices, ['all']);
+  assert.match(configError('models:\n  m:\n    command: [w, null]\n'), /`models\.m\.command\.1` .*got null/);
+  assert.match(configError('models:\n  m:\n    command:\n'), /`models\.m\.command` .*got nothing/);
+});
+
+test('a value of neither allowed type names the key, what is allowed and the value', () => {
+  const cases: [string, RegExp][] = [
+    ['batch: { timeout: [1] }', /`models\.m\.batch\.timeout` must be a duration like "5ms", "2s" or "10m" \(batch\.timeout\), got \[1\]/],
+    ['memory: { need: { a: 1 } }', /`models\.m\.memory\.need` must be a size like "2GiB", "512MB" or a number of bytes, got \{"a":1\}/],
+    ['devices: { a: 1 }', /`models\.m\.devices` must be all, cpu, a device index, a list of them .*got \{"a":1\}/],
+    ['env: { A: [1] }', /`models\.m\.env\.A` must be a string, a number or a boolean, got \[1\]/],
+  ];
+  for (const [line, message] of cases) {
+    const text = configError(`models:\n  m:\n    command: [w]\n    ${line}\n`);
+    assert.match(text, message, line);
+    assert.doesNotMatch(text, /Invalid input/, line);
+  }
+});
