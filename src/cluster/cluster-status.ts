@@ -65,22 +65,26 @@ export async function readClusterStatus(options: ClusterStatusOptions): Promise<
       return empty;
     }
     const { jobs } = await listJobs(redis, keys);
-    let chosen = jobs;
-    if (options.job !== undefined) {
-      chosen = jobs.filter((j) => j.id === options.job);
-      if (chosen.length === 0) {
+    let views: JobStatusView[];
+    if (options.job === undefined) {
+      views = await Promise.all(jobs.map((job) => jobView(redis, keys, masked, job)));
+    } else {
+      const chosen = jobs.filter((j) => j.id === options.job);
+      if (chosen.length > 0) {
+        views = await Promise.all(chosen.map((job) => jobView(redis, keys, masked, job)));
+      } else {
         const journal = await readRedisJournalStatus(redis, keys.journal(options.job), `${masked} key ${keys.journal(options.job)}`);
         if (journal === null) throw notFound(options.job, masked, keys, jobs.map((j) => j.id));
-        return { ...empty, jobs: [finishedView(options.job, journal)] };
+        views = [finishedView(options.job, journal)];
       }
     }
-    const views = await Promise.all(chosen.map((job) => jobView(redis, keys, masked, job)));
     const agents = await listAgents(redis, keys);
     return {
       redis: masked,
       prefix: keys.prefix,
       jobs: views,
-      agents: options.job === undefined ? agents : agents.filter((a) => a.jobs[options.job!] !== undefined || chosen.some((j) => a.capacity[j.model] !== undefined)),
+      // With a JOB: the agents that hold its chunks or run its model (also for a finished job).
+      agents: options.job === undefined ? agents : agents.filter((a) => a.jobs[options.job!] !== undefined || views.some((v) => a.capacity[v.job.model] !== undefined)),
     };
   } finally {
     redis.disconnect();

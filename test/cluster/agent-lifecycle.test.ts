@@ -74,6 +74,9 @@ test('an agent joining mid-job takes work; Ctrl-C drains another; status shows j
   const done = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'life']);
   assert.equal(done.code, 0, done.stderr);
   assert.match(done.stdout, /life {2}model echo .*\n {4}2,000 done, 0 failed of 2,000; finished \(journal in Redis\)/);
+  // The agent still running its model is shown with the finished job, as with a running one.
+  const doneJson = JSON.parse((await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'life', '--json'])).stdout) as StatusJson;
+  assert.deepEqual(doneJson.agents.map((a) => a.id), ['late']);
   // SIGTERM (what systemd and Kubernetes send) drains like Ctrl-C.
   late.child.kill('SIGTERM');
   const stopped = await late.done;

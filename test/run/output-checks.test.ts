@@ -55,6 +55,16 @@ test('outputs that work: nested folders not made yet, a link whose target (and i
   }
   assert.equal(readOutput(nested).length, 5);
   assert.equal(readOutput(target).length, 5, 'written through the link');
+  // status finds the /dev/null run's journal through the same --state-dir, with or without OUTPUT.
+  const state = path.join(dir, 'null-state');
+  for (const args of [['/dev/null', '--state-dir', state], ['--state-dir', state]]) {
+    const s = await runCli(['status', ...args, '--json']);
+    assert.equal(s.code, 0, `${args.join(' ')}: ${s.stderr}`);
+    assert.deepEqual((JSON.parse(s.stdout) as { counts: unknown }).counts, { done: 5, failed: 0, total: 5 });
+  }
+  const without = await runCli(['status', '/dev/null']);
+  assert.equal(without.code, 4, without.stderr);
+  assert.match(without.stderr, /GPUPOOL_E_NOT_FOUND: no journal for "\/dev\/null" \(looked in \/dev\/\.gpupool\/null; a run given --state-dir keeps it there: give status the same\)/);
 });
 
 test('an output that takes no positioned writes (a file of /proc, with the journal elsewhere) fails naming it, with the writer thread or without', async () => {

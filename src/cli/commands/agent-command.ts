@@ -40,7 +40,7 @@ export function registerAgentCommand(program: Command): void {
     .description("run this machine's pool and take chunks of the jobs in Redis for its models; Ctrl-C drains")
     .requiredOption('-c, --config <file>', 'YAML config (the models this agent runs)')
     .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS')
-    .option('-m, --model <name...>', 'models to run (default: every model of the config)')
+    .option('-m, --model <name...>', 'models to run (default: every kind: process model of the config)')
     .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
     .option('--prefix <name>', 'namespace of the queues in Redis', 'gpupool')
     .option('--name <name>', 'how status shows this agent (default: <hostname>-<pid>)')

@@ -8,7 +8,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description("a job's progress, failures and learned batch limits, from its journal")
-    .argument('[output]', 'the output file of the run (its journal sits beside it); with --redis: a job name')
+    .argument('[output]', 'the output file of the run (its journal sits beside it; not needed with --state-dir); with --redis: a job name')
     .option('--state-dir <dir>', 'the journal folder, if --state-dir was given to run')
     .option('--redis <url>', "the jobs, their progress and the agents (with their devices) on this Redis; JOB narrows to one")
     .option('--prefix <name>', 'with --redis: namespace of the queues', 'gpupool')
@@ -20,10 +20,15 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write(flags.json ? `${JSON.stringify(cluster, null, 2)}\n` : formatClusterStatus(cluster));
         return;
       }
-      if (output === undefined) throw new GpupoolError('GPUPOOL_E_USAGE', 'status needs the OUTPUT file of a run, or --redis URL [JOB] for the jobs on a Redis');
-      const dir = flags.stateDir ?? stateDirFor(path.resolve(output));
+      if (output === undefined && flags.stateDir === undefined) {
+        throw new GpupoolError('GPUPOOL_E_USAGE', 'status needs the OUTPUT file of a run (or the --state-dir it was given), or --redis URL [JOB] for the jobs on a Redis');
+      }
+      const dir = flags.stateDir ?? stateDirFor(path.resolve(output!));
       const status = readJournalStatus(dir);
-      if (!status) throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal for "${output}" (looked in ${dir})`);
+      if (!status) {
+        const what = output === undefined ? `in --state-dir ${dir}` : `for "${output}" (looked in ${dir}${flags.stateDir === undefined ? '; a run given --state-dir keeps it there: give status the same' : ''})`;
+        throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal ${what}`);
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         return;

@@ -41,7 +41,7 @@ export function registerSubmitCommand(program: Command): void {
     .requiredOption('-o, --output <file>', 'output JSONL (results in the order they come back)')
     .option('-m, --model <name>', 'model to run (may be left out when the config has one)')
     .option('--prefix <name>', 'namespace of the queues in Redis', 'gpupool')
-    .option('--job <name>', "the job's name in Redis (default: <model>-<hash of input, model and output>)")
+    .option('--job <name>', "the job's name in Redis (default: <model>-<hash of the model, its command, the input and the output>)")
     .option('--chunk-size <n>', 'items per chunk (default 256): one chunk goes to one agent, its items batched together', parsePositiveInt('--chunk-size'))
     .option('--max-chunks <n>', 'chunks out at once (default: twice what the live agents hold, at least 4)', parsePositiveInt('--max-chunks'))
     .option('--lock-duration <time>', "how long a chunk stays with an agent that stopped renewing its lock (killed) before another takes it (default 30s)", parseLockDuration)
