@@ -192,7 +192,10 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
           tally.read = Math.max(tally.read, rec.seq + 1);
           if (first) tally.inputs++; // a later pass reads the input again for lost chunks
           if (written.has(rec.seq) || open.holds(rec.seq)) {
-            if (first && resumed.has(rec.seq)) tally.resumed++;
+            if (first && resumed.has(rec.seq)) {
+              tally.resumed++;
+              if (resume.failed.has(rec.seq)) tally.resumedFailed++;
+            }
             continue;
           }
           if ('parseError' in rec) writer.failure(rec.seq, rec.id, 'GPUPOOL_E_INPUT_PARSE', rec.parseError);
@@ -232,6 +235,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       done: tally.done,
       failed: tally.failed,
       resumed: tally.resumed,
+      resumedFailed: tally.resumedFailed,
       duplicates: tally.duplicates,
       wallSeconds: wall,
       itemsPerSecond: (tally.done + tally.failed) / Math.max(1e-3, wall),

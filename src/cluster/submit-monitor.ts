@@ -110,7 +110,7 @@ export class SubmitMonitor {
     if (this.options.mode === 'none') return;
     const n = (x: number): string => Math.round(x).toLocaleString('en-US');
     const lines = [
-      `${s.outcome === 'complete' ? 'done' : s.outcome}: ${n(s.done)} items ok, ${n(s.failed)} failed${s.resumed ? `, ${n(s.resumed)} already done before` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${n(s.itemsPerSecond)} items/s), job ${s.job}`,
+      `${s.outcome === 'complete' ? 'done' : s.outcome}: ${n(s.done)} items ok, ${n(s.failed)} failed${s.resumed ? `, ${n(s.resumed)} already done before${s.resumedFailed ? ` (${n(s.resumedFailed)} of them failed)` : ''}` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${n(s.itemsPerSecond)} items/s), job ${s.job}`,
       ...Object.entries(s.devices)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([d, items]) => `  ${d.padEnd(32)} ${n(items).padStart(10)} items`),

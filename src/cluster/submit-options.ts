@@ -47,6 +47,8 @@ export interface SubmitSummary {
   readonly failed: number;
   /** Items an earlier run had finished. */
   readonly resumed: number;
+  /** Of `resumed`, the items an earlier run failed. */
+  readonly resumedFailed: number;
   /** Results that came twice (a chunk redone) and were written once. */
   readonly duplicates: number;
   readonly wallSeconds: number;

@@ -141,7 +141,15 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     // bounded by cost (which needs each line's cost) or the run is a shard (not consecutive).
     const spanLines = model.batch.max_cost === undefined && !options.shard ? Math.min(MAX_SPAN_LINES, model.batch.max) : 0;
     const records = spanLines > 1 && source.spanBatches ? source.spanBatches(spanLines) : source.recordBatches();
-    const settled = (seq: number) => resume.done.has(seq) || resume.failed.has(seq);
+    /** Counts an item an earlier run finished (done or failed); false for one still to do. */
+    const skipSettled = (seq: number): boolean => {
+      if (resume.done.has(seq)) tally.resumed++;
+      else if (resume.failed.has(seq)) {
+        tally.resumed++;
+        tally.resumedFailed++;
+      } else return false;
+      return true;
+    };
     const admit = (item: WorkItem) => {
       const wait = admission.acquire(item.count);
       scheduler.push(item);
@@ -163,8 +171,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
             }
             for (const item of unpackSpan(span)) {
               if (drain.signal.aborted) break; // as the outer loop: nothing is admitted after a stop
-              if (settled(item.seq)) tally.resumed++;
-              else {
+              if (!skipSettled(item.seq)) {
                 const wait = admit(item);
                 if (wait) await wait;
               }
@@ -173,10 +180,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
           }
           if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
           tally.inputs++;
-          if (settled(rec.seq)) {
-            tally.resumed++;
-            continue;
-          }
+          if (skipSettled(rec.seq)) continue;
           if ('parseError' in rec) {
             const wait = admission.acquire();
             sink.failed(newWorkItem(rec.seq, rec.id, 'null'), { code: 'GPUPOOL_E_INPUT_PARSE', message: rec.parseError }, undefined);

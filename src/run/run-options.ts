@@ -64,6 +64,8 @@ export interface RunSummary {
   readonly failed: number;
   /** Items skipped because an earlier run finished them. */
   readonly resumed: number;
+  /** Of `resumed`, the items an earlier run failed (their error lines are in the output already). */
+  readonly resumedFailed: number;
   readonly wallSeconds: number;
   readonly itemsPerSecond: number;
   readonly devices: DeviceSummary[];

@@ -8,6 +8,8 @@ export class ItemTally {
   failed = 0;
   /** Items an earlier run had finished. */
   resumed = 0;
+  /** Of `resumed`, those it had failed: the job still has failures, and exits 1. */
+  resumedFailed = 0;
   /** Input positions read so far (blank lines included: they keep their number). */
   read = 0;
   /** Inputs read so far: what a finished job's total is (blank lines are not inputs). */
@@ -51,6 +53,7 @@ export class RunTally extends ItemTally {
       done: this.done,
       failed: this.failed,
       resumed: this.resumed,
+      resumedFailed: this.resumedFailed,
       wallSeconds: wall,
       itemsPerSecond: (this.done + this.failed) / wall,
       devices,

@@ -85,7 +85,7 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
     [[...submit, '--redis', SHARED_REDIS, '--lock-duration', '5ms'], /--lock-duration must be a duration of at least 100ms.*got "5ms"/],
     [[...submit, '--redis', SHARED_REDIS, '--job', 'a b'], /--job must be 1 to 64 letters, digits, "_", "\." or "-", got "a b"/],
     [[...submit, '--redis', SHARED_REDIS, '--prefix', 'a:b'], /--prefix must be 1 to 64 letters.*got "a:b"/],
-    [['status'], /status needs the OUTPUT file of a run, or --redis URL \[JOB\]/],
+    [['status'], /status needs the OUTPUT file of a run \(or the --state-dir it was given\), or --redis URL \[JOB\]/],
   ];
   const results = await Promise.all(cases.map(([args]) => runCli(args)));
   results.forEach((r, i) => {

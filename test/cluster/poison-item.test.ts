@@ -36,6 +36,11 @@ test('an item that crashes its worker fails alone inside the agent; the rest of 
   const status = await runCli(['status', out, '--json']);
   assert.equal(status.code, 0, status.stderr);
   assert.deepEqual((JSON.parse(status.stdout) as { counts: unknown }).counts, { done: 999, failed: 1, total: 1000 });
+  // Submitted again: nothing is redone, and the job still has its failed item (exit 1).
+  const again = await startCli(['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '100', '--progress', 'none', '--json']).done;
+  assert.equal(again.code, 1, again.stderr);
+  const summary = JSON.parse(again.stdout) as { done: number; resumed: number; resumedFailed: number };
+  assert.deepEqual([summary.done, summary.resumed, summary.resumedFailed], [0, 1000, 1]);
   agent.child.kill('SIGINT');
   assert.equal((await agent.done).code, 0);
 });

@@ -41,6 +41,25 @@ test('kill -9 at random moments, run again each time (reader and writer threads 
   assert.ok(kills >= 3, `only ${kills} kills landed mid-run`);
 });
 
+test('a job with failures still exits 1 when run again: its failed items are in the output, counted as failed before', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"a":1}\n{"b":\n\n{"c":3}\n{"d":4}\n');
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'plain', '--json'];
+  const first = await runCli(args);
+  assert.equal(first.code, 1, first.stderr);
+  const again = await runCli(args);
+  assert.equal(again.code, 1, `the job still has a failed item: ${again.stderr}`);
+  const summary = JSON.parse(again.stdout) as { done: number; failed: number; resumed: number; resumedFailed: number };
+  assert.deepEqual([summary.done, summary.failed, summary.resumed, summary.resumedFailed], [0, 0, 4, 1]);
+  assert.match(again.stderr, /done: 0 items ok, 0 failed, 4 already done before \(1 of them failed\)/);
+  assert.equal(readOutput(out).length, 4, 'nothing written twice');
+  const status = await runCli(['status', out, '--json']);
+  assert.deepEqual((JSON.parse(status.stdout) as { counts: unknown }).counts, { done: 3, failed: 1, total: 4 }, 'the total of a job run again once finished');
+});
+
 test('a journal of another input is refused with a clear message; --fresh starts over', async () => {
   const dir = tempDir();
   const a = writeJsonl(path.join(dir, 'a.jsonl'), 10);

@@ -78,6 +78,6 @@ export function registerSubmitCommand(program: Command): void {
       interrupts.dispose();
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       if (summary.outcome === 'interrupted') process.exitCode = 130;
-      else process.exitCode = summary.failed > 0 ? 1 : 0;
+      else process.exitCode = summary.failed + summary.resumedFailed > 0 ? 1 : 0;
     });
 }
