@@ -28,10 +28,30 @@ test('one byte at a time still decodes', () => {
   assert.deepEqual(out, ['{"x":[1,2,3]}', '{"y":null}']);
 });
 
+test('a large frame over many chunks, its header split too, then frames in the same chunk as its end', () => {
+  const big = `{"big":"${'x'.repeat(5_000_000)}"}`;
+  const all = Buffer.concat([encodeFrame('{"a":1}'), encodeFrame(big), encodeFrame('{"b":2}'), encodeFrame('{}')]);
+  // Chunks of 64 KiB after a first one that cuts the big frame's header (bytes 11-14) or not.
+  for (const first of [12, 13, 14, 65_536]) {
+    const d = new FrameDecoder();
+    const out: string[] = [];
+    for (let at = 0, size = first; at < all.length; at += size, size = 65_536) {
+      out.push(...d.push(all.subarray(at, at + size)));
+      if (at + size < all.length && out.length === 1) assert.ok(d.bufferedBytes > 0, 'the unfinished frame is counted');
+    }
+    assert.deepEqual(out, ['{"a":1}', big, '{"b":2}', '{}'], `first chunk ${first}`);
+    assert.equal(d.bufferedBytes, 0);
+  }
+});
+
 test('a header announcing more than the limit is refused', () => {
   const header = Buffer.alloc(4);
   header.writeUInt32LE(MAX_FRAME_BYTES + 1, 0);
   assert.throws(() => new FrameDecoder().push(header), FrameTooLargeError);
+  // Also when the header arrives in pieces.
+  const d = new FrameDecoder();
+  d.push(header.subarray(0, 2));
+  assert.throws(() => d.push(header.subarray(2)), FrameTooLargeError);
 });
 
 test('batchJson splices pre-serialised items into valid JSON', () => {
