@@ -18,6 +18,8 @@ export interface JobIdentity {
   readonly fingerprint: string;
   /** Shown in errors and `gpupool status`: model, config path, input path and size… (JSON). */
   readonly description: Record<string, unknown>;
+  /** The description's keys the fingerprint is made of: a mismatch names those that differ (the others are for people). */
+  readonly compared?: readonly string[];
 }
 
 /**

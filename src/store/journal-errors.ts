@@ -74,8 +74,9 @@ export function mismatchError(
   stateDir: string,
   journal: Record<string, unknown>,
   thisRun: Record<string, unknown>,
+  compared?: readonly string[],
 ): GpupoolError {
-  const keys = new Set([...Object.keys(journal), ...Object.keys(thisRun)]);
+  const keys = new Set(compared ?? [...Object.keys(journal), ...Object.keys(thisRun)]);
   const differs = [...keys].filter((k) => JSON.stringify(journal[k]) !== JSON.stringify(thisRun[k]));
   const lines = [
     `the journal in ${stateDir} belongs to another job`,

@@ -281,7 +281,7 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
     );
   }
   if (meta[META_FINGERPRINT] !== identity.fingerprint) {
-    throw mismatchError(where, JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>, identity.description);
+    throw mismatchError(where, JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>, identity.description, identity.compared);
   }
   // Same job, described anew (a moved config): show the current description.
   if (meta[META_DESCRIPTION] !== description) await redis.hset(keys.meta, META_DESCRIPTION, description);

@@ -270,7 +270,7 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
       if (meta.get(META_FINGERPRINT) !== identity.fingerprint) {
         const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
-        throw mismatchError(stateDir, stored, identity.description);
+        throw mismatchError(stateDir, stored, identity.description, identity.compared);
       }
       const description = JSON.stringify(identity.description);
       if (meta.get(META_DESCRIPTION) !== description) {

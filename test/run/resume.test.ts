@@ -7,6 +7,15 @@ import { childPids } from '../helpers/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A folder with `in.jsonl` holding `lines`, a config of one CPU no-op worker, and where the output goes. */
+function noopJob(lines: string): { dir: string; input: string; out: string; config: string } {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, lines);
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  return { dir, input, out: path.join(dir, 'out.jsonl'), config };
+}
+
 test('kill -9 at random moments, run again each time (reader and writer threads on and off in turn): every id exactly once, every result right', async () => {
   const dir = tempDir();
   const n = 200_000;
@@ -42,11 +51,7 @@ test('kill -9 at random moments, run again each time (reader and writer threads 
 });
 
 test('a job with failures still exits 1 when run again: its failed items are in the output, counted as failed before', async () => {
-  const dir = tempDir();
-  const input = path.join(dir, 'in.jsonl');
-  fs.writeFileSync(input, '{"a":1}\n{"b":\n\n{"c":3}\n{"d":4}\n');
-  const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const { input, out, config } = noopJob('{"a":1}\n{"b":\n\n{"c":3}\n{"d":4}\n');
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'plain', '--json'];
   const first = await runCli(args);
   assert.equal(first.code, 1, first.stderr);
@@ -58,6 +63,25 @@ test('a job with failures still exits 1 when run again: its failed items are in 
   assert.equal(readOutput(out).length, 4, 'nothing written twice');
   const status = await runCli(['status', out, '--json']);
   assert.deepEqual((JSON.parse(status.stdout) as { counts: unknown }).counts, { done: 3, failed: 1, total: 4 }, 'the total of a job run again once finished');
+});
+
+test('an input file edited since the journal was made is not resumed; the same file named from another folder is', async () => {
+  const { dir, input, out, config } = noopJob('{"v":1}\n{"v":2}\n');
+  assert.equal((await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'])).code, 0);
+  // Named relative to another folder, the same file resumes: nothing to do.
+  fs.mkdirSync(path.join(dir, 'sub'));
+  const elsewhere = await runCli(['run', '-c', config, '-i', '../in.jsonl', '-o', out, '--progress', 'none', '--json'], { cwd: path.join(dir, 'sub') });
+  assert.equal(elsewhere.code, 0, elsewhere.stderr);
+  assert.equal((JSON.parse(elsewhere.stdout) as { resumed: number }).resumed, 2);
+  // Rewritten in place: its first line is another input now, so it must not be skipped as done.
+  fs.writeFileSync(input, '{"v":"changed"}\n{"v":2}\n{"v":3}\n');
+  const edited = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
+  assert.equal(edited.code, 10, edited.stderr);
+  assert.match(edited.stderr, /GPUPOOL_E_JOURNAL_MISMATCH: the journal in .* belongs to another job/);
+  assert.match(edited.stderr, /"inputIdentity":"file:[^"]*in\.jsonl \(16 bytes, modified [-:.T0-9]{29}Z\)"/);
+  assert.match(edited.stderr, /"inputIdentity":"file:[^"]*in\.jsonl \(32 bytes, modified /);
+  assert.match(edited.stderr, /differs in: inputIdentity\n/, 'only what the job is compared by');
+  assert.deepEqual(readOutput(out).map((l) => l.output), [{ v: 1 }, { v: 2 }], 'the output is untouched');
 });
 
 test('a journal of another input is refused with a clear message; --fresh starts over', async () => {

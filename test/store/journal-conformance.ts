@@ -119,8 +119,12 @@ export function journalConformance(factory: JournalFactory): void {
       const err = await rejectsWith(() => factory.open(place, identity('fp-b', { model: 'clip', input: 'a.jsonl' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
       assert.match(err.message, /"model":"bert"/);
       assert.match(err.message, /"model":"clip"/);
-      assert.match(err.message, /differs in: model\b/);
+      assert.match(err.message, /differs in: model\n/);
       assert.match(err.message, /--fresh/);
+      // With the keys the fingerprint is made of given, only those are named (not the config's path).
+      const compared = { ...identity('fp-c', { model: 'clip', input: 'b.jsonl', config: 'elsewhere.yaml' }), compared: ['model', 'input'] };
+      const named = await rejectsWith(() => factory.open(place, compared), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.match(named.message, /differs in: model, input\n/);
       // The refused run changed nothing: the journal still opens for its own job.
       const own = await factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' }));
       await own.close();

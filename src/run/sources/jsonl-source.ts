@@ -36,9 +36,18 @@ function costOf(value: unknown, field: string): number {
   return 1;
 }
 
-/** What a run's journal knows a JSONL file by; the reader thread's source uses it too, so a run resumes across the two. */
+/**
+ * What a run's journal knows a JSONL file by; the reader thread's source uses it too, so a run
+ * resumes across the two. Its size and modification time are part of it: a run resumes items by
+ * their position, so a file edited since the journal was made must not be resumed (its lines
+ * may have moved), and is refused as another job's journal.
+ */
 export function fileIdentity(file: string): string {
-  return `file:${fs.realpathSync(file)}`;
+  const stat = fs.statSync(file, { bigint: true });
+  // To the nanosecond (an ISO time with nine decimals): a rewrite within the same millisecond is told apart.
+  const subMs = String(stat.mtimeNs % 1_000_000n).padStart(6, '0');
+  const modified = new Date(Number(stat.mtimeNs / 1_000_000n)).toISOString().replace('Z', `${subMs}Z`);
+  return `file:${fs.realpathSync(file)} (${stat.size} bytes, modified ${modified})`;
 }
 
 /** As {@link fileIdentity}, for a stream (stdin). */
