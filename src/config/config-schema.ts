@@ -103,7 +103,8 @@ export const modelSchema = z
     /** Which devices to use. @defaultValue all */
     devices: deviceSpec.default(['all']),
     /** Workers on each device. @defaultValue 1 */
-    workers_per_device: positiveInt.default(1),
+    // Bounded: each is a process (a typo of 5000 forked until the host choked).
+    workers_per_device: positiveInt.max(256, 'at most 256 workers per device (each is a process)').default(1),
     /** Devices each worker spans (model split over cards). @defaultValue 1 */
     devices_per_worker: positiveInt.default(1),
     /**

@@ -1,21 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { z } from 'zod';
 import { GpupoolError } from '../errors/index.js';
 import { configSchema, type GpupoolConfig, type ModelConfig } from './config-schema.js';
-
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
-  const key = issue.path.map(String).join('.');
-  let value: unknown = raw;
-  for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
-  const got = value === undefined ? 'nothing' : JSON.stringify(value);
-  if (issue.code === 'unrecognized_keys') {
-    return `${key ? `\`${key}\`` : 'the config'} has unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  }
-  if (issue.code === 'custom') return `\`${key}\` ${issue.message}`;
-  return `\`${key}\` ${issue.message.replace(/^Invalid input: /, '')}, got ${got}`;
-}
+import { describeIssue } from './describe-config-issue.js';
 
 /**
  * The config with every key whose value is null left out: in YAML a key written with nothing
@@ -53,7 +41,11 @@ export function loadConfig(file: string): GpupoolConfig {
   try {
     raw = YAML.parse(text);
   } catch (err) {
-    throw new GpupoolError('GPUPOOL_E_CONFIG', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    // The parser's first line ends "at line L, column C:" before a code frame: name the line's text instead.
+    const at = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    const first = (err as Error).message.split('\n')[0].replace(/ at line \d+, column \d+:$/, '');
+    const where = at ? ` at line ${at.line}, column ${at.col} (${JSON.stringify(text.split('\n')[at.line - 1] ?? '')})` : '';
+    throw new GpupoolError('GPUPOOL_E_CONFIG', `${file} is not valid YAML${where}: ${first}`);
   }
   return resolveConfig(raw, path.dirname(abs), abs);
 }

@@ -10,7 +10,7 @@ export interface ErrorCodeSpec {
 }
 
 export const ERROR_CODES = {
-  GPUPOOL_E_CONFIG: { httpStatus: 400, exitCode: 3, remedy: 'Fix the named key in the config file; `docs/config.md` lists every key.' },
+  GPUPOOL_E_CONFIG: { httpStatus: 400, exitCode: 3, remedy: 'Fix the config file where the message says; `docs/config.md` lists every key.' },
   GPUPOOL_E_CONFIG_NOT_FOUND: { httpStatus: 400, exitCode: 3, remedy: 'Pass an existing YAML file with -c.' },
   GPUPOOL_E_USAGE: { httpStatus: 400, exitCode: 2, remedy: 'Run the command with --help to see its options.' },
   GPUPOOL_E_UNKNOWN_MODEL: { httpStatus: 404, exitCode: 4, remedy: 'Use one of the model names defined under `models:` in the config.' },

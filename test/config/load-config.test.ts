@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { GpupoolError } from '../../src/errors/index.js';
-import { resolveConfig } from '../../src/config/index.js';
+import { loadConfig, resolveConfig } from '../../src/config/index.js';
+import { tempDir } from '../helpers/cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -55,4 +56,24 @@ test('a value of neither allowed type names the key, what is allowed and the val
     assert.match(text, message, line);
     assert.doesNotMatch(text, /Invalid input/, line);
   }
+});
+
+test('an unknown key lists the allowed ones and the likely slip; a bad model name gives the rule; bounds', () => {
+  const unknown = configError('models:\n  m:\n    command: [w]\n    worker_per_device: 2\n    batch: { maxx: 3, Time-Out: 1 }\n');
+  assert.match(unknown, /`models\.m` has unknown key\(s\) "worker_per_device" \(did you mean "workers_per_device"\?\); allowed: kind, command, devices, workers_per_device,/);
+  assert.match(unknown, /`models\.m\.batch` has unknown key\(s\) "maxx" \(did you mean "max"\?\), "Time-Out" \(did you mean "timeout"\?\); allowed: max, timeout, max_cost, deadline, in_flight/);
+  assert.match(configError('modles: {}\n'), /the config has unknown key\(s\) "modles" \(did you mean "models"\?\); allowed: models/);
+  assert.match(configError('models:\n  m:\n    command: [w]\n    batch: { zzz: 1 }\n'), /unknown key\(s\) "zzz"; allowed: max,/);
+  assert.match(configError('models:\n  "m m":\n    command: [w]\n'), /`models\.m m`: the name "m m" is not allowed: model names use letters, digits, _ \. -/);
+  assert.match(configError('models:\n  m:\n    command: [w]\n    workers_per_device: 5000\n'), /`models\.m\.workers_per_device` at most 256 workers per device \(each is a process\), got 5000/);
+});
+
+test('a YAML syntax error names the line, its text and the problem', () => {
+  const file = path.join(tempDir(), 'bad.yaml');
+  fs.writeFileSync(file, 'models:\n  m:\n    command: [x\n  y: 1\n');
+  assert.throws(() => loadConfig(file), (err: GpupoolError) => {
+    assert.equal(err.code, 'GPUPOOL_E_CONFIG');
+    assert.match(err.message, /bad\.yaml is not valid YAML at line 4, column 3 \("  y: 1"\): Flow sequence in block collection must be sufficiently indented and end with a \]$/);
+    return true;
+  });
 });
