@@ -3,8 +3,11 @@ import type { PoolEvent } from '../pool/index.js';
 /** The stderr line `gpupool run` and `gpupool serve` print for a pool event; undefined: nothing to say. */
 export function describePoolEvent(e: PoolEvent): string | undefined {
   switch (e.type) {
-    case 'worker-crashed':
-      return `worker crashed; ${e.inflightItems} items go back to the queue: ${e.message.split('\n')[0]}`;
+    case 'worker-crashed': {
+      const items = `${e.inflightItems} item${e.inflightItems === 1 ? '' : 's'}`;
+      if (e.stopped) return `worker ${e.worker} stopped at once; the ${items} it held ${e.inflightItems === 1 ? 'is' : 'are'} left undone (the same command resumes them)`;
+      return `worker ${e.worker} crashed; ${items} ${e.inflightItems === 1 ? 'goes' : 'go'} back to the queue: ${e.message.split('\n')[0]}`;
+    }
     case 'worker-gave-up':
     case 'placement-mismatch':
     case 'model-down':

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { ERROR_CODES } from '../errors/index.js';
 import { reportError } from './cli-errors.js';
 import { registerDevicesCommand } from './commands/devices-registration.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
@@ -19,7 +20,8 @@ const program = new Command()
   .description('Run ML models on every accelerator of a machine: resident pinned workers, bounded memory, adaptive batches, nothing lost.')
   .version('0.1.0')
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  // The argument parser's own errors (an unknown option, a missing one) in the shape of every other.
+  .configureOutput({ outputError: (str, write) => write(`gpupool: GPUPOOL_E_USAGE: ${str.replace(/^error: /, '')}  remedy: ${ERROR_CODES.GPUPOOL_E_USAGE.remedy}\n`) });
 
 registerRunCommand(program);
 registerDevicesCommand(program);

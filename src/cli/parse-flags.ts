@@ -14,8 +14,9 @@ export function parseShard(value: string): { index: number; count: number } {
 
 export function parsePositiveInt(flag: string) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be an integer ≥ 1, got "${value}"`);
+    // Decimal digits only: Number() also takes "0x10", "1e3" and " 7 ", and rounds 2^53 + 1.
+    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be an integer ≥ 1, got "${value}" (decimal digits, at most ${Number.MAX_SAFE_INTEGER})`);
     return n;
   };
 }

@@ -241,7 +241,7 @@ export class Pool {
       { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
       {
         hello: (w, msg) => this.verifyPlacement(w, msg.devices ?? []),
-        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0) }),
+        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: exit.reason === 'requested' }),
         gaveUp: (w, reason) => this.onGaveUp(w, scheduler, reason),
       },
     );

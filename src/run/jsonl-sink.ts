@@ -27,8 +27,11 @@ export interface JsonlSinkOptions {
   readonly flushItems?: number;
   /** …or once it holds this many bytes of output. @defaultValue 4 MiB */
   readonly flushBytes?: number;
-  /** Called per finished item, or once for a span's `n` (after they are buffered), for progress and stop-on-error. */
-  readonly onItems?: (ok: boolean, device: string | undefined, n: number) => void;
+  /**
+   * Called per finished item, or once for a span's `n` (after they are buffered), for progress
+   * and stop-on-error; a failed item comes with its id and failure.
+   */
+  readonly onItems?: (ok: boolean, device: string | undefined, n: number, failed?: { id: string | number; failure: ItemFailure }) => void;
   /** Called once a group is durable in the file and journal: these items no longer occupy memory. */
   readonly onCommitted?: (items: number) => void;
   /** Call with the first write error (disk full…); the run stops. */
@@ -181,7 +184,7 @@ export class JsonlSink implements ItemSink {
     this.append(`${JSON.stringify({ id: item.id, error: { code, message: failure.message } })}\n`);
     this.failedItems.push({ seq: item.seq, id: item.id, code, message: failure.message });
     this.failures++;
-    this.options.onItems?.(false, device, 1);
+    this.options.onItems?.(false, device, 1, { id: item.id, failure });
     this.maybeFlush();
   }
 

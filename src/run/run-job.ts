@@ -2,7 +2,7 @@ import path from 'node:path';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
-import { newSpanItem, newWorkItem, unpackSpan, type WorkItem } from '../scheduler/index.js';
+import { newSpanItem, newWorkItem, shownCode, unpackSpan, type WorkItem } from '../scheduler/index.js';
 import type { SeqSet } from '../store/index.js';
 import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
 import { Admission } from './admission.js';
@@ -62,6 +62,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();
     let stopReason: RunSummary['outcome'] = 'complete';
+    let stoppedBy: RunSummary['stoppedBy'];
     let writeError: Error | undefined;
     const drain = new AbortController();
 
@@ -73,10 +74,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       startBytes: resume.outputBytes,
       writer,
       commit: (group) => journal.commit(group),
-      onItems: (ok, device, n) => {
+      onItems: (ok, device, n, failed) => {
         tally.count(ok, device, n);
         if (!ok && options.onError === 'stop' && stopReason === 'complete') {
           stopReason = 'stopped';
+          if (failed) stoppedBy = { id: failed.id, code: failed.failure.code, shownCode: shownCode(failed.failure), message: failed.failure.message };
           drain.abort();
         }
       },
@@ -211,7 +213,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     await sink.close().catch((err) => {
       writeError ??= err as Error;
     });
-    const summary = tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread });
+    const summary = { ...tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread }), ...(stoppedBy && { stoppedBy }) };
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
     if (writeError) throw outputWriteError(writeError, output);

@@ -1,5 +1,6 @@
 import type { AuditFindings, AuditSample, OnStray } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
+import type { ErrorCode } from '../errors/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import type { PoolEvent } from '../pool/index.js';
 import type { JobJournal, OpenJournalOptions } from '../store/index.js';
@@ -76,6 +77,8 @@ export interface RunSummary {
   readonly batchLimits: Record<string, number>;
   /** `complete`, `interrupted` (Ctrl-C, resumable), or `stopped` (--on-error stop). */
   readonly outcome: 'complete' | 'interrupted' | 'stopped';
+  /** With `stopped`: the failure it stopped at (`code` is gpupool's, `shownCode` what its line shows). */
+  readonly stoppedBy?: { readonly id: string | number; readonly code: ErrorCode; readonly shownCode: string; readonly message: string };
   readonly peakRssBytes: number;
   /** Whether the input was read on a thread of its own (`GPUPOOL_READER_THREAD`). */
   readonly readerThread: boolean;

@@ -61,3 +61,21 @@ test('left out through links too: the folder read through a link, the output thr
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['1.png', '2.png', '3.png']);
 });
+
+test('an input with no inputs (an empty file, an empty folder, a glob that matches nothing) succeeds with a warning', async () => {
+  const dir = tempDir();
+  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  fs.writeFileSync(path.join(dir, 'empty.jsonl'), '\n\n');
+  fs.mkdirSync(path.join(dir, 'nothing'));
+  for (const input of [path.join(dir, 'empty.jsonl'), path.join(dir, 'nothing'), path.join(dir, 'nothing', '*.png')]) {
+    const r = await runCli(['run', '-c', cfg, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--fresh', '--progress', 'none']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`gpupool: warning: the input ${JSON.stringify(input).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds no inputs`));
+    assert.equal(fs.readFileSync(path.join(dir, 'out.jsonl'), 'utf8'), '');
+  }
+  // A run that finds inputs says nothing of the kind.
+  fs.writeFileSync(path.join(dir, 'nothing', 'a.png'), 'x');
+  const some = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'nothing'), '-o', path.join(dir, 'out.jsonl'), '--fresh', '--progress', 'none']);
+  assert.equal(some.code, 0, some.stderr);
+  assert.doesNotMatch(some.stderr, /warning/);
+});

@@ -50,7 +50,9 @@ test('--on-error stop stops at the first failure', async () => {
   fs.writeFileSync(input, `not json\n${Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ i })).join('\n')}\n`);
   const out = path.join(dir, 'out.jsonl');
   const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--on-error', 'stop', '--max-pending', '64']);
-  assert.equal(r.code, 1);
+  // The exit status of the failure it stopped at (GPUPOOL_E_INPUT_PARSE: 9), and why on stderr.
+  assert.equal(r.code, 9, r.stderr);
+  assert.match(r.stderr, /gpupool: stopped at the first failure \(--on-error stop\): item 1: GPUPOOL_E_INPUT_PARSE: line 1 is not valid JSON/);
   const lines = readOutput(out);
   assert.equal(lines[0].error?.code, 'GPUPOOL_E_INPUT_PARSE');
   assert.ok(lines.length < 50_001, `stopped early (${lines.length} lines)`);

@@ -21,7 +21,6 @@ interface AgentFlags {
 function describeEvent(e: PoolEvent): string | undefined {
   switch (e.type) {
     case 'worker-crashed':
-      return `worker ${e.worker} crashed; its ${e.inflightItems} items go back to the queue: ${e.message.split('\n')[0]}`;
     case 'worker-gave-up':
     case 'placement-mismatch':
     case 'model-down':
