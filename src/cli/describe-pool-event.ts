@@ -5,7 +5,7 @@ export function describePoolEvent(e: PoolEvent): string | undefined {
   switch (e.type) {
     case 'worker-crashed': {
       const items = `${e.inflightItems} item${e.inflightItems === 1 ? '' : 's'}`;
-      if (e.stopped) return `worker ${e.worker} stopped at once; the ${items} it held ${e.inflightItems === 1 ? 'is' : 'are'} left undone (the same command resumes them)`;
+      if (e.stopped) return `worker ${e.worker} stopped at once; the ${items} it held ${e.inflightItems === 1 ? 'is' : 'are'} left undone`;
       return `worker ${e.worker} crashed; ${items} ${e.inflightItems === 1 ? 'goes' : 'go'} back to the queue: ${e.message.split('\n')[0]}`;
     }
     case 'worker-gave-up':

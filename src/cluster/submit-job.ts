@@ -41,7 +41,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   const source = openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
   checkOutput(output, options.input, stateDir === undefined ? undefined : { dir: stateDir, given: options.stateDir !== undefined });
   const identity = jobIdentity(options.config, model, source, output);
-  const jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');
+  const jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.key ?? identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');
 
   const redis = await connectRedis(url, {
     name: `gpupool-submit:${jobId}`,

@@ -18,6 +18,8 @@ export function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   // A model name that breaks the naming rule: the rule, not the model's whole definition.
   if (issue.code === 'invalid_key') return `\`${key}\`: the name ${JSON.stringify(issue.path.at(-1))} is not allowed: ${issue.issues.map((i) => i.message).join('; ')}`;
   if (issue.code === 'custom') return `\`${key}\` ${issue.message}`;
+  // zod says "expected object, received null": the value given follows anyway.
+  if (issue.code === 'invalid_type') return `\`${key}\` expected ${issue.expected}${key.split('.').length === 2 && key.startsWith('models.') ? ' (the model\'s definition: command, devices, …)' : ''}, got ${got}`;
   return `\`${key}\` ${issue.message.replace(/^Invalid input: /, '')}, got ${got}`;
 }
 

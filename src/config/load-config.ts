@@ -16,9 +16,19 @@ function withoutNullKeys(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNullKeys(v)]));
 }
 
+/** {@link withoutNullKeys} for a whole config, but a model with nothing under its name stays, to be refused by name rather than vanish. */
+function withoutNullKeysOfConfig(raw: unknown): unknown {
+  const out = withoutNullKeys(raw);
+  const models = (raw as { models?: unknown } | null)?.models;
+  if (models === null || typeof models !== 'object' || Array.isArray(models)) return out;
+  const kept = out as { models: Record<string, unknown> };
+  for (const [name, m] of Object.entries(models)) if (m === null) kept.models[name] = null;
+  return kept;
+}
+
 /** Validates a parsed config object; every problem is named with its key and value. */
 export function resolveConfig(given: unknown, baseDir: string, file?: string): GpupoolConfig {
-  const raw = withoutNullKeys(given);
+  const raw = withoutNullKeysOfConfig(given);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => describeIssue(i, raw));

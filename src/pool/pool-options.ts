@@ -8,7 +8,7 @@ import type { DispatchTarget, ItemSink } from '../scheduler/index.js';
 /** Things worth telling the user about, as they happen. */
 export type PoolEvent =
   | { type: 'worker-ready'; worker: string; pid?: number; restart: boolean }
-  /** `stopped`: gpupool itself ended it at once (a second interrupt, a failed run), not a crash. */
+  /** `stopped`: gpupool itself ended it at once (`Pool.destroy`: a second interrupt, a failed run), not a crash. */
   | { type: 'worker-crashed'; worker: string; message: string; inflightItems: number; stopped?: boolean }
   | { type: 'worker-gave-up'; worker: string; message: string }
   | { type: 'placement-mismatch'; worker: string; message: string }

@@ -33,6 +33,8 @@ export class Pool {
   private providers: DeviceProvider[] = [];
   private sampler?: NodeJS.Timeout;
   private readonly fatalWaiters: ((err: GpupoolError) => void)[] = [];
+  /** Set by `destroy`: the workers that end now were stopped on purpose, not crashed. */
+  private destroying = false;
   fatal?: GpupoolError;
   /**
    * The stray audit, where the host has an accelerator: `audit.strays` (each with message,
@@ -91,6 +93,7 @@ export class Pool {
     clearInterval(this.sampler);
     await this.audit?.stop();
     await this.needs?.stop();
+    this.destroying = true;
     for (const w of this.workers) w.supervisor.kill();
     await Promise.all(this.workers.map((w) => w.supervisor.current?.whenExited()));
     await this.closeProviders();
@@ -241,7 +244,7 @@ export class Pool {
       { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
       {
         hello: (w, msg) => this.verifyPlacement(w, msg.devices ?? []),
-        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: exit.reason === 'requested' }),
+        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: this.destroying }),
         gaveUp: (w, reason) => this.onGaveUp(w, scheduler, reason),
       },
     );

@@ -7,8 +7,13 @@ import type { InputSource } from './sources/index.js';
 /**
  * Same model command, same input, same shard → same job: the journal may be resumed. Batch
  * sizes and devices are left out on purpose: changing them must not lose a night's work. The
- * input is compared by its identity (`inputIdentity`: a JSONL file's real path, size and modification
- * time), not by the path given (`input`, relative to wherever the command ran).
+ * input is compared by its identity (`inputIdentity`: a JSONL file's real path), not by the
+ * path given (`input`, relative to wherever the command ran), and by its state where known
+ * (`inputState`: a file's size and modification time), since items are resumed by position.
+ *
+ * `key`, without the state, names the job (in Redis): an edited input finds its journal there
+ * and is refused. It is also the fingerprint gpupool gave a job before it recorded the state,
+ * so a journal made then is still resumed (and takes the new fingerprint).
  */
 export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: { index: number; count: number }): JobIdentity {
   const description = {
@@ -17,11 +22,18 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
     config: config.file ?? '(inline)',
     input: source.description,
     inputIdentity: source.identity,
+    inputState: source.state,
     output: path.resolve(output),
     shard: shard ? `${shard.index}/${shard.count}` : undefined,
   };
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify([model.name, model.command, source.identity, description.shard ?? null]))
-    .digest('hex');
-  return { fingerprint, description, compared: ['model', 'command', 'inputIdentity', 'shard'] };
+  const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+  const key = hash([model.name, model.command, source.identity, description.shard ?? null]);
+  const fingerprint = source.state === undefined ? key : hash([model.name, model.command, source.identity, description.shard ?? null, source.state]);
+  return {
+    fingerprint,
+    description,
+    compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'],
+    key,
+    formerFingerprints: fingerprint === key ? [] : [key],
+  };
 }

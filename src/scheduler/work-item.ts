@@ -46,8 +46,11 @@ export function shownCode(failure: ItemFailure): string {
   return failure.workerCode ?? failure.code;
 }
 
-/** What a worker's own code may be: a short tag (letters, digits, `_ . : -`), never a second message. */
-const WORKER_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/**
+ * What a worker's own code may be: a short tag (letters, digits, `_ . : -`), never a second
+ * message, and not one of gpupool's `GPUPOOL_E_…` (read back from a cluster chunk, it would be taken for gpupool's).
+ */
+const WORKER_CODE = /^(?!GPUPOOL_E_)[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
  * An item the worker failed alone (`errors[i]` of its answer). Its code is kept only when it is

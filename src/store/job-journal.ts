@@ -20,6 +20,15 @@ export interface JobIdentity {
   readonly description: Record<string, unknown>;
   /** The description's keys the fingerprint is made of: a mismatch names those that differ (the others are for people). */
   readonly compared?: readonly string[];
+  /** What names the job where a name is needed (in Redis): the same for an input edited since, which its journal then refuses. */
+  readonly key?: string;
+  /** Fingerprints this job had under an earlier gpupool: a journal holding one is this job's, and takes the new one. */
+  readonly formerFingerprints?: readonly string[];
+}
+
+/** Whether a journal's stored fingerprint is this job's: its own, or one it had under an earlier gpupool. */
+export function fingerprintMatches(stored: string | undefined, identity: JobIdentity): boolean {
+  return stored === identity.fingerprint || (stored !== undefined && (identity.formerFingerprints ?? []).includes(stored));
 }
 
 /**

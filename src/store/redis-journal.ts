@@ -10,6 +10,7 @@ import type {
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
+import { fingerprintMatches } from './job-journal.js';
 import { corruptError, mismatchError } from './journal-errors.js';
 import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
 import { RedisLease } from './redis-lease.js';
@@ -280,9 +281,10 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
       `the journal at ${where} has schema ${meta[META_SCHEMA]}; this gpupool reads schema ${REDIS_JOURNAL_SCHEMA}: use the gpupool that wrote it, or run with --fresh`,
     );
   }
-  if (meta[META_FINGERPRINT] !== identity.fingerprint) {
+  if (!fingerprintMatches(meta[META_FINGERPRINT], identity)) {
     throw mismatchError(where, JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>, identity.description, identity.compared);
   }
+  if (meta[META_FINGERPRINT] !== identity.fingerprint) await redis.hset(keys.meta, META_FINGERPRINT, identity.fingerprint);
   // Same job, described anew (a moved config): show the current description.
   if (meta[META_DESCRIPTION] !== description) await redis.hset(keys.meta, META_DESCRIPTION, description);
 }

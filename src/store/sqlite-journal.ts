@@ -14,6 +14,7 @@ import type {
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
+import { fingerprintMatches } from './job-journal.js';
 import type { OpenJournalOptions } from './journal-options.js';
 import { classifyWriteError, corruptError, journalError, mismatchError } from './journal-errors.js';
 import { JournalLock } from './journal-lock.js';
@@ -268,10 +269,11 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
     } else {
       checkSchema(db, file, true);
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-      if (meta.get(META_FINGERPRINT) !== identity.fingerprint) {
+      if (!fingerprintMatches(meta.get(META_FINGERPRINT), identity)) {
         const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
         throw mismatchError(stateDir, stored, identity.description, identity.compared);
       }
+      if (meta.get(META_FINGERPRINT) !== identity.fingerprint) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(identity.fingerprint, META_FINGERPRINT);
       const description = JSON.stringify(identity.description);
       if (meta.get(META_DESCRIPTION) !== description) {
         // Same job, described anew (a moved config): show the current description.

@@ -42,6 +42,8 @@ test('a key with nothing after it is not set; one inside a list is refused', () 
   assert.deepEqual(m.devices, ['all']);
   assert.match(configError('models:\n  m:\n    command: [w, null]\n'), /`models\.m\.command\.1` .*got null/);
   assert.match(configError('models:\n  m:\n    command:\n'), /`models\.m\.command` .*got nothing/);
+  // A model with nothing under its name is refused by name, not dropped.
+  assert.match(configError('models:\n  a:\n  b:\n    command: [w]\n'), /`models\.a` expected object \(the model's definition: command, devices, …\), got null/);
 });
 
 test('a value of neither allowed type names the key, what is allowed and the value', () => {

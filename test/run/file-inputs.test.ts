@@ -73,6 +73,11 @@ test('an input with no inputs (an empty file, an empty folder, a glob that match
     assert.match(r.stderr, new RegExp(`gpupool: warning: the input ${JSON.stringify(input).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds no inputs`));
     assert.equal(fs.readFileSync(path.join(dir, 'out.jsonl'), 'utf8'), '');
   }
+  // Nor a shard that got none of a one-line input.
+  fs.writeFileSync(path.join(dir, 'one.jsonl'), '{"a":1}\n');
+  const shard = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'one.jsonl'), '-o', path.join(dir, 'out.jsonl'), '--fresh', '--progress', 'none', '--shard', '1/2']);
+  assert.equal(shard.code, 0, shard.stderr);
+  assert.doesNotMatch(shard.stderr, /warning/);
   // A run that finds inputs says nothing of the kind.
   fs.writeFileSync(path.join(dir, 'nothing', 'a.png'), 'x');
   const some = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'nothing'), '-o', path.join(dir, 'out.jsonl'), '--fresh', '--progress', 'none']);

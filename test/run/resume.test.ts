@@ -78,9 +78,9 @@ test('an input file edited since the journal was made is not resumed; the same f
   const edited = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
   assert.equal(edited.code, 10, edited.stderr);
   assert.match(edited.stderr, /GPUPOOL_E_JOURNAL_MISMATCH: the journal in .* belongs to another job/);
-  assert.match(edited.stderr, /"inputIdentity":"file:[^"]*in\.jsonl \(16 bytes, modified [-:.T0-9]{29}Z\)"/);
-  assert.match(edited.stderr, /"inputIdentity":"file:[^"]*in\.jsonl \(32 bytes, modified /);
-  assert.match(edited.stderr, /differs in: inputIdentity\n/, 'only what the job is compared by');
+  assert.match(edited.stderr, /"inputIdentity":"file:[^"]*in\.jsonl","inputState":"16 bytes, modified [-:.T0-9]{29}Z"/);
+  assert.match(edited.stderr, /"inputState":"32 bytes, modified /);
+  assert.match(edited.stderr, /differs in: inputState\n/, 'only what the job is compared by');
   assert.deepEqual(readOutput(out).map((l) => l.output), [{ v: 1 }, { v: 2 }], 'the output is untouched');
 });
 

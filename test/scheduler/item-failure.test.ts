@@ -12,7 +12,7 @@ test("the worker's code is shown in place of gpupool's, which stays for status a
 });
 
 test('a code that is not a short tag is left out; an entry without a message still fails the item', () => {
-  for (const code of ['two words', '', 'x'.repeat(65), 'line\nbreak', 42, null, { a: 1 }]) {
+  for (const code of ['two words', '', 'x'.repeat(65), 'line\nbreak', 'GPUPOOL_E_INPUT_PARSE', 42, null, { a: 1 }]) {
     const f = itemErrorFailure({ message: 'm', code } as never);
     assert.equal(f.workerCode, undefined, JSON.stringify(code));
     assert.equal(shownCode(f), 'GPUPOOL_E_ITEM_FAILED');

@@ -128,6 +128,11 @@ export function journalConformance(factory: JournalFactory): void {
       // The refused run changed nothing: the journal still opens for its own job.
       const own = await factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' }));
       await own.close();
+      // A fingerprint the job had under an earlier gpupool is its own, and is replaced by the new one.
+      const renamed = await factory.open(place, { ...identity('fp-a2', { model: 'bert', input: 'a.jsonl' }), formerFingerprints: ['fp-a'] });
+      await renamed.close();
+      await rejectsWith(() => factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      await (await factory.open(place, identity('fp-a2', { model: 'bert', input: 'a.jsonl' }))).close();
     });
 
     test('fresh wipes everything and takes the new identity', async (t) => {

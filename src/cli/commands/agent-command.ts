@@ -20,11 +20,11 @@ interface AgentFlags {
 
 function describeEvent(e: PoolEvent): string | undefined {
   switch (e.type) {
-    case 'worker-crashed':
     case 'worker-gave-up':
     case 'placement-mismatch':
     case 'model-down':
       return e.message;
+    case 'worker-crashed':
     case 'stray':
     case 'stray-cleared':
       return describePoolEvent(e);

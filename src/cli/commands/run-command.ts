@@ -78,16 +78,16 @@ export function registerRunCommand(program: Command): void {
       });
       interrupts.dispose();
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      if (summary.outcome === 'complete' && summary.done + summary.failed + summary.resumed === 0) {
+      if (summary.outcome === 'complete' && summary.done + summary.failed + summary.resumed === 0 && flags.shard === undefined) {
         // Not an error (an empty batch is a batch), but most likely not what was meant.
         process.stderr.write(`gpupool: warning: the input ${JSON.stringify(flags.input)} holds no inputs (an empty file, a folder without files, or a glob that matched nothing)\n`);
       }
       const stop = summary.stoppedBy;
-      if (stop) {
+      if (summary.outcome === 'interrupted') process.exitCode = 130; // a Ctrl-C after the stop says the last word
+      else if (stop) {
         // Why it stopped, and with the exit status of that failure's code (9 for a malformed line).
         process.stderr.write(`gpupool: stopped at the first failure (--on-error stop): item ${JSON.stringify(stop.id)}: ${stop.shownCode}: ${stop.message}; what was read and not done is left for the same command to resume\n`);
         process.exitCode = ERROR_CODES[stop.code].exitCode;
-      } else if (summary.outcome === 'interrupted') process.exitCode = 130;
-      else process.exitCode = summary.failed + summary.resumedFailed > 0 || summary.outcome !== 'complete' ? 1 : 0;
+      } else process.exitCode = summary.failed + summary.resumedFailed > 0 || summary.outcome !== 'complete' ? 1 : 0;
     });
 }

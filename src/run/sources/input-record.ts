@@ -20,6 +20,12 @@ export interface InputSource {
   readonly description: string;
   /** Identity of the input for resume: same identity, same items at the same positions. */
   readonly identity: string;
+  /**
+   * What the input's state was when it was opened, where it can be known (a JSONL file's size
+   * and modification time): a journal made with another state is not resumed, since its items
+   * may have moved. Kept apart from `identity`, which names the job (in Redis too) whatever the state.
+   */
+  readonly state?: string;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;
   /** The records, a read chunk at a time: the hot path, one await per chunk, not per record. */

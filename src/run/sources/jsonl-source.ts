@@ -36,18 +36,22 @@ function costOf(value: unknown, field: string): number {
   return 1;
 }
 
-/**
- * What a run's journal knows a JSONL file by; the reader thread's source uses it too, so a run
- * resumes across the two. Its size and modification time are part of it: a run resumes items by
- * their position, so a file edited since the journal was made must not be resumed (its lines
- * may have moved), and is refused as another job's journal.
- */
+/** What a run's journal knows a JSONL file by; the reader thread's source uses it too, so a run resumes across the two. */
 export function fileIdentity(file: string): string {
+  return `file:${fs.realpathSync(file)}`;
+}
+
+/**
+ * A JSONL file's state ({@link InputSource.state}): its size and modification time. A run resumes
+ * items by their position, so a file edited since its journal was made (its lines may have moved)
+ * must not be resumed.
+ */
+export function fileState(file: string): string {
   const stat = fs.statSync(file, { bigint: true });
   // To the nanosecond (an ISO time with nine decimals): a rewrite within the same millisecond is told apart.
   const subMs = String(stat.mtimeNs % 1_000_000n).padStart(6, '0');
   const modified = new Date(Number(stat.mtimeNs / 1_000_000n)).toISOString().replace('Z', `${subMs}Z`);
-  return `file:${fs.realpathSync(file)} (${stat.size} bytes, modified ${modified})`;
+  return `${stat.size} bytes, modified ${modified}`;
 }
 
 /** As {@link fileIdentity}, for a stream (stdin). */
@@ -73,11 +77,12 @@ export class JsonlSource implements InputSource {
     readonly identity: string,
     private readonly totalBytes: number | undefined,
     private readonly costField: string,
+    readonly state?: string,
   ) {}
 
   static fromFile(file: string, costField: string): JsonlSource {
     const stat = fs.statSync(file);
-    return new JsonlSource(() => fileChunks(file), file, fileIdentity(file), stat.size, costField);
+    return new JsonlSource(() => fileChunks(file), file, fileIdentity(file), stat.size, costField, fileState(file));
   }
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */

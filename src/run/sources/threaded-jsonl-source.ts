@@ -1,5 +1,5 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
-import { fileIdentity, streamIdentity } from './jsonl-source.js';
+import { fileIdentity, fileState, streamIdentity } from './jsonl-source.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';
@@ -35,12 +35,13 @@ export class ThreadedJsonlSource implements InputSource {
     private readonly costField: string,
     readonly description: string,
     readonly identity: string,
+    readonly state?: string,
   ) {
     this.fraction = file === undefined ? undefined : 0;
   }
 
   static fromFile(file: string, costField: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(file, costField, file, fileIdentity(file));
+    return new ThreadedJsonlSource(file, costField, file, fileIdentity(file), fileState(file));
   }
 
   /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */

@@ -1,0 +1,28 @@
+// A job's identity: the state of a JSONL file (size, modification time) is in its fingerprint but
+// not in its key, which names the job in Redis; a journal made before the state was recorded
+// (fingerprint = key) is still this job's.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { resolveConfig } from '../../src/config/index.js';
+import { jobIdentity } from '../../src/run/job-identity.js';
+import { JsonlSource, ThreadedJsonlSource } from '../../src/run/sources/index.js';
+import { tempDir } from '../helpers/cli.js';
+
+test("a touched file changes the fingerprint, not the key; both readers give the same identity", () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(file, '{"a":1}\n');
+  const config = resolveConfig({ models: { m: { command: ['w'] } } }, dir);
+  const model = config.models.m;
+  const before = jobIdentity(config, model, JsonlSource.fromFile(file, 'cost'), path.join(dir, 'out.jsonl'));
+  const threaded = jobIdentity(config, model, ThreadedJsonlSource.fromFile(file, 'cost'), path.join(dir, 'out.jsonl'));
+  assert.equal(threaded.fingerprint, before.fingerprint);
+  fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  const after = jobIdentity(config, model, JsonlSource.fromFile(file, 'cost'), path.join(dir, 'out.jsonl'));
+  assert.notEqual(after.fingerprint, before.fingerprint);
+  assert.equal(after.key, before.key);
+  assert.deepEqual(after.formerFingerprints, [after.key], 'a journal made before the state was recorded is accepted');
+  assert.match(String(after.description.inputState), /^8 bytes, modified \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+});
