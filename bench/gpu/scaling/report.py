@@ -128,6 +128,10 @@ def write_markdown(results, path):
     for w in [w for w in TITLES if any(r["workload"] == w for r in rows)]:
         out.append("\n## %s\n" % TITLES[w])
         out.append("%s, in the steady window.\n" % UNITS[w].capitalize())
+        wpd = sorted({p["workers_per_device"] for p in results.get("phases", []) if p.get("workload") == w and p.get("workers_per_device")})
+        if wpd:
+            out.append("gpupool ran %s resident worker(s) per card (`workers_per_device`); the schemes and the direct loop one "
+                       "process per card.\n" % " / ".join(str(x) for x in wpd))
         out.append("| N | direct loop (limit) | scheme 1 | scheme 2 | gpupool (launch/collect) | gpupool (plain predict) | gpupool scaling eff. | GPU % direct / s1 / s2 / gpupool / predict | gpupool RSS |")
         out.append("|---|---|---|---|---|---|---|---|---|")
         for r in [r for r in rows if r["workload"] == w]:
