@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 import { childPids } from '../helpers/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,6 +83,30 @@ test('an input file edited since the journal was made is not resumed; the same f
   assert.match(edited.stderr, /"inputState":"32 bytes, modified /);
   assert.match(edited.stderr, /differs in: inputState\n/, 'only what the job is compared by');
   assert.deepEqual(readOutput(out).map((l) => l.output), [{ v: 1 }, { v: 2 }], 'the output is untouched');
+});
+
+test('stdin from a file (< in.jsonl) resumes for that file, reader thread on or off, and not for another', () => {
+  const { dir, input, out, config } = noopJob('{"v":1}\n{"v":2}\n');
+  const run = (file: string, thread: string) => {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const r = spawnSync(process.execPath, [CLI, 'run', '-c', config, '-i', '-', '-o', out, '--progress', 'none', '--json'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, GPUPOOL_READER_THREAD: thread } });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  assert.equal(run(input, 'off').code, 0);
+  const again = run(input, 'on');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 2);
+  const other = path.join(dir, 'other.jsonl');
+  fs.writeFileSync(other, '{"v":"other"}\n{"v":2}\n');
+  const refused = run(other, 'off');
+  assert.equal(refused.code, 10, refused.stderr);
+  const message = (JSON.parse(refused.stderr) as { message: string }).message; // --json: the error as JSON
+  assert.match(message, /"inputIdentity":"stream:stdin","inputState":"file \d+:\d+, 16 bytes, modified [^"]+"/);
+  assert.match(message, /differs in: inputState\n/);
 });
 
 test('a journal of another input is refused with a clear message; --fresh starts over', async () => {

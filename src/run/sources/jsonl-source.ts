@@ -47,7 +47,25 @@ export function fileIdentity(file: string): string {
  * must not be resumed.
  */
 export function fileState(file: string): string {
-  const stat = fs.statSync(file, { bigint: true });
+  return sizeAndTime(fs.statSync(file, { bigint: true }));
+}
+
+/**
+ * stdin's state when it is a regular file (`< items.jsonl`): which file (device and inode), its
+ * size and modification time. Undefined for a pipe or a terminal, whose lines cannot be known
+ * before they come: a run from a pipe trusts the same lines to come again.
+ */
+export function stdinState(): string | undefined {
+  let stat: fs.BigIntStats;
+  try {
+    stat = fs.fstatSync(0, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  return stat.isFile() ? `file ${stat.dev}:${stat.ino}, ${sizeAndTime(stat)}` : undefined;
+}
+
+function sizeAndTime(stat: fs.BigIntStats): string {
   // To the nanosecond (an ISO time with nine decimals): a rewrite within the same millisecond is told apart.
   const subMs = String(stat.mtimeNs % 1_000_000n).padStart(6, '0');
   const modified = new Date(Number(stat.mtimeNs / 1_000_000n)).toISOString().replace('Z', `${subMs}Z`);
@@ -86,8 +104,8 @@ export class JsonlSource implements InputSource {
   }
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
-  static fromStream(stream: Readable, description: string, costField: string): JsonlSource {
-    const source = new JsonlSource(() => stream, description, streamIdentity(description), undefined, costField);
+  static fromStream(stream: Readable, description: string, costField: string, state?: string): JsonlSource {
+    const source = new JsonlSource(() => stream, description, streamIdentity(description), undefined, costField, state);
     source.stream = stream;
     return source;
   }

@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import { GpupoolError } from '../../errors/index.js';
 import { FileSource } from './file-source.js';
 import type { InputSource } from './input-record.js';
-import { JsonlSource } from './jsonl-source.js';
+import { JsonlSource, stdinState } from './jsonl-source.js';
 import { notFileOrFolder, probeInputFile } from './probe-input.js';
 import { ThreadedJsonlSource } from './threaded-jsonl-source.js';
 
@@ -23,9 +23,10 @@ export interface OpenSourceOptions {
  */
 export function openSource(input: string, costField: string, options: OpenSourceOptions = {}): InputSource {
   if (input === '-') {
-    if (options.readerThread) return ThreadedJsonlSource.fromStdin(costField);
+    const state = options.stdin === undefined ? stdinState() : undefined;
+    if (options.readerThread) return ThreadedJsonlSource.fromStdin(costField, state);
     // process.stdin only here: its getter makes a stdin pipe non-blocking, for Node's own reads.
-    return JsonlSource.fromStream((options.stdin ?? process.stdin) as import('node:stream').Readable, 'stdin', costField);
+    return JsonlSource.fromStream((options.stdin ?? process.stdin) as import('node:stream').Readable, 'stdin', costField, state);
   }
   let stat: fs.Stats | undefined;
   try {

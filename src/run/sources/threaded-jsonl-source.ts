@@ -45,8 +45,8 @@ export class ThreadedJsonlSource implements InputSource {
   }
 
   /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */
-  static fromStdin(costField: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(undefined, costField, 'stdin', streamIdentity('stdin'));
+  static fromStdin(costField: string, state?: string): ThreadedJsonlSource {
+    return new ThreadedJsonlSource(undefined, costField, 'stdin', streamIdentity('stdin'), state);
   }
 
   fractionRead(): number | undefined {
