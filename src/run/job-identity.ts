@@ -13,7 +13,9 @@ import type { InputSource } from './sources/index.js';
  *
  * `key`, without the state, names the job (in Redis): an edited input finds its journal there
  * and is refused. It is also the fingerprint gpupool gave a job before it recorded the state,
- * so a journal made then is still resumed (and takes the new fingerprint).
+ * so a journal made then is still resumed (and takes the new fingerprint). A journal made since
+ * never holds the key: its fingerprint always hashes the state, "none" included (a pipe), so a
+ * pipe's journal is not taken over by a file's run.
  */
 export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: { index: number; count: number }): JobIdentity {
   const description = {
@@ -28,12 +30,6 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
   };
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   const key = hash([model.name, model.command, source.identity, description.shard ?? null]);
-  const fingerprint = source.state === undefined ? key : hash([model.name, model.command, source.identity, description.shard ?? null, source.state]);
-  return {
-    fingerprint,
-    description,
-    compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'],
-    key,
-    formerFingerprints: fingerprint === key ? [] : [key],
-  };
+  const fingerprint = hash([model.name, model.command, source.identity, description.shard ?? null, source.state ?? null]);
+  return { fingerprint, description, compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'], key, formerFingerprints: [key] };
 }

@@ -8,6 +8,8 @@ export type JobRecord = InputRecord | { readonly seq: number; readonly id: strin
 
 export interface JobSource {
   records(): AsyncIterable<JobRecord>;
+  /** A JSONL file's size and modification time (`InputSource.state`): part of the job's identity. */
+  readonly state?: string;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
 import { Admission, inputReadError, JsonlSink } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
-import { classifyWriteError, openJournal, reconcileOutput, type SqliteJournal } from '../store/index.js';
+import { classifyWriteError, openJournal, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
 import type { JobEnd, JobFolder, JobSpec, JobState } from './job-folder.js';
 import { openJobSource } from './job-source.js';
@@ -171,7 +171,9 @@ export class ServeJob implements ItemOwner {
     this.notify();
     let journal: SqliteJournal | undefined;
     try {
-      journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model) });
+      // The source first: a server-side JSONL file's state (size, modification time) is part of the job's identity.
+      const source = openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
+      journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source.state) });
       const resume = journal.resume();
       reconcileOutput(this.folder.resultsFile, resume.outputBytes);
       this.done = resume.counts.done;
@@ -193,7 +195,6 @@ export class ServeJob implements ItemOwner {
         onError: (err) => this.halt(writeFailure(err, this.folder.resultsFile)),
       });
       this.accepting = true;
-      const source = openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
       let read = 0; // inputs read (blank lines are not inputs, so not seq + 1)
       for await (const rec of source.records()) {
         if (this.stop) break;
@@ -286,10 +287,20 @@ export class ServeJob implements ItemOwner {
   }
 }
 
-/** Same job, same model command → the journal may be resumed; another command is refused (its results would mix). */
-function identity(spec: JobSpec, model: ModelConfig) {
-  const fingerprint = createHash('sha256').update(JSON.stringify(['gpupool-serve-job/1', spec.id, model.name, model.command])).digest('hex');
-  return { fingerprint, description: { job: spec.id, model: model.name, command: model.command, input: spec.input } };
+/**
+ * Same job, same model command, same input state → the journal may be resumed; another command is
+ * refused (its results would mix), and so is a server-side JSONL file edited since (its items are
+ * resumed by position). A journal made before the state was part of it is still this job's.
+ */
+function identity(spec: JobSpec, model: ModelConfig, inputState: string | undefined): JobIdentity {
+  const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+  const former = hash(['gpupool-serve-job/1', spec.id, model.name, model.command]);
+  return {
+    fingerprint: hash(['gpupool-serve-job/2', spec.id, model.name, model.command, inputState ?? null]),
+    description: { job: spec.id, model: model.name, command: model.command, input: spec.input, inputState },
+    compared: ['job', 'model', 'command', 'inputState'],
+    formerFingerprints: [former],
+  };
 }
 
 /** A failed write of the results as a registry error (a full disk is GPUPOOL_E_DISK_FULL). */

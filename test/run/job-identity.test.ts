@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { resolveConfig } from '../../src/config/index.js';
 import { jobIdentity } from '../../src/run/job-identity.js';
@@ -25,4 +26,12 @@ test("a touched file changes the fingerprint, not the key; both readers give the
   assert.equal(after.key, before.key);
   assert.deepEqual(after.formerFingerprints, [after.key], 'a journal made before the state was recorded is accepted');
   assert.match(String(after.description.inputState), /^8 bytes, modified \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+});
+
+test("a source without a state (a pipe) never gets the key as its fingerprint: only journals from before the state was recorded hold it", () => {
+  const dir = tempDir();
+  const config = resolveConfig({ models: { m: { command: ['w'] } } }, dir);
+  const piped = jobIdentity(config, config.models.m, JsonlSource.fromStream(Readable.from([]), 'stdin', 'cost'), path.join(dir, 'out.jsonl'));
+  assert.notEqual(piped.fingerprint, piped.key);
+  assert.deepEqual(piped.formerFingerprints, [piped.key]);
 });

@@ -87,8 +87,9 @@ test('an input file edited since the journal was made is not resumed; the same f
 
 test('stdin from a file (< in.jsonl) resumes for that file, reader thread on or off, and not for another', () => {
   const { dir, input, out, config } = noopJob('{"v":1}\n{"v":2}\n');
-  const run = (file: string, thread: string) => {
+  const run = (file: string, thread: string, skip = 0) => {
     const fd = fs.openSync(file, 'r');
+    if (skip > 0) fs.readSync(fd, Buffer.alloc(skip), 0, skip, null); // as `{ read -r header; gpupool run -i -; } < file`
     try {
       const r = spawnSync(process.execPath, [CLI, 'run', '-c', config, '-i', '-', '-o', out, '--progress', 'none', '--json'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, GPUPOOL_READER_THREAD: thread } });
       return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -105,8 +106,12 @@ test('stdin from a file (< in.jsonl) resumes for that file, reader thread on or 
   const refused = run(other, 'off');
   assert.equal(refused.code, 10, refused.stderr);
   const message = (JSON.parse(refused.stderr) as { message: string }).message; // --json: the error as JSON
-  assert.match(message, /"inputIdentity":"stream:stdin","inputState":"file \d+:\d+, 16 bytes, modified [^"]+"/);
+  assert.match(message, /"inputIdentity":"stream:stdin","inputState":"file \d+:\d+ from byte 0, 16 bytes, modified [^"]+"/);
   assert.match(message, /differs in: inputState\n/);
+  // The same file read from its second line on numbers its lines from there: not the same input.
+  const shifted = run(input, 'off', 8);
+  assert.equal(shifted.code, 10, shifted.stderr);
+  assert.match((JSON.parse(shifted.stderr) as { message: string }).message, /"inputState":"file \d+:\d+ from byte 8, 16 bytes/);
 });
 
 test('a journal of another input is refused with a clear message; --fresh starts over', async () => {

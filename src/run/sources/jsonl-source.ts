@@ -62,7 +62,20 @@ export function stdinState(): string | undefined {
   } catch {
     return undefined;
   }
-  return stat.isFile() ? `file ${stat.dev}:${stat.ino}, ${sizeAndTime(stat)}` : undefined;
+  if (!stat.isFile()) return undefined;
+  // Reading starts where the descriptor stands (`{ read -r header; gpupool run -i -; } < f`): the
+  // lines are numbered from there, so where that is belongs to the state. Unknown: taken as a pipe.
+  const at = stdinOffset();
+  return at === undefined ? undefined : `file ${stat.dev}:${stat.ino} from byte ${at}, ${sizeAndTime(stat)}`;
+}
+
+/** fd 0's offset, from /proc (Linux); undefined where it cannot be read. */
+function stdinOffset(): string | undefined {
+  try {
+    return /^pos:\s*(\d+)$/m.exec(fs.readFileSync('/proc/self/fdinfo/0', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 function sizeAndTime(stat: fs.BigIntStats): string {
