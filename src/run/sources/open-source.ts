@@ -3,7 +3,8 @@ import picomatch from 'picomatch';
 import { GpupoolError } from '../../errors/index.js';
 import { FileSource } from './file-source.js';
 import type { InputSource } from './input-record.js';
-import { JsonlSource, stdinState } from './jsonl-source.js';
+import { JsonlSource } from './jsonl-source.js';
+import { stdinState } from './input-state.js';
 import { notFileOrFolder, probeInputFile } from './probe-input.js';
 import { ThreadedJsonlSource } from './threaded-jsonl-source.js';
 

@@ -1,5 +1,6 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
-import { fileIdentity, fileState, streamIdentity } from './jsonl-source.js';
+import { fileIdentity, streamIdentity } from './jsonl-source.js';
+import { fileState } from './input-state.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';

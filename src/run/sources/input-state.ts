@@ -1,0 +1,47 @@
+// The state of an input (`InputSource.state`): what must be the same for a journal made from it
+// to be resumed, since items are resumed by their position in the input.
+import fs from 'node:fs';
+
+/**
+ * A JSONL file's state: its size and modification time. A run resumes
+ * items by their position, so a file edited since its journal was made (its lines may have moved)
+ * must not be resumed.
+ */
+export function fileState(file: string): string {
+  return sizeAndTime(fs.statSync(file, { bigint: true }));
+}
+
+/**
+ * stdin's state when it is a regular file (`< items.jsonl`): which file (device and inode), where
+ * reading starts in it, its size and modification time. Undefined for a pipe or a terminal, whose
+ * lines cannot be known before they come: a run from a pipe trusts the same lines to come again.
+ */
+export function stdinState(): string | undefined {
+  let stat: fs.BigIntStats;
+  try {
+    stat = fs.fstatSync(0, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  if (!stat.isFile()) return undefined;
+  // Reading starts where the descriptor stands (`{ read -r header; gpupool run -i -; } < f`): the
+  // lines are numbered from there, so where that is belongs to the state. Unknown: taken as a pipe.
+  const at = stdinOffset();
+  return at === undefined ? undefined : `file ${stat.dev}:${stat.ino} from byte ${at}, ${sizeAndTime(stat)}`;
+}
+
+/** fd 0's offset, from /proc (Linux); undefined where it cannot be read. */
+function stdinOffset(): string | undefined {
+  try {
+    return /^pos:\s*(\d+)$/m.exec(fs.readFileSync('/proc/self/fdinfo/0', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function sizeAndTime(stat: fs.BigIntStats): string {
+  // To the nanosecond (an ISO time with nine decimals): a rewrite within the same millisecond is told apart.
+  const subMs = String(stat.mtimeNs % 1_000_000n).padStart(6, '0');
+  const modified = new Date(Number(stat.mtimeNs / 1_000_000n)).toISOString().replace('Z', `${subMs}Z`);
+  return `${stat.size} bytes, modified ${modified}`;
+}
