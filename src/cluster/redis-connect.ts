@@ -40,8 +40,36 @@ export async function connectRedis(url: string, options: RedisConnectOptions): P
   } finally {
     redis.off('error', onStartError);
   }
+  await checkDatabase(redis, masked);
   watchConnection(redis, options.onConnectionChange);
   return redis;
+}
+
+/**
+ * The database the URL names (`/1`) must exist: ioredis reports a refused SELECT only as an
+ * event and goes on in database 0, among the jobs and agents kept apart from it on purpose.
+ */
+async function checkDatabase(redis: Redis, masked: string): Promise<void> {
+  const db = redis.options.db ?? 0;
+  if (db === 0) return;
+  try {
+    await redis.select(db);
+  } catch (err) {
+    redis.disconnect();
+    const count = await countDatabases(redis).catch(() => undefined);
+    throw new GpupoolError('GPUPOOL_E_USAGE', `Redis at ${masked} has no database ${db}${count === undefined ? '' : ` (it has ${count}: 0 to ${count - 1})`}: ${(err as Error).message}`);
+  }
+}
+
+async function countDatabases(redis: Redis): Promise<number | undefined> {
+  const probe = redis.duplicate({ db: 0, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    const reply = (await probe.config('GET', 'databases')) as string[];
+    return Number(reply[1]) || undefined;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /** A second connection for blocking reads (XREAD BLOCK), with the same URL and options. */

@@ -25,6 +25,10 @@ export interface SubmitMonitorOptions {
   readonly everyMs?: number;
   /** Also run on every tick (the job's registration is checked there). */
   readonly onTick?: () => Promise<void>;
+  /** Where the warning that no agent runs the model goes. @defaultValue process.stderr */
+  readonly warnings?: NodeJS.WritableStream;
+  /** How long the job may have no live agent for its model before that warning. @defaultValue 10000 */
+  readonly noAgentWarnMs?: number;
 }
 
 /** The smallest window: enough for the first agent to find work the moment it joins. */
@@ -42,6 +46,9 @@ export class SubmitMonitor {
   #lastPlain = 0;
   #ticking?: Promise<void>;
   #stopped = false;
+  /** Since when no live agent runs the model, and whether that was said. */
+  #noAgentSince?: number;
+  #noAgentWarned = false;
 
   constructor(private readonly options: SubmitMonitorOptions) {
     this.#window = options.maxChunks ?? MIN_WINDOW;
@@ -82,6 +89,7 @@ export class SubmitMonitor {
     try {
       await this.options.onTick?.();
       this.#agents = await listAgents(redis, keys);
+      this.#warnIfNoAgent();
       if (this.options.maxChunks === undefined) {
         const held = this.#agents.reduce((n, a) => n + this.#prefetch(a), 0);
         this.#window = Math.max(MIN_WINDOW, 2 * held);
@@ -104,6 +112,25 @@ export class SubmitMonitor {
       // Redis away: the connection watcher says so once; the next tick tries again.
     }
     if (!this.#stopped) this.#show();
+  }
+
+  /** Once, after a while without any: chunks wait in Redis for an agent that may never come. */
+  #warnIfNoAgent(): void {
+    if (this.agents > 0) {
+      this.#noAgentSince = undefined;
+      this.#noAgentWarned = false;
+      return;
+    }
+    const now = Date.now();
+    this.#noAgentSince ??= now;
+    const after = this.options.noAgentWarnMs ?? 10_000;
+    if (this.#noAgentWarned || now - this.#noAgentSince < after) return;
+    this.#noAgentWarned = true;
+    (this.options.warnings ?? process.stderr).write(
+      `gpupool: warning: no live agent runs model "${this.options.model}" under prefix "${this.options.keys.prefix}" (for ${formatDuration(after)}): ` +
+        `its chunks wait in Redis until one does (gpupool agent -c CONFIG --redis URL --prefix ${this.options.keys.prefix}); ` +
+        `a second Ctrl-C stops this submitter at once, and the same command resumes\n`,
+    );
   }
 
   summary(s: SubmitSummary): void {

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { runCli, tempDir, writeJsonl, type CliResult } from '../helpers/cli.js';
+import { runCli, startCli, tempDir, writeJsonl, type CliResult } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, startAgent, uniquePrefix } from './cluster-helpers.js';
+import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, startAgent, uniquePrefix, waitForText } from './cluster-helpers.js';
 
 const pids = killAtEnd();
 
@@ -128,4 +128,28 @@ test('a job whose output takes no positioned writes (a file of /proc) fails nami
   assert.match(r.stderr, /GPUPOOL_E_OUTPUT: cannot write the output \/proc\/version: (ESPIPE: invalid seek, write|EACCES)/);
   agent.child.kill('SIGINT');
   await agent.done;
+});
+
+test('a database the Redis does not have is refused, not silently database 0; one it has is used', async () => {
+  const missing = await runCli(['status', '--redis', `${SHARED_REDIS}/99`, '--prefix', 'gp-db-check']);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /^gpupool: GPUPOOL_E_USAGE: Redis at redis:\/\/127\.0\.0\.1:6379\/99 has no database 99 \(it has \d+: 0 to \d+\): ERR DB index is out of range/);
+  const agent = await runCli(['agent', '-c', clusterConfig(tempDir()), '--redis', `${SHARED_REDIS}/99`, '--prefix', 'gp-db-check'], { timeoutMs: 30_000 });
+  assert.equal(agent.code, 2, 'an agent does not join database 0 either');
+  const present = await runCli(['status', '--redis', `${SHARED_REDIS}/1`, '--prefix', 'gp-db-check']);
+  assert.equal(present.code, 0, present.stderr);
+});
+
+test('a submitter with no agent for its model says so after 10 s; two Ctrl-Cs stop it, and nothing is lost', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir();
+  const prefix = uniquePrefix(t);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 100);
+  const submit = startCli(['submit', '-c', clusterConfig(dir), '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none']);
+  pids.push(submit.child.pid!);
+  await waitForText(submit.child, `gpupool: warning: no live agent runs model "echo" under prefix "${prefix}" (for 10.0 s): its chunks wait in Redis`);
+  submit.child.kill('SIGINT');
+  await waitForText(submit.child, 'draining');
+  submit.child.kill('SIGINT');
+  const r = await submit.done;
+  assert.equal(r.code, 130, r.stderr);
 });
