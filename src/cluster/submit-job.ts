@@ -206,11 +206,28 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       if (pending.length > 0 && !stopped()) await send();
     };
 
+    // A drain waits for the chunks out to be answered, unless no live agent runs the model: then
+    // nothing would ever answer them, and they stay in Redis, as after a second Ctrl-C, for the
+    // same command to resume.
+    const answerable = (): Promise<void> =>
+      new Promise((resolve) => {
+        const check = setInterval(() => {
+          if (drain.signal.aborted && monitor.agents === 0) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 200);
+        void open.empty().then(() => {
+          clearInterval(check);
+          resolve();
+        });
+      });
+
     let lostHandled = 0;
     for (let first = true; ; first = false) {
       await readPass(first);
       if (stopped() && !drain.signal.aborted) break;
-      await open.empty();
+      await answerable();
       // Chunks Redis lost (restarted without its data) are read again from the input.
       if (stopped() || rescuer.lost === lostHandled) break;
       lostHandled = rescuer.lost;

@@ -129,7 +129,7 @@ export class SubmitMonitor {
     (this.options.warnings ?? process.stderr).write(
       `gpupool: warning: no live agent runs model "${this.options.model}" under prefix "${this.options.keys.prefix}" (for ${formatDuration(after)}): ` +
         `its chunks wait in Redis until one does (gpupool agent -c CONFIG --redis URL --prefix ${this.options.keys.prefix}); ` +
-        `a second Ctrl-C stops this submitter at once, and the same command resumes\n`,
+        `Ctrl-C stops this submitter and leaves them there, and the same command resumes\n`,
     );
   }
 

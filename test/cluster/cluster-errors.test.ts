@@ -140,16 +140,25 @@ test('a database the Redis does not have is refused, not silently database 0; on
   assert.equal(present.code, 0, present.stderr);
 });
 
-test('a submitter with no agent for its model says so after 10 s; two Ctrl-Cs stop it, and nothing is lost', { timeout: 60_000 }, async (t) => {
+test('a submitter with no agent for its model says so after 10 s; Ctrl-C then ends it (nothing could answer its chunks), and the same command resumes', { timeout: 90_000 }, async (t) => {
   const dir = tempDir();
   const prefix = uniquePrefix(t);
+  const config = clusterConfig(dir);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 100);
-  const submit = startCli(['submit', '-c', clusterConfig(dir), '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', out, '--progress', 'none', '--chunk-size', '10'];
+  const submit = startCli(args);
   pids.push(submit.child.pid!);
   await waitForText(submit.child, `gpupool: warning: no live agent runs model "echo" under prefix "${prefix}" (for 10.0 s): its chunks wait in Redis`);
-  submit.child.kill('SIGINT');
-  await waitForText(submit.child, 'draining');
-  submit.child.kill('SIGINT');
+  submit.child.kill('SIGINT'); // one Ctrl-C: the drain does not wait for answers that cannot come
   const r = await submit.done;
   assert.equal(r.code, 130, r.stderr);
+  const agent = await startAgent(config, SHARED_REDIS, prefix, 'late');
+  pids.push(agent.child.pid!);
+  const again = await runCli(args, { timeoutMs: 60_000 });
+  assert.equal(again.code, 0, again.stderr);
+  const ids = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id);
+  assert.deepEqual(ids.sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1), 'every id once');
+  agent.child.kill('SIGINT');
+  await agent.done;
 });
