@@ -97,7 +97,10 @@ export class FrameDecoder {
     if (this.partial !== null) {
       at = this.fill(chunk, 0);
       if (this.partial.length === FRAME_HEADER_BYTES && this.filled === FRAME_HEADER_BYTES) {
-        this.partial = this.frameBuffer(this.partial, 0);
+        // The header is whole: the frame gets its full-size buffer, the header copied in first.
+        const frame = this.frameBuffer(this.partial, 0);
+        this.partial.copy(frame);
+        this.partial = frame;
         at = this.fill(chunk, at);
       }
       if (this.filled < this.partial.length) return out;
@@ -121,14 +124,11 @@ export class FrameDecoder {
     return out;
   }
 
-  /** A buffer for the whole frame whose header starts at `bytes[at]`. */
+  /** An empty buffer the size of the whole frame whose header starts at `bytes[at]`. */
   private frameBuffer(bytes: Buffer, at: number): Buffer {
     const size = bytes.readUInt32LE(at);
     if (size > MAX_FRAME_BYTES) throw new FrameTooLargeError(size);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
-    bytes.copy(frame, 0, at, at + FRAME_HEADER_BYTES);
-    if (bytes === this.partial) this.filled = FRAME_HEADER_BYTES;
-    return frame;
+    return Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
   }
 
   /** Copies what `partial` still lacks from `chunk[at…]`; returns where the chunk's unused bytes start. */

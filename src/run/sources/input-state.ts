@@ -8,7 +8,7 @@ import fs from 'node:fs';
  * must not be resumed.
  */
 export function fileState(file: string): string {
-  return sizeAndTime(fs.statSync(file, { bigint: true }));
+  return statState(fs.statSync(file, { bigint: true }));
 }
 
 /**
@@ -27,7 +27,7 @@ export function stdinState(): string | undefined {
   // Reading starts where the descriptor stands (`{ read -r header; gpupool run -i -; } < f`): the
   // lines are numbered from there, so where that is belongs to the state. Unknown: taken as a pipe.
   const at = stdinOffset();
-  return at === undefined ? undefined : `file ${stat.dev}:${stat.ino} from byte ${at}, ${sizeAndTime(stat)}`;
+  return at === undefined ? undefined : `file ${stat.dev}:${stat.ino} from byte ${at}, ${statState(stat)}`;
 }
 
 /** fd 0's offset, from /proc (Linux); undefined where it cannot be read. */
@@ -39,7 +39,8 @@ function stdinOffset(): string | undefined {
   }
 }
 
-function sizeAndTime(stat: fs.BigIntStats): string {
+/** {@link fileState} from a stat already taken: its size and modification time. */
+export function statState(stat: fs.BigIntStats): string {
   // To the nanosecond (an ISO time with nine decimals): a rewrite within the same millisecond is told apart.
   const subMs = String(stat.mtimeNs % 1_000_000n).padStart(6, '0');
   const modified = new Date(Number(stat.mtimeNs / 1_000_000n)).toISOString().replace('Z', `${subMs}Z`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileChunks } from './file-chunks.js';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
-import { fileState } from './input-state.js';
+import { statState } from './input-state.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from './plain-json-line.js';
 
@@ -69,8 +69,8 @@ export class JsonlSource implements InputSource {
   ) {}
 
   static fromFile(file: string, costField: string): JsonlSource {
-    const stat = fs.statSync(file);
-    return new JsonlSource(() => fileChunks(file), file, fileIdentity(file), stat.size, costField, fileState(file));
+    const stat = fs.statSync(file, { bigint: true });
+    return new JsonlSource(() => fileChunks(file), file, fileIdentity(file), Number(stat.size), costField, statState(stat));
   }
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
