@@ -38,7 +38,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   const model = pickModel(options.config, options.model);
   const output = resolveOutput(options.output);
   const stateDir = options.journal === 'redis' ? undefined : (options.stateDir ?? stateDirFor(output));
-  const source = openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
+  const source = await openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
   checkOutput(output, options.input, stateDir === undefined ? undefined : { dir: stateDir, given: options.stateDir !== undefined });
   const identity = jobIdentity(options.config, model, source, output);
   const jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.key ?? identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');

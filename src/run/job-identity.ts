@@ -9,13 +9,14 @@ import type { InputSource } from './sources/index.js';
  * sizes and devices are left out on purpose: changing them must not lose a night's work. The
  * input is compared by its identity (`inputIdentity`: a JSONL file's real path), not by the
  * path given (`input`, relative to wherever the command ran), and by its state where known
- * (`inputState`: a file's size and modification time), since items are resumed by position.
+ * (`inputState`: a file's size and modification time, a folder's listing), since items are resumed by position.
  *
  * `key`, without the state, names the job (in Redis): an edited input finds its journal there
  * and is refused. It is also the fingerprint gpupool gave a job before it recorded the state,
  * so a journal made then is still resumed (and takes the new fingerprint). A journal made since
  * never holds the key: its fingerprint always hashes the state, "none" included (a pipe), so a
- * pipe's journal is not taken over by a file's run.
+ * pipe's journal is not taken over by a file's run. A folder or glob has a state (its listing)
+ * since a later version: a journal made before, fingerprinted with none, is still resumed.
  */
 export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: { index: number; count: number }): JobIdentity {
   const description = {
@@ -30,6 +31,7 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
   };
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   const key = hash([model.name, model.command, source.identity, description.shard ?? null]);
-  const fingerprint = hash([model.name, model.command, source.identity, description.shard ?? null, source.state ?? null]);
-  return { fingerprint, description, compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'], key, formerFingerprints: [key] };
+  const withState = (state: string | null) => hash([model.name, model.command, source.identity, description.shard ?? null, state]);
+  const formerFingerprints = source.formerlyStateless ? [key, withState(null)] : [key];
+  return { fingerprint: withState(source.state ?? null), description, compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'], key, formerFingerprints };
 }

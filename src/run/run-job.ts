@@ -51,7 +51,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const writerThread = options.writerThread ?? wantsWriterThread(writerThreadSetting());
   const output = resolveOutput(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
-  const source = openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
+  const source = await openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
   checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
   const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   let openedSink: JsonlSink | undefined;

@@ -8,8 +8,10 @@ export type JobRecord = InputRecord | { readonly seq: number; readonly id: strin
 
 export interface JobSource {
   records(): AsyncIterable<JobRecord>;
-  /** A JSONL file's size and modification time (`InputSource.state`): part of the job's identity. */
+  /** A JSONL file's size and modification time, a folder's listing (`InputSource.state`): part of the job's identity. */
   readonly state?: string;
+  /** As `InputSource.formerlyStateless`: a folder, whose listing older servers did not record. */
+  readonly formerlyStateless?: boolean;
 }
 
 /**
@@ -19,13 +21,15 @@ export interface JobSource {
  * since it was submitted), and each file of a folder is checked as it is read: a link inside
  * the folder that leads out fails that item with GPUPOOL_E_PATH_DENIED.
  */
-export function openJobSource(spec: JobSpec, folder: JobFolder, costField: string, roots: AllowedRoots): JobSource {
+export async function openJobSource(spec: JobSpec, folder: JobFolder, costField: string, roots: AllowedRoots): Promise<JobSource> {
   const input = spec.input;
   if (input.kind === 'inline') return JsonlSource.fromFile(folder.inputFile, costField);
   const real = roots.resolve(input.path);
   if (input.type === 'jsonl') return JsonlSource.fromFile(real, costField);
-  const files = FileSource.directory(real);
+  const files = await FileSource.directory(real);
   return {
+    state: files.state,
+    formerlyStateless: files.formerlyStateless,
     async *records() {
       for await (const rec of files.records()) {
         if ('parseError' in rec) {

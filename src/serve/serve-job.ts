@@ -6,7 +6,7 @@ import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } fro
 import { classifyWriteError, openJournal, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
 import type { JobEnd, JobFolder, JobSpec, JobState } from './job-folder.js';
-import { openJobSource } from './job-source.js';
+import { openJobSource, type JobSource } from './job-source.js';
 import type { ItemOwner } from './item-owner.js';
 
 /** What a job needs of the server to run. */
@@ -171,9 +171,9 @@ export class ServeJob implements ItemOwner {
     this.notify();
     let journal: SqliteJournal | undefined;
     try {
-      // The source first: a server-side JSONL file's state (size, modification time) is part of the job's identity.
-      const source = openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
-      journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source.state) });
+      // The source first: a server-side JSONL file's state (size, modification time) or a folder's listing is part of the job's identity.
+      const source = await openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
+      journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source) });
       const resume = journal.resume();
       reconcileOutput(this.folder.resultsFile, resume.outputBytes);
       this.done = resume.counts.done;
@@ -289,17 +289,19 @@ export class ServeJob implements ItemOwner {
 
 /**
  * Same job, same model command, same input state → the journal may be resumed; another command is
- * refused (its results would mix), and so is a server-side JSONL file edited since (its items are
- * resumed by position). A journal made before the state was part of it is still this job's.
+ * refused (its results would mix), and so is a server-side JSONL file edited since, or a folder
+ * whose files changed (items are resumed by position). A journal made before the state was part
+ * of it is still this job's.
  */
-function identity(spec: JobSpec, model: ModelConfig, inputState: string | undefined): JobIdentity {
+function identity(spec: JobSpec, model: ModelConfig, source: JobSource): JobIdentity {
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-  const former = hash(['gpupool-serve-job/1', spec.id, model.name, model.command]);
+  const withState = (state: string | null) => hash(['gpupool-serve-job/2', spec.id, model.name, model.command, state]);
+  const former = [hash(['gpupool-serve-job/1', spec.id, model.name, model.command]), ...(source.formerlyStateless ? [withState(null)] : [])];
   return {
-    fingerprint: hash(['gpupool-serve-job/2', spec.id, model.name, model.command, inputState ?? null]),
-    description: { job: spec.id, model: model.name, command: model.command, input: spec.input, inputState },
+    fingerprint: withState(source.state ?? null),
+    description: { job: spec.id, model: model.name, command: model.command, input: spec.input, inputState: source.state },
     compared: ['job', 'model', 'command', 'inputState'],
-    formerFingerprints: [former],
+    formerFingerprints: former,
   };
 }
 

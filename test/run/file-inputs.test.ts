@@ -84,3 +84,41 @@ test('an input with no inputs (an empty file, an empty folder, a glob that match
   assert.equal(some.code, 0, some.stderr);
   assert.doesNotMatch(some.stderr, /warning/);
 });
+
+test('a folder whose files changed since its journal was made is not resumed by position; one whose files were only edited is', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(pages);
+  for (const name of ['b.png', 'd.png']) fs.writeFileSync(path.join(pages, name), name);
+  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  const before = fs.readFileSync(out, 'utf8');
+
+  // Edited in place: no file moved, so the journal still numbers the same files.
+  fs.writeFileSync(path.join(pages, 'b.png'), 'edited');
+  const edited = await runCli(args);
+  assert.equal(edited.code, 0, edited.stderr);
+  assert.equal((JSON.parse(edited.stdout) as { resumed: number }).resumed, 2);
+
+  // A file added before the others shifts them: resumed by position, a.png would be skipped as
+  // done and d.png written twice. Refused, naming both listings; the output is untouched.
+  fs.writeFileSync(path.join(pages, 'a.png'), 'new');
+  const added = await runCli(args);
+  assert.equal(added.code, 10, added.stderr);
+  const message = (JSON.parse(added.stderr) as { message: string }).message;
+  assert.match(message, /"inputState":"2 files, listing sha256 [0-9a-f]{32}"/);
+  assert.match(message, /"inputState":"3 files, listing sha256 [0-9a-f]{32}"/);
+  assert.match(message, /differs in: inputState\n/);
+  assert.equal(fs.readFileSync(out, 'utf8'), before);
+
+  // Removed again, the listing is the journal's: resumed. Renamed (same count), refused.
+  fs.rmSync(path.join(pages, 'a.png'));
+  assert.equal((JSON.parse((await runCli(args)).stdout) as { resumed: number }).resumed, 2);
+  fs.renameSync(path.join(pages, 'd.png'), path.join(pages, 'c.png'));
+  assert.equal((await runCli(args)).code, 10);
+  const fresh = await runCli([...args, '--fresh']);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['b.png', 'c.png']);
+});

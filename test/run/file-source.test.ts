@@ -8,9 +8,9 @@ import { GpupoolError } from '../../src/errors/index.js';
 import { FileSource } from '../../src/run/sources/file-source.js';
 import { tempDir } from '../helpers/cli.js';
 
-async function ids(source: FileSource): Promise<(string | number)[]> {
+async function ids(made: Promise<FileSource>): Promise<(string | number)[]> {
   const seen: (string | number)[] = [];
-  for await (const rec of source.records()) seen.push(rec.id);
+  for await (const rec of (await made).records()) seen.push(rec.id);
   return seen;
 }
 
@@ -21,28 +21,28 @@ test('a folder is walked in sorted order, depth first, each file once with its p
   const expected = ['B.png', 'a.png', 'b/y.png', 'b/z/x.png', 'c.png'].map((n) => path.join(dir, n));
   assert.deepEqual(await ids(FileSource.directory(dir)), expected);
   const seqs: number[] = [];
-  for await (const rec of FileSource.directory(dir).records()) seqs.push(rec.seq);
+  for await (const rec of (await FileSource.directory(dir)).records()) seqs.push(rec.seq);
   assert.deepEqual(seqs, [0, 1, 2, 3, 4]);
   assert.deepEqual(await ids(FileSource.glob(path.join(dir, '**', '*.png'))), expected);
 });
 
-test('a folder that is missing or is a file is refused when the source is made, naming it', () => {
+test('a folder that is missing or is a file is refused when the source is made, naming it', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'one.jsonl');
   fs.writeFileSync(file, '{}\n');
-  const refused = (make: () => unknown, message: RegExp) =>
-    assert.throws(make, (e: Error) => e instanceof GpupoolError && e.code === 'GPUPOOL_E_INPUT_NOT_FOUND' && message.test(e.message), String(message));
-  refused(() => FileSource.directory(file), /^input ".*one\.jsonl" is not a folder$/);
-  refused(() => FileSource.directory(path.join(dir, 'gone')), /^input ".*gone" does not exist$/);
-  refused(() => FileSource.glob(path.join(file, '*.png')), /^input ".*one\.jsonl\/\*\.png" starts from ".*one\.jsonl", which is not a folder$/);
-  refused(() => FileSource.glob(path.join(dir, 'gone', '*.png')), /^input ".*gone\/\*\.png" starts from ".*gone", which does not exist$/);
+  const refused = (made: Promise<unknown>, message: RegExp) =>
+    assert.rejects(made, (e: Error) => e instanceof GpupoolError && e.code === 'GPUPOOL_E_INPUT_NOT_FOUND' && message.test(e.message), String(message));
+  await refused(FileSource.directory(file), /^input ".*one\.jsonl" is not a folder$/);
+  await refused(FileSource.directory(path.join(dir, 'gone')), /^input ".*gone" does not exist$/);
+  await refused(FileSource.glob(path.join(file, '*.png')), /^input ".*one\.jsonl\/\*\.png" starts from ".*one\.jsonl", which is not a folder$/);
+  await refused(FileSource.glob(path.join(dir, 'gone', '*.png')), /^input ".*gone\/\*\.png" starts from ".*gone", which does not exist$/);
 });
 
-test('the identity is marked when the run\'s own files lie in the folder read (a journal from before they were left out numbered files otherwise)', () => {
+test('the identity is marked when the run\'s own files lie in the folder read (a journal from before they were left out numbered files otherwise)', async () => {
   const dir = tempDir();
-  const plain = FileSource.directory(dir).identity;
-  assert.equal(FileSource.directory(dir, [path.join(tempDir(), 'out.jsonl')]).identity, plain, 'own files elsewhere: unchanged');
-  assert.equal(FileSource.directory(dir, [path.join(dir, 'out.jsonl')]).identity, `${plain} (own output left out)`);
+  const plain = (await FileSource.directory(dir)).identity;
+  assert.equal((await FileSource.directory(dir, [path.join(tempDir(), 'out.jsonl')])).identity, plain, 'own files elsewhere: unchanged');
+  assert.equal((await FileSource.directory(dir, [path.join(dir, 'out.jsonl')])).identity, `${plain} (own output left out)`);
 });
 
 test('gpupool state folders (.gpupool) are never walked', async () => {
@@ -62,4 +62,23 @@ test('a link to a file is an input, a link to a folder is neither walked into no
   fs.symlinkSync(dir, path.join(dir, 'loop')); // a link to the folder itself
   fs.symlinkSync(path.join(elsewhere, 'gone.png'), path.join(dir, 'dangling.png'));
   assert.deepEqual(await ids(FileSource.directory(dir)), ['dangling.png', 'file-link.png'].map((n) => path.join(dir, n)));
+});
+
+test('the state counts the files found and digests their paths in order: the same listing, the same state', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'sub'));
+  for (const name of ['a.png', 'sub/b.png', 'notes.txt']) fs.writeFileSync(path.join(dir, name), name);
+  const state = async () => (await FileSource.directory(dir, [path.join(dir, 'out.jsonl')])).state;
+  const first = await state();
+  assert.match(first, /^3 files, listing sha256 [0-9a-f]{32}$/);
+  assert.equal(await state(), first);
+  fs.writeFileSync(path.join(dir, 'a.png'), 'other contents');
+  assert.equal(await state(), first, 'contents are not part of it');
+  fs.writeFileSync(path.join(dir, 'out.jsonl'), '');
+  assert.equal(await state(), first, 'the run\'s own output is not listed');
+  fs.renameSync(path.join(dir, 'sub', 'b.png'), path.join(dir, 'sub', 'c.png'));
+  assert.notEqual(await state(), first, 'a renamed file');
+  fs.renameSync(path.join(dir, 'sub', 'c.png'), path.join(dir, 'sub', 'b.png'));
+  assert.equal(await state(), first);
+  assert.match((await FileSource.glob(path.join(dir, '**', '*.png'))).state, /^2 files, /, 'a glob lists what it matches');
 });

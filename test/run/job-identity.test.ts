@@ -1,14 +1,15 @@
 // A job's identity: the state of a JSONL file (size, modification time) is in its fingerprint but
 // not in its key, which names the job in Redis; a journal made before the state was recorded
-// (fingerprint = key) is still this job's.
+// (fingerprint = key) is still this job's. A folder's listing is its state.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { resolveConfig } from '../../src/config/index.js';
 import { jobIdentity } from '../../src/run/job-identity.js';
-import { JsonlSource, ThreadedJsonlSource } from '../../src/run/sources/index.js';
+import { FileSource, JsonlSource, ThreadedJsonlSource } from '../../src/run/sources/index.js';
 import { tempDir } from '../helpers/cli.js';
 
 test("a touched file changes the fingerprint, not the key; both readers give the same identity", () => {
@@ -34,4 +35,18 @@ test("a source without a state (a pipe) never gets the key as its fingerprint: o
   const piped = jobIdentity(config, config.models.m, JsonlSource.fromStream(Readable.from([]), 'stdin', 'cost'), path.join(dir, 'out.jsonl'));
   assert.notEqual(piped.fingerprint, piped.key);
   assert.deepEqual(piped.formerFingerprints, [piped.key]);
+});
+
+test("a folder's listing is its state; a journal made when a folder had none (fingerprinted with null) is still this job's", async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'a.png'), '');
+  const config = resolveConfig({ models: { m: { command: ['w'] } } }, dir);
+  const model = config.models.m;
+  const source = await FileSource.directory(dir);
+  const identity = jobIdentity(config, model, source, path.join(tempDir(), 'out.jsonl'));
+  assert.match(String(identity.description.inputState), /^1 files, listing sha256 [0-9a-f]{32}$/);
+  // The fingerprint gpupool gave a folder's job before it recorded the listing, as that version computed it.
+  const before = createHash('sha256').update(JSON.stringify([model.name, model.command, source.identity, null, null])).digest('hex');
+  assert.notEqual(identity.fingerprint, before);
+  assert.deepEqual(identity.formerFingerprints, [identity.key, before]);
 });

@@ -181,32 +181,42 @@ test('a job survives a server killed mid-job: the next server resumes it, every 
   }
 });
 
-test('a server-side JSONL file edited while its job was stopped is not resumed by position: the job fails naming it', async () => {
-  const state = tempDir('gpupool-serve-edited-');
-  const data = path.join(state, 'data');
-  fs.mkdirSync(data);
-  const file = path.join(data, 'items.jsonl');
-  fs.writeFileSync(file, Array.from({ length: 80 }, (_, i) => JSON.stringify({ i, sleep_ms: 30 })).join('\n') + '\n');
-  const models = cpuModel('slow', 'slow_worker.py', '    batch: { max: 4, timeout: 1ms }\n');
-  const first = await startServer(models, ['--allow-root', data], { pids, dir: state });
-  const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: file })).json() as Job).id;
-  const resultsFile = path.join(state, 'state', 'jobs', id, 'results.jsonl');
-  await waitFor('some results committed', async () => (fs.existsSync(resultsFile) && fs.readFileSync(resultsFile, 'utf8').split('\n').length > 8 ? true : undefined));
-  pids.push(...((await call(first.url, 'GET', '/v1/workers')).json() as { pid: number }[]).map((w) => w.pid));
-  first.child.kill('SIGKILL');
-  await first.done;
-  fs.writeFileSync(file, `{"i":"inserted"}\n${fs.readFileSync(file, 'utf8')}`); // every line moves down one
+for (const kind of ['JSONL file', 'folder'] as const) {
+  test(`a server-side ${kind} changed while its job was stopped is not resumed by position: the job fails naming it`, async () => {
+    const state = tempDir('gpupool-serve-edited-');
+    const data = path.join(state, 'data');
+    fs.mkdirSync(data);
+    const file = path.join(data, 'items.jsonl');
+    const pages = path.join(data, 'pages');
+    if (kind === 'JSONL file') fs.writeFileSync(file, Array.from({ length: 80 }, (_, i) => JSON.stringify({ i, sleep_ms: 30 })).join('\n') + '\n');
+    else {
+      fs.mkdirSync(pages);
+      for (let i = 0; i < 80; i++) fs.writeFileSync(path.join(pages, `p${String(i).padStart(2, '0')}.png`), '');
+    }
+    const models = cpuModel('slow', 'slow_worker.py', '    batch: { max: 4, timeout: 1ms }\n    env: { ITEM_SLEEP_MS: "30" }\n');
+    const first = await startServer(models, ['--allow-root', data], { pids, dir: state });
+    const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: kind === 'folder' ? pages : file })).json() as Job).id;
+    const resultsFile = path.join(state, 'state', 'jobs', id, 'results.jsonl');
+    await waitFor('some results committed', async () => (fs.existsSync(resultsFile) && fs.readFileSync(resultsFile, 'utf8').split('\n').length > 8 ? true : undefined));
+    pids.push(...((await call(first.url, 'GET', '/v1/workers')).json() as { pid: number }[]).map((w) => w.pid));
+    first.child.kill('SIGKILL');
+    await first.done;
+    // Every input moves down one.
+    if (kind === 'JSONL file') fs.writeFileSync(file, `{"i":"inserted"}\n${fs.readFileSync(file, 'utf8')}`);
+    else fs.writeFileSync(path.join(pages, 'a-first.png'), '');
 
-  const second = await startServer(models, ['--allow-root', data], { pids, dir: state });
-  try {
-    const end = await waitFor('the job to end on the second server', async () => {
-      const j = (await call(second.url, 'GET', `/v1/jobs/${id}`)).json() as Job;
-      return j.state === 'done' || j.state === 'failed' ? j : undefined;
-    }, 60_000);
-    assert.equal(end.state, 'failed');
-    assert.equal(end.error?.code, 'GPUPOOL_E_JOURNAL_MISMATCH');
-    assert.match(end.error!.message, /differs in: inputState/);
-  } finally {
-    await second.stop();
-  }
-});
+    const second = await startServer(models, ['--allow-root', data], { pids, dir: state });
+    try {
+      const end = await waitFor('the job to end on the second server', async () => {
+        const j = (await call(second.url, 'GET', `/v1/jobs/${id}`)).json() as Job;
+        return j.state === 'done' || j.state === 'failed' ? j : undefined;
+      }, 60_000);
+      assert.equal(end.state, 'failed');
+      assert.equal(end.error?.code, 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.match(end.error!.message, /differs in: inputState/);
+      if (kind === 'folder') assert.match(end.error!.message, /"inputState":"80 files, listing sha256 [0-9a-f]{32}".*"inputState":"81 files, /s);
+    } finally {
+      await second.stop();
+    }
+  });
+}

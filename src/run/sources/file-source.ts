@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
+import { inputReadError } from './input-read-error.js';
 import { probeInputFolder } from './probe-input.js';
 
 /** gpupool's own state folders (journals, worker logs): never inputs, wherever they lie. */
@@ -50,6 +52,21 @@ export class FileSource implements InputSource {
     private readonly skip: readonly string[],
   ) {}
 
+  private listing = '';
+
+  /**
+   * How many files the walk found when the source was made, and a digest of their paths in
+   * order: files are resumed by their position in the walk, so a file added, removed or renamed
+   * since a journal was made (which shifts the positions after it) must not be resumed. A file's
+   * contents are not part of it: an edited file moves no position.
+   */
+  get state(): string {
+    return this.listing;
+  }
+
+  /** Older gpupool recorded no state for a folder or glob: a journal it made is still resumed. */
+  readonly formerlyStateless = true;
+
   /**
    * The same for the same folder or glob, but marked when the run's own files lie inside it:
    * before they were left out, they were inputs, so a journal of that time numbered the files
@@ -65,16 +82,35 @@ export class FileSource implements InputSource {
    * `skip`: paths left out wherever the walk meets them: a run's own output and state dir, which
    * would otherwise become inputs of the run when they lie in the folder it reads.
    */
-  static directory(dir: string, skip: readonly string[] = []): FileSource {
+  static async directory(dir: string, skip: readonly string[] = []): Promise<FileSource> {
     probeInputFolder(dir, dir);
-    return new FileSource(dir, undefined, dir, skip);
+    return new FileSource(dir, undefined, dir, skip).listed();
   }
 
-  static glob(pattern: string, skip: readonly string[] = []): FileSource {
+  static async glob(pattern: string, skip: readonly string[] = []): Promise<FileSource> {
     const root = picomatch.scan(pattern).base || '.';
     probeInputFolder(root, pattern);
     const matcher = picomatch(pattern, { dot: false });
-    return new FileSource(root, (p) => matcher(p), pattern, skip);
+    return new FileSource(root, (p) => matcher(p), pattern, skip).listed();
+  }
+
+  /**
+   * Walks the files once for {@link state}, before the run starts; a folder that cannot be read
+   * on the way is GPUPOOL_E_INPUT_READ, then rather than mid-run.
+   */
+  private async listed(): Promise<this> {
+    const digest = createHash('sha256');
+    let files = 0;
+    try {
+      for await (const file of this.files()) {
+        digest.update(file).update('\0');
+        files++;
+      }
+    } catch (err) {
+      throw inputReadError(err, this.description) ?? err;
+    }
+    this.listing = `${files} files, listing sha256 ${digest.digest('hex').slice(0, 32)}`;
+    return this;
   }
 
   fractionRead(): number | undefined {
@@ -87,10 +123,16 @@ export class FileSource implements InputSource {
 
   async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
     let seq = 0;
-    for await (const file of walk(this.root, realPath(this.root), this.realSkip())) {
-      if (this.match && !this.match(file)) continue;
+    for await (const file of this.files()) {
       yield [{ seq, id: file, json: JSON.stringify({ path: path.resolve(file) }), cost: 1 }];
       seq++;
+    }
+  }
+
+  /** The inputs, in the order they are numbered. */
+  private async *files(): AsyncIterable<string> {
+    for await (const file of walk(this.root, realPath(this.root), this.realSkip())) {
+      if (!this.match || this.match(file)) yield file;
     }
   }
 

@@ -22,10 +22,15 @@ export interface InputSource {
   readonly identity: string;
   /**
    * What the input's state was when it was opened, where it can be known (a JSONL file's size
-   * and modification time): a journal made with another state is not resumed, since its items
-   * may have moved. Kept apart from `identity`, which names the job (in Redis too) whatever the state.
+   * and modification time, a folder's listing): a journal made with another state is not
+   * resumed, since its items may have moved. Kept apart from `identity`, which names the job (in Redis too) whatever the state.
    */
   readonly state?: string;
+  /**
+   * True where gpupool once recorded no state for this kind of input (a folder or glob, before
+   * its listing was): a journal made then, fingerprinted with none, is still this job's.
+   */
+  readonly formerlyStateless?: boolean;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;
   /** The records, a read chunk at a time: the hot path, one await per chunk, not per record. */

@@ -20,9 +20,9 @@ export interface OpenSourceOptions {
 /**
  * `-i`: `-` (stdin, JSONL), a JSONL file, a directory, or a glob of files. A file or folder that
  * cannot be read is an error here, before any worker starts (`probe-input.ts`; a folder's probe
- * is `FileSource`'s).
+ * is `FileSource`'s, which walks it once for its listing).
  */
-export function openSource(input: string, costField: string, options: OpenSourceOptions = {}): InputSource {
+export async function openSource(input: string, costField: string, options: OpenSourceOptions = {}): Promise<InputSource> {
   if (input === '-') {
     const state = options.stdin === undefined ? stdinState() : undefined;
     if (options.readerThread) return ThreadedJsonlSource.fromStdin(costField, state);
