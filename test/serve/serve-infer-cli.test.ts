@@ -60,6 +60,27 @@ test('gpupool infer without a server, or without inputs, says so', async () => {
   assert.match(none.stderr, /GPUPOOL_E_USAGE: give at least one INPUT/);
 });
 
+test('gpupool infer reaches a server on a port that fetch refuses as "bad" (6665-6669), and names a --url that is not http(s)', async () => {
+  let server: RunningServer | undefined;
+  for (let port = 6665; port <= 6669 && server === undefined; port++) {
+    server = await startServer(cpuModel('echo', 'noop_worker.py'), ['--port', String(port)], { pids }).catch(() => undefined); // taken: the next
+  }
+  assert.ok(server, 'one of the ports 6665-6669 is free');
+  try {
+    assert.match(server.url, /:666\d$/);
+    const r = await runCli(['infer', '--url', server.url, '{"a": 1}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"a":1}\n');
+  } finally {
+    await server.stop();
+  }
+  for (const url of ['ftp://127.0.0.1:8000', '127.0.0.1:8000', 'not a url']) {
+    const bad = await runCli(['infer', '--url', url, '1']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, new RegExp(`GPUPOOL_E_USAGE: --url \\(or GPUPOOL_URL\\) must be an http:// or https:// URL, like http://127\\.0\\.0\\.1:8000; got "${url}"`));
+  }
+});
+
 /** A port nothing listens on: taken from the OS, then given back. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {

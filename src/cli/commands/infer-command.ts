@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/index.js';
-import { ERROR_CODES, GpupoolError, type ErrorCode } from '../../errors/index.js';
+import { GpupoolError } from '../../errors/index.js';
+import { ServerClient } from './server-client.js';
 
 interface InferFlags {
   url: string;
@@ -31,7 +32,7 @@ export function registerInferCommand(program: Command): void {
     .option('-i, --input <file>', 'also one input per line of this JSONL file (- for stdin)')
     .option('--timeout <duration>', 'deadline of each request, e.g. 30s')
     .action(async (args: string[], flags: InferFlags) => {
-      const url = (flags.url ?? process.env.GPUPOOL_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+      const url = serverUrl(flags.url ?? process.env.GPUPOOL_URL ?? 'http://127.0.0.1:8000');
       const token = flags.token ?? process.env.GPUPOOL_TOKEN;
       const inputs = [...args.map(parseArg), ...(flags.input ? readJsonl(flags.input) : [])];
       if (inputs.length === 0) throw new GpupoolError('GPUPOOL_E_USAGE', 'give at least one INPUT (a JSON value) or -i FILE');
@@ -83,49 +84,16 @@ function isItemError(o: unknown): boolean {
   return o !== null && typeof o === 'object' && 'error' in o && Object.keys(o).length === 1;
 }
 
-/** The server's HTTP API, with its error bodies turned back into registry errors. */
-class ServerClient {
-  constructor(
-    private readonly url: string,
-    private readonly token: string | undefined,
-  ) {}
-
-  async onlyModel(): Promise<string> {
-    const models = (await this.request('GET', '/v1/models')) as { name: string; kind: string }[];
-    if (models.length === 1) return models[0].name;
-    throw new GpupoolError('GPUPOOL_E_MODEL_REQUIRED', `the server at ${this.url} runs several models (${models.map((m) => m.name).join(', ')}): choose one with -m`);
+/** The server's address without trailing slashes; anything but an http(s) URL is a usage error. */
+function serverUrl(given: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(given).protocol;
+  } catch {
+    protocol = undefined;
   }
-
-  async infer(model: string, inputs: unknown[], timeoutMs?: number): Promise<unknown[]> {
-    const body = { inputs, ...(timeoutMs ? { timeout_ms: timeoutMs } : {}) };
-    const answer = (await this.request('POST', `/v1/models/${encodeURIComponent(model)}/infer`, body, true)) as { outputs: unknown[] };
-    return answer.outputs;
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new GpupoolError('GPUPOOL_E_USAGE', `--url (or GPUPOOL_URL) must be an http:// or https:// URL, like http://127.0.0.1:8000; got "${given}"`);
   }
-
-  /** `keepOutputs`: an error body that carries per-input outputs (every input failed) is returned, not thrown. */
-  private async request(method: string, route: string, body?: unknown, keepOutputs = false): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(this.url + route, {
-        method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new GpupoolError('GPUPOOL_E_SERVER_UNREACHABLE', `could not reach the server at ${this.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new GpupoolError('GPUPOOL_E_SERVER_UNREACHABLE', `${this.url}${route} answered ${res.status} with a body that is not JSON; is it a gpupool server? ${text.slice(0, 120)}`);
-    }
-    if (res.ok) return json;
-    const e = json as { code?: string; message?: string; outputs?: unknown[] };
-    if (keepOutputs && Array.isArray(e.outputs)) return { outputs: e.outputs };
-    const code = (e.code && e.code in ERROR_CODES ? e.code : 'GPUPOOL_E_INTERNAL') as ErrorCode;
-    throw new GpupoolError(code, `${e.message ?? `HTTP ${res.status}`} (from ${this.url})`);
-  }
+  return given.replace(/\/+$/, '');
 }
