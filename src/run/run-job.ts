@@ -52,8 +52,14 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const output = resolveOutput(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
   const source = await openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
-  checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
-  const journal: JobJournal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
+  let journal: JobJournal;
+  try {
+    checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
+    journal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
+  } catch (err) {
+    source.close?.(); // a folder's listing, a reader thread
+    throw err;
+  }
   let openedSink: JsonlSink | undefined;
   try {
     const resume = await journal.resume();
@@ -226,6 +232,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     // Already closed unless the run failed on its way (a worker that did not start): its writer
     // thread must not outlive it. Nothing was buffered then, and an error here would hide the first.
     await openedSink?.close().catch(() => undefined);
+    source.close?.();
     await journal.close();
   }
 }

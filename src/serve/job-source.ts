@@ -12,6 +12,8 @@ export interface JobSource {
   readonly state?: string;
   /** As `InputSource.formerlyStateless`: a folder, whose listing older servers did not record. */
   readonly formerlyStateless?: boolean;
+  /** Frees what the source holds (a folder's listing) when its records are not read to the end. */
+  close?(): void;
 }
 
 /**
@@ -30,6 +32,7 @@ export async function openJobSource(spec: JobSpec, folder: JobFolder, costField:
   return {
     state: files.state,
     formerlyStateless: files.formerlyStateless,
+    close: () => files.close(),
     async *records() {
       for await (const rec of files.records()) {
         if ('parseError' in rec) {

@@ -170,9 +170,10 @@ export class ServeJob implements ItemOwner {
     this.startedAt ??= Date.now();
     this.notify();
     let journal: SqliteJournal | undefined;
+    let source: JobSource | undefined;
     try {
       // The source first: a server-side JSONL file's state (size, modification time) or a folder's listing is part of the job's identity.
-      const source = await openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
+      source = await openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
       journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source) });
       const resume = journal.resume();
       reconcileOutput(this.folder.resultsFile, resume.outputBytes);
@@ -244,6 +245,7 @@ export class ServeJob implements ItemOwner {
       this.error = { code: e.code, message: e.message };
       this.end('failed');
     } finally {
+      source?.close?.();
       journal?.close();
     }
   }

@@ -116,9 +116,28 @@ test('a folder whose files changed since its journal was made is not resumed by 
   // Removed again, the listing is the journal's: resumed. Renamed (same count), refused.
   fs.rmSync(path.join(pages, 'a.png'));
   assert.equal((JSON.parse((await runCli(args)).stdout) as { resumed: number }).resumed, 2);
+  const relative = await runCli(['run', '-c', cfg, '-i', 'pages', '-o', 'out.jsonl', '--progress', 'none', '--json'], { cwd: dir });
+  assert.equal(relative.code, 0, relative.stderr);
+  assert.equal((JSON.parse(relative.stdout) as { resumed: number }).resumed, 2, 'named relative to another folder: the same listing');
   fs.renameSync(path.join(pages, 'd.png'), path.join(pages, 'c.png'));
   assert.equal((await runCli(args)).code, 10);
   const fresh = await runCli([...args, '--fresh']);
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['b.png', 'c.png']);
+});
+
+test('an output given as a link into the folder read, to a file not made yet, is left out on the first run and on the next', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(pages);
+  for (const name of ['1.png', '2.png']) fs.writeFileSync(path.join(pages, name), name);
+  fs.symlinkSync('real-out.jsonl', path.join(pages, 'out.jsonl')); // dangling until the run writes it
+  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const args = ['run', '-c', cfg, '-i', pages, '-o', path.join(pages, 'out.jsonl'), '--progress', 'none', '--json'];
+  const first = await runCli(args);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(readOutput(path.join(pages, 'real-out.jsonl')).map((l) => path.basename(String(l.id))), ['1.png', '2.png']);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 2);
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { GpupoolError } from '../../src/errors/index.js';
 import { FileSource } from '../../src/run/sources/file-source.js';
+import { globDepth } from '../../src/run/sources/folder-walk.js';
 import { tempDir } from '../helpers/cli.js';
 
 async function ids(made: Promise<FileSource>): Promise<(string | number)[]> {
@@ -68,10 +69,11 @@ test('the state counts the files found and digests their paths in order: the sam
   const dir = tempDir();
   fs.mkdirSync(path.join(dir, 'sub'));
   for (const name of ['a.png', 'sub/b.png', 'notes.txt']) fs.writeFileSync(path.join(dir, name), name);
-  const state = async () => (await FileSource.directory(dir, [path.join(dir, 'out.jsonl')])).state;
+  const state = async (input = dir) => (await FileSource.directory(input, [path.join(dir, 'out.jsonl')])).state;
   const first = await state();
   assert.match(first, /^3 files, listing sha256 [0-9a-f]{32}$/);
   assert.equal(await state(), first);
+  assert.equal(await state(path.relative(process.cwd(), dir)), first, 'the same folder named relative to here');
   fs.writeFileSync(path.join(dir, 'a.png'), 'other contents');
   assert.equal(await state(), first, 'contents are not part of it');
   fs.writeFileSync(path.join(dir, 'out.jsonl'), '');
@@ -81,4 +83,33 @@ test('the state counts the files found and digests their paths in order: the sam
   fs.renameSync(path.join(dir, 'sub', 'c.png'), path.join(dir, 'sub', 'b.png'));
   assert.equal(await state(), first);
   assert.match((await FileSource.glob(path.join(dir, '**', '*.png'))).state, /^2 files, /, 'a glob lists what it matches');
+  assert.match((await FileSource.glob(path.join(dir, '*.png'))).state, /^1 file, /);
+});
+
+test('the files are numbered from the listing taken when the source was made: a file added since is not an input, and shifts none', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'm'));
+  for (const name of ['a.png', 'z.png']) fs.writeFileSync(path.join(dir, name), name);
+  const made = FileSource.directory(dir);
+  const source = await made;
+  fs.writeFileSync(path.join(dir, 'm', 'b.png'), 'added after the listing');
+  fs.rmSync(path.join(dir, 'z.png'));
+  assert.deepEqual(await ids(made), ['a.png', 'z.png'].map((n) => path.join(dir, n)), 'as listed');
+  assert.match(source.state, /^2 files, /);
+  assert.deepEqual(await ids(Promise.resolve(source)), [], 'read once: the listing is freed at the end');
+});
+
+test('many files, names with newlines and multibyte characters: every file once, in order, across the listing\'s chunks', async () => {
+  const dir = tempDir();
+  const names = Array.from({ length: 3000 }, (_, i) => `${String(i).padStart(4, '0')}-${i % 7 === 0 ? 'line\nbreak' : 'страница'}-${'x'.repeat(i % 40)}.png`);
+  for (const name of names) fs.writeFileSync(path.join(dir, name), '');
+  assert.deepEqual(await ids(FileSource.directory(dir)), names.map((n) => path.join(dir, n)));
+});
+
+test('how deep a glob can match: folders below are not read', () => {
+  assert.equal(globDepth('*.png'), 1);
+  assert.equal(globDepth('*/x.png'), 2);
+  assert.equal(globDepth('{a,b/c}/*.png'), 3, 'every slash counts, so no alternative is cut short');
+  assert.equal(globDepth('**/*.png'), Infinity);
+  assert.equal(globDepth('+(a|b/c)/*.png'), Infinity);
 });

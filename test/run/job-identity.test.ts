@@ -44,7 +44,7 @@ test("a folder's listing is its state; a journal made when a folder had none (fi
   const model = config.models.m;
   const source = await FileSource.directory(dir);
   const identity = jobIdentity(config, model, source, path.join(tempDir(), 'out.jsonl'));
-  assert.match(String(identity.description.inputState), /^1 files, listing sha256 [0-9a-f]{32}$/);
+  assert.match(String(identity.description.inputState), /^1 file, listing sha256 [0-9a-f]{32}$/);
   // The fingerprint gpupool gave a folder's job before it recorded the listing, as that version computed it.
   const before = createHash('sha256').update(JSON.stringify([model.name, model.command, source.identity, null, null])).digest('hex');
   assert.notEqual(identity.fingerprint, before);

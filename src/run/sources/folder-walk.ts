@@ -1,0 +1,89 @@
+// The walk of a directory or glob input: which files are inputs, and in which order.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** gpupool's own state folders (journals, worker logs): never inputs, wherever they lie. */
+const STATE_FOLDER = '.gpupool';
+
+export interface WalkOptions {
+  /** Real paths left out, file or folder, wherever met: the run's own output and state dir ({@link skipSet}). */
+  readonly skip: ReadonlySet<string>;
+  /** How deep files can be (1: the folder's own files); folders deeper are not read. @defaultValue Infinity */
+  readonly depth?: number;
+}
+
+/**
+ * Files in sorted, depth-first order: positions are stable from run to run, so resume works.
+ * `realDir` is `dir` with its links resolved (a link to a folder is a file here, never walked
+ * into, so a child's real path is `realDir` and its name), so that a link on the way to a path
+ * left out cannot hide it.
+ */
+export async function* walkFiles(dir: string, realDir: string, options: WalkOptions, level = 1): AsyncIterable<string> {
+  const entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    const real = path.join(realDir, e.name);
+    if (options.skip.has(real)) continue;
+    if (e.isDirectory()) {
+      if (e.name !== STATE_FOLDER && level < (options.depth ?? Infinity)) yield* walkFiles(full, real, options, level + 1);
+    } else if (e.isFile() || (e.isSymbolicLink() && !(await isFolder(full)))) {
+      // A link to a file is an input; a link to a folder is neither walked into (no loops, no
+      // second copy of a tree) nor an input; a dangling link is an input, which fails alone.
+      yield full;
+    }
+  }
+}
+
+async function isFolder(link: string): Promise<boolean> {
+  return fs.promises.stat(link).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * The real paths under which the walk meets each of `paths`: where it lies (its folder's links
+ * resolved, a link itself kept), and where it leads when it is a link that resolves. Both, so
+ * that an output given as a link into the folder read is left out whether or not it exists yet.
+ */
+export function skipSet(paths: readonly string[]): ReadonlySet<string> {
+  const set = new Set<string>();
+  for (const p of paths) {
+    set.add(whereItLies(p));
+    try {
+      set.add(fs.realpathSync(p));
+    } catch {
+      // Not there (yet): where it lies is all there is.
+    }
+  }
+  return set;
+}
+
+/** `p` with its links resolved; for a path not made yet, its folder's. */
+export function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return whereItLies(p);
+  }
+}
+
+/** `p` with its folder's links resolved and its own name kept. */
+function whereItLies(p: string): string {
+  try {
+    return path.join(fs.realpathSync(path.dirname(p)), path.basename(p));
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/**
+ * How deep a glob's matches can lie below its base, from its part after the base (`*.png`: 1,
+ * `*\/x.png`: 2): every `/` of the pattern counts, so an alternative in braces is never cut
+ * short. Unbounded for `**` and for extglobs, whose parentheses may hold a `/`.
+ */
+export function globDepth(globPart: string): number {
+  if (globPart.includes('**') || /[@!?+*]\(/.test(globPart)) return Infinity;
+  return globPart.split('/').filter((s) => s !== '').length || Infinity;
+}

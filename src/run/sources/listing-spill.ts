@@ -1,0 +1,93 @@
+// A folder's listing on disk, from which a run numbers its files: the walk that the job's
+// fingerprint digests is the one the positions come from, and memory stays flat however many
+// files the folder holds.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const read = promisify(fs.read);
+
+/** NUL ends each path: the one byte no path holds (a newline may be part of a file name). */
+const END = 0;
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Paths written once, in order, then read back in chunks. The file lies in the temporary folder
+ * (`$TMPDIR`, about 100 bytes a file) and is unlinked as soon as it is made: nothing is left
+ * behind whatever ends the process, kill -9 included; its space is freed when it is closed.
+ */
+export class ListingSpill {
+  #fd: number | undefined;
+  /** A read is in flight: closing now could let it read whatever file reuses the descriptor's number. */
+  #reading = false;
+  #closeWanted = false;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #bytes = 0;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  static create(): ListingSpill {
+    const file = path.join(os.tmpdir(), `gpupool-listing-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const fd = fs.openSync(file, 'wx+', 0o600);
+    fs.unlinkSync(file);
+    return new ListingSpill(fd);
+  }
+
+  add(entry: string): void {
+    const bytes = Buffer.from(`${entry}\0`);
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    if (this.#pendingBytes >= CHUNK_BYTES) this.flush();
+  }
+
+  /** Writes what `add` buffered; call once every path is added. */
+  flush(): void {
+    if (this.#fd === undefined || this.#pendingBytes === 0) return;
+    const chunk = Buffer.concat(this.#pending, this.#pendingBytes);
+    let at = 0;
+    while (at < chunk.length) at += fs.writeSync(this.#fd, chunk, at, chunk.length - at, this.#bytes + at);
+    this.#bytes += chunk.length;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  /** The paths in the order added, a read's worth at a time. Ends early once closed. */
+  async *chunks(): AsyncIterable<string[]> {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let carry: Buffer | undefined;
+    for (let at = 0; at < this.#bytes && this.#fd !== undefined; ) {
+      this.#reading = true;
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await read(this.#fd, buffer, 0, Math.min(CHUNK_BYTES, this.#bytes - at), at));
+      } finally {
+        this.#reading = false;
+        if (this.#closeWanted) this.close();
+      }
+      if (bytesRead === 0 || this.#fd === undefined) break;
+      at += bytesRead;
+      const data = carry === undefined ? buffer.subarray(0, bytesRead) : Buffer.concat([carry, buffer.subarray(0, bytesRead)]);
+      const paths: string[] = [];
+      let start = 0;
+      for (let end = data.indexOf(END); end !== -1; end = data.indexOf(END, start)) {
+        paths.push(data.toString('utf8', start, end));
+        start = end + 1;
+      }
+      carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+      if (paths.length > 0) yield paths;
+    }
+  }
+
+  close(): void {
+    if (this.#fd === undefined) return;
+    this.#closeWanted = true;
+    if (this.#reading) return; // closed when that read is back
+    fs.closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
