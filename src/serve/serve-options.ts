@@ -3,6 +3,7 @@ import type { OnStray } from '../audit/index.js';
 import type { GpupoolConfig } from '../config/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import { GpupoolError } from '../errors/index.js';
+import { checkBearerToken } from './bearer-token.js';
 import type { PoolEvent } from '../pool/index.js';
 import type { HttpModelsRegistrar } from '../replicas/index.js';
 
@@ -63,7 +64,7 @@ export function isLoopback(host: string): boolean {
 
 export function resolveServeOptions(o: ServeOptions): ResolvedServeOptions {
   const host = o.host ?? '127.0.0.1';
-  const token = o.token === '' ? undefined : o.token;
+  const token = checkBearerToken(o.token);
   if (!isLoopback(host) && token === undefined) {
     throw new GpupoolError(
       'GPUPOOL_E_USAGE',

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { cpuModel, startServer, type RunningServer } from './serve-helpers.js';
 
@@ -78,6 +79,41 @@ test('gpupool infer reaches a server on a port that fetch refuses as "bad" (6665
     const bad = await runCli(['infer', '--url', url, '1']);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, new RegExp(`GPUPOOL_E_USAGE: --url \\(or GPUPOOL_URL\\) must be an http:// or https:// URL, like http://127\\.0\\.0\\.1:8000; got "${url}"`));
+  }
+});
+
+test('gpupool infer: a server that never answers times out after --timeout and some; a redirect names where it leads; a user or a spaced token is refused', async () => {
+  const silent = net.createServer(() => undefined); // accepts, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const redirecting = http.createServer((_req, res) => res.writeHead(301, { location: 'https://example.invalid/gpupool/' }).end());
+  await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (srv: net.Server) => (srv.address() as net.AddressInfo).port;
+    const started = Date.now();
+    const hung = await runCli(['infer', '--url', `http://127.0.0.1:${port(silent)}`, '-m', 'm', '--timeout', '1s', '1']);
+    assert.equal(hung.code, 15, hung.stderr);
+    assert.match(hung.stderr, /GPUPOOL_E_SERVER_UNREACHABLE: could not reach the server at .*: no answer in 6 s \(ETIMEDOUT\)/);
+    assert.ok(Date.now() - started < 30_000);
+    const moved = await runCli(['infer', '--url', `http://127.0.0.1:${port(redirecting)}`, '-m', 'm', '1']);
+    assert.equal(moved.code, 15, moved.stderr);
+    assert.match(moved.stderr, /answered 301, a redirect to https:\/\/example\.invalid\/gpupool\/: give --url the address gpupool serve answers on/);
+  } finally {
+    silent.close();
+    redirecting.close();
+  }
+  const user = await runCli(['infer', '--url', 'http://me:secret@127.0.0.1:8000', '1']);
+  assert.equal(user.code, 2);
+  assert.match(user.stderr, /GPUPOOL_E_USAGE: --url \(or GPUPOOL_URL\) holds a user or password/);
+  for (const url of ['http://127.0.0.1:8000?x=1', 'http://127.0.0.1:8000/#top']) {
+    const query = await runCli(['infer', '--url', url, '1']);
+    assert.equal(query.code, 2, query.stderr);
+    assert.match(query.stderr, /GPUPOOL_E_USAGE: --url \(or GPUPOOL_URL\) must be the server's address, with no query or fragment/);
+  }
+  const config = writeConfig(tempDir(), `models:\n${cpuModel('echo', 'noop_worker.py')}`);
+  for (const command of [['infer', '--url', one.url, '1'], ['serve', '-c', config, '--port', '0']]) {
+    const spaced = await runCli(command, { env: { GPUPOOL_TOKEN: 'two words' } });
+    assert.equal(spaced.code, 2, `${command[0]}: ${spaced.stderr}`);
+    assert.match(spaced.stderr, /GPUPOOL_E_USAGE: --token \(or GPUPOOL_TOKEN\) must be visible ASCII characters with no spaces/);
   }
 });
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
+import { checkBearerToken } from '../../serve/bearer-token.js';
 import { ServerClient } from './server-client.js';
 
 interface InferFlags {
@@ -33,7 +34,7 @@ export function registerInferCommand(program: Command): void {
     .option('--timeout <duration>', 'deadline of each request, e.g. 30s')
     .action(async (args: string[], flags: InferFlags) => {
       const url = serverUrl(flags.url ?? process.env.GPUPOOL_URL ?? 'http://127.0.0.1:8000');
-      const token = flags.token ?? process.env.GPUPOOL_TOKEN;
+      const token = checkBearerToken(flags.token ?? process.env.GPUPOOL_TOKEN);
       const inputs = [...args.map(parseArg), ...(flags.input ? readJsonl(flags.input) : [])];
       if (inputs.length === 0) throw new GpupoolError('GPUPOOL_E_USAGE', 'give at least one INPUT (a JSON value) or -i FILE');
       let timeoutMs: number | undefined;
@@ -86,14 +87,21 @@ function isItemError(o: unknown): boolean {
 
 /** The server's address without trailing slashes; anything but an http(s) URL is a usage error. */
 function serverUrl(given: string): string {
-  let protocol: string | undefined;
+  let url: URL | undefined;
   try {
-    protocol = new URL(given).protocol;
+    url = new URL(given);
   } catch {
-    protocol = undefined;
+    url = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
     throw new GpupoolError('GPUPOOL_E_USAGE', `--url (or GPUPOOL_URL) must be an http:// or https:// URL, like http://127.0.0.1:8000; got "${given}"`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new GpupoolError('GPUPOOL_E_USAGE', `--url (or GPUPOOL_URL) holds a user or password, which gpupool serve does not read: give its bearer token with --token (or GPUPOOL_TOKEN)`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new GpupoolError('GPUPOOL_E_USAGE', `--url (or GPUPOOL_URL) must be the server's address, with no query or fragment (routes are added after it); got "${given}"`);
   }
   return given.replace(/\/+$/, '');
 }
+
