@@ -3,7 +3,7 @@ import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
 import { Admission, inputReadError, JsonlSink } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
-import { classifyWriteError, openJournal, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
+import { classifyWriteError, openJournal, readJournalStatus, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
 import type { JobEnd, JobFolder, JobSpec, JobState } from './job-folder.js';
 import { openJobSource, type JobSource } from './job-source.js';
@@ -171,12 +171,14 @@ export class ServeJob implements ItemOwner {
     this.notify();
     let journal: SqliteJournal | undefined;
     let source: JobSource | undefined;
+    let resumed = false;
     try {
       // The source first: a server-side JSONL file's state (size, modification time) or a folder's listing is part of the job's identity.
       source = await openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
       journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source) });
       const resume = journal.resume();
       reconcileOutput(this.folder.resultsFile, resume.outputBytes);
+      resumed = true;
       this.done = resume.counts.done;
       this.failed = resume.counts.failed;
       this.committedBytes = resume.outputBytes;
@@ -243,10 +245,27 @@ export class ServeJob implements ItemOwner {
       await this.sink?.close().catch(() => undefined);
       const e = this.stop instanceof GpupoolError ? this.stop : isGpupoolError(err) ? err : (inputReadError(err, `of job ${this.id}`) ?? new GpupoolError('GPUPOOL_E_INTERNAL', (err as Error)?.stack ?? String(err)));
       this.error = { code: e.code, message: e.message };
+      if (!resumed) this.showCommitted();
       this.end('failed');
     } finally {
       source?.close?.();
       journal?.close();
+    }
+  }
+
+  /**
+   * For a job that failed before its journal was taken up (an input changed or gone while the
+   * job was stopped): what earlier servers committed stays served, as its journal counts it.
+   */
+  private showCommitted(): void {
+    try {
+      const committed = readJournalStatus(this.folder.dir);
+      if (committed === null) return;
+      this.done = committed.counts.done;
+      this.failed = committed.counts.failed;
+      this.committedBytes = committed.outputBytes;
+    } catch {
+      // A journal that cannot be read shows nothing: the job's own error says why it failed.
     }
   }
 
@@ -304,6 +323,7 @@ function identity(spec: JobSpec, model: ModelConfig, source: JobSource): JobIden
     description: { job: spec.id, model: model.name, command: model.command, input: spec.input, inputState: source.state },
     compared: ['job', 'model', 'command', 'inputState'],
     formerFingerprints: former,
+    mismatchRemedy: 'its results so far stay served; to run the input as it is now, submit it again as a new job',
   };
 }
 

@@ -24,6 +24,8 @@ export interface JobIdentity {
   readonly key?: string;
   /** Fingerprints this job had under an earlier gpupool: a journal holding one is this job's, and takes the new one. */
   readonly formerFingerprints?: readonly string[];
+  /** What a person can do when the journal holds another job; by default, the CLI's `--fresh` or another output. */
+  readonly mismatchRemedy?: string;
 }
 
 /** Whether a journal's stored fingerprint is this job's: its own, or one it had under an earlier gpupool. */

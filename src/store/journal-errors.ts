@@ -69,21 +69,31 @@ export function corruptError(journalPath: string, why: string, cause?: unknown):
   );
 }
 
-/** GPUPOOL_E_JOURNAL_MISMATCH naming both jobs and what differs. */
+/** What `mismatchError` suggests unless told otherwise: the CLI's ways out. */
+const CLI_REMEDY = 'run with --fresh to discard that journal and write the output from the start, or choose another output or --state-dir';
+
+/**
+ * GPUPOOL_E_JOURNAL_MISMATCH naming both jobs and what differs. When only the input's state
+ * differs (the same job, its input changed since), the first line says so with both states.
+ */
 export function mismatchError(
   stateDir: string,
   journal: Record<string, unknown>,
   thisRun: Record<string, unknown>,
   compared?: readonly string[],
+  remedy: string = CLI_REMEDY,
 ): GpupoolError {
   const keys = new Set(compared ?? [...Object.keys(journal), ...Object.keys(thisRun)]);
   const differs = [...keys].filter((k) => JSON.stringify(journal[k]) !== JSON.stringify(thisRun[k]));
+  const inputChanged = differs.length === 1 && differs[0] === 'inputState';
   const lines = [
-    `the journal in ${stateDir} belongs to another job`,
+    inputChanged
+      ? `the input changed since the journal in ${stateDir} was made (${JSON.stringify(journal.inputState ?? null)} then, ${JSON.stringify(thisRun.inputState ?? null)} now): its items are resumed by position, so it is not resumed`
+      : `the journal in ${stateDir} belongs to another job`,
     `  journal:  ${JSON.stringify(journal)}`,
     `  this run: ${JSON.stringify(thisRun)}`,
   ];
   if (differs.length > 0) lines.push(`  differs in: ${differs.join(', ')}`);
-  lines.push('run with --fresh to discard that journal and write the output from the start, or choose another output or --state-dir');
+  lines.push(remedy);
   return new GpupoolError('GPUPOOL_E_JOURNAL_MISMATCH', lines.join('\n'), { details: { stateDir, journal, thisRun, differs } });
 }

@@ -282,7 +282,7 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
     );
   }
   if (!fingerprintMatches(meta[META_FINGERPRINT], identity)) {
-    throw mismatchError(where, JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>, identity.description, identity.compared);
+    throw mismatchError(where, JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>, identity.description, identity.compared, identity.mismatchRemedy);
   }
   if (meta[META_FINGERPRINT] !== identity.fingerprint) await redis.hset(keys.meta, META_FINGERPRINT, identity.fingerprint);
   // Same job, described anew (a moved config): show the current description.

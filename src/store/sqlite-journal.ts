@@ -271,7 +271,7 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
       if (!fingerprintMatches(meta.get(META_FINGERPRINT), identity)) {
         const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
-        throw mismatchError(stateDir, stored, identity.description, identity.compared);
+        throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy);
       }
       if (meta.get(META_FINGERPRINT) !== identity.fingerprint) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(identity.fingerprint, META_FINGERPRINT);
       const description = JSON.stringify(identity.description);

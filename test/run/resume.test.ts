@@ -78,7 +78,7 @@ test('an input file edited since the journal was made is not resumed; the same f
   fs.writeFileSync(input, '{"v":"changed"}\n{"v":2}\n{"v":3}\n');
   const edited = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
   assert.equal(edited.code, 10, edited.stderr);
-  assert.match(edited.stderr, /GPUPOOL_E_JOURNAL_MISMATCH: the journal in .* belongs to another job/);
+  assert.match(edited.stderr, /GPUPOOL_E_JOURNAL_MISMATCH: the input changed since the journal in .* was made \("16 bytes, modified [-:.T0-9]{29}Z" then, "32 bytes, modified [-:.T0-9]{29}Z" now\): its items are resumed by position, so it is not resumed\n/);
   assert.match(edited.stderr, /"inputIdentity":"file:[^"]*in\.jsonl","inputState":"16 bytes, modified [-:.T0-9]{29}Z"/);
   assert.match(edited.stderr, /"inputState":"32 bytes, modified /);
   assert.match(edited.stderr, /differs in: inputState\n/, 'only what the job is compared by');

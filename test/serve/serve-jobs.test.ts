@@ -213,7 +213,12 @@ for (const kind of ['JSONL file', 'folder'] as const) {
       }, 60_000);
       assert.equal(end.state, 'failed');
       assert.equal(end.error?.code, 'GPUPOOL_E_JOURNAL_MISMATCH');
-      assert.match(end.error!.message, /differs in: inputState/);
+      assert.match(end.error!.message, /^the input changed since the journal in .* was made/);
+      assert.match(end.error!.message, /differs in: inputState\nits results so far stay served; to run the input as it is now, submit it again as a new job$/);
+      // What the first server committed is still the job's, and served.
+      assert.ok(end.done > 0, `done: ${end.done}`);
+      const served = (await call(second.url, 'GET', `/v1/jobs/${id}/results`)).text.split('\n').filter((l) => l !== '');
+      assert.equal(served.length, end.done + end.failed);
       if (kind === 'folder') assert.match(end.error!.message, /"inputState":"80 files, listing sha256 [0-9a-f]{32}".*"inputState":"81 files, /s);
     } finally {
       await second.stop();
