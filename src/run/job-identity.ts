@@ -16,7 +16,8 @@ import type { InputSource } from './sources/index.js';
  * so a journal made then is still resumed (and takes the new fingerprint). A journal made since
  * never holds the key: its fingerprint always hashes the state, "none" included (a pipe), so a
  * pipe's journal is not taken over by a file's run. A folder or glob has a state (its listing)
- * since a later version: a journal made before, fingerprinted with none, is still resumed.
+ * since a later version: a journal made before, fingerprinted with none, is still resumed. A
+ * folder whose new files all sort after the old ones continues its journal (`continues`).
  */
 export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: { index: number; count: number }): JobIdentity {
   const description = {
@@ -33,5 +34,24 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
   const key = hash([model.name, model.command, source.identity, description.shard ?? null]);
   const withState = (state: string | null) => hash([model.name, model.command, source.identity, description.shard ?? null, state]);
   const formerFingerprints = source.formerlyStateless ? [key, withState(null)] : [key];
-  return { fingerprint: withState(source.state ?? null), description, compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'], key, formerFingerprints };
+  return {
+    fingerprint: withState(source.state ?? null),
+    description,
+    compared: ['model', 'command', 'inputIdentity', 'inputState', 'shard'],
+    key,
+    formerFingerprints,
+    continues: grownFrom(source, withState),
+  };
+}
+
+/**
+ * `JobIdentity.continues` for a source that can tell whether it grew from an earlier state: the
+ * stored description names that state, and the stored fingerprint must be this job's with it.
+ */
+export function grownFrom(source: { continues?(former: string): boolean }, withState: (state: string) => string): JobIdentity['continues'] {
+  if (source.continues === undefined) return undefined;
+  return (storedFingerprint, storedDescription) => {
+    const former = storedDescription.inputState;
+    return typeof former === 'string' && withState(former) === storedFingerprint && source.continues!(former);
+  };
 }

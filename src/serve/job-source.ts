@@ -12,6 +12,8 @@ export interface JobSource {
   readonly state?: string;
   /** As `InputSource.formerlyStateless`: a folder, whose listing older servers did not record. */
   readonly formerlyStateless?: boolean;
+  /** As `InputSource.continues`: a folder whose new files sort after the others. */
+  continues?(former: string): boolean;
   /** Frees what the source holds (a folder's listing) when its records are not read to the end. */
   close?(): void;
 }
@@ -32,6 +34,7 @@ export async function openJobSource(spec: JobSpec, folder: JobFolder, costField:
   return {
     state: files.state,
     formerlyStateless: files.formerlyStateless,
+    continues: (former) => files.continues(former),
     close: () => files.close(),
     async *records() {
       for await (const rec of files.records()) {

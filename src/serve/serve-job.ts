@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
-import { Admission, inputReadError, JsonlSink } from '../run/index.js';
+import { Admission, grownFrom, inputReadError, JsonlSink } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
 import { classifyWriteError, openJournal, readJournalStatus, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
@@ -312,7 +312,7 @@ export class ServeJob implements ItemOwner {
  * Same job, same model command, same input state → the journal may be resumed; another command is
  * refused (its results would mix), and so is a server-side JSONL file edited since, or a folder
  * whose files changed (items are resumed by position). A journal made before the state was part
- * of it is still this job's.
+ * of it is still this job's, and so is one of a folder that only gained files after its last.
  */
 function identity(spec: JobSpec, model: ModelConfig, source: JobSource): JobIdentity {
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
@@ -323,6 +323,7 @@ function identity(spec: JobSpec, model: ModelConfig, source: JobSource): JobIden
     description: { job: spec.id, model: model.name, command: model.command, input: spec.input, inputState: source.state },
     compared: ['job', 'model', 'command', 'inputState'],
     formerFingerprints: former,
+    continues: grownFrom(source, withState),
     mismatchRemedy: 'its results so far stay served; to run the input as it is now, submit it again as a new job',
   };
 }

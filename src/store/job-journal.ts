@@ -24,13 +24,21 @@ export interface JobIdentity {
   readonly key?: string;
   /** Fingerprints this job had under an earlier gpupool: a journal holding one is this job's, and takes the new one. */
   readonly formerFingerprints?: readonly string[];
+  /**
+   * Whether a journal with this fingerprint and description, not this job's as it is now, is
+   * this job's earlier on (its input has only grown since): it is resumed and takes the new
+   * fingerprint. The description is only a hint: the fingerprint must follow from it.
+   */
+  readonly continues?: (storedFingerprint: string, storedDescription: Record<string, unknown>) => boolean;
   /** What a person can do when the journal holds another job; by default, the CLI's `--fresh` or another output. */
   readonly mismatchRemedy?: string;
 }
 
-/** Whether a journal's stored fingerprint is this job's: its own, or one it had under an earlier gpupool. */
-export function fingerprintMatches(stored: string | undefined, identity: JobIdentity): boolean {
-  return stored === identity.fingerprint || (stored !== undefined && (identity.formerFingerprints ?? []).includes(stored));
+/** Whether a journal's stored fingerprint is this job's: its own, one it had under an earlier gpupool, or one it had before its input grew. */
+export function fingerprintMatches(stored: string | undefined, identity: JobIdentity, storedDescription: Record<string, unknown> = {}): boolean {
+  if (stored === identity.fingerprint) return true;
+  if (stored === undefined) return false;
+  return (identity.formerFingerprints ?? []).includes(stored) || (identity.continues?.(stored, storedDescription) ?? false);
 }
 
 /**

@@ -281,8 +281,9 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
       `the journal at ${where} has schema ${meta[META_SCHEMA]}; this gpupool reads schema ${REDIS_JOURNAL_SCHEMA}: use the gpupool that wrote it, or run with --fresh`,
     );
   }
-  if (!fingerprintMatches(meta[META_FINGERPRINT], identity)) {
-    throw mismatchError(where, JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>, identity.description, identity.compared, identity.mismatchRemedy);
+  const stored = JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>;
+  if (!fingerprintMatches(meta[META_FINGERPRINT], identity, stored)) {
+    throw mismatchError(where, stored, identity.description, identity.compared, identity.mismatchRemedy);
   }
   if (meta[META_FINGERPRINT] !== identity.fingerprint) await redis.hset(keys.meta, META_FINGERPRINT, identity.fingerprint);
   // Same job, described anew (a moved config): show the current description.

@@ -269,8 +269,8 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
     } else {
       checkSchema(db, file, true);
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-      if (!fingerprintMatches(meta.get(META_FINGERPRINT), identity)) {
-        const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
+      const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
+      if (!fingerprintMatches(meta.get(META_FINGERPRINT), identity, stored)) {
         throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy);
       }
       if (meta.get(META_FINGERPRINT) !== identity.fingerprint) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(identity.fingerprint, META_FINGERPRINT);

@@ -5,6 +5,15 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
+/** A folder `pages` holding `names` (each file's content its name), and a config of one CPU no-op worker. */
+function pagesJob(names: string[]): { dir: string; pages: string; cfg: string } {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  fs.mkdirSync(pages);
+  for (const name of names) fs.writeFileSync(path.join(pages, name), name);
+  return { dir, pages, cfg: writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`) };
+}
+
 test('a directory and a glob (a folder part or none): one item {"path": absolute} per file, its id the path as found', async () => {
   const dir = tempDir();
   const pages = path.join(dir, 'pages');
@@ -34,11 +43,7 @@ test('a directory and a glob (a folder part or none): one item {"path": absolute
 });
 
 test('an output (and its journal) inside the folder being read are not inputs of the run, first run or resumed', async () => {
-  const dir = tempDir();
-  const pages = path.join(dir, 'pages');
-  fs.mkdirSync(pages);
-  for (const name of ['1.png', '2.png', '3.png']) fs.writeFileSync(path.join(pages, name), name);
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const { pages, cfg } = pagesJob(['1.png', '2.png', '3.png']);
   const out = path.join(pages, 'results.jsonl');
   for (const run of ['first', 'again']) {
     const r = await runCli(['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json']);
@@ -86,11 +91,7 @@ test('an input with no inputs (an empty file, an empty folder, a glob that match
 });
 
 test('a folder whose files changed since its journal was made is not resumed by position; one whose files were only edited is', async () => {
-  const dir = tempDir();
-  const pages = path.join(dir, 'pages');
-  fs.mkdirSync(pages);
-  for (const name of ['b.png', 'd.png']) fs.writeFileSync(path.join(pages, name), name);
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const { dir, pages, cfg } = pagesJob(['b.png', 'd.png']);
   const out = path.join(dir, 'out.jsonl');
   const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
   assert.equal((await runCli(args)).code, 0);
@@ -140,4 +141,21 @@ test('an output given as a link into the folder read, to a file not made yet, is
   const again = await runCli(args);
   assert.equal(again.code, 0, again.stderr);
   assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 2);
+});
+
+test('a folder that only gained files after its last one resumes: its new files run, the others are not run again', async () => {
+  const { dir, pages, cfg } = pagesJob(['2026-12-01.png', '2026-12-02.png']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', cfg, '-i', path.join(pages, '*.png'), '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  fs.writeFileSync(path.join(pages, '2026-12-03.png'), 'the next day');
+  const grown = await runCli(args);
+  assert.equal(grown.code, 0, grown.stderr);
+  const summary = JSON.parse(grown.stdout) as { done: number; resumed: number };
+  assert.deepEqual([summary.resumed, summary.done], [2, 1]);
+  assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['2026-12-01.png', '2026-12-02.png', '2026-12-03.png'], 'each file once');
+  // The journal now holds the grown listing: run again, nothing to do; a file before the others is refused.
+  assert.equal((JSON.parse((await runCli(args)).stdout) as { resumed: number }).resumed, 3);
+  fs.writeFileSync(path.join(pages, '2026-11-30.png'), 'late');
+  assert.equal((await runCli(args)).code, 10);
 });

@@ -113,3 +113,22 @@ test('how deep a glob can match: folders below are not read', () => {
   assert.equal(globDepth('**/*.png'), Infinity);
   assert.equal(globDepth('+(a|b/c)/*.png'), Infinity);
 });
+
+test('a folder continues an earlier state of it when it only gained files after its last one, in walk order', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'b'));
+  for (const name of ['a.png', 'b/1.png', 'b/2.png']) fs.writeFileSync(path.join(dir, name), '');
+  const then = (await FileSource.directory(dir)).state;
+  const now = async () => FileSource.directory(dir);
+  assert.equal((await now()).continues(then), true, 'the same files');
+  fs.writeFileSync(path.join(dir, 'b', '3.png'), '');
+  fs.writeFileSync(path.join(dir, 'c.png'), '');
+  assert.equal((await now()).continues(then), true, 'files after the last one of then');
+  fs.writeFileSync(path.join(dir, 'b', '0.png'), '');
+  assert.equal((await now()).continues(then), false, 'a file before one of then');
+  fs.rmSync(path.join(dir, 'b', '0.png'));
+  fs.rmSync(path.join(dir, 'a.png'));
+  assert.equal((await now()).continues(then), false, 'a file of then removed');
+  assert.equal((await now()).continues('12 files, listing sha256 00000000000000000000000000000000'), false, 'more files then than now');
+  assert.equal((await now()).continues('16 bytes, modified 2026-12-06T00:00:00.000000000Z'), false, 'not a listing');
+});

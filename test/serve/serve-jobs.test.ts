@@ -181,8 +181,9 @@ test('a job survives a server killed mid-job: the next server resumes it, every 
   }
 });
 
-for (const kind of ['JSONL file', 'folder'] as const) {
-  test(`a server-side ${kind} changed while its job was stopped is not resumed by position: the job fails naming it`, async () => {
+for (const kind of ['JSONL file', 'folder', 'folder grown at its end'] as const) {
+  const grown = kind === 'folder grown at its end';
+  test(grown ? 'a server-side folder that only gained files after its last while its job was stopped is resumed, and its new files run' : `a server-side ${kind} changed while its job was stopped is not resumed by position: the job fails naming it`, async () => {
     const state = tempDir('gpupool-serve-edited-');
     const data = path.join(state, 'data');
     fs.mkdirSync(data);
@@ -195,15 +196,15 @@ for (const kind of ['JSONL file', 'folder'] as const) {
     }
     const models = cpuModel('slow', 'slow_worker.py', '    batch: { max: 4, timeout: 1ms }\n    env: { ITEM_SLEEP_MS: "30" }\n');
     const first = await startServer(models, ['--allow-root', data], { pids, dir: state });
-    const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: kind === 'folder' ? pages : file })).json() as Job).id;
+    const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: kind === 'JSONL file' ? file : pages })).json() as Job).id;
     const resultsFile = path.join(state, 'state', 'jobs', id, 'results.jsonl');
     await waitFor('some results committed', async () => (fs.existsSync(resultsFile) && fs.readFileSync(resultsFile, 'utf8').split('\n').length > 8 ? true : undefined));
     pids.push(...((await call(first.url, 'GET', '/v1/workers')).json() as { pid: number }[]).map((w) => w.pid));
     first.child.kill('SIGKILL');
     await first.done;
-    // Every input moves down one.
+    // Every input moves down one; or, grown, a file after the last.
     if (kind === 'JSONL file') fs.writeFileSync(file, `{"i":"inserted"}\n${fs.readFileSync(file, 'utf8')}`);
-    else fs.writeFileSync(path.join(pages, 'a-first.png'), '');
+    else fs.writeFileSync(path.join(pages, grown ? 'z-last.png' : 'a-first.png'), '');
 
     const second = await startServer(models, ['--allow-root', data], { pids, dir: state });
     try {
@@ -211,6 +212,14 @@ for (const kind of ['JSONL file', 'folder'] as const) {
         const j = (await call(second.url, 'GET', `/v1/jobs/${id}`)).json() as Job;
         return j.state === 'done' || j.state === 'failed' ? j : undefined;
       }, 60_000);
+      if (grown) {
+        assert.equal(end.state, 'done', JSON.stringify(end.error));
+        const ids = (await call(second.url, 'GET', `/v1/jobs/${id}/results`)).text.split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as Line).id));
+        assert.equal(ids.length, 81);
+        assert.equal(new Set(ids).size, 81, 'each file once');
+        assert.ok(ids.includes(path.join(pages, 'z-last.png')));
+        return;
+      }
       assert.equal(end.state, 'failed');
       assert.equal(end.error?.code, 'GPUPOOL_E_JOURNAL_MISMATCH');
       assert.match(end.error!.message, /^the input changed since the journal in .* was made/);

@@ -133,6 +133,16 @@ export function journalConformance(factory: JournalFactory): void {
       await renamed.close();
       await rejectsWith(() => factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
       await (await factory.open(place, identity('fp-a2', { model: 'bert', input: 'a.jsonl' }))).close();
+      // A job whose input grew since: asked with the stored fingerprint and description, it says whether it continues them.
+      const asked: unknown[] = [];
+      const grown = (answer: boolean) => ({
+        ...identity('fp-a3', { model: 'bert', input: 'a.jsonl', inputState: 'grown' }),
+        continues: (fp: string, description: Record<string, unknown>) => (asked.push([fp, description]), answer),
+      });
+      await rejectsWith(() => factory.open(place, grown(false)), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.deepEqual(asked, [['fp-a2', { model: 'bert', input: 'a.jsonl' }]]);
+      await (await factory.open(place, grown(true))).close();
+      await (await factory.open(place, identity('fp-a3', { model: 'bert', input: 'a.jsonl', inputState: 'grown' }))).close();
     });
 
     test('fresh wipes everything and takes the new identity', async (t) => {

@@ -34,6 +34,8 @@ export class FileSource implements InputSource {
      * be resumed. A file's contents are not part of it: an edited file moves no position.
      */
     readonly state: string,
+    /** How many files the listing holds. */
+    private readonly files: number,
   ) {}
 
   /** Older gpupool recorded no state for a folder or glob: a journal it made is still resumed. */
@@ -76,22 +78,32 @@ export class FileSource implements InputSource {
   private static async listed(walk: Walk, skipPaths: readonly string[]): Promise<FileSource> {
     const skip = skipSet(skipPaths);
     const listing = ListingSpill.create();
-    const digest = createHash('sha256');
-    let files = 0;
+    const digest = new ListingDigest(walk.root);
     try {
       for await (const file of walkFiles(walk.root, realPath(walk.root), { skip, depth: walk.depth })) {
         if (walk.match && !walk.match(file)) continue;
         listing.add(file);
-        digest.update(path.relative(walk.root, file)).update('\0');
-        files++;
+        digest.add(file);
       }
       listing.flush();
     } catch (err) {
       listing.close();
       throw inputReadError(err, walk.description) ?? err;
     }
-    const state = `${files} ${files === 1 ? 'file' : 'files'}, listing sha256 ${digest.digest('hex').slice(0, 32)}`;
-    return new FileSource(walk, skip, listing, state);
+    return new FileSource(walk, skip, listing, digest.state(), digest.files);
+  }
+
+  /**
+   * Whether the folder begins, in walk order, with every file it held in `former` (a state of
+   * this source): files were only added after the last one of then, as with pages named by
+   * time. A journal made then keeps every position; the files added are new ones after them.
+   */
+  continues(former: string): boolean {
+    const then = /^(\d+) files?, listing sha256 [0-9a-f]{32}$/.exec(former);
+    if (then === null || Number(then[1]) > this.files) return false;
+    const digest = new ListingDigest(this.walk.root);
+    for (const file of this.listing.first(Number(then[1]))) digest.add(file);
+    return digest.state() === former;
   }
 
   fractionRead(): number | undefined {
@@ -116,5 +128,22 @@ export class FileSource implements InputSource {
   /** Stops reading (a drain), and frees the listing: for a source whose records are not read to the end, or at all. */
   close(): void {
     this.listing.close();
+  }
+}
+
+/** A listing's state: how many files, and a digest of their paths relative to where the walk starts, in order. */
+class ListingDigest {
+  readonly #hash = createHash('sha256');
+  files = 0;
+
+  constructor(private readonly root: string) {}
+
+  add(file: string): void {
+    this.#hash.update(path.relative(this.root, file)).update('\0');
+    this.files++;
+  }
+
+  state(): string {
+    return `${this.files} ${this.files === 1 ? 'file' : 'files'}, listing sha256 ${this.#hash.digest('hex').slice(0, 32)}`;
   }
 }

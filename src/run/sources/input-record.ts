@@ -31,6 +31,12 @@ export interface InputSource {
    * its listing was): a journal made then, fingerprinted with none, is still this job's.
    */
   readonly formerlyStateless?: boolean;
+  /**
+   * Whether the input as it is now begins with all of the input as it was in `former`, one of
+   * its states: its items kept their positions and new ones came after them (a folder whose new
+   * files sort after the others), so a journal made then is resumed and the new items run.
+   */
+  continues?(former: string): boolean;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;
   /** The records, a read chunk at a time: the hot path, one await per chunk, not per record. */

@@ -59,7 +59,7 @@ export class ListingSpill {
   /** The paths in the order added, a read's worth at a time. Ends early once closed. */
   async *chunks(): AsyncIterable<string[]> {
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    let carry: Buffer | undefined;
+    const split = new PathSplitter();
     for (let at = 0; at < this.#bytes && this.#fd !== undefined; ) {
       this.#reading = true;
       let bytesRead: number;
@@ -71,15 +71,24 @@ export class ListingSpill {
       }
       if (bytesRead === 0 || this.#fd === undefined) break;
       at += bytesRead;
-      const data = carry === undefined ? buffer.subarray(0, bytesRead) : Buffer.concat([carry, buffer.subarray(0, bytesRead)]);
-      const paths: string[] = [];
-      let start = 0;
-      for (let end = data.indexOf(END); end !== -1; end = data.indexOf(END, start)) {
-        paths.push(data.toString('utf8', start, end));
-        start = end + 1;
-      }
-      carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+      const paths = split.next(buffer.subarray(0, bytesRead));
       if (paths.length > 0) yield paths;
+    }
+  }
+
+  /** The first `count` paths (fewer if there are fewer), read at once: for a check before the records are read. */
+  *first(count: number): Generator<string> {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    const split = new PathSplitter();
+    let left = count;
+    for (let at = 0; left > 0 && at < this.#bytes && this.#fd !== undefined; ) {
+      const bytesRead = fs.readSync(this.#fd, buffer, 0, Math.min(CHUNK_BYTES, this.#bytes - at), at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      for (const p of split.next(buffer.subarray(0, bytesRead))) {
+        if (left-- === 0) return;
+        yield p;
+      }
     }
   }
 
@@ -89,5 +98,22 @@ export class ListingSpill {
     if (this.#reading) return; // closed when that read is back
     fs.closeSync(this.#fd);
     this.#fd = undefined;
+  }
+}
+
+/** Splits the listing's bytes, read a chunk at a time, into paths: a path cut by a chunk's end is finished by the next. */
+class PathSplitter {
+  #carry: Buffer | undefined;
+
+  next(chunk: Buffer): string[] {
+    const data = this.#carry === undefined ? chunk : Buffer.concat([this.#carry, chunk]);
+    const paths: string[] = [];
+    let start = 0;
+    for (let end = data.indexOf(END); end !== -1; end = data.indexOf(END, start)) {
+      paths.push(data.toString('utf8', start, end));
+      start = end + 1;
+    }
+    this.#carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+    return paths;
   }
 }
