@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { GpupoolError } from '../../src/errors/index.js';
 import { FileSource } from '../../src/run/sources/file-source.js';
+import type { InputRecord } from '../../src/run/sources/input-record.js';
 import { globDepth } from '../../src/run/sources/folder-walk.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -131,4 +132,33 @@ test('a folder continues an earlier state of it when it only gained files after 
   assert.equal((await now()).continues(then), false, 'a file of then removed');
   assert.equal((await now()).continues('12 files, listing sha256 00000000000000000000000000000000'), false, 'more files then than now');
   assert.equal((await now()).continues('16 bytes, modified 2026-12-06T00:00:00.000000000Z'), false, 'not a listing');
+});
+
+test('a file or folder whose name is not UTF-8 is an input that fails alone, naming it; a glob keeps such a folder, which may hold matches', async () => {
+  const dir = tempDir();
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  fs.writeFileSync(path.join(dir, 'a.png'), '');
+  fs.writeFileSync(bytes(dir, '/b', [0xff], '.png'), ''); // latin-1 "ÿ", as from an old share
+  fs.mkdirSync(bytes(dir, '/c', [0xe9]));
+  fs.writeFileSync(bytes(dir, '/c', [0xe9], '/inside.png'), '');
+  fs.writeFileSync(path.join(dir, 'd.png'), '');
+  const records = async (made: Promise<FileSource>) => {
+    const seen: InputRecord[] = [];
+    for await (const rec of (await made).records()) seen.push(rec);
+    return seen;
+  };
+  const all = await records(FileSource.directory(dir));
+  assert.deepEqual(all.map((r) => [r.seq, path.basename(String(r.id)), 'parseError' in r]), [
+    [0, 'a.png', false],
+    [1, 'b\uFFFD.png', true],
+    [2, 'c\uFFFD', true],
+    [3, 'd.png', false],
+  ]);
+  const [file, folder] = [all[1], all[2]] as { parseError: string }[];
+  assert.match(file.parseError, /^the name of the file .*b\uFFFD\.png is not UTF-8 \(shown with U\+FFFD for its bad bytes\): JSON cannot name it; rename it$/);
+  assert.match(folder.parseError, /^the name of the folder .*c\uFFFD is not UTF-8 .*, so none of its files is an input; rename it$/);
+  const globbed = await records(FileSource.glob(path.join(dir, '**', '*.png')));
+  assert.deepEqual(globbed.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'c\uFFFD', 'd.png']);
+  // The same listing, the same state.
+  assert.equal((await FileSource.directory(dir)).state, (await FileSource.directory(dir)).state);
 });

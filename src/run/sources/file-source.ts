@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { globDepth, realPath, skipSet, walkFiles } from './folder-walk.js';
+import { globDepth, realPath, skipSet, walkFiles, type WalkEntry } from './folder-walk.js';
 import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
 import { inputReadError } from './input-read-error.js';
 import { ListingSpill } from './listing-spill.js';
@@ -80,10 +80,12 @@ export class FileSource implements InputSource {
     const listing = ListingSpill.create();
     const digest = new ListingDigest(walk.root);
     try {
-      for await (const file of walkFiles(walk.root, realPath(walk.root), { skip, depth: walk.depth })) {
-        if (walk.match && !walk.match(file)) continue;
-        listing.add(file);
-        digest.add(file);
+      for await (const entry of walkFiles(walk.root, realPath(walk.root), { skip, depth: walk.depth })) {
+        // A folder whose name is not UTF-8 may hold matches: it fails as an input whatever the glob.
+        if (walk.match && entry.notUtf8 !== 'folder' && !walk.match(entry.path)) continue;
+        const listed = encodeEntry(entry);
+        listing.add(listed);
+        digest.add(listed);
       }
       listing.flush();
     } catch (err) {
@@ -102,7 +104,7 @@ export class FileSource implements InputSource {
     const then = /^(\d+) files?, listing sha256 [0-9a-f]{32}$/.exec(former);
     if (then === null || Number(then[1]) > this.files) return false;
     const digest = new ListingDigest(this.walk.root);
-    for (const file of this.listing.first(Number(then[1]))) digest.add(file);
+    for (const listed of this.listing.first(Number(then[1]))) digest.add(listed);
     return digest.state() === former;
   }
 
@@ -117,8 +119,14 @@ export class FileSource implements InputSource {
   async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
     let seq = 0;
     try {
-      for await (const files of this.listing.chunks()) {
-        yield files.map((file) => ({ seq: seq++, id: file, json: JSON.stringify({ path: path.resolve(file) }), cost: 1 }));
+      for await (const chunk of this.listing.chunks()) {
+        yield chunk.map((listed): InputRecord => {
+          const entry = decodeEntry(listed);
+          if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
+          const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
+          const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
+          return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it` };
+        });
       }
     } finally {
       this.listing.close();
@@ -131,6 +139,20 @@ export class FileSource implements InputSource {
   }
 }
 
+/**
+ * An entry of the listing as the spill holds it: a first character for its kind (`f` a file,
+ * `u` a name that is not UTF-8: `U` for a folder), then its path.
+ */
+function encodeEntry(entry: WalkEntry): string {
+  return `${entry.notUtf8 === undefined ? 'f' : entry.notUtf8 === 'file' ? 'u' : 'U'}${entry.path}`;
+}
+
+function decodeEntry(listed: string): WalkEntry {
+  const kind = listed[0];
+  const p = listed.slice(1);
+  return kind === 'f' ? { path: p } : { path: p, notUtf8: kind === 'U' ? 'folder' : 'file' };
+}
+
 /** A listing's state: how many files, and a digest of their paths relative to where the walk starts, in order. */
 class ListingDigest {
   readonly #hash = createHash('sha256');
@@ -138,8 +160,11 @@ class ListingDigest {
 
   constructor(private readonly root: string) {}
 
-  add(file: string): void {
-    this.#hash.update(path.relative(this.root, file)).update('\0');
+  /** An entry as the listing holds it ({@link encodeEntry}). A file's digest is of its path alone, as before names were checked. */
+  add(listed: string): void {
+    const entry = decodeEntry(listed);
+    if (entry.notUtf8 !== undefined) this.#hash.update(`\0${listed[0]}`);
+    this.#hash.update(path.relative(this.root, entry.path)).update('\0');
     this.files++;
   }
 

@@ -1,4 +1,5 @@
 // The walk of a directory or glob input: which files are inputs, and in which order.
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,24 +14,36 @@ export interface WalkOptions {
 }
 
 /**
+ * What the walk meets: a file to be an input, or a file or folder whose name is not UTF-8, which
+ * JSON cannot name (`path` then has U+FFFD for the bad bytes), to fail as an input of its own
+ * rather than vanish: a folder's files cannot be walked by such a path either.
+ */
+export type WalkEntry = { readonly path: string; readonly notUtf8?: undefined } | { readonly path: string; readonly notUtf8: 'file' | 'folder' };
+
+/**
  * Files in sorted, depth-first order: positions are stable from run to run, so resume works.
  * `realDir` is `dir` with its links resolved (a link to a folder is a file here, never walked
  * into, so a child's real path is `realDir` and its name), so that a link on the way to a path
- * left out cannot hide it.
+ * left out cannot hide it. Names are read as bytes, to tell those that are not UTF-8.
  */
-export async function* walkFiles(dir: string, realDir: string, options: WalkOptions, level = 1): AsyncIterable<string> {
-  const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    const full = path.join(dir, e.name);
-    const real = path.join(realDir, e.name);
+export async function* walkFiles(dir: string, realDir: string, options: WalkOptions, level = 1): AsyncIterable<WalkEntry> {
+  const entries = (await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' })).map((e) => ({ e, name: e.name.toString('utf8') }));
+  // By name as a string (as always: positions must not move), the bytes deciding between names read alike.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.e.name, b.e.name)));
+  for (const { e, name } of entries) {
+    const full = path.join(dir, name);
+    if (!isUtf8(e.name)) {
+      if (e.isDirectory() || e.isFile() || e.isSymbolicLink()) yield { path: full, notUtf8: e.isDirectory() ? 'folder' : 'file' };
+      continue;
+    }
+    const real = path.join(realDir, name);
     if (options.skip.has(real)) continue;
     if (e.isDirectory()) {
-      if (e.name !== STATE_FOLDER && level < (options.depth ?? Infinity)) yield* walkFiles(full, real, options, level + 1);
+      if (name !== STATE_FOLDER && level < (options.depth ?? Infinity)) yield* walkFiles(full, real, options, level + 1);
     } else if (e.isFile() || (e.isSymbolicLink() && !(await isFolder(full)))) {
       // A link to a file is an input; a link to a folder is neither walked into (no loops, no
       // second copy of a tree) nor an input; a dangling link is an input, which fails alone.
-      yield full;
+      yield { path: full };
     }
   }
 }
