@@ -5,6 +5,7 @@
 #   pinning   bench/gpu/pinning-check.sh   (worker PID on its own card only, through NVML)
 #   oom       bench/gpu/oom-check.sh       (batches split on OOM, limit learned, none lost)
 #   fatal     bench/gpu/fatal-check.sh     (sticky CUDA error: worker recycled, poison set aside)
+#   folder    bench/gpu/folder-resume-check.sh (a folder killed mid-run, grown, resumed: each file once)
 #   scaling   bench/gpu/scaling/run.sh --ns 1 --bracket (issue 7's three workloads at N = 1)
 # About 8 minutes. From the bundle folder:
 #   source .gpu-host/env.sh && cd .gpu-host/app && bash bench/gpu/one-card-pass.sh
@@ -27,4 +28,5 @@ nproc > "$OUT/nproc.txt"
 step pinning 120 bash bench/gpu/pinning-check.sh
 step oom 120 bash bench/gpu/oom-check.sh
 step fatal 120 bash bench/gpu/fatal-check.sh
+step folder 150 bash bench/gpu/folder-resume-check.sh
 step scaling $((SCALING_BUDGET + 60)) bash bench/gpu/scaling/run.sh --ns 1 --bracket --budget "$SCALING_BUDGET"
