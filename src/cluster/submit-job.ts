@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
+import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { checkOutput, jobIdentity, JsonlSink, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
-import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobStore } from '../store/index.js';
+import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { ChunkRescuer } from './chunk-rescuer.js';
@@ -39,15 +40,22 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   const output = resolveOutput(options.output);
   const stateDir = options.journal === 'redis' ? undefined : (options.stateDir ?? stateDirFor(output));
   const source = await openSource(options.input, options.costField ?? model.cost_field, { skip: stateDir === undefined ? [output] : [output, stateDir] });
-  checkOutput(output, options.input, stateDir === undefined ? undefined : { dir: stateDir, given: options.stateDir !== undefined });
-  const identity = jobIdentity(options.config, model, source, output);
-  const jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.key ?? identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');
-
-  const redis = await connectRedis(url, {
-    name: `gpupool-submit:${jobId}`,
-    onConnectionChange: (up, detail) => log(up ? `Redis at ${masked} is back` : `lost Redis at ${masked} (${detail}); reconnecting`),
-  });
-  const closers: (() => Promise<unknown> | unknown)[] = [() => redis.quit().catch(() => redis.disconnect())];
+  let identity: JobIdentity;
+  let jobId: string;
+  let redis: Redis;
+  try {
+    checkOutput(output, options.input, stateDir === undefined ? undefined : { dir: stateDir, given: options.stateDir !== undefined });
+    identity = jobIdentity(options.config, model, source, output);
+    jobId = checkName(options.jobName ?? `${model.name}-${createHash('sha256').update(`${identity.key ?? identity.fingerprint}\0${output}`).digest('hex').slice(0, 12)}`, '--job');
+    redis = await connectRedis(url, {
+      name: `gpupool-submit:${jobId}`,
+      onConnectionChange: (up, detail) => log(up ? `Redis at ${masked} is back` : `lost Redis at ${masked} (${detail}); reconnecting`),
+    });
+  } catch (err) {
+    source.close?.(); // a folder's listing
+    throw err;
+  }
+  const closers: (() => Promise<unknown> | unknown)[] = [() => source.close?.(), () => redis.quit().catch(() => redis.disconnect())];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
   };

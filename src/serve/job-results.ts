@@ -20,6 +20,8 @@ export function jobResultsStream(job: ServeJob): Readable {
           file ??= await fs.open(job.folder.resultsFile, 'r');
           const buf = Buffer.allocUnsafe(Math.min(CHUNK, job.committedBytes - offset));
           const { bytesRead } = await file.read(buf, 0, buf.length, offset);
+          // A file shorter than committed (cut while no server ran): a final job sends what there is.
+          if (bytesRead === 0 && (job.final || job.released)) return;
           if (bytesRead === 0) break;
           offset += bytesRead;
           yield buf.subarray(0, bytesRead);

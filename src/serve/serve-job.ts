@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
 import { Admission, grownFrom, inputReadError, JsonlSink } from '../run/index.js';
@@ -261,6 +262,9 @@ export class ServeJob implements ItemOwner {
     try {
       const committed = readJournalStatus(this.folder.dir);
       if (committed === null) return;
+      // No more than the results file holds: one cut while the server was stopped is not read past its end.
+      const onDisk = fs.statSync(this.folder.resultsFile, { throwIfNoEntry: false })?.size ?? 0;
+      if (committed.outputBytes > onDisk) return;
       this.done = committed.counts.done;
       this.failed = committed.counts.failed;
       this.committedBytes = committed.outputBytes;

@@ -34,11 +34,16 @@ export interface JobIdentity {
   readonly mismatchRemedy?: string;
 }
 
-/** Whether a journal's stored fingerprint is this job's: its own, one it had under an earlier gpupool, or one it had before its input grew. */
-export function fingerprintMatches(stored: string | undefined, identity: JobIdentity, storedDescription: Record<string, unknown> = {}): boolean {
-  if (stored === identity.fingerprint) return true;
-  if (stored === undefined) return false;
-  return (identity.formerFingerprints ?? []).includes(stored) || (identity.continues?.(stored, storedDescription) ?? false);
+/**
+ * Whether a journal's stored fingerprint is this job's, and how: its own (`same`), one it had
+ * under an earlier gpupool (`former`), or one it had before its input grew (`grown`: the journal
+ * is no longer finished, as new items came); undefined when it is another job's.
+ */
+export function howJournalMatches(stored: string | undefined, identity: JobIdentity, storedDescription: Record<string, unknown> = {}): 'same' | 'former' | 'grown' | undefined {
+  if (stored === identity.fingerprint) return 'same';
+  if (stored === undefined) return undefined;
+  if ((identity.formerFingerprints ?? []).includes(stored)) return 'former';
+  return identity.continues?.(stored, storedDescription) ? 'grown' : undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import type {
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
-import { fingerprintMatches } from './job-journal.js';
+import { howJournalMatches } from './job-journal.js';
 import { corruptError, mismatchError } from './journal-errors.js';
 import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
 import { RedisLease } from './redis-lease.js';
@@ -282,11 +282,14 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
     );
   }
   const stored = JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>;
-  if (!fingerprintMatches(meta[META_FINGERPRINT], identity, stored)) {
-    throw mismatchError(where, stored, identity.description, identity.compared, identity.mismatchRemedy);
-  }
-  if (meta[META_FINGERPRINT] !== identity.fingerprint) await redis.hset(keys.meta, META_FINGERPRINT, identity.fingerprint);
-  // Same job, described anew (a moved config): show the current description.
-  if (meta[META_DESCRIPTION] !== description) await redis.hset(keys.meta, META_DESCRIPTION, description);
+  const match = howJournalMatches(meta[META_FINGERPRINT], identity, stored);
+  if (match === undefined) throw mismatchError(where, stored, identity.description, identity.compared, identity.mismatchRemedy);
+  if (match === 'same' && meta[META_DESCRIPTION] === description) return;
+  // At once: the new fingerprint with the current description (a moved config, a grown input);
+  // for a grown input, not finished until its new items are done.
+  const update = redis.multi().hset(keys.meta, META_FINGERPRINT, identity.fingerprint, META_DESCRIPTION, description);
+  if (match === 'grown') update.hdel(keys.progress, 'finishedAt', 'total');
+  const failed = (await update.exec())?.find(([err]) => err !== null)?.[0];
+  if (failed) throw failed;
 }
 

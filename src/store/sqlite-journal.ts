@@ -14,7 +14,7 @@ import type {
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
-import { fingerprintMatches } from './job-journal.js';
+import { howJournalMatches } from './job-journal.js';
 import type { OpenJournalOptions } from './journal-options.js';
 import { classifyWriteError, corruptError, journalError, mismatchError } from './journal-errors.js';
 import { JournalLock } from './journal-lock.js';
@@ -270,15 +270,17 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       checkSchema(db, file, true);
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
       const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
-      if (!fingerprintMatches(meta.get(META_FINGERPRINT), identity, stored)) {
-        throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy);
-      }
-      if (meta.get(META_FINGERPRINT) !== identity.fingerprint) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(identity.fingerprint, META_FINGERPRINT);
+      const match = howJournalMatches(meta.get(META_FINGERPRINT), identity, stored);
+      if (match === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy);
       const description = JSON.stringify(identity.description);
-      if (meta.get(META_DESCRIPTION) !== description) {
-        // Same job, described anew (a moved config): show the current description.
-        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(description, META_DESCRIPTION);
-      }
+      // At once, so that a kill cannot leave the new fingerprint with the old description (whose state a later growth is checked from).
+      db.transaction(() => {
+        if (match !== 'same') db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(identity.fingerprint, META_FINGERPRINT);
+        // Same job, described anew (a moved config, a grown input): show the current description.
+        if (meta.get(META_DESCRIPTION) !== description) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(description, META_DESCRIPTION);
+        // New items came: not finished until they are done.
+        if (match === 'grown') db.prepare('UPDATE progress SET finished_at = NULL, total_items = NULL, updated_at = ? WHERE id = 1').run(Date.now());
+      })();
     }
     if (options.maxBytes !== undefined) {
       const pageSize = db.pragma('page_size', { simple: true }) as number;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
+import { readOutput, startCli, tempDir, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { clusterConfig, duplicatesAndMissing, FIXTURES, PrivateRedis, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
 
@@ -22,7 +22,7 @@ const pids = killAtEnd();
  * A private redis-server (with `redisArgs`), two agents named `agentNames` and a submitter of
  * `count` items whose items past the first FREE_ITEMS wait for `gate` to exist.
  */
-async function startGatedJob(t: { after(fn: () => Promise<void>): void }, redisArgs: string[], count: number, agentNames: string[]) {
+async function startGatedJob(t: { after(fn: () => Promise<void>): void }, redisArgs: string[], count: number, agentNames: string[], kind: 'jsonl' | 'folder' = 'jsonl') {
   const dir = tempDir();
   const redis = await PrivateRedis.start(tempDir('gpupool-redis-'), redisArgs);
   pids.push(redis.pid!);
@@ -30,13 +30,20 @@ async function startGatedJob(t: { after(fn: () => Promise<void>): void }, redisA
   t.after(() => redis.stop());
   const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py'), workers: 1 });
   const gate = path.join(dir, 'gate');
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => (i < FREE_ITEMS ? { n: i } : { n: i, gate }));
+  let input: string;
+  if (kind === 'jsonl') input = writeJsonl(path.join(dir, 'in.jsonl'), count, (i) => (i < FREE_ITEMS ? { n: i } : { n: i, gate }));
+  else {
+    // Each file holds the gate's path past the first FREE_ITEMS (gate_worker.py reads it).
+    input = path.join(dir, 'pages');
+    fs.mkdirSync(input);
+    for (let i = 0; i < count; i++) fs.writeFileSync(path.join(input, `p${String(i).padStart(5, '0')}`), i < FREE_ITEMS ? '' : gate);
+  }
   const out = path.join(dir, 'out.jsonl');
   const agents = await Promise.all(agentNames.map((name) => startAgent(config, redis.url, prefix, name)));
   for (const a of agents) pids.push(a.child.pid!);
   const submit = startCli(['submit', '-c', config, '--redis', redis.url, '--prefix', prefix, '-i', input, '-o', out, '--chunk-size', '400', '--lock-duration', '2s', '--progress', 'none', '--json']);
   pids.push(submit.child.pid!);
-  return { redis, gate, out, agents, submit };
+  return { redis, gate, input, out, agents, submit };
 }
 
 test('Redis restarted mid-job: agents and submitter reconnect, the job completes, each id once', { timeout: 120_000 }, async (t) => {
@@ -68,22 +75,31 @@ test('Redis restarted mid-job: agents and submitter reconnect, the job completes
   }
 });
 
-test('Redis restarted without its data: the job is registered again and the chunks it lost are read again', { timeout: 120_000 }, async (t) => {
-  const count = 20_000;
-  const { redis, gate, out, agents, submit } = await startGatedJob(t, ['--appendonly', 'no'], count, ['e1', 'e2']);
-  await waitForLines(out, FREE_ITEMS / 2);
-  await redis.stop();
-  await redis.start();
-  pids.push(redis.pid!);
-  fs.writeFileSync(gate, '');
+for (const kind of ['jsonl', 'folder'] as const) {
+  test(`Redis restarted without its data: the job is registered again and the chunks it lost are read again (${kind === 'jsonl' ? 'JSONL' : 'a folder'})`, { timeout: 120_000 }, async (t) => {
+    const count = kind === 'jsonl' ? 20_000 : 6_000;
+    const { redis, gate, input, out, agents, submit } = await startGatedJob(t, ['--appendonly', 'no'], count, ['e1', 'e2'], kind);
+    await waitForLines(out, FREE_ITEMS / 2);
+    await redis.stop();
+    await redis.start();
+    pids.push(redis.pid!);
+    fs.writeFileSync(gate, '');
 
-  const r = await submit.done;
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /was no longer registered at .*; registered it again/);
-  assert.match(r.stderr, /chunk \S+ is no longer in Redis \(was Redis restarted without persistence\?\); its items will be read again/);
-  const { duplicates, missing } = duplicatesAndMissing(out, count);
-  assert.deepEqual(duplicates, []);
-  assert.deepEqual(missing, []);
-  for (const a of agents) a.child.kill('SIGINT');
-  for (const a of agents) assert.equal((await a.done).code, 0);
-});
+    const r = await submit.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /was no longer registered at .*; registered it again/);
+    assert.match(r.stderr, /chunk \S+ is no longer in Redis \(was Redis restarted without persistence\?\); its items will be read again/);
+    if (kind === 'jsonl') {
+      const { duplicates, missing } = duplicatesAndMissing(out, count);
+      assert.deepEqual(duplicates, []);
+      assert.deepEqual(missing, []);
+    } else {
+      // The folder's listing is read again for the lost chunks (it was read once only, and 20% of the files went missing).
+      const ids = readOutput(out).map((l) => String(l.id));
+      assert.equal(ids.length, count);
+      assert.deepEqual(new Set(ids), new Set(fs.readdirSync(input).map((n) => path.join(input, n))));
+    }
+    for (const a of agents) a.child.kill('SIGINT');
+    for (const a of agents) assert.equal((await a.done).code, 0);
+  });
+}

@@ -159,3 +159,24 @@ test('a folder that only gained files after its last one resumes: its new files 
   fs.writeFileSync(path.join(pages, '2026-11-30.png'), 'late');
   assert.equal((await runCli(args)).code, 10);
 });
+
+test('a folder read through a link, with the output in it in a folder not made yet: the same job on the first run and the next', async () => {
+  const { dir } = pagesJob([]);
+  const real = path.join(dir, 'real');
+  fs.mkdirSync(path.join(real, 'pages'), { recursive: true });
+  for (const name of ['1.png', '2.png']) fs.writeFileSync(path.join(real, 'pages', name), name);
+  fs.symlinkSync(real, path.join(dir, 'link'));
+  const { cfg } = pagesJob([]);
+  const args = ['run', '-c', cfg, '-i', path.join(dir, 'link', 'pages'), '-o', path.join(dir, 'link', 'pages', 'res', 'out.jsonl'), '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 2);
+});
+
+test('a TMPDIR where the folder listing cannot be kept is a usage error naming it, not a read error of the input', async () => {
+  const { dir, pages, cfg } = pagesJob(['1.png']);
+  const r = await runCli(['run', '-c', cfg, '-i', pages, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none'], { env: { TMPDIR: path.join(dir, 'no-such-folder') } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /GPUPOOL_E_USAGE: cannot keep the listing of a folder input in the temporary folder .*no-such-folder \(\$TMPDIR\): ENOENT.*; set TMPDIR to a folder gpupool can write/);
+});

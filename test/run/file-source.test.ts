@@ -97,7 +97,9 @@ test('the files are numbered from the listing taken when the source was made: a 
   fs.rmSync(path.join(dir, 'z.png'));
   assert.deepEqual(await ids(made), ['a.png', 'z.png'].map((n) => path.join(dir, n)), 'as listed');
   assert.match(source.state, /^2 files, /);
-  assert.deepEqual(await ids(Promise.resolve(source)), [], 'read once: the listing is freed at the end');
+  assert.deepEqual(await ids(Promise.resolve(source)), ['a.png', 'z.png'].map((n) => path.join(dir, n)), 'read again (a submitter does, for chunks Redis lost)');
+  source.close();
+  assert.deepEqual(await ids(Promise.resolve(source)), [], 'closed: the listing is freed');
 });
 
 test('many files, names with newlines and multibyte characters: every file once, in order, across the listing\'s chunks', async () => {
@@ -113,6 +115,13 @@ test('how deep a glob can match: folders below are not read', () => {
   assert.equal(globDepth('{a,b/c}/*.png'), 3, 'every slash counts, so no alternative is cut short');
   assert.equal(globDepth('**/*.png'), Infinity);
   assert.equal(globDepth('+(a|b/c)/*.png'), Infinity);
+});
+
+test('a negated glob reads every folder below its base', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'deep', 'er'), { recursive: true });
+  for (const name of ['a.png', 'a.txt', 'deep/b.png', 'deep/er/c.png']) fs.writeFileSync(path.join(dir, name), '');
+  assert.deepEqual(await ids(FileSource.glob(`!${path.join(dir, '*.png')}`)), ['a.txt', 'deep/b.png', 'deep/er/c.png'].map((n) => path.join(dir, n)));
 });
 
 test('a folder continues an earlier state of it when it only gained files after its last one, in walk order', async () => {
@@ -159,6 +168,8 @@ test('a file or folder whose name is not UTF-8 is an input that fails alone, nam
   assert.match(folder.parseError, /^the name of the folder .*c\uFFFD is not UTF-8 .*, so none of its files is an input; rename it$/);
   const globbed = await records(FileSource.glob(path.join(dir, '**', '*.png')));
   assert.deepEqual(globbed.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'c\uFFFD', 'd.png']);
+  const shallow = await records(FileSource.glob(path.join(dir, '*.png')));
+  assert.deepEqual(shallow.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'd.png'], 'a folder deeper than the glob reaches holds no match');
   // The same listing, the same state.
   assert.equal((await FileSource.directory(dir)).state, (await FileSource.directory(dir)).state);
 });

@@ -181,29 +181,37 @@ test('a job survives a server killed mid-job: the next server resumes it, every 
   }
 });
 
-for (const kind of ['JSONL file', 'folder', 'folder grown at its end'] as const) {
+const STOPPED_JOB_TITLES = {
+  'JSONL file': 'a server-side JSONL file changed while its job was stopped is not resumed by position: the job fails naming it',
+  folder: 'a server-side folder changed while its job was stopped is not resumed by position: the job fails naming it',
+  'folder grown at its end': 'a server-side folder that only gained files after its last while its job was stopped is resumed, and its new files run',
+  'results cut': 'a job whose results file was cut while it was stopped fails, and its results stream ends with what the file holds',
+} as const;
+for (const kind of Object.keys(STOPPED_JOB_TITLES) as (keyof typeof STOPPED_JOB_TITLES)[]) {
   const grown = kind === 'folder grown at its end';
-  test(grown ? 'a server-side folder that only gained files after its last while its job was stopped is resumed, and its new files run' : `a server-side ${kind} changed while its job was stopped is not resumed by position: the job fails naming it`, async () => {
+  const jsonl = kind === 'JSONL file' || kind === 'results cut';
+  test(STOPPED_JOB_TITLES[kind], async () => {
     const state = tempDir('gpupool-serve-edited-');
     const data = path.join(state, 'data');
     fs.mkdirSync(data);
     const file = path.join(data, 'items.jsonl');
     const pages = path.join(data, 'pages');
-    if (kind === 'JSONL file') fs.writeFileSync(file, Array.from({ length: 80 }, (_, i) => JSON.stringify({ i, sleep_ms: 30 })).join('\n') + '\n');
+    if (jsonl) fs.writeFileSync(file, Array.from({ length: 80 }, (_, i) => JSON.stringify({ i, sleep_ms: 30 })).join('\n') + '\n');
     else {
       fs.mkdirSync(pages);
       for (let i = 0; i < 80; i++) fs.writeFileSync(path.join(pages, `p${String(i).padStart(2, '0')}.png`), '');
     }
     const models = cpuModel('slow', 'slow_worker.py', '    batch: { max: 4, timeout: 1ms }\n    env: { ITEM_SLEEP_MS: "30" }\n');
     const first = await startServer(models, ['--allow-root', data], { pids, dir: state });
-    const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: kind === 'JSONL file' ? file : pages })).json() as Job).id;
+    const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: jsonl ? file : pages })).json() as Job).id;
     const resultsFile = path.join(state, 'state', 'jobs', id, 'results.jsonl');
     await waitFor('some results committed', async () => (fs.existsSync(resultsFile) && fs.readFileSync(resultsFile, 'utf8').split('\n').length > 8 ? true : undefined));
     pids.push(...((await call(first.url, 'GET', '/v1/workers')).json() as { pid: number }[]).map((w) => w.pid));
     first.child.kill('SIGKILL');
     await first.done;
-    // Every input moves down one; or, grown, a file after the last.
+    // Every input moves down one; or, grown, a file after the last; or the results lose their end.
     if (kind === 'JSONL file') fs.writeFileSync(file, `{"i":"inserted"}\n${fs.readFileSync(file, 'utf8')}`);
+    else if (kind === 'results cut') fs.truncateSync(resultsFile, 10);
     else fs.writeFileSync(path.join(pages, grown ? 'z-last.png' : 'a-first.png'), '');
 
     const second = await startServer(models, ['--allow-root', data], { pids, dir: state });
@@ -218,6 +226,12 @@ for (const kind of ['JSONL file', 'folder', 'folder grown at its end'] as const)
         assert.equal(ids.length, 81);
         assert.equal(new Set(ids).size, 81, 'each file once');
         assert.ok(ids.includes(path.join(pages, 'z-last.png')));
+        return;
+      }
+      if (kind === 'results cut') {
+        assert.equal(end.state, 'failed');
+        const served = await call(second.url, 'GET', `/v1/jobs/${id}/results`); // it ended: no wait for bytes that are gone
+        assert.equal(served.text, fs.readFileSync(resultsFile, 'utf8').slice(0, served.text.length));
         return;
       }
       assert.equal(end.state, 'failed');

@@ -132,7 +132,9 @@ export function journalConformance(factory: JournalFactory): void {
       const renamed = await factory.open(place, { ...identity('fp-a2', { model: 'bert', input: 'a.jsonl' }), formerFingerprints: ['fp-a'] });
       await renamed.close();
       await rejectsWith(() => factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
-      await (await factory.open(place, identity('fp-a2', { model: 'bert', input: 'a.jsonl' }))).close();
+      const finished = await factory.open(place, identity('fp-a2', { model: 'bert', input: 'a.jsonl' }));
+      await finished.markFinished(5);
+      await finished.close();
       // A job whose input grew since: asked with the stored fingerprint and description, it says whether it continues them.
       const asked: unknown[] = [];
       const grown = (answer: boolean) => ({
@@ -141,7 +143,11 @@ export function journalConformance(factory: JournalFactory): void {
       });
       await rejectsWith(() => factory.open(place, grown(false)), 'GPUPOOL_E_JOURNAL_MISMATCH');
       assert.deepEqual(asked, [['fp-a2', { model: 'bert', input: 'a.jsonl' }]]);
-      await (await factory.open(place, grown(true))).close();
+      const continued = await factory.open(place, grown(true));
+      const status = await continued.status();
+      assert.deepEqual([status.finished, status.counts.total], [false, null], 'new items came: not finished, total unknown');
+      assert.deepEqual(status.description, { model: 'bert', input: 'a.jsonl', inputState: 'grown' });
+      await continued.close();
       await (await factory.open(place, identity('fp-a3', { model: 'bert', input: 'a.jsonl', inputState: 'grown' }))).close();
     });
 

@@ -20,7 +20,6 @@ interface Walk {
  * job stop at once, before any worker starts, on one that does not. The folder is walked once,
  * when the source is made: its listing is both the input's {@link state} and what numbers the
  * files, so a file added during the run is not an input of it (and cannot shift the others).
- * The records can be read once.
  */
 export class FileSource implements InputSource {
   private constructor(
@@ -65,13 +64,13 @@ export class FileSource implements InputSource {
     return FileSource.listed({ root: dir, description: dir }, skip);
   }
 
-  /** Folders deeper than the glob can match are not read (`pages/*.png` reads `pages/` alone). */
+  /** Folders deeper than the glob can match are not read (`pages/*.png` reads `pages/` alone; a negated glob reads all). */
   static async glob(pattern: string, skip: readonly string[] = []): Promise<FileSource> {
     const scan = picomatch.scan(pattern);
     const root = scan.base || '.';
     probeInputFolder(root, pattern);
     const matcher = picomatch(pattern, { dot: false });
-    return FileSource.listed({ root, description: pattern, match: (p) => matcher(p), depth: globDepth(scan.glob) }, skip);
+    return FileSource.listed({ root, description: pattern, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip);
   }
 
   /** Walks the files into the listing; a folder that cannot be read on the way is GPUPOOL_E_INPUT_READ, before the run starts. */
@@ -90,7 +89,7 @@ export class FileSource implements InputSource {
       listing.flush();
     } catch (err) {
       listing.close();
-      throw inputReadError(err, walk.description) ?? err;
+      throw inputReadError(err, walk.description) ?? err; // the listing's own failures are GpupoolErrors, passed on
     }
     return new FileSource(walk, skip, listing, digest.state(), digest.files);
   }
@@ -116,24 +115,21 @@ export class FileSource implements InputSource {
     return eachRecord(this.recordBatches());
   }
 
+  /** From the listing, as often as asked (a submitter reads its input again for chunks Redis lost), until `close()`. */
   async *recordBatches(): AsyncIterable<readonly InputRecord[]> {
     let seq = 0;
-    try {
-      for await (const chunk of this.listing.chunks()) {
-        yield chunk.map((listed): InputRecord => {
-          const entry = decodeEntry(listed);
-          if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
-          const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
-          const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
-          return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it` };
-        });
-      }
-    } finally {
-      this.listing.close();
+    for await (const chunk of this.listing.chunks()) {
+      yield chunk.map((listed): InputRecord => {
+        const entry = decodeEntry(listed);
+        if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
+        const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
+        const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
+        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it` };
+      });
     }
   }
 
-  /** Stops reading (a drain), and frees the listing: for a source whose records are not read to the end, or at all. */
+  /** Stops reading (a drain) and frees the listing: every user of the source calls it when done. */
   close(): void {
     this.listing.close();
   }

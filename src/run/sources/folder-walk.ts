@@ -33,7 +33,9 @@ export async function* walkFiles(dir: string, realDir: string, options: WalkOpti
   for (const { e, name } of entries) {
     const full = path.join(dir, name);
     if (!isUtf8(e.name)) {
-      if (e.isDirectory() || e.isFile() || e.isSymbolicLink()) yield { path: full, notUtf8: e.isDirectory() ? 'folder' : 'file' };
+      const deepEnough = level < (options.depth ?? Infinity); // a folder the walk would have read
+      if (e.isFile() || e.isSymbolicLink()) yield { path: full, notUtf8: 'file' };
+      else if (e.isDirectory() && deepEnough) yield { path: full, notUtf8: 'folder' };
       continue;
     }
     const real = path.join(realDir, name);
@@ -82,12 +84,21 @@ export function realPath(p: string): string {
   }
 }
 
-/** `p` with its folder's links resolved and its own name kept. */
+/**
+ * `p` with the links of its folders resolved and its own name kept: the deepest folder of it
+ * that exists, resolved, and the rest as given, so that an output whose folders are not made
+ * yet is placed where they will be (through a link to the input folder, say) on the first run
+ * as on the next.
+ */
 function whereItLies(p: string): string {
-  try {
-    return path.join(fs.realpathSync(path.dirname(p)), path.basename(p));
-  } catch {
-    return path.resolve(p);
+  const rest = [path.basename(p)];
+  for (let dir = path.dirname(path.resolve(p)); ; dir = path.dirname(dir)) {
+    try {
+      return path.join(fs.realpathSync(dir), ...rest);
+    } catch {
+      if (dir === path.dirname(dir)) return path.resolve(p);
+      rest.unshift(path.basename(dir));
+    }
   }
 }
 

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { GpupoolError } from '../../errors/index.js';
+import { classifyWriteError } from '../../store/journal-errors.js';
 
 const read = promisify(fs.read);
 
@@ -15,8 +17,9 @@ const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Paths written once, in order, then read back in chunks. The file lies in the temporary folder
- * (`$TMPDIR`, about 100 bytes a file) and is unlinked as soon as it is made: nothing is left
- * behind whatever ends the process, kill -9 included; its space is freed when it is closed.
+ * (`$TMPDIR`, about 100 bytes a file: where /tmp is in memory, point TMPDIR at a disk) and is
+ * unlinked as soon as it is made: nothing is left behind whatever ends the process, kill -9
+ * included; its space is freed when it is closed.
  */
 export class ListingSpill {
   #fd: number | undefined;
@@ -33,9 +36,15 @@ export class ListingSpill {
 
   static create(): ListingSpill {
     const file = path.join(os.tmpdir(), `gpupool-listing-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fd = fs.openSync(file, 'wx+', 0o600);
-    fs.unlinkSync(file);
-    return new ListingSpill(fd);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(file, 'wx+', 0o600);
+      fs.unlinkSync(file);
+      return new ListingSpill(fd);
+    } catch (err) {
+      if (fd !== undefined) fs.closeSync(fd);
+      throw spillError(err);
+    }
   }
 
   add(entry: string): void {
@@ -50,7 +59,11 @@ export class ListingSpill {
     if (this.#fd === undefined || this.#pendingBytes === 0) return;
     const chunk = Buffer.concat(this.#pending, this.#pendingBytes);
     let at = 0;
-    while (at < chunk.length) at += fs.writeSync(this.#fd, chunk, at, chunk.length - at, this.#bytes + at);
+    try {
+      while (at < chunk.length) at += fs.writeSync(this.#fd, chunk, at, chunk.length - at, this.#bytes + at);
+    } catch (err) {
+      throw spillError(err);
+    }
     this.#bytes += chunk.length;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -116,4 +129,18 @@ class PathSplitter {
     this.#carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
     return paths;
   }
+}
+
+/**
+ * A failure to keep the listing, naming the temporary folder (not the input, which was read
+ * fine): no room there is GPUPOOL_E_DISK_FULL, anything else (a TMPDIR that does not exist or
+ * cannot be written) a usage error.
+ */
+function spillError(err: unknown): unknown {
+  const where = `the listing of a folder input in the temporary folder ${os.tmpdir()} ($TMPDIR)`;
+  const full = classifyWriteError(err, where);
+  if (full !== err) return full;
+  const sys = err as NodeJS.ErrnoException;
+  if (typeof sys?.code !== 'string') return err;
+  return new GpupoolError('GPUPOOL_E_USAGE', `cannot keep ${where}: ${sys.message}; set TMPDIR to a folder gpupool can write`, { cause: err });
 }
