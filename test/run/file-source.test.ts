@@ -151,6 +151,7 @@ test('a file or folder whose name is not UTF-8 is an input that fails alone, nam
   fs.mkdirSync(bytes(dir, '/c', [0xe9]));
   fs.writeFileSync(bytes(dir, '/c', [0xe9], '/inside.png'), '');
   fs.writeFileSync(path.join(dir, 'd.png'), '');
+  fs.writeFileSync(path.join(dir, 'e\uFFFD.png'), ''); // U+FFFD itself, in UTF-8: a name like any other
   const records = async (made: Promise<FileSource>) => {
     const seen: InputRecord[] = [];
     for await (const rec of (await made).records()) seen.push(rec);
@@ -162,14 +163,15 @@ test('a file or folder whose name is not UTF-8 is an input that fails alone, nam
     [1, 'b\uFFFD.png', true],
     [2, 'c\uFFFD', true],
     [3, 'd.png', false],
+    [4, 'e\uFFFD.png', false],
   ]);
   const [file, folder] = [all[1], all[2]] as { parseError: string }[];
   assert.match(file.parseError, /^the name of the file .*b\uFFFD\.png is not UTF-8 \(shown with U\+FFFD for its bad bytes\): JSON cannot name it; rename it$/);
   assert.match(folder.parseError, /^the name of the folder .*c\uFFFD is not UTF-8 .*, so none of its files is an input; rename it$/);
   const globbed = await records(FileSource.glob(path.join(dir, '**', '*.png')));
-  assert.deepEqual(globbed.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'c\uFFFD', 'd.png']);
+  assert.deepEqual(globbed.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'c\uFFFD', 'd.png', 'e\uFFFD.png']);
   const shallow = await records(FileSource.glob(path.join(dir, '*.png')));
-  assert.deepEqual(shallow.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'd.png'], 'a folder deeper than the glob reaches holds no match');
+  assert.deepEqual(shallow.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'd.png', 'e\uFFFD.png'], 'a folder deeper than the glob reaches holds no match');
   // The same listing, the same state.
   assert.equal((await FileSource.directory(dir)).state, (await FileSource.directory(dir)).state);
 });

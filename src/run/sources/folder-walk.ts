@@ -27,12 +27,12 @@ export type WalkEntry = { readonly path: string; readonly notUtf8?: undefined } 
  * left out cannot hide it. Names are read as bytes, to tell those that are not UTF-8.
  */
 export async function* walkFiles(dir: string, realDir: string, options: WalkOptions, level = 1): AsyncIterable<WalkEntry> {
-  const entries = (await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' })).map((e) => ({ e, name: e.name.toString('utf8') }));
+  const entries = await readEntries(dir);
   // By name as a string (as always: positions must not move), the bytes deciding between names read alike.
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.e.name, b.e.name)));
-  for (const { e, name } of entries) {
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.bytes ?? EMPTY, b.bytes ?? EMPTY)));
+  for (const { e, name, utf8 } of entries) {
     const full = path.join(dir, name);
-    if (!isUtf8(e.name)) {
+    if (!utf8) {
       const deepEnough = level < (options.depth ?? Infinity); // a folder the walk would have read
       if (e.isFile() || e.isSymbolicLink()) yield { path: full, notUtf8: 'file' };
       else if (e.isDirectory() && deepEnough) yield { path: full, notUtf8: 'folder' };
@@ -48,6 +48,28 @@ export async function* walkFiles(dir: string, realDir: string, options: WalkOpti
       yield { path: full };
     }
   }
+}
+
+interface Entry {
+  readonly e: fs.Dirent<string> | fs.Dirent<Buffer>;
+  readonly name: string;
+  /** The name's bytes, where they were read (a folder with a name read as U+FFFD). */
+  readonly bytes?: Buffer;
+  readonly utf8: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A folder's entries with their names as strings, and whether each name is UTF-8. Names are
+ * read as bytes only in a folder where one reads as U+FFFD (which a valid name may hold too):
+ * elsewhere, as in nearly every folder, strings straight from the system.
+ */
+async function readEntries(dir: string): Promise<Entry[]> {
+  const named = await fs.promises.readdir(dir, { withFileTypes: true });
+  if (!named.some((e) => e.name.includes('\uFFFD'))) return named.map((e) => ({ e, name: e.name, utf8: true }));
+  const raw = await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  return raw.map((e) => ({ e, name: e.name.toString('utf8'), bytes: e.name, utf8: isUtf8(e.name) }));
 }
 
 async function isFolder(link: string): Promise<boolean> {
