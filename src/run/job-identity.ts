@@ -31,9 +31,18 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
     shard: shard ? `${shard.index}/${shard.count}` : undefined,
   };
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-  const key = hash([model.name, model.command, source.identity, description.shard ?? null]);
-  const withState = (state: string | null) => hash([model.name, model.command, source.identity, description.shard ?? null, state]);
-  const formerFingerprints = source.formerlyStateless ? [key, withState(null)] : [key];
+  const keyOf = (identity: string) => hash([model.name, model.command, identity, description.shard ?? null]);
+  const stated = (identity: string, state: string | null) => hash([model.name, model.command, identity, description.shard ?? null, state]);
+  const key = keyOf(source.identity);
+  const withState = (state: string | null) => stated(source.identity, state);
+  // The fingerprints earlier gpupools gave this job: before any state (the key), before a folder
+  // had a listing (no state), and under the identity an input had before (a folder by its path as given).
+  const identities = source.formerIdentity === undefined || source.formerIdentity === source.identity ? [source.identity] : [source.identity, source.formerIdentity];
+  const formerFingerprints = identities.flatMap((identity) => [
+    keyOf(identity),
+    ...(source.formerlyStateless ? [stated(identity, null)] : []),
+    ...(identity === source.identity ? [] : [stated(identity, source.state ?? null)]),
+  ]);
   return {
     fingerprint: withState(source.state ?? null),
     description,

@@ -99,7 +99,9 @@ export class JsonlSink implements ItemSink {
     // makes its close start writeback of all that was written since (0.1-0.2 s at the end of a
     // run with 300 MB of output, measured on the dev VM), where the kernel would otherwise write
     // the pages in its own time.
-    if (fs.fstatSync(this.fd).size !== options.startBytes) fs.ftruncateSync(this.fd, options.startBytes);
+    // A device (`/dev/null`) has no size to bring back.
+    const stat = fs.fstatSync(this.fd);
+    if (!stat.isCharacterDevice() && stat.size !== options.startBytes) fs.ftruncateSync(this.fd, options.startBytes);
     this.bytes = options.startBytes;
     this.flushItems = options.flushItems ?? 8192;
     this.flushBytes = options.flushBytes ?? 4 * 1024 * 1024;

@@ -225,7 +225,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     if (writeError) throw outputWriteError(writeError, output);
     if (readError !== undefined) throw inputReadError(readError, source.description) ?? readError;
     if (outcome && outcome.code !== 'GPUPOOL_E_INTERRUPTED') throw outcome;
-    if (stopReason === 'complete' && !options.shard) await journal.markFinished(tally.inputs);
+    // A shard's journal is its own (its fingerprint names the shard): finished with its share of the inputs.
+    if (stopReason === 'complete') await journal.markFinished(tally.inputs);
     progress.summary(summary);
     return summary;
   } finally {

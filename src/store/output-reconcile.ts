@@ -9,12 +9,15 @@ import { classifyWriteError } from './journal-errors.js';
  *
  * A file shorter than `committedBytes` lost committed lines (replaced or edited by hand, or
  * a power loss with durability `'process'`): that is GPUPOOL_E_JOURNAL_MISMATCH, never
- * papered over.
+ * papered over. An output that is a character device (`/dev/null`) is left alone.
  */
 export function reconcileOutput(outputPath: string, committedBytes: number): number {
   let size: number;
   try {
-    size = fs.statSync(outputPath).size;
+    const stat = fs.statSync(outputPath);
+    // A device (`-o /dev/null` with a --state-dir) keeps nothing: there is nothing to bring back.
+    if (stat.isCharacterDevice()) return 0;
+    size = stat.size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (committedBytes === 0) return 0;

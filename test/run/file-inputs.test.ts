@@ -180,3 +180,13 @@ test('a TMPDIR where the folder listing cannot be kept is a usage error naming i
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /GPUPOOL_E_USAGE: cannot keep the listing of a folder input in the temporary folder .*no-such-folder \(\$TMPDIR\): ENOENT.*; set TMPDIR to a folder gpupool can write/);
 });
+
+test('the same folder through a link is the same job: a run resumes whichever way the folder is named', async () => {
+  const { dir, pages, cfg } = pagesJob(['1.png', '2.png']);
+  fs.symlinkSync(pages, path.join(dir, 'pages-link'));
+  const out = path.join(dir, 'out.jsonl');
+  assert.equal((await runCli(['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none'])).code, 0);
+  const again = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'pages-link'), '-o', out, '--progress', 'none', '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 2);
+});

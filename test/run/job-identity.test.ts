@@ -50,3 +50,25 @@ test("a folder's listing is its state; a journal made when a folder had none (fi
   assert.notEqual(identity.fingerprint, before);
   assert.deepEqual(identity.formerFingerprints, [identity.key, before]);
 });
+
+test("a folder is known by its real place; a journal made when it was known by its path as given (through a link) is still this job's", async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'a.png'), '');
+  const link = path.join(tempDir(), 'link');
+  fs.symlinkSync(dir, link);
+  const config = resolveConfig({ models: { m: { command: ['w'] } } }, dir);
+  const model = config.models.m;
+  const out = path.join(tempDir(), 'out.jsonl');
+  const viaLink = await FileSource.directory(link);
+  const direct = await FileSource.directory(dir);
+  assert.equal(viaLink.identity, `files:${fs.realpathSync(dir)}`);
+  assert.equal(viaLink.identity, direct.identity);
+  assert.equal(viaLink.formerIdentity, `files:${link}`);
+  const identity = jobIdentity(config, model, viaLink, out);
+  const asBefore = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+  // What this session's earlier commits and the gpupool before folders had a listing gave the job run through the link.
+  for (const former of [asBefore([model.name, model.command, `files:${link}`, null, viaLink.state]), asBefore([model.name, model.command, `files:${link}`, null, null])]) {
+    assert.ok(identity.formerFingerprints?.includes(former));
+  }
+  assert.equal(identity.fingerprint, jobIdentity(config, model, direct, out).fingerprint);
+});

@@ -62,6 +62,10 @@ test('outputs that work: nested folders not made yet, a link whose target (and i
     assert.equal(s.code, 0, `${args.join(' ')}: ${s.stderr}`);
     assert.deepEqual((JSON.parse(s.stdout) as { counts: unknown }).counts, { done: 5, failed: 0, total: 5 });
   }
+  // Run again, the /dev/null job resumes: nothing to do (a device keeps no bytes for the journal to check).
+  const again = await runCli(['run', '-c', cfg, '-i', input, '-o', '/dev/null', '--progress', 'none', '--json', '--state-dir', state]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 5);
   const without = await runCli(['status', '/dev/null']);
   assert.equal(without.code, 4, without.stderr);
   assert.match(without.stderr, /GPUPOOL_E_NOT_FOUND: no journal for "\/dev\/null" \(looked in \/dev\/\.gpupool\/null; a run given --state-dir keeps it there: give status the same\)/);

@@ -141,6 +141,9 @@ test('--shard I/N processes the items whose position modulo N is I; the shards t
     const k = Number(s[0]);
     assert.ok(lines.every((l) => ((l.id as number) - 1) % 3 === k));
     ids.push(...lines.map((l) => l.id));
+    // Each shard's journal is its own: finished, with its share of the inputs as the total.
+    const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { finished: boolean; counts: { done: number; total: number } };
+    assert.deepEqual([status.finished, status.counts.total], [true, lines.length]);
   }
   assert.equal(new Set(ids).size, 1000);
   assert.equal(ids.length, 1000);

@@ -11,6 +11,8 @@ interface Walk {
   readonly root: string;
   readonly description: string;
   readonly match?: (p: string) => boolean;
+  /** A glob's part after the folder it starts from (`*.png` of `pages/*.png`). */
+  readonly globPart?: string;
   readonly depth?: number;
 }
 
@@ -50,9 +52,19 @@ export class FileSource implements InputSource {
    * otherwise and is refused rather than resumed onto the wrong files.
    */
   get identity(): string {
+    // By its real place: the same folder through a link is the same input (as a JSONL file is).
+    const where = this.walk.globPart === undefined ? realPath(this.walk.root) : path.join(realPath(this.walk.root), this.walk.globPart);
+    return `files:${where}${this.ownFilesMark()}`;
+  }
+
+  /** What gpupool called it before it resolved links: its path as given. */
+  get formerIdentity(): string {
+    return `files:${path.resolve(this.walk.description)}${this.ownFilesMark()}`;
+  }
+
+  private ownFilesMark(): string {
     const root = realPath(this.walk.root);
-    const ownFilesInside = [...this.skip].some((p) => p.startsWith(root + path.sep));
-    return `files:${path.resolve(this.walk.description)}${ownFilesInside ? ' (own output left out)' : ''}`;
+    return [...this.skip].some((p) => p.startsWith(root + path.sep)) ? ' (own output left out)' : '';
   }
 
   /**
@@ -66,11 +78,13 @@ export class FileSource implements InputSource {
 
   /** Folders deeper than the glob can match are not read (`pages/*.png` reads `pages/` alone; a negated glob reads all). */
   static async glob(pattern: string, skip: readonly string[] = []): Promise<FileSource> {
-    const scan = picomatch.scan(pattern);
+    // As the shell reads it: `pages//*.png` and `pages/./*.png` are `pages/*.png` (the walk's paths are normalised).
+    const normal = path.normalize(pattern);
+    const scan = picomatch.scan(normal);
     const root = scan.base || '.';
     probeInputFolder(root, pattern);
-    const matcher = picomatch(pattern, { dot: false });
-    return FileSource.listed({ root, description: pattern, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip);
+    const matcher = picomatch(normal, { dot: false });
+    return FileSource.listed({ root, description: pattern, globPart: scan.negated ? `!${scan.glob}` : scan.glob, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip);
   }
 
   /** Walks the files into the listing; a folder that cannot be read on the way is GPUPOOL_E_INPUT_READ, before the run starts. */
@@ -124,7 +138,7 @@ export class FileSource implements InputSource {
         if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
         const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
         const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
-        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it` };
+        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it, then run again with --fresh or into another output (a renamed file changes the folder's listing)` };
       });
     }
   }

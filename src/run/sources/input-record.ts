@@ -31,6 +31,8 @@ export interface InputSource {
    * its listing was): a journal made then, fingerprinted with none, is still this job's.
    */
   readonly formerlyStateless?: boolean;
+  /** The identity an earlier gpupool gave this input, where it differs (a folder by its path as given, not its real path): its journals are still this job's. */
+  readonly formerIdentity?: string;
   /**
    * Whether the input as it is now begins with all of the input as it was in `former`, one of
    * its states: its items kept their positions and new ones came after them (a folder whose new
