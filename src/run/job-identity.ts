@@ -7,9 +7,10 @@ import type { InputSource } from './sources/index.js';
 /**
  * Same model command, same input, same shard → same job: the journal may be resumed. Batch
  * sizes and devices are left out on purpose: changing them must not lose a night's work. The
- * input is compared by its identity (`inputIdentity`: a JSONL file's real path), not by the
- * path given (`input`, relative to wherever the command ran), and by its state where known
- * (`inputState`: a file's size and modification time, a folder's listing), since items are resumed by position.
+ * input is compared by its identity (`inputIdentity`: a JSONL file's or a folder's real path),
+ * not by the path given (`input`, relative to wherever the command ran), and by its state where
+ * known (`inputState`: a file's size and modification time, a folder's listing), since items are
+ * resumed by position.
  *
  * `key`, without the state, names the job (in Redis): an edited input finds its journal there
  * and is refused. It is also the fingerprint gpupool gave a job before it recorded the state,
