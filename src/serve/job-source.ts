@@ -1,21 +1,17 @@
 import fs from 'node:fs/promises';
-import { FileSource, JsonlSource, type InputRecord } from '../run/index.js';
+import { FileSource, JsonlSource, type InputRecord, type InputSource } from '../run/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
 import type { JobFolder, JobSpec } from './job-folder.js';
 
 /** An input of a job: what a `run` source yields, or a file refused because it leads outside the allowed roots. */
 export type JobRecord = InputRecord | { readonly seq: number; readonly id: string | number; readonly denied: string };
 
-export interface JobSource {
+/**
+ * The records of a job's input, and what `InputSource` tells of it for the job's identity (its
+ * state, whether it grew from a former one) and to free it (`close`).
+ */
+export interface JobSource extends Pick<InputSource, 'state' | 'formerlyStateless' | 'continues' | 'close'> {
   records(): AsyncIterable<JobRecord>;
-  /** A JSONL file's size and modification time, a folder's listing (`InputSource.state`): part of the job's identity. */
-  readonly state?: string;
-  /** As `InputSource.formerlyStateless`: a folder, whose listing older servers did not record. */
-  readonly formerlyStateless?: boolean;
-  /** As `InputSource.continues`: a folder whose new files sort after the others. */
-  continues?(former: string): boolean;
-  /** Frees what the source holds (a folder's listing) when its records are not read to the end. */
-  close?(): void;
 }
 
 /**

@@ -9,6 +9,8 @@ import { probeInputFolder } from './probe-input.js';
 
 interface Walk {
   readonly root: string;
+  /** `root` with its links resolved, once: where the walk starts and what the input's identity names. */
+  readonly realRoot: string;
   readonly description: string;
   readonly match?: (p: string) => boolean;
   /** A glob's part after the folder it starts from (`*.png` of `pages/*.png`). */
@@ -53,7 +55,7 @@ export class FileSource implements InputSource {
    */
   get identity(): string {
     // By its real place: the same folder through a link is the same input (as a JSONL file is).
-    const where = this.walk.globPart === undefined ? realPath(this.walk.root) : path.join(realPath(this.walk.root), this.walk.globPart);
+    const where = this.walk.globPart === undefined ? this.walk.realRoot : path.join(this.walk.realRoot, this.walk.globPart);
     return `files:${where}${this.ownFilesMark()}`;
   }
 
@@ -63,8 +65,7 @@ export class FileSource implements InputSource {
   }
 
   private ownFilesMark(): string {
-    const root = realPath(this.walk.root);
-    return [...this.skip].some((p) => p.startsWith(root + path.sep)) ? ' (own output left out)' : '';
+    return [...this.skip].some((p) => p.startsWith(this.walk.realRoot + path.sep)) ? ' (own output left out)' : '';
   }
 
   /**
@@ -73,7 +74,7 @@ export class FileSource implements InputSource {
    */
   static async directory(dir: string, skip: readonly string[] = []): Promise<FileSource> {
     probeInputFolder(dir, dir);
-    return FileSource.listed({ root: dir, description: dir }, skip);
+    return FileSource.listed({ root: dir, realRoot: realPath(dir), description: dir }, skip);
   }
 
   /** Folders deeper than the glob can match are not read (`pages/*.png` reads `pages/` alone; a negated glob reads all). */
@@ -84,7 +85,7 @@ export class FileSource implements InputSource {
     const root = scan.base || '.';
     probeInputFolder(root, pattern);
     const matcher = picomatch(normal, { dot: false });
-    return FileSource.listed({ root, description: pattern, globPart: scan.negated ? `!${scan.glob}` : scan.glob, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip);
+    return FileSource.listed({ root, realRoot: realPath(root), description: pattern, globPart: scan.negated ? `!${scan.glob}` : scan.glob, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip);
   }
 
   /** Walks the files into the listing; a folder that cannot be read on the way is GPUPOOL_E_INPUT_READ, before the run starts. */
@@ -93,12 +94,11 @@ export class FileSource implements InputSource {
     const listing = ListingSpill.create();
     const digest = new ListingDigest(walk.root);
     try {
-      for await (const entry of walkFiles(walk.root, realPath(walk.root), { skip, depth: walk.depth })) {
+      for await (const entry of walkFiles(walk.root, walk.realRoot, { skip, depth: walk.depth })) {
         // A folder whose name is not UTF-8 may hold matches: it fails as an input whatever the glob.
         if (walk.match && entry.notUtf8 !== 'folder' && !walk.match(entry.path)) continue;
-        const listed = encodeEntry(entry);
-        listing.add(listed);
-        digest.add(listed);
+        listing.add(encodeEntry(entry));
+        digest.add(entry);
       }
       listing.flush();
     } catch (err) {
@@ -117,7 +117,7 @@ export class FileSource implements InputSource {
     const then = /^(\d+) files?, listing sha256 [0-9a-f]{32}$/.exec(former);
     if (then === null || Number(then[1]) > this.files) return false;
     const digest = new ListingDigest(this.walk.root);
-    for (const listed of this.listing.first(Number(then[1]))) digest.add(listed);
+    for (const listed of this.listing.first(Number(then[1]))) digest.add(decodeEntry(listed));
     return digest.state() === former;
   }
 
@@ -170,10 +170,9 @@ class ListingDigest {
 
   constructor(private readonly root: string) {}
 
-  /** An entry as the listing holds it ({@link encodeEntry}). A file's digest is of its path alone, as before names were checked. */
-  add(listed: string): void {
-    const entry = decodeEntry(listed);
-    if (entry.notUtf8 !== undefined) this.#hash.update(`\0${listed[0]}`);
+  /** A file's digest is of its path alone, as before names were checked; a name that is not UTF-8 is marked with its kind. */
+  add(entry: WalkEntry): void {
+    if (entry.notUtf8 !== undefined) this.#hash.update(`\0${encodeEntry(entry)[0]}`);
     this.#hash.update(path.relative(this.root, entry.path)).update('\0');
     this.files++;
   }

@@ -24,7 +24,7 @@ export type WalkEntry = { readonly path: string; readonly notUtf8?: undefined } 
  * Files in sorted, depth-first order: positions are stable from run to run, so resume works.
  * `realDir` is `dir` with its links resolved (a link to a folder is a file here, never walked
  * into, so a child's real path is `realDir` and its name), so that a link on the way to a path
- * left out cannot hide it. Names are read as bytes, to tell those that are not UTF-8.
+ * left out cannot hide it. Names that are not UTF-8 are told apart ({@link readEntries}).
  */
 export async function* walkFiles(dir: string, realDir: string, options: WalkOptions, level = 1): AsyncIterable<WalkEntry> {
   const entries = await readEntries(dir);
