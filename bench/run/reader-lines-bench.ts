@@ -4,9 +4,11 @@
  * `gpupool run` on a 16-CPU host once the main thread has the writer thread
  * (`bench/results/run/writer-thread-2026-12-06/`). Chunks of 64 KiB from memory, no file I/O.
  * Items: the MLP's `{"seed":N}`, and a document page's `{"path":"/data/…/page-N.png","page":N,"dpi":300}`.
+ * Each is read plain and hashed as a JSONL file is (`hashedChunks`: the sha256 the journal keeps
+ * so that a file that only gained lines resumes), alternated, to show what the hash costs.
  * Usage: node --import tsx bench/run/reader-lines-bench.ts [lines=2000000]
  */
-import { JsonlSource } from '../../src/run/index.js';
+import { hashedChunks, JsonlSource } from '../../src/run/index.js';
 
 const lines = Number(process.argv[2] ?? 2_000_000);
 const CHUNK = 64 * 1024;
@@ -15,7 +17,7 @@ const kinds = {
   page: (i: number) => `{"path":"/data/scans/batch-${i >> 10}/page-${i}.png","page":${i & 1023},"dpi":300}`,
 };
 
-async function nsPerLine(make: (i: number) => string): Promise<number> {
+async function nsPerLine(make: (i: number) => string, hashed: boolean): Promise<number> {
   const input = Buffer.from(Array.from({ length: lines }, (_, i) => make(i)).join('\n') + '\n');
   // The reader overwrites newlines in its chunks: each pass reads fresh copies, made outside the clock.
   const copies = Array.from({ length: Math.ceil(input.length / CHUNK) }, () => Buffer.allocUnsafe(CHUNK));
@@ -23,15 +25,27 @@ async function nsPerLine(make: (i: number) => string): Promise<number> {
   for (let round = 0; round < 4; round++) {
     for (let k = 0; k < copies.length; k++) input.copy(copies[k], 0, k * CHUNK, (k + 1) * CHUNK);
     const chunks = copies.map((c, k) => (k === copies.length - 1 ? c.subarray(0, input.length - k * CHUNK) : c));
-    const source = new JsonlSource(async function* () { yield* chunks; }, 'bench', 'bench', input.length, '');
+    const plain = async function* () {
+      yield* chunks;
+    };
+    let digest = '';
+    const read = hashed ? () => hashedChunks(plain(), input.length, (sha256) => (digest = sha256)) : plain;
+    const source = new JsonlSource(read, 'bench', 'bench', input.length, '');
     let seen = 0;
     const start = performance.now();
     for await (const batch of source.spanBatches(256)) for (const rec of batch) seen += 'offsets' in rec ? rec.offsets.length : 1;
     const ms = performance.now() - start;
     if (seen !== lines) throw new Error(`read ${seen} lines of ${lines}`);
+    if (hashed && digest === '') throw new Error('no digest');
     if (round > 0) best = Math.min(best, ms); // the first round warms up
   }
   return (best / lines) * 1e6;
 }
 
-for (const [kind, make] of Object.entries(kinds)) console.log(`${kind}: ${(await nsPerLine(make)).toFixed(1)} ns per line`);
+for (const [kind, make] of Object.entries(kinds)) {
+  for (let pair = 0; pair < 3; pair++) {
+    const plain = await nsPerLine(make, false);
+    const hashed = await nsPerLine(make, true);
+    console.log(`${kind}: ${plain.toFixed(1)} ns per line plain, ${hashed.toFixed(1)} hashed (+${(hashed - plain).toFixed(1)})`);
+  }
+}

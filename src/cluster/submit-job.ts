@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { checkOutput, jobIdentity, JsonlSink, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
+import { checkOutput, jobIdentity, JsonlSink, keepReadDigest, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -212,6 +212,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         }
       }
       if (pending.length > 0 && !stopped()) await send();
+      await keepReadDigest(source, journal);
     };
 
     // A drain waits for the chunks out to be answered, unless no live agent runs the model: then

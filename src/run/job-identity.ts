@@ -18,7 +18,9 @@ import type { InputSource } from './sources/index.js';
  * never holds the key: its fingerprint always hashes the state, "none" included (a pipe), so a
  * pipe's journal is not taken over by a file's run. A folder or glob has a state (its listing)
  * since a later version: a journal made before, fingerprinted with none, is still resumed. A
- * folder whose new files all sort after the old ones continues its journal (`continues`).
+ * folder whose new files all sort after the old ones continues its journal (`continues`), and so
+ * does a JSONL file that only gained lines after its last (checked against the digest of its bytes
+ * that a run kept in the journal).
  */
 export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: { index: number; count: number }): JobIdentity {
   const description = {
@@ -58,10 +60,10 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
  * `JobIdentity.continues` for a source that can tell whether it grew from an earlier state: the
  * stored description names that state, and the stored fingerprint must be this job's with it.
  */
-export function grownFrom(source: { continues?(former: string): boolean }, withState: (state: string) => string): JobIdentity['continues'] {
+export function grownFrom(source: Pick<InputSource, 'continues'>, withState: (state: string) => string): JobIdentity['continues'] {
   if (source.continues === undefined) return undefined;
-  return (storedFingerprint, storedDescription) => {
+  return (storedFingerprint, storedDescription, storedMeta) => {
     const former = storedDescription.inputState;
-    return typeof former === 'string' && withState(former) === storedFingerprint && source.continues!(former);
+    return typeof former === 'string' && withState(former) === storedFingerprint && source.continues!(former, storedMeta);
   };
 }

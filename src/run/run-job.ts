@@ -12,7 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
+import { inputReadError, keepReadDigest, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
@@ -201,6 +201,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         }
         if (drain.signal.aborted) break;
       }
+      // Read to its end: what the journal needs to resume the file once lines are added to it.
+      await keepReadDigest(source, journal);
     })();
     // A read error (permissions, I/O) stops reading like a drain: what was admitted finishes and
     // is journaled, the pool closes, and the error is raised below. Without this the workers

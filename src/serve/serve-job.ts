@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
-import { Admission, grownFrom, inputReadError, JsonlSink } from '../run/index.js';
+import { Admission, grownFrom, inputReadError, JsonlSink, keepReadDigest } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
 import { classifyWriteError, openJournal, readJournalStatus, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
@@ -218,6 +218,7 @@ export class ServeJob implements ItemOwner {
         if (wait) await wait;
       }
       this.readingDone = true;
+      await keepReadDigest(source, journal);
       if (!this.stop) {
         this.total = read;
         journal.setMeta('total', read);

@@ -25,25 +25,37 @@ export interface JobIdentity {
   /** Fingerprints this job had under an earlier gpupool: a journal holding one is this job's, and takes the new one. */
   readonly formerFingerprints?: readonly string[];
   /**
-   * Whether a journal with this fingerprint and description, not this job's as it is now, is
-   * this job's earlier on (its input has only grown since): it is resumed and takes the new
-   * fingerprint. The description is only a hint: the fingerprint must follow from it.
+   * Whether a journal with this fingerprint, description and meta (`setMeta`'s values), not
+   * this job's as it is now, is this job's earlier on (its input has only grown since): it is
+   * resumed and takes the new fingerprint. The description is only a hint: the fingerprint must
+   * follow from it. False, or why not (a line of the refusal).
    */
-  readonly continues?: (storedFingerprint: string, storedDescription: Record<string, unknown>) => boolean;
+  readonly continues?: (storedFingerprint: string, storedDescription: Record<string, unknown>, storedMeta: Record<string, unknown>) => boolean | string;
   /** What a person can do when the journal holds another job; by default, the CLI's `--fresh` or another output. */
   readonly mismatchRemedy?: string;
 }
 
+/** What a journal holds that tells whose it is. */
+export interface StoredJob {
+  readonly fingerprint: string | undefined;
+  readonly description: Record<string, unknown>;
+  /** `setMeta`'s values. */
+  readonly meta: Record<string, unknown>;
+}
+
 /**
- * Whether a journal's stored fingerprint is this job's, and how: its own (`same`), one it had
- * under an earlier gpupool (`former`), or one it had before its input grew (`grown`: the journal
- * is no longer finished, as new items came); undefined when it is another job's.
+ * Whether a journal is this job's, and how: its own fingerprint (`same`), one it had under an
+ * earlier gpupool (`former`), or one it had before its input grew (`grown`: the journal is no
+ * longer finished, as new items came). Undefined when it is another job's, with why its input
+ * does not continue the journal's where the job can tell.
  */
-export function howJournalMatches(stored: string | undefined, identity: JobIdentity, storedDescription: Record<string, unknown> = {}): 'same' | 'former' | 'grown' | undefined {
-  if (stored === identity.fingerprint) return 'same';
-  if (stored === undefined) return undefined;
-  if ((identity.formerFingerprints ?? []).includes(stored)) return 'former';
-  return identity.continues?.(stored, storedDescription) ? 'grown' : undefined;
+export function howJournalMatches(stored: StoredJob, identity: JobIdentity): { readonly match?: 'same' | 'former' | 'grown'; readonly why?: string } {
+  if (stored.fingerprint === identity.fingerprint) return { match: 'same' };
+  if (stored.fingerprint === undefined) return {};
+  if ((identity.formerFingerprints ?? []).includes(stored.fingerprint)) return { match: 'former' };
+  const continues = identity.continues?.(stored.fingerprint, stored.description, stored.meta) ?? false;
+  if (continues === true) return { match: 'grown' };
+  return typeof continues === 'string' ? { why: continues } : {};
 }
 
 /**

@@ -74,7 +74,8 @@ const CLI_REMEDY = 'run with --fresh to discard that journal and write the outpu
 
 /**
  * GPUPOOL_E_JOURNAL_MISMATCH naming both jobs and what differs. When only the input's state
- * differs (the same job, its input changed since), the first line says so with both states.
+ * differs (the same job, its input changed since), the first line says so with both states,
+ * and the next `why` it does not continue the journal's, where the input could tell.
  */
 export function mismatchError(
   stateDir: string,
@@ -82,6 +83,7 @@ export function mismatchError(
   thisRun: Record<string, unknown>,
   compared?: readonly string[],
   remedy: string = CLI_REMEDY,
+  why?: string,
 ): GpupoolError {
   const keys = new Set(compared ?? [...Object.keys(journal), ...Object.keys(thisRun)]);
   const differs = [...keys].filter((k) => JSON.stringify(journal[k]) !== JSON.stringify(thisRun[k]));
@@ -90,6 +92,7 @@ export function mismatchError(
     inputChanged
       ? `the input changed since the journal in ${stateDir} was made (${JSON.stringify(journal.inputState ?? null)} then, ${JSON.stringify(thisRun.inputState ?? null)} now): its items are resumed by position, so it is not resumed`
       : `the journal in ${stateDir} belongs to another job`,
+    ...(inputChanged && why !== undefined ? [`  why: ${why}`] : []),
     `  journal:  ${JSON.stringify(journal)}`,
     `  this run: ${JSON.stringify(thisRun)}`,
   ];

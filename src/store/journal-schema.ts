@@ -41,6 +41,13 @@ export const META_FINGERPRINT = 'fingerprint';
 export const META_DESCRIPTION = 'description';
 export const USER_META_PREFIX = 'user.';
 
+/** `setMeta`'s values among a journal's meta entries (key, JSON). */
+export function userMetaOf(entries: Iterable<readonly [string, string]>): Record<string, unknown> {
+  const meta: Record<string, unknown> = {};
+  for (const [k, v] of entries) if (k.startsWith(USER_META_PREFIX)) meta[k.slice(USER_META_PREFIX.length)] = JSON.parse(v);
+  return meta;
+}
+
 /** Creates the tables of a new journal in one transaction. */
 export function createSchema(db: Database.Database, fingerprint: string, description: Record<string, unknown>): void {
   const now = Date.now();

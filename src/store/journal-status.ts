@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { FailureRecord, JournalOwner, JournalStatus, LearnedLimit, StatusOptions } from './job-journal.js';
 import { journalError } from './journal-errors.js';
 import { probeOwner } from './journal-lock.js';
-import { checkSchema, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
+import { checkSchema, META_DESCRIPTION, META_FINGERPRINT, userMetaOf } from './journal-schema.js';
 import { statePaths } from './state-dir.js';
 
 const DEFAULT_FAILURE_LIMIT = 20;
@@ -39,8 +39,7 @@ export function queryStatus(
     const p = db.prepare('SELECT * FROM progress WHERE id = 1').get() as ProgressRow;
     const metaRows = db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[];
     const metaMap = new Map(metaRows.map((r) => [r.key, r.value]));
-    const meta: Record<string, unknown> = {};
-    for (const [k, v] of metaMap) if (k.startsWith(USER_META_PREFIX)) meta[k.slice(USER_META_PREFIX.length)] = JSON.parse(v);
+    const meta = userMetaOf(metaMap);
     const failures = (db.prepare('SELECT * FROM failed ORDER BY seq LIMIT ?').all(limit) as FailedRow[]).map(toFailure);
     return {
       stateDir,

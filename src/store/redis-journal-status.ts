@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { GpupoolError } from '../errors/index.js';
 import type { FailureRecord, JournalStatus, LearnedLimit, StatusOptions } from './job-journal.js';
-import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
+import { META_DESCRIPTION, META_FINGERPRINT, userMetaOf } from './journal-schema.js';
 import { RedisLease } from './redis-lease.js';
 import { LIMIT_KEY_SEPARATOR, redisJournalKeys, type RedisJournalKeys } from './redis-journal-keys.js';
 
@@ -54,8 +54,7 @@ export async function queryRedisStatus(
     const f = JSON.parse(raw) as StoredFailure;
     failures.push({ seq: Number(seq), id: f.id, code: f.code, message: f.message, failedAt: f.failedAt });
   });
-  const userMeta: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(meta)) if (k.startsWith(USER_META_PREFIX)) userMeta[k.slice(USER_META_PREFIX.length)] = JSON.parse(v);
+  const userMeta = userMetaOf(Object.entries(meta));
   const learnedLimits: Record<string, Record<string, LearnedLimit>> = {};
   for (const k of Object.keys(limits).sort()) {
     const [model, device] = k.split(LIMIT_KEY_SEPARATOR);

@@ -12,7 +12,7 @@ import type {
 } from './job-journal.js';
 import { howJournalMatches } from './job-journal.js';
 import { corruptError, mismatchError } from './journal-errors.js';
-import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
+import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX, userMetaOf } from './journal-schema.js';
 import { RedisLease } from './redis-lease.js';
 import { dataKeys, LIMIT_KEY_SEPARATOR, REDIS_JOURNAL_SCHEMA, redisJournalKeys, type RedisJournalKeys } from './redis-journal-keys.js';
 import { queryRedisStatus, redisStoreError, type StoredFailure } from './redis-journal-status.js';
@@ -282,8 +282,8 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
     );
   }
   const stored = JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>;
-  const match = howJournalMatches(meta[META_FINGERPRINT], identity, stored);
-  if (match === undefined) throw mismatchError(where, stored, identity.description, identity.compared, identity.mismatchRemedy);
+  const { match, why } = howJournalMatches({ fingerprint: meta[META_FINGERPRINT], description: stored, meta: userMetaOf(Object.entries(meta)) }, identity);
+  if (match === undefined) throw mismatchError(where, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
   if (match === 'same' && meta[META_DESCRIPTION] === description) return;
   // At once: the new fingerprint with the current description (a moved config, a grown input);
   // for a grown input, not finished until its new items are done.

@@ -19,7 +19,7 @@ import type { OpenJournalOptions } from './journal-options.js';
 import { classifyWriteError, corruptError, journalError, mismatchError } from './journal-errors.js';
 import { JournalLock } from './journal-lock.js';
 import { makeDirectories } from './make-directories.js';
-import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX } from './journal-schema.js';
+import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX, userMetaOf } from './journal-schema.js';
 import { queryStatus } from './journal-status.js';
 import { checkJournalOptions, itemId, JournalMemory } from './journal-memory.js';
 import { decodeSeqsInto, encodeSeqs, encodeSeqSet } from './seq-codec.js';
@@ -270,8 +270,8 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       checkSchema(db, file, true);
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
       const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
-      const match = howJournalMatches(meta.get(META_FINGERPRINT), identity, stored);
-      if (match === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy);
+      const { match, why } = howJournalMatches({ fingerprint: meta.get(META_FINGERPRINT), description: stored, meta: userMetaOf(meta) }, identity);
+      if (match === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
       const description = JSON.stringify(identity.description);
       // At once, so that a kill cannot leave the new fingerprint with the old description (whose state a later growth is checked from).
       db.transaction(() => {

@@ -1,6 +1,7 @@
 /**
  * The submitter SIGKILLed mid-job and run again: it takes the results the agents left in
- * Redis, skips what its journal has, and finishes with each id exactly once.
+ * Redis, skips what its journal has, and finishes with each id exactly once; lines added to its
+ * input after the last then run alone.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import { clusterConfig, duplicatesAndMissing, FIXTURES, SHARED_REDIS, startAgent
 const pids = killAtEnd();
 
 for (const journal of ['sqlite', 'redis'] as const) {
-  test(`submitter killed mid-job and run again resumes without duplicates (journal: ${journal})`, { timeout: 120_000 }, async (t) => {
+  test(`submitter killed mid-job and run again resumes without duplicates; lines added then run alone (journal: ${journal})`, { timeout: 120_000 }, async (t) => {
     const dir = tempDir();
     const prefix = uniquePrefix(t);
     // Items past the first 10,000 wait for the gate, opened only after the kill: however fast
@@ -51,6 +52,14 @@ for (const journal of ['sqlite', 'redis'] as const) {
     assert.equal(third.code, 0, third.stderr);
     assert.deepEqual(JSON.parse(third.stdout).resumed, count);
     assert.equal(duplicatesAndMissing(out, count).duplicates.length, 0);
+
+    // Lines added after the last: only they go out, and the output holds every id once.
+    fs.appendFileSync(input, Array.from({ length: 100 }, (_, i) => JSON.stringify({ n: count + i }) + '\n').join(''));
+    const fourth = await startCli(args).done;
+    assert.equal(fourth.code, 0, fourth.stderr);
+    const grown = JSON.parse(fourth.stdout) as { done: number; resumed: number };
+    assert.deepEqual([grown.resumed, grown.done], [count, 100]);
+    assert.deepEqual(duplicatesAndMissing(out, count + 100), { duplicates: [], missing: [] });
     for (const a of agents) a.child.kill('SIGINT');
     for (const a of agents) await a.done;
   });

@@ -135,11 +135,11 @@ test('a folder continues an earlier state of it when it only gained files after 
   fs.writeFileSync(path.join(dir, 'c.png'), '');
   assert.equal((await now()).continues(then), true, 'files after the last one of then');
   fs.writeFileSync(path.join(dir, 'b', '0.png'), '');
-  assert.equal((await now()).continues(then), false, 'a file before one of then');
+  assert.equal((await now()).continues(then), 'its first 3 files in walk order are not those of then: a file was added before others, removed or renamed', 'a file before one of then');
   fs.rmSync(path.join(dir, 'b', '0.png'));
   fs.rmSync(path.join(dir, 'a.png'));
-  assert.equal((await now()).continues(then), false, 'a file of then removed');
-  assert.equal((await now()).continues('12 files, listing sha256 00000000000000000000000000000000'), false, 'more files then than now');
+  assert.match(String((await now()).continues(then)), /^its first 3 files in walk order are not those of then/, 'a file of then removed');
+  assert.equal((await now()).continues('12 files, listing sha256 00000000000000000000000000000000'), 'it holds fewer files than then: a file was removed or renamed', 'more files then than now');
   assert.equal((await now()).continues('16 bytes, modified 2026-12-06T00:00:00.000000000Z'), false, 'not a listing');
 });
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { tempDir } from '../helpers/cli.js';
+import { CLI, tempDir } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { assertErrorBody, call, cpuModel, startServer, waitFor, type RunningServer } from './serve-helpers.js';
 
@@ -185,11 +186,12 @@ const STOPPED_JOB_TITLES = {
   'JSONL file': 'a server-side JSONL file changed while its job was stopped is not resumed by position: the job fails naming it',
   folder: 'a server-side folder changed while its job was stopped is not resumed by position: the job fails naming it',
   'folder grown at its end': 'a server-side folder that only gained files after its last while its job was stopped is resumed, and its new files run',
+  'JSONL file grown at its end': 'a server-side JSONL file that only gained lines after its last while its job was stopped is resumed, and its new lines run',
   'results cut': 'a job whose results file was cut while it was stopped fails, and its results stream ends with what the file holds',
 } as const;
 for (const kind of Object.keys(STOPPED_JOB_TITLES) as (keyof typeof STOPPED_JOB_TITLES)[]) {
-  const grown = kind === 'folder grown at its end';
-  const jsonl = kind === 'JSONL file' || kind === 'results cut';
+  const grown = kind === 'folder grown at its end' || kind === 'JSONL file grown at its end';
+  const jsonl = kind === 'JSONL file' || kind === 'results cut' || kind === 'JSONL file grown at its end';
   test(STOPPED_JOB_TITLES[kind], async () => {
     const state = tempDir('gpupool-serve-edited-');
     const data = path.join(state, 'data');
@@ -206,11 +208,19 @@ for (const kind of Object.keys(STOPPED_JOB_TITLES) as (keyof typeof STOPPED_JOB_
     const id = ((await call(first.url, 'POST', '/v1/jobs', { model: 'slow', path: jsonl ? file : pages })).json() as Job).id;
     const resultsFile = path.join(state, 'state', 'jobs', id, 'results.jsonl');
     await waitFor('some results committed', async () => (fs.existsSync(resultsFile) && fs.readFileSync(resultsFile, 'utf8').split('\n').length > 8 ? true : undefined));
+    if (kind === 'JSONL file grown at its end') {
+      // A file is resumed once grown only if a run read it to its end (its digest is in the journal).
+      await waitFor('the input read to its end', async () => {
+        const status = spawnSync(process.execPath, [CLI, 'status', '--state-dir', path.dirname(resultsFile), '--json'], { encoding: 'utf8' });
+        return status.status === 0 && (JSON.parse(status.stdout) as { meta: Record<string, unknown> }).meta.inputDigest !== undefined ? true : undefined;
+      });
+    }
     pids.push(...((await call(first.url, 'GET', '/v1/workers')).json() as { pid: number }[]).map((w) => w.pid));
     first.child.kill('SIGKILL');
     await first.done;
-    // Every input moves down one; or, grown, a file after the last; or the results lose their end.
+    // Every input moves down one; or, grown, a file or a line after the last; or the results lose their end.
     if (kind === 'JSONL file') fs.writeFileSync(file, `{"i":"inserted"}\n${fs.readFileSync(file, 'utf8')}`);
+    else if (kind === 'JSONL file grown at its end') fs.appendFileSync(file, '{"i":"appended"}\n');
     else if (kind === 'results cut') fs.truncateSync(resultsFile, 10);
     else fs.writeFileSync(path.join(pages, grown ? 'z-last.png' : 'a-first.png'), '');
 
@@ -224,8 +234,8 @@ for (const kind of Object.keys(STOPPED_JOB_TITLES) as (keyof typeof STOPPED_JOB_
         assert.equal(end.state, 'done', JSON.stringify(end.error));
         const ids = (await call(second.url, 'GET', `/v1/jobs/${id}/results`)).text.split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as Line).id));
         assert.equal(ids.length, 81);
-        assert.equal(new Set(ids).size, 81, 'each file once');
-        assert.ok(ids.includes(path.join(pages, 'z-last.png')));
+        assert.equal(new Set(ids).size, 81, 'each input once');
+        assert.ok(ids.includes(jsonl ? '81' : path.join(pages, 'z-last.png')));
         return;
       }
       if (kind === 'results cut') {

@@ -134,15 +134,19 @@ export function journalConformance(factory: JournalFactory): void {
       await rejectsWith(() => factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
       const finished = await factory.open(place, identity('fp-a2', { model: 'bert', input: 'a.jsonl' }));
       await finished.markFinished(5);
+      await finished.setMeta('inputDigest', { sha256: 'abc' });
       await finished.close();
-      // A job whose input grew since: asked with the stored fingerprint and description, it says whether it continues them.
+      // A job whose input grew since: asked with the stored fingerprint, description and meta, it
+      // says whether it continues them, or why not (a line of the refusal when only the state differs).
       const asked: unknown[] = [];
-      const grown = (answer: boolean) => ({
+      const grown = (answer: boolean | string) => ({
         ...identity('fp-a3', { model: 'bert', input: 'a.jsonl', inputState: 'grown' }),
-        continues: (fp: string, description: Record<string, unknown>) => (asked.push([fp, description]), answer),
+        continues: (fp: string, description: Record<string, unknown>, meta: Record<string, unknown>) => (asked.push([fp, description, meta]), answer),
       });
       await rejectsWith(() => factory.open(place, grown(false)), 'GPUPOOL_E_JOURNAL_MISMATCH');
-      assert.deepEqual(asked, [['fp-a2', { model: 'bert', input: 'a.jsonl' }]]);
+      assert.deepEqual(asked, [['fp-a2', { model: 'bert', input: 'a.jsonl' }, { inputDigest: { sha256: 'abc' } }]]);
+      const why = await rejectsWith(() => factory.open(place, { ...grown('it shrank'), compared: ['inputState'] }), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.match(why.message, /^the input changed since the journal in .* was made \(null then, "grown" now\).*\n {2}why: it shrank\n/);
       const continued = await factory.open(place, grown(true));
       const status = await continued.status();
       assert.deepEqual([status.finished, status.counts.total], [false, null], 'new items came: not finished, total unknown');

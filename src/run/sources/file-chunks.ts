@@ -16,24 +16,27 @@ const read = promisify(fs.read);
  * items on the dev VM (`bench/results/memory/`). A read on demand also leaves the pace to the
  * reader, which pauses anyway while `--max-pending` items wait.
  */
-export async function* fileChunks(path: string, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Buffer> {
+export async function* fileChunks(path: string, chunkBytes = FILE_CHUNK_BYTES, limitBytes = Infinity): AsyncGenerator<Buffer> {
   const file = await fs.promises.open(path, 'r');
   try {
-    yield* fdChunks(file.fd, chunkBytes);
+    yield* fdChunks(file.fd, chunkBytes, limitBytes);
   } finally {
     await file.close();
   }
 }
 
 /**
- * {@link fileChunks} for an open descriptor, read from where it stands to its end: how the JSONL
+ * {@link fileChunks} for an open descriptor, read from where it stands to its end, or until
+ * `limitBytes` were read (a JSONL file is read as long as it was when the run began: lines added
+ * during the run are the next run's, and the journal's state says which bytes ran). How the JSONL
  * reader thread reads stdin when it is a file (`< items.jsonl`).
  */
-export async function* fdChunks(fd: number, chunkBytes = FILE_CHUNK_BYTES): AsyncGenerator<Buffer> {
+export async function* fdChunks(fd: number, chunkBytes = FILE_CHUNK_BYTES, limitBytes = Infinity): AsyncGenerator<Buffer> {
   const buffer = Buffer.allocUnsafeSlow(chunkBytes);
-  for (;;) {
-    const { bytesRead } = await read(fd, buffer, 0, chunkBytes, null);
+  for (let left = limitBytes; left > 0; ) {
+    const { bytesRead } = await read(fd, buffer, 0, Math.min(chunkBytes, left), null);
     if (bytesRead === 0) return;
+    left -= bytesRead;
     yield buffer.subarray(0, bytesRead);
   }
 }

@@ -112,13 +112,15 @@ export class FileSource implements InputSource {
    * Whether the folder begins, in walk order, with every file it held in `former` (a state of
    * this source): files were only added after the last one of then, as with pages named by
    * time. A journal made then keeps every position; the files added are new ones after them.
+   * True, or why not (for the refusal).
    */
-  continues(former: string): boolean {
+  continues(former: string): boolean | string {
     const then = /^(\d+) files?, listing sha256 [0-9a-f]{32}$/.exec(former);
-    if (then === null || Number(then[1]) > this.files) return false;
+    if (then === null) return false;
+    if (Number(then[1]) > this.files) return 'it holds fewer files than then: a file was removed or renamed';
     const digest = new ListingDigest(this.walk.root);
     for (const listed of this.listing.first(Number(then[1]))) digest.add(decodeEntry(listed));
-    return digest.state() === former;
+    return digest.state() === former || `its first ${then[1]} files in walk order are not those of then: a file was added before others, removed or renamed`;
   }
 
   fractionRead(): number | undefined {

@@ -2,6 +2,7 @@ export * from './file-source.js';
 export * from './input-record.js';
 export * from './input-state.js';
 export * from './jsonl-source.js';
+export * from './jsonl-file-digest.js';
 export * from './open-source.js';
 export * from './input-read-error.js';
 export * from './reader-thread-setting.js';

@@ -1,3 +1,5 @@
+import type { InputDigest } from './jsonl-file-digest.js';
+
 /** One input as read from the source, before the scheduler sees it. */
 export type InputRecord =
   | { readonly seq: number; readonly id: string | number; readonly json: string; readonly cost: number }
@@ -36,9 +38,18 @@ export interface InputSource {
   /**
    * Whether the input as it is now begins with all of the input as it was in `former`, one of
    * its states: its items kept their positions and new ones came after them (a folder whose new
-   * files sort after the others), so a journal made then is resumed and the new items run.
+   * files sort after the others, a JSONL file with lines added after its last), so a journal
+   * made then is resumed and the new items run. `storedMeta` is that journal's meta
+   * (`JobStore.setMeta`), where a JSONL file's {@link readDigest} was kept. False, or why not
+   * (for the refusal).
    */
-  continues?(former: string): boolean;
+  continues?(former: string, storedMeta: Record<string, unknown>): boolean | string;
+  /**
+   * Once a read reached the input's end, where the source can hash what it read (a JSONL file):
+   * its state and the sha256 of its bytes, which the runner keeps in the journal
+   * (`INPUT_DIGEST_META`) so that a later run can tell that the file only grew.
+   */
+  readDigest?(): InputDigest | undefined;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;
   /** The records, a read chunk at a time: the hot path, one await per chunk, not per record. */

@@ -8,7 +8,13 @@ import fs from 'node:fs';
  * must not be resumed.
  */
 export function fileState(file: string): string {
-  return statState(fs.statSync(file, { bigint: true }));
+  return fileSizeAndState(file).state;
+}
+
+/** A JSONL file's size and {@link fileState}, from one stat. */
+export function fileSizeAndState(file: string): { size: number; state: string } {
+  const stat = fs.statSync(file, { bigint: true });
+  return { size: Number(stat.size), state: statState(stat) };
 }
 
 /**

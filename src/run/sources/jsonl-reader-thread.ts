@@ -30,14 +30,14 @@ port.on('message', (granted: number) => {
 const post = (message: ReaderThreadMessage) => port.postMessage(message);
 
 async function read(): Promise<void> {
-  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField) : new JsonlSource(stdinChunks, 'stdin', streamIdentity('stdin'), undefined, options.costField);
+  const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField, options.known) : new JsonlSource(stdinChunks, 'stdin', streamIdentity('stdin'), undefined, options.costField);
   const batches = options.spanLines > 1 ? source.spanBatches(options.spanLines) : source.recordBatches();
   for await (const batch of batches) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
     post({ kind: 'batch', batch: packBatch(batch), fraction: source.fractionRead() });
   }
-  post({ kind: 'end' });
+  post({ kind: 'end', digest: source.readDigest() });
 }
 
 read().catch((err: unknown) => post({ kind: 'error', error: postableError(err) }));

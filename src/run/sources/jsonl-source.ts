@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileChunks } from './file-chunks.js';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
-import { statState } from './input-state.js';
+import { fileSizeAndState } from './input-state.js';
+import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type InputDigest } from './jsonl-file-digest.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from './plain-json-line.js';
 
@@ -57,6 +58,9 @@ export class JsonlSource implements InputSource {
   private closed = false;
   /** The stream of `fromStream`, destroyed by `close`. */
   private stream?: Readable;
+  /** The file of `fromFile`. */
+  private file?: string;
+  private digest?: InputDigest;
 
   constructor(
     /** The input's chunks; a chunk may be overwritten once the next is asked for ({@link fileChunks}). */
@@ -68,9 +72,17 @@ export class JsonlSource implements InputSource {
     readonly state?: string,
   ) {}
 
-  static fromFile(file: string, costField: string): JsonlSource {
-    const stat = fs.statSync(file, { bigint: true });
-    return new JsonlSource(() => fileChunks(file), file, fileIdentity(file), Number(stat.size), costField, statState(stat));
+  /**
+   * The file as long as it is now (`known`: as the main thread saw it, for the reader thread):
+   * lines added while it is read are the next run's, so that the state, and the digest taken of
+   * the bytes read ({@link readDigest}), say which lines ran.
+   */
+  static fromFile(file: string, costField: string, known?: { readonly size: number; readonly state: string }): JsonlSource {
+    const { size, state } = known ?? fileSizeAndState(file);
+    const whole = (sha256: string) => (source.digest = { state, sha256 });
+    const source = new JsonlSource(() => hashedChunks(fileChunks(file, undefined, size), size, whole), file, fileIdentity(file), size, costField, state);
+    source.file = file;
+    return source;
   }
 
   /** The stream's chunks are the reader's: it writes commas over newlines in them (see `scan`). */
@@ -87,6 +99,17 @@ export class JsonlSource implements InputSource {
 
   fractionRead(): number | undefined {
     return this.totalBytes ? Math.min(1, this.bytesRead / this.totalBytes) : undefined;
+  }
+
+  /** Once a read of a file reached its end: its state and the sha256 of its bytes, for the journal (`INPUT_DIGEST_META`). */
+  readDigest(): InputDigest | undefined {
+    return this.digest;
+  }
+
+  /** A file that only grew since `former` (lines added after the last) continues: see {@link jsonlFileContinues}. */
+  continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
+    if (this.file === undefined || this.totalBytes === undefined) return false;
+    return jsonlFileContinues(this.file, this.totalBytes, former, storedMeta[INPUT_DIGEST_META]);
   }
 
   records(): AsyncIterable<InputRecord> {

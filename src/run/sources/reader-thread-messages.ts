@@ -1,10 +1,13 @@
 import type { PostedError } from '../threads/posted-error.js';
+import type { InputDigest } from './jsonl-file-digest.js';
 import type { PackedBatch } from './packed-batch.js';
 
 /** What the reader thread is started with (its `workerData`). */
 export interface ReaderThreadOptions {
   /** The JSONL file; absent: stdin (fd 0). */
   readonly file?: string;
+  /** The file's size and state when the run opened it: what the thread reads. */
+  readonly known?: { readonly size: number; readonly state: string };
   readonly costField: string;
   /** Lines per span (`JsonlSource.spanBatches`); 0 or 1: records only (`recordBatches`). */
   readonly spanLines: number;
@@ -13,5 +16,6 @@ export interface ReaderThreadOptions {
 /** Reader thread → main thread. The main thread answers each `batch` with a credit (a number). */
 export type ReaderThreadMessage =
   | { readonly kind: 'batch'; readonly batch: PackedBatch; readonly fraction: number | undefined }
-  | { readonly kind: 'end' }
+  /** The input ended; a file read to its end sends its digest. */
+  | { readonly kind: 'end'; readonly digest?: InputDigest }
   | { readonly kind: 'error'; readonly error: PostedError };

@@ -1,6 +1,7 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { fileIdentity, streamIdentity } from './jsonl-source.js';
-import { fileState } from './input-state.js';
+import { fileSizeAndState } from './input-state.js';
+import { INPUT_DIGEST_META, jsonlFileContinues, type InputDigest } from './jsonl-file-digest.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';
@@ -29,10 +30,13 @@ export class ThreadedJsonlSource implements InputSource {
   private closed = false;
   /** Ends the read under way at once (see `close`). */
   private endRead?: () => void;
+  private digest?: InputDigest;
 
   private constructor(
     /** Absent: stdin, read from fd 0 by the thread. */
     private readonly file: string | undefined,
+    /** The file's size when it was opened: the thread reads that much, as `JsonlSource.fromFile` does. */
+    private readonly size: number | undefined,
     private readonly costField: string,
     readonly description: string,
     readonly identity: string,
@@ -42,16 +46,28 @@ export class ThreadedJsonlSource implements InputSource {
   }
 
   static fromFile(file: string, costField: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(file, costField, file, fileIdentity(file), fileState(file));
+    const { size, state } = fileSizeAndState(file);
+    return new ThreadedJsonlSource(file, size, costField, file, fileIdentity(file), state);
   }
 
   /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */
   static fromStdin(costField: string, state?: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(undefined, costField, 'stdin', streamIdentity('stdin'), state);
+    return new ThreadedJsonlSource(undefined, undefined, costField, 'stdin', streamIdentity('stdin'), state);
   }
 
   fractionRead(): number | undefined {
     return this.fraction;
+  }
+
+  /** As `JsonlSource.readDigest`: once the thread read the file to its end. */
+  readDigest(): InputDigest | undefined {
+    return this.digest;
+  }
+
+  /** As `JsonlSource.continues`. */
+  continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
+    if (this.file === undefined || this.size === undefined) return false;
+    return jsonlFileContinues(this.file, this.size, former, storedMeta[INPUT_DIGEST_META]);
   }
 
   /** Chunks the thread has posted that were not yet taken: never more than {@link READ_AHEAD_CHUNKS}. */
@@ -88,7 +104,8 @@ export class ThreadedJsonlSource implements InputSource {
 
   private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     if (this.closed) return;
-    const options: ReaderThreadOptions = { file: this.file, costField: this.costField, spanLines };
+    const known = this.size !== undefined && this.state !== undefined ? { size: this.size, state: this.state } : undefined;
+    const options: ReaderThreadOptions = { file: this.file, known, costField: this.costField, spanLines };
     const worker = startModuleThread(import.meta.url, 'jsonl-reader-thread', options);
     this.running = true;
     worker.once('exit', () => (this.running = false));
@@ -123,7 +140,10 @@ export class ThreadedJsonlSource implements InputSource {
           worker.unref();
         }
         const message = inbox.shift()!;
-        if (message.kind === 'end') return;
+        if (message.kind === 'end') {
+          this.digest ??= message.digest;
+          return;
+        }
         if (message.kind === 'error') throw rebuildError(message.error);
         this.fraction = message.fraction;
         this.waiting--;

@@ -1,0 +1,107 @@
+// A JSONL input that only gained lines after its last resumes its journal (`gpupool run`): the
+// new lines run, the others are not run again, each id is in the output once. A file that was
+// also edited, or that grew before any run had read it to its end, is refused, saying why.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CLI, pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
+
+interface Summary {
+  done: number;
+  resumed: number;
+}
+
+test('lines added after the last of a JSONL file that ran: only they run, each id once; touched, it resumes; edited as well, it is refused saying why', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"v":1}\n{"v":2}\n');
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+
+  fs.appendFileSync(input, '{"v":3}\n\n{"v":5}\n');
+  const grown = await runCli(args);
+  assert.equal(grown.code, 0, grown.stderr);
+  const summary = JSON.parse(grown.stdout) as Summary;
+  assert.deepEqual([summary.resumed, summary.done], [2, 2]);
+  assert.deepEqual(
+    readOutput(out).map((l) => [l.id, l.output]),
+    [[1, { v: 1 }], [2, { v: 2 }], [3, { v: 3 }], [5, { v: 5 }]],
+    'each line once, the new ones by their line numbers',
+  );
+  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { counts: unknown; finished: boolean };
+  assert.deepEqual([status.counts, status.finished], [{ done: 4, failed: 0, total: 4 }, true]);
+
+  // Touched, the same bytes: nothing to do.
+  fs.utimesSync(input, new Date(), new Date(Date.now() + 5_000));
+  const touched = await runCli(args);
+  assert.equal(touched.code, 0, touched.stderr);
+  assert.equal((JSON.parse(touched.stdout) as Summary).resumed, 4);
+
+  // A line edited and one added: line 1 is another input now, so the journal is not taken.
+  fs.writeFileSync(input, '{"v":"edited"}\n{"v":2}\n{"v":3}\n\n{"v":5}\n{"v":6}\n');
+  const edited = await runCli(args);
+  assert.equal(edited.code, 10, edited.stderr);
+  const message = (JSON.parse(edited.stderr) as { message: string }).message; // --json: the error as JSON
+  assert.match(message, /^the input changed since the journal in .* was made \("33 bytes, modified [^"]+" then, "48 bytes, modified [^"]+" now\).*\n {2}why: its first 33 bytes are not those that ran: a line was edited, not only added after the last\n/);
+  assert.equal(readOutput(out).length, 4, 'the output is untouched');
+});
+
+for (const thread of ['off', 'on']) {
+  test(`killed after the read reached the end of the file (reader thread ${thread}), lines added, run again: every id once`, async () => {
+    const dir = tempDir();
+    const n = 3_000;
+    // ~2 ms an item: the run takes seconds, while its reader reaches the end of the file at once (the default --max-pending is larger).
+    const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i, sleep_ms: 2 }));
+    const out = path.join(dir, 'out.jsonl');
+    const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 16 }\n`);
+    const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
+    const env = { GPUPOOL_READER_THREAD: thread };
+    const { child, done } = startCli(args, { env });
+    // The journal knows the file's digest once the read reached its end; kill once results are committed too.
+    await until('the digest in the journal, and results', () => {
+      const status = spawnSync(process.execPath, [CLI, 'status', out, '--json'], { encoding: 'utf8' });
+      if (status.status !== 0) return false;
+      const s = JSON.parse(status.stdout) as { meta: Record<string, unknown>; counts: { done: number } };
+      return s.meta.inputDigest !== undefined && s.counts.done > 100;
+    });
+    child.kill('SIGKILL');
+    await done;
+    fs.appendFileSync(input, Array.from({ length: 10 }, (_, i) => JSON.stringify({ n: n + i }) + '\n').join(''));
+    const again = await runCli(args, { env });
+    assert.equal(again.code, 0, again.stderr);
+    const ids = readOutput(out).map((l) => l.id as number);
+    assert.equal(ids.length, n + 10);
+    assert.equal(new Set(ids).size, n + 10, 'each id once');
+    assert.equal(Math.max(...ids), n + 10);
+  });
+}
+
+test('a file that grew before any run had read it to its end is refused, saying so; --fresh runs it all', async () => {
+  const dir = tempDir();
+  const n = 3_000;
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i, sleep_ms: 2 }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 16 }\n`);
+  // With 64 items pending at most, the reader is far from the end of the file when the run is killed.
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '64'];
+  const { child, done } = startCli(args);
+  await until('results', () => fs.existsSync(out) && readOutput(out).length > 100);
+  child.kill('SIGKILL');
+  await done;
+  const size = fs.statSync(input).size;
+  fs.appendFileSync(input, '{"n":"new"}\n');
+  const refused = await runCli(args);
+  assert.equal(refused.code, 10, refused.stderr);
+  assert.ok(
+    refused.stderr.includes(`  why: it grew from ${size} to ${size + 12} bytes, but no run read it to its end at ${size} bytes, so its first bytes cannot be checked against those that ran\n`),
+    refused.stderr,
+  );
+  const fresh = await runCli([...args, '--fresh', '--max-pending', '4096']);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.equal(new Set(readOutput(out).map((l) => l.id)).size, n + 1);
+});

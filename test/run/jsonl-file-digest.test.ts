@@ -1,0 +1,96 @@
+// A JSONL file that only grew resumes its journal: each reader reads the file as long as it was
+// when it was opened, hashes what it read, and `continues` checks a later file against that.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { INPUT_DIGEST_META, JsonlSource, jsonlFileContinues, ThreadedJsonlSource, type InputSource } from '../../src/run/index.js';
+import { FILE_CHUNK_BYTES } from '../../src/run/sources/file-chunks.js';
+
+function tempFile(content: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpupool-digest-'));
+  const file = path.join(dir, 'input.jsonl');
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Many lines, so that a read crosses several chunks. */
+const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `{"n":${from + i},"pad":"${'x'.repeat(40)}"}\n`).join('');
+
+const readers: Record<string, (file: string) => InputSource> = {
+  'main thread': (file) => JsonlSource.fromFile(file, 'cost'),
+  'reader thread': (file) => ThreadedJsonlSource.fromFile(file, 'cost'),
+};
+
+for (const [name, open] of Object.entries(readers)) {
+  test(`${name}: lines added while the file is read are left for the next run; the digest is of the bytes read`, async () => {
+    const before = lines(0, 20_000);
+    assert.ok(before.length > 2 * 8 * FILE_CHUNK_BYTES, "more than the reader thread reads ahead");
+    const file = tempFile(before);
+    const source = open(file);
+    let count = 0;
+    let appended = false;
+    for await (const batch of source.recordBatches()) {
+      count += batch.length;
+      if (!appended) {
+        fs.appendFileSync(file, lines(20_000, 20_100)); // during the read
+        appended = true;
+      }
+    }
+    assert.equal(count, 20_000, 'only the lines there when the file was opened');
+    assert.deepEqual(source.readDigest?.(), { state: source.state, sha256: sha256(before) });
+    assert.match(source.state!, /^\d+ bytes, modified /);
+    assert.equal(Number(/^\d+/.exec(source.state!)![0]), Buffer.byteLength(before));
+  });
+
+  test(`${name}: a read stopped before the end gives no digest`, async () => {
+    const source = open(tempFile(lines(0, 5_000)));
+    for await (const batch of source.recordBatches()) {
+      assert.ok(batch.length > 0);
+      break;
+    }
+    assert.equal(source.readDigest?.(), undefined);
+  });
+}
+
+test('continues: a file with lines added after its last (or touched) continues; cut, edited, or never read to its end does not, and says why', () => {
+  const first = '{"a":1}\n{"b":2}\n';
+  const file = tempFile(first);
+  const former = JsonlSource.fromFile(file, 'cost').state!;
+  const digest = { [INPUT_DIGEST_META]: { state: former, sha256: sha256(first) } };
+  const check = (content: string, meta: Record<string, unknown> = digest) => {
+    fs.writeFileSync(file, content);
+    return JsonlSource.fromFile(file, 'cost').continues(former, meta);
+  };
+  assert.equal(check(first + '{"c":3}\n'), true);
+  assert.equal(check(first), true, 'the same bytes, touched');
+  assert.equal(check(first + '{"c":3}\n', {}), `it grew from 16 to 24 bytes, but no run read it to its end at 16 bytes, so its first bytes cannot be checked against those that ran`);
+  assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', sha256: sha256(first) } })), /no run read it to its end/, 'a digest of another state');
+  assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 it held then: lines were removed or shortened');
+  assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
+  assert.equal(JsonlSource.fromFile(file, 'cost').continues('2 files, listing sha256 00000000000000000000000000000000', digest), false, 'not a file state');
+  assert.equal(JsonlSource.fromStream(fs.createReadStream(file), 'stdin', 'cost').continues(former, digest), false, 'a stream cannot be checked');
+});
+
+test('continues: a last line without its line end continues only if what was added begins by ending it', () => {
+  const first = '{"a":1}\n{"b":2}';
+  const file = tempFile(first);
+  const former = JsonlSource.fromFile(file, 'cost').state!;
+  const digest = { [INPUT_DIGEST_META]: { state: former, sha256: sha256(first) } };
+  fs.writeFileSync(file, first + '\n{"c":3}\n');
+  assert.equal(jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]), true);
+  fs.writeFileSync(file, first + '5}\n');
+  assert.equal(
+    jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]),
+    'its last line at 15 bytes had no line end, and the bytes added do not begin with one: they changed that line',
+  );
+  // An empty file that gained lines continues.
+  const empty = tempFile('');
+  const emptyState = JsonlSource.fromFile(empty, 'cost').state!;
+  fs.writeFileSync(empty, '{"a":1}\n');
+  assert.equal(jsonlFileContinues(empty, 8, emptyState, { state: emptyState, sha256: sha256('') }), true);
+});
