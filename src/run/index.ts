@@ -7,3 +7,4 @@ export * from './run-job.js';
 export * from './run-options.js';
 export * from './run-tally.js';
 export * from './sources/index.js';
+export * from './input-drift.js';

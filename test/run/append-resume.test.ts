@@ -24,6 +24,10 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
   assert.equal((await runCli(args)).code, 0);
 
   fs.appendFileSync(input, '{"v":3}\n\n{"v":5}\n');
+  // status reads the journal, which says finished: it also says the input changed since.
+  const before = await runCli(['status', out]);
+  assert.match(before.stdout, /^state: finished; 2 done, 0 failed of 2\ninput: changed since the journal took it \("16 bytes, modified [^"]+" then, "33 bytes, modified [^"]+" now\): the same command runs the lines added after its last, and refuses any other change\n/m);
+  assert.match((JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputNow: string }).inputNow, /^33 bytes, modified /);
   const grown = await runCli(args);
   assert.equal(grown.code, 0, grown.stderr);
   const summary = JSON.parse(grown.stdout) as Summary;
@@ -33,8 +37,9 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
     [[1, { v: 1 }], [2, { v: 2 }], [3, { v: 3 }], [5, { v: 5 }]],
     'each line once, the new ones by their line numbers',
   );
-  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { counts: unknown; finished: boolean };
-  assert.deepEqual([status.counts, status.finished], [{ done: 4, failed: 0, total: 4 }, true]);
+  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { counts: unknown; finished: boolean; inputNow?: string };
+  assert.deepEqual([status.counts, status.finished, status.inputNow], [{ done: 4, failed: 0, total: 4 }, true, undefined]);
+  assert.doesNotMatch((await runCli(['status', out])).stdout, /^input:/m);
 
   // Touched, the same bytes: nothing to do.
   fs.utimesSync(input, new Date(), new Date(Date.now() + 5_000));
@@ -49,6 +54,8 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
   const message = (JSON.parse(edited.stderr) as { message: string }).message; // --json: the error as JSON
   assert.match(message, /^the input changed since the journal in .* was made \("33 bytes, modified [^"]+" then, "48 bytes, modified [^"]+" now\).*\n {2}why: its first 33 bytes are not those that ran: a line was edited, not only added after the last\n/);
   assert.equal(readOutput(out).length, 4, 'the output is untouched');
+  fs.rmSync(input);
+  assert.match((await runCli(['status', out])).stdout, /^input: gone since the journal took it \("33 bytes, modified [^"]+"\): a run needs it back as it was$/m);
 });
 
 for (const thread of ['off', 'on']) {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
+import { inputDrift, type InputDrift } from '../../run/index.js';
 import { readJournalStatus, stateDirFor } from '../../store/index.js';
 
 export function registerStatusCommand(program: Command): void {
@@ -29,14 +30,16 @@ export function registerStatusCommand(program: Command): void {
         const what = output === undefined ? `in --state-dir ${dir}` : `for "${output}" (looked in ${dir}${flags.stateDir === undefined ? '; a run given --state-dir keeps it there: give status the same' : ''})`;
         throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal ${what}`);
       }
+      const drift = inputDrift(status.description);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(drift ? { ...status, inputNow: drift.now } : status, null, 2)}\n`);
         return;
       }
       const c = status.counts;
       const lines = [
         `job: ${JSON.stringify(status.description)}`,
         `state: ${status.finished ? 'finished' : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
+        ...(drift ? [driftLine(drift)] : []),
         `updated ${formatDuration(Date.now() - status.updatedAt)} ago`,
       ];
       for (const [model, limits] of Object.entries(status.learnedLimits)) {
@@ -45,4 +48,10 @@ export function registerStatusCommand(program: Command): void {
       for (const f of status.failures) lines.push(`  failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+function driftLine(drift: InputDrift): string {
+  const then = JSON.stringify(drift.then);
+  if (!/^\d+ bytes/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): a run needs it back as it was`;
+  return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): the same command runs the lines added after its last, and refuses any other change`;
 }
