@@ -62,4 +62,10 @@ export interface PoolOptions {
   readonly moreAssignments?: () => readonly WorkerAssignment[];
   /** Every raw audit sample, for recording (`GPUPOOL_AUDIT_RECORD`). */
   readonly onAuditSample?: (sample: AuditSample, findings: AuditFindings) => void;
+  /**
+   * Stops the start (Ctrl-C while models load): the workers started so far are killed and
+   * `Pool.start` rejects with GPUPOOL_E_INTERRUPTED. Without it, a start could only be waited out
+   * (up to `start_timeout`, 10 minutes by default).
+   */
+  readonly startSignal?: AbortSignal;
 }

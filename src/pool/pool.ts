@@ -148,7 +148,8 @@ export class Pool {
       }
     }
     // Every first start must succeed: a failure there is a config or model error, not bad luck.
-    const results = await Promise.allSettled(starts);
+    const results = await untilAborted(Promise.allSettled(starts), this.options.startSignal);
+    if (results === 'aborted') throw new GpupoolError('GPUPOOL_E_INTERRUPTED', 'interrupted while the workers started (models loading): nothing ran');
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await this.sample();
@@ -330,4 +331,24 @@ export class Pool {
     }
     if (released) for (const s of this.schedulers.values()) s.pump();
   }
+}
+
+/** `work`'s result, or 'aborted' as soon as `signal` is (at once if it already is). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | 'aborted'> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

@@ -109,6 +109,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       onStray: options.onStray,
       onAuditSample: options.onAuditSample,
       measuredNeeds: MeasuredNeedStore.fromEnv(),
+      // Ctrl-C while models load: nothing is in flight, so a drain is a stop.
+      startSignal: options.drainSignal,
     });
     const scheduler = pool.scheduler(model.name);
     const capacity = pool.workers.reduce((n, w) => n + w.limit.max * w.maxInflight, 0);
@@ -118,12 +120,12 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const progress = new ProgressReporter(options.progress, options.progressOut ?? process.stderr, pool, tally, source);
     progress.start();
 
-    options.drainSignal?.addEventListener('abort', () => {
+    onAbort(options.drainSignal, () => {
       if (stopReason === 'complete') stopReason = 'interrupted';
       drain.abort();
     });
     const killed = new Promise<GpupoolError>((resolve) =>
-      options.killSignal?.addEventListener('abort', () => {
+      onAbort(options.killSignal, () => {
         stopReason = 'interrupted';
         drain.abort();
         void pool.destroy();
@@ -240,3 +242,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
 }
 
+
+/** Calls `then` when `signal` aborts, or now if it already has (a listener added then would never be called). */
+function onAbort(signal: AbortSignal | undefined, then: () => void): void {
+  if (signal?.aborted) then();
+  else signal?.addEventListener('abort', then, { once: true });
+}

@@ -91,10 +91,16 @@ export class ModelScheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Items not yet dispatched, removed from the queue (for a run that stops early). */
+  /**
+   * Items not yet dispatched, removed from the queue (for a run that stops early). With none in
+   * flight and the input ended, that is idle: a run drained while its worker restarted (its
+   * batch back in the queue, nothing out) waited for ever on {@link whenIdle}.
+   */
   takeQueued(): WorkItem[] {
     this.queuedInputs = 0;
-    return [...this.retries.drain(), ...this.queue.drain()];
+    const taken = [...this.retries.drain(), ...this.queue.drain()];
+    this.checkIdle();
+    return taken;
   }
 
   /** Dispatch to every target with a free slot. */

@@ -63,10 +63,14 @@ export class ServeCore {
     return path.join(this.options.stateDir, 'logs');
   }
 
-  /** Starts every worker (and replica); rejects with the first one that cannot start. */
+  /** Stops a start under way (a server shut down while its models load). */
+  private readonly starting = new AbortController();
+
+  /** Starts every worker (and replica); rejects with the first one that cannot start, or GPUPOOL_E_INTERRUPTED after {@link abortStart}. */
   async start(): Promise<void> {
     const { options } = this;
     const pool = await Pool.start({
+      startSignal: this.starting.signal,
       config: options.config,
       models: [...this.models.keys()],
       devices: options.devices,
@@ -89,6 +93,11 @@ export class ServeCore {
     await this.httpModels?.start();
     if (this.phase === 'starting') this.phase = 'ready';
     await this.monitor.sample();
+  }
+
+  /** A server closed while its workers start: they are killed, not waited for (a model load can take minutes). */
+  abortStart(): void {
+    this.starting.abort();
   }
 
   /** Drain: workers finish what they hold, then exit. */

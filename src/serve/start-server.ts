@@ -102,6 +102,7 @@ export async function startServer(input: ServeOptions): Promise<ServeHandle> {
           // that closing the listener waits only for in-flight infer requests.
           await jobs.close();
           await server.close();
+          core.abortStart();
           await ready.catch(() => undefined);
           await core.close();
           if (!options.providers) await closeDeviceProviders(providers!);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, startCli, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import type { ChildProcess } from 'node:child_process';
+import { pyWorker, readOutput, startCli, runCli, tempDir, writeConfig, writeJsonl, type CliResult } from '../helpers/cli.js';
+import { childPids } from '../helpers/processes.js';
+import { until } from '../helpers/until.js';
 
 const ITEMS = 600;
 
@@ -82,4 +85,68 @@ test('Ctrl-C while stdin is silent (a producer that stays open) ends the run at 
     assert.deepEqual(readOutput(output).map((l) => l.output), [{ n: 1 }, { n: 2 }, { n: 3 }]);
     run.child.stdin!.end();
   }
+});
+
+/** The run's result, or a failure naming `what` if it has not ended within 15 s of the interrupt (the process is then killed). */
+async function endsSoon(run: { child: ChildProcess; done: Promise<CliResult> }, what: string): Promise<CliResult> {
+  const timeout = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000).unref());
+  const r = await Promise.race([run.done, timeout]);
+  if (r === 'hung') {
+    run.child.kill('SIGKILL');
+    assert.fail(`${what}: the run did not end within 15 s of Ctrl-C`);
+  }
+  return r;
+}
+
+/** Resolves once the process has written `pattern` to stderr. */
+function stderrShows(child: ChildProcess, pattern: RegExp): Promise<void> {
+  let seen = '';
+  return new Promise((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (pattern.test(seen)) resolve();
+    });
+  });
+}
+
+test('Ctrl-C while the only worker restarts after a crash (its batch back in the queue, nothing in flight, the input read) ends the run at once', async () => {
+  const dir = tempDir();
+  // Every item crashes the worker, which then waits 3 s before it starts again: the interrupt lands with nothing in flight.
+  const config = writeConfig(dir, `models:\n  c:\n    command: ${pyWorker('crash_worker.py')}\n    devices: cpu\n    max_attempts: 2\n    restart: { backoff: 3s }\n    batch: { max: 8 }\n`);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 50, (i) => ({ n: i, crash: true }));
+  const output = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', config, '-i', input, '-o', output, '--progress', 'none'];
+  const run = startCli(args);
+  await stderrShows(run.child, /crashed; \d+ items? goes? back to the queue/);
+  run.child.kill('SIGINT');
+  const r = await endsSoon(run, 'a drain with nothing in flight');
+  assert.equal(r.code, 130, r.stderr);
+  // The rest is resumed: each item fails alone after its attempts, once.
+  const again = await runCli(['run', '-c', config, '-i', input, '-o', output, '--progress', 'none'], { env: {} });
+  assert.equal(again.code, 1, again.stderr);
+  const ids = readOutput(output).map((l) => l.id);
+  assert.equal(new Set(ids).size, 50);
+  assert.equal(ids.length, 50);
+});
+
+test('Ctrl-C while the models load stops the start at once: exit 130, no worker left, nothing run', async () => {
+  const dir = tempDir();
+  const config = writeConfig(dir, `models:\n  slow:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    env: { SETUP_SLEEP_MS: "60000" }\n`);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 10);
+  const output = path.join(dir, 'out.jsonl');
+  const run = startCli(['run', '-c', config, '-i', input, '-o', output, '--progress', 'none']);
+  await until('both workers started', () => childPids(run.child.pid!).length >= 2);
+  const workers = childPids(run.child.pid!);
+  run.child.kill('SIGINT');
+  const r = await endsSoon(run, 'a start that loads for 60 s');
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /GPUPOOL_E_INTERRUPTED: interrupted while the workers started \(models loading\): nothing ran\n/);
+  for (const pid of workers) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} is still there`);
+  // A server shut down while its models load does not wait for them either.
+  const serve = startCli(['serve', '-c', config, '--port', '0', '--state-dir', path.join(dir, 'serve-state')]);
+  await until('both of its workers started', () => childPids(serve.child.pid!).length >= 2);
+  serve.child.kill('SIGINT');
+  const s = await endsSoon(serve, 'gpupool serve');
+  assert.equal(s.code, 130, s.stderr);
+  assert.match(s.stderr, /GPUPOOL_E_INTERRUPTED: interrupted while the workers started/);
 });
