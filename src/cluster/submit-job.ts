@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { checkOutput, jobIdentity, JsonlSink, keepReadDigest, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
+import { checkOutput, jobIdentity, JsonlSink, keepReadDigest, onAbort, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -175,11 +175,11 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     closers.push(() => monitor.stop());
 
     const drain = new AbortController();
-    options.drainSignal?.addEventListener('abort', () => {
+    onAbort(options.drainSignal, () => {
       drain.abort();
       open.wake(true);
     });
-    options.killSignal?.addEventListener('abort', () => failWith(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume')));
+    onAbort(options.killSignal, () => failWith(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume')));
     const stopped = (): boolean => drain.signal.aborted || hardStop.signal.aborted;
     const runToken = randomBytes(4).toString('hex');
     let chunkNo = 0;

@@ -8,3 +8,4 @@ export * from './run-options.js';
 export * from './run-tally.js';
 export * from './sources/index.js';
 export * from './input-drift.js';
+export * from './on-abort.js';

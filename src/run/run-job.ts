@@ -12,6 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
+import { onAbort } from './on-abort.js';
 import { inputReadError, keepReadDigest, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
@@ -242,9 +243,3 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-
-/** Calls `then` when `signal` aborts, or now if it already has (a listener added then would never be called). */
-function onAbort(signal: AbortSignal | undefined, then: () => void): void {
-  if (signal?.aborted) then();
-  else signal?.addEventListener('abort', then, { once: true });
-}
