@@ -36,7 +36,8 @@ export class PoolWorker implements DispatchTarget {
       failed: (batch: Batch, msg: FailedMessage) => scheduler.onFailed(batch, msg.kind, msg.message),
       lost: (exit) => {
         events.lost(this, exit);
-        const code = exit.reason === 'deadline' ? 'GPUPOOL_E_BATCH_DEADLINE' : 'GPUPOOL_E_WORKER_CRASHED';
+        // A worker killed for breaking the protocol (an answer that cannot be read) did not crash: its items say what it did.
+        const code = exit.reason === 'deadline' ? 'GPUPOOL_E_BATCH_DEADLINE' : exit.reason === 'protocol' ? 'GPUPOOL_E_WORKER_PROTOCOL' : 'GPUPOOL_E_WORKER_CRASHED';
         scheduler.onLost(exit.inflight, { code, message: exit.message });
       },
       ready: () => {

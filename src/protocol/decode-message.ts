@@ -1,5 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { ResultArrayHeader, ResultLinesHeader, ResultLinesMessage, WorkerMessage } from './messages.js';
+import { isPlainJsonLine } from '../json/plain-json-line.js';
 import { OutputSlices } from './output-texts.js';
 import { splitJsonArrayBytes } from './split-json-array.js';
 
@@ -57,6 +58,15 @@ function arrayOutputs(bytes: Buffer, from: number, header: ResultArrayHeader, as
   if (outputs.length !== header.count) {
     throw new MalformedMessageError(`result_array ${header.id} announces ${header.count} outputs but carries ${outputs.length}`);
   }
+  // The split checked the structure (strings closed, brackets paired); each element must also
+  // begin as a value does, with a bare literal or number whole, or a bad one (NaN, a word, two
+  // values between commas) would be written into the output file as it is. What is inside an
+  // object or array is left unchecked: a full check doubled the split's cost per output.
+  for (let k = 0; k < outputs.length; k++) {
+    const start = outputs.bounds[2 * k];
+    const end = outputs.bounds[2 * k + 1];
+    if (!startsAsJsonValue(bytes, start, end)) throw notJson('result_array', header.id, k, outputs.length, bytes, start, end);
+  }
   return outputs;
 }
 
@@ -79,7 +89,46 @@ function lineOutputs(bytes: Buffer, from: number, header: ResultLinesHeader, asc
     bounds[2 * k + 1] = end;
     at = end + 1;
   }
+  // Each line must be one JSON value: a line written by hand (an empty one, NaN, a word) would
+  // otherwise go into the output file as it is. The quick check passes the SDKs' lines; what it
+  // does not vouch for (deep nesting) is parsed.
+  for (let k = 0; k < lines; k++) {
+    const start = bounds[2 * k];
+    const end = bounds[2 * k + 1];
+    if (!isPlainJsonLine(bytes, start, end) && tryParse(bytes.toString('utf8', start, end)) === undefined) {
+      throw notJson('result_lines', header.id, k, lines, bytes, start, end);
+    }
+  }
   return new OutputSlices(bytes, bounds, ascii);
+}
+
+function notJson(form: string, id: number, k: number, count: number, bytes: Buffer, start: number, end: number): MalformedMessageError {
+  return new MalformedMessageError(`${form} ${id}: output ${k + 1} of ${count} is not one JSON value: ${JSON.stringify(bytes.toString('utf8', start, Math.min(end, start + 320)).slice(0, 80))}`);
+}
+
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const MINUS = 0x2d;
+const LITERALS = ['true', 'false', 'null'].map((word) => Buffer.from(word));
+
+/**
+ * Whether `bytes[start, end)`, an element the array split cut out, begins as a JSON value: an
+ * object, an array or a string (whose structure the split checked), a number made of number
+ * characters only, or `true`, `false` or `null` exactly.
+ */
+function startsAsJsonValue(bytes: Buffer, start: number, end: number): boolean {
+  if (start >= end) return false;
+  const c = bytes[start];
+  if (c === 0x7b || c === 0x5b || c === 0x22) return true;
+  if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
+    for (let i = start + 1; i < end; i++) {
+      const d = bytes[i];
+      // Digits, '.', 'e', 'E', '+', '-': a number's characters (its grammar is not checked further).
+      if (!((d >= DIGIT_0 && d <= DIGIT_9) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS)) return false;
+    }
+    return true;
+  }
+  return LITERALS.some((word) => end - start === word.length && bytes.compare(word, 0, word.length, start, end) === 0);
 }
 
 /** The first 80 characters from `from`, for an error message (80 characters take at most 320 bytes). */

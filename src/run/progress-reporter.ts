@@ -16,7 +16,8 @@ export class ProgressReporter {
   private multi?: cliProgress.MultiBar;
   private main?: cliProgress.SingleBar;
   private deviceBars = new Map<string, cliProgress.SingleBar>();
-  private lastPlain = 0;
+  /** The first plain line comes at the first tick (1 s), then one every 5 s. */
+  private lastPlain = -Infinity;
   private readonly mode: 'tty' | 'plain' | 'none';
 
   constructor(
@@ -52,10 +53,12 @@ export class ProgressReporter {
     }
   }
 
-  private estimateTotal(): number | undefined {
+  /** The inputs, once all are read; until then an estimate from the bytes read (shown with "~"), where the source can tell. */
+  private total(): { readonly n: number; readonly exact: boolean } | undefined {
+    if (this.tally.readAll) return { n: this.tally.inputs, exact: true };
     const frac = this.source.fractionRead();
     const seen = this.tally.read;
-    return frac && frac > 0 && seen > 0 ? Math.round(seen / frac) : undefined;
+    return frac && frac > 0 && seen > 0 ? { n: Math.round(seen / frac), exact: false } : undefined;
   }
 
   private tick(): void {
@@ -63,10 +66,12 @@ export class ProgressReporter {
     t.sampleRss();
     const finished = t.done + t.failed;
     const rate = finished / Math.max(1e-3, t.elapsedSeconds);
-    const total = this.estimateTotal();
+    const known = this.total();
+    const total = known?.n;
     const left = total !== undefined ? Math.max(0, total - t.resumed - finished) : undefined;
     const eta = left !== undefined && rate > 0 ? formatDuration((left / rate) * 1000) : '?';
-    const head = `${finished.toLocaleString('en-US')}${total ? `/${(total - t.resumed).toLocaleString('en-US')}` : ''} items | ${t.failed} failed | ${formatRate(rate)} items/s | ETA ${eta}`;
+    const of = known && known.n > 0 ? `/${known.exact ? '' : '~'}${(known.n - t.resumed).toLocaleString('en-US')}` : '';
+    const head = `${finished.toLocaleString('en-US')}${of} items | ${t.failed} failed | ${formatRate(rate)} items/s | ETA ${eta}`;
     if (this.mode === 'tty') {
       this.main?.setTotal(Math.max(1, (total ?? finished) - t.resumed));
       this.main?.update(finished, { label: head });

@@ -204,6 +204,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         }
         if (drain.signal.aborted) break;
       }
+      if (!drain.signal.aborted) tally.readAll = true;
       // Read to its end: what the journal needs to resume the file once lines are added to it.
       await keepReadDigest(source, journal);
     })();

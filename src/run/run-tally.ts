@@ -14,6 +14,8 @@ export class ItemTally {
   read = 0;
   /** Inputs read so far: what a finished job's total is (blank lines are not inputs). */
   inputs = 0;
+  /** The whole input has been read: `inputs` is its total, no longer an estimate. */
+  readAll = false;
   /** Items per device key. */
   readonly perDevice = new Map<string, number>();
 

@@ -69,6 +69,11 @@ export function corruptError(journalPath: string, why: string, cause?: unknown):
   );
 }
 
+/** An input's state as a refusal shows it; none is an input whose lines cannot be known ahead (a pipe). */
+function stateText(state: unknown): string {
+  return state === undefined || state === null ? 'none: a pipe or a terminal, whose lines cannot be checked' : JSON.stringify(state);
+}
+
 /** What `mismatchError` suggests unless told otherwise: the CLI's ways out. */
 const CLI_REMEDY = 'run with --fresh to discard that journal and write the output from the start, or choose another output or --state-dir';
 
@@ -90,7 +95,7 @@ export function mismatchError(
   const inputChanged = differs.length === 1 && differs[0] === 'inputState';
   const lines = [
     inputChanged
-      ? `the input changed since the journal in ${stateDir} was made (${JSON.stringify(journal.inputState ?? null)} then, ${JSON.stringify(thisRun.inputState ?? null)} now): its items are resumed by position, so it is not resumed`
+      ? `the input changed since the journal in ${stateDir} was made (${stateText(journal.inputState)} then, ${stateText(thisRun.inputState)} now): its items are resumed by position, so it is not resumed`
       : `the journal in ${stateDir} belongs to another job`,
     ...(inputChanged && why !== undefined ? [`  why: ${why}`] : []),
     `  journal:  ${JSON.stringify(journal)}`,

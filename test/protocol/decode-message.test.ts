@@ -62,3 +62,22 @@ test('invalid UTF-8 in the header line does not move where the outputs are read 
   const lines = decodeWorkerMessage(Buffer.from(bad('{"type":"result_lines","id":1,"count":2,"note":"@"}\n1\n2')));
   assert.deepEqual(lines.type === 'result_lines' && outputTextList(lines.outputs), ['1', '2']);
 });
+
+test('an output that is not one JSON value is refused, naming it: a result_lines line, or an element of a result_array', () => {
+  const refused = (payload: string, message: string | RegExp) =>
+    assert.throws(() => decodeWorkerMessage(payload), (err: Error) => err instanceof MalformedMessageError && (typeof message === 'string' ? err.message === message : message.test(err.message)));
+  // result_lines: every line is checked whole (an empty line, a word, half an object, two values, NaN).
+  for (const line of ['', 'hello', '{', '{"a":1', '1 2', 'NaN', '"open']) {
+    refused(`{"type":"result_lines","id":4,"count":2}\n{"ok":1}\n${line}`, `result_lines 4: output 2 of 2 is not one JSON value: ${JSON.stringify(line)}`);
+  }
+  // Nesting deeper than the quick check follows is parsed, not refused.
+  const deep = `${'['.repeat(40)}1${']'.repeat(40)}`;
+  const msg = decodeWorkerMessage(`{"type":"result_lines","id":5,"count":2}\n${deep}\n {"a": [true, null]} `);
+  assert.deepEqual(msg.type === 'result_lines' && outputTextList(msg.outputs), [deep, ' {"a": [true, null]} ']);
+  // result_array: each element begins as a value does, and a bare literal or number is whole.
+  for (const element of ['NaN', 'hello', '1 2', 'nul', 'truex', '-Infinity']) {
+    refused(`{"type":"result_array","id":6,"count":2}\n[1, ${element}]`, /^result_array 6: output 2 of 2 is not one JSON value: /);
+  }
+  const array = decodeWorkerMessage('{"type":"result_array","id":7,"count":6}\n[ -1.5e3 , true,null, false, "x", {"a": [1]} ]');
+  assert.deepEqual(array.type === 'result_lines' && outputTextList(array.outputs), ['-1.5e3', 'true', 'null', 'false', '"x"', '{"a": [1]}']);
+});

@@ -108,6 +108,10 @@ test('stdin from a file (< in.jsonl) resumes for that file, reader thread on or 
   const message = (JSON.parse(refused.stderr) as { message: string }).message; // --json: the error as JSON
   assert.match(message, /"inputIdentity":"stream:stdin","inputState":"file \d+:\d+ from byte 0, 16 bytes, modified [^"]+"/);
   assert.match(message, /differs in: inputState\n/);
+  // The same lines from a pipe cannot be checked: refused, saying what the input is now.
+  const piped = spawnSync(process.execPath, [CLI, 'run', '-c', config, '-i', '-', '-o', out, '--progress', 'none'], { input: fs.readFileSync(input), encoding: 'utf8' });
+  assert.equal(piped.status, 10, piped.stderr);
+  assert.match(piped.stderr, /\("file \d+:\d+ from byte 0, 16 bytes, modified [^"]+" then, none: a pipe or a terminal, whose lines cannot be checked now\)/);
   // The same file read from its second line on numbers its lines from there: not the same input.
   const shifted = run(input, 'off', 8);
   assert.equal(shifted.code, 10, shifted.stderr);

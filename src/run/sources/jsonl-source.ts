@@ -5,7 +5,7 @@ import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from 
 import { fileSizeAndState } from './input-state.js';
 import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type InputDigest } from './jsonl-file-digest.js';
 import { ChunkBytes } from './chunk-bytes.js';
-import { plainJsonLineEnd } from './plain-json-line.js';
+import { plainJsonLineEnd } from '../../json/plain-json-line.js';
 
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;

@@ -3,7 +3,7 @@
 // reads a line's UTF-8 bytes; JSON.parse gets the text those bytes decode to.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isPlainJsonLine, plainJsonLineEnd } from '../../src/run/sources/plain-json-line.js';
+import { isPlainJsonLine, plainJsonLineEnd } from '../../src/json/plain-json-line.js';
 
 function parses(text: string): boolean {
   try {
