@@ -29,7 +29,7 @@ async function nsPerLine(make: (i: number) => string, hashed: boolean): Promise<
       yield* chunks;
     };
     let digest = '';
-    const read = hashed ? () => hashedChunks(plain(), input.length, (sha256) => (digest = sha256)) : plain;
+    const read = hashed ? () => hashedChunks(plain(), input.length, undefined, (sha256) => (digest = sha256)) : plain;
     const source = new JsonlSource(read, 'bench', 'bench', input.length, '');
     let seen = 0;
     const start = performance.now();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { checkOutput, jobIdentity, JsonlSink, keepReadDigest, onAbort, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
+import { checkOutput, jobIdentity, JsonlSink, keepReadDigest, onAbort, openingOutput, planReadDigest, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -92,6 +92,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     await solo.capEvents();
 
     const resume = await journal.resume();
+    await planReadDigest(source, journal, resume.counts);
     reconcileOutput(output, resume.outputBytes);
     const resumed = resume.done.clone();
     for (const seq of resume.failed) resumed.add(seq);

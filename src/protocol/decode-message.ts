@@ -58,10 +58,10 @@ function arrayOutputs(bytes: Buffer, from: number, header: ResultArrayHeader, as
   if (outputs.length !== header.count) {
     throw new MalformedMessageError(`result_array ${header.id} announces ${header.count} outputs but carries ${outputs.length}`);
   }
-  // The split checked the structure (strings closed, brackets paired); each element must also
-  // begin as a value does, with a bare literal or number whole, or a bad one (NaN, a word, two
-  // values between commas) would be written into the output file as it is. What is inside an
-  // object or array is left unchecked: a full check doubled the split's cost per output.
+  // The split checked the structure (strings closed, brackets paired, one string, object or
+  // array per element); a bare number or literal must also be one, or a bad one (NaN, a word,
+  // 01, 1e) would be written into the output file as it is. What is inside a string, an object
+  // or an array is left unchecked: a full check doubled the split's cost per output.
   for (let k = 0; k < outputs.length; k++) {
     const start = outputs.bounds[2 * k];
     const end = outputs.bounds[2 * k + 1];
@@ -109,26 +109,50 @@ function notJson(form: string, id: number, k: number, count: number, bytes: Buff
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
 const LITERALS = ['true', 'false', 'null'].map((word) => Buffer.from(word));
 
 /**
- * Whether `bytes[start, end)`, an element the array split cut out, begins as a JSON value: an
- * object, an array or a string (whose structure the split checked), a number made of number
- * characters only, or `true`, `false` or `null` exactly.
+ * Whether `bytes[start, end)`, an element the array split cut out, is a JSON value as far as
+ * can be told cheaply: an object, an array or a string (the split checked that it is the whole
+ * element and its structure), a number by JSON's grammar, or `true`, `false` or `null` exactly.
  */
 function startsAsJsonValue(bytes: Buffer, start: number, end: number): boolean {
   if (start >= end) return false;
   const c = bytes[start];
   if (c === 0x7b || c === 0x5b || c === 0x22) return true;
-  if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
-    for (let i = start + 1; i < end; i++) {
-      const d = bytes[i];
-      // Digits, '.', 'e', 'E', '+', '-': a number's characters (its grammar is not checked further).
-      if (!((d >= DIGIT_0 && d <= DIGIT_9) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS)) return false;
-    }
-    return true;
-  }
+  if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) return jsonNumberEnd(bytes, start, end) === end;
   return LITERALS.some((word) => end - start === word.length && bytes.compare(word, 0, word.length, start, end) === 0);
+}
+
+/** Where the JSON number that starts at `i` ends (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`), or -1. */
+function jsonNumberEnd(bytes: Buffer, i: number, end: number): number {
+  const digits = (k: number): number => {
+    while (k < end && bytes[k] >= DIGIT_0 && bytes[k] <= DIGIT_9) k++;
+    return k;
+  };
+  if (bytes[i] === MINUS) i++;
+  if (i >= end) return -1;
+  if (bytes[i] === DIGIT_0) i++;
+  else {
+    const k = digits(i);
+    if (k === i) return -1;
+    i = k;
+  }
+  if (i < end && bytes[i] === DOT) {
+    const k = digits(i + 1);
+    if (k === i + 1) return -1;
+    i = k;
+  }
+  if (i < end && (bytes[i] === 0x65 || bytes[i] === 0x45)) {
+    let k = i + 1;
+    if (k < end && (bytes[k] === PLUS || bytes[k] === MINUS)) k++;
+    const after = digits(k);
+    if (after === k) return -1;
+    i = after;
+  }
+  return i;
 }
 
 /** The first 80 characters from `from`, for an error message (80 characters take at most 320 bytes). */

@@ -72,8 +72,9 @@ BYTE_KINDS[COMMA] = SEPARATOR;
  * ASCII bytes only (in UTF-8 every byte of a character beyond ASCII is ≥ 0x80, so none is taken
  * for a quote or a comma). Strings are skipped whole (an escaped quote does not end one), nesting
  * is counted. The bytes must come from a JSON encoder (the worker SDKs' `result_array`); this
- * checks the structure (brackets and braces matched, no empty element, nothing after the array),
- * not every literal. Undefined when the structure is broken. `expected`, the count the header
+ * checks the structure (brackets and braces matched, no empty element, an element that begins
+ * with a string, object or array ends with it, nothing after the array), not what is inside
+ * strings, objects and arrays. Undefined when the structure is broken. `expected`, the count the header
  * announced, sizes the result up front; `ascii` is passed on to the slices.
  */
 export function splitJsonArrayBytes(bytes: Buffer, start = 0, expected = 0, ascii = false): OutputSlices | undefined {
@@ -97,6 +98,9 @@ export function splitJsonArrayBytes(bytes: Buffer, start = 0, expected = 0, asci
   const result = () => new OutputSlices(bytes, 2 * count === bounds.length ? bounds : bounds.subarray(0, 2 * count), ascii);
   if (bytes[i] === CLOSE_BRACKET) return skipSpace(bytes, i + 1) === n ? result() : undefined;
   let from = i;
+  // Where the element's string, object or array ended (its closing byte), or -1: an element
+  // that begins with one must end there, or it holds two values (`{"a":1}{"b":2}`, `"a"5`).
+  let valueEnd = -1;
   // The closers expected, innermost last: a `}` where `]` is due breaks the structure.
   const open: number[] = [];
   for (; i < n; i++) {
@@ -105,24 +109,31 @@ export function splitJsonArrayBytes(bytes: Buffer, start = 0, expected = 0, asci
     const kind = BYTE_KINDS[c];
     if (kind === PLAIN) continue;
     if (kind === STRING) {
+      const top = open.length === 0;
+      // A string at the top of an element is the element, so it is where the element begins.
+      if (top && i !== from) return undefined;
       i = closingQuote(bytes, i);
       if (i === -1) return undefined;
+      if (top) valueEnd = i;
     } else if (kind === OPENER) {
+      if (open.length === 0 && i !== from) return undefined;
       open.push(c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET);
     } else if (kind === CLOSER) {
       if (open.length > 0) {
         if (open.pop() !== c) return undefined;
+        if (open.length === 0) valueEnd = i;
         continue;
       }
       const end = trimEnd(bytes, i);
-      if (c !== CLOSE_BRACKET || end <= from) return undefined;
+      if (c !== CLOSE_BRACKET || end <= from || (valueEnd !== -1 && end !== valueEnd + 1)) return undefined;
       add(from, end);
       return skipSpace(bytes, i + 1) === n ? result() : undefined;
     } else if (open.length === 0) {
       const end = trimEnd(bytes, i);
-      if (end <= from) return undefined;
+      if (end <= from || (valueEnd !== -1 && end !== valueEnd + 1)) return undefined;
       add(from, end);
       from = skipSpace(bytes, i + 1);
+      valueEnd = -1;
       i = from - 1;
     }
   }

@@ -13,7 +13,7 @@ import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { onAbort } from './on-abort.js';
-import { inputReadError, keepReadDigest, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
+import { inputReadError, keepReadDigest, openSource, planReadDigest, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
@@ -66,6 +66,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
+    await planReadDigest(source, journal, resume.counts);
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();
     let stopReason: RunSummary['outcome'] = 'complete';

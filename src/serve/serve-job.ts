@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
-import { Admission, grownFrom, inputReadError, JsonlSink, keepReadDigest } from '../run/index.js';
+import { Admission, grownFrom, inputReadError, JsonlSink, keepReadDigest, planReadDigest } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
 import { classifyWriteError, openJournal, readJournalStatus, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
@@ -178,6 +178,7 @@ export class ServeJob implements ItemOwner {
       source = await openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
       journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source) });
       const resume = journal.resume();
+      await planReadDigest(source, journal, resume.counts);
       reconcileOutput(this.folder.resultsFile, resume.outputBytes);
       resumed = true;
       this.done = resume.counts.done;

@@ -26,8 +26,10 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
   fs.appendFileSync(input, '{"v":3}\n\n{"v":5}\n');
   // status reads the journal, which says finished: it also says the input changed since.
   const before = await runCli(['status', out]);
-  assert.match(before.stdout, /^state: finished; 2 done, 0 failed of 2\ninput: changed since the journal took it \("16 bytes, modified [^"]+" then, "33 bytes, modified [^"]+" now\): the same command runs the lines added after its last, and refuses any other change\n/m);
-  assert.match((JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputNow: string }).inputNow, /^33 bytes, modified /);
+  assert.match(before.stdout, /^state: finished; 2 done, 0 failed of 2\ninput: changed since the journal took it \("16 bytes, modified [^"]+" then, "33 bytes, modified [^"]+" now\): the same command resumes it and runs the lines added after its last\n/m);
+  const beforeJson = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputNow: string; inputResumes: unknown };
+  assert.match(beforeJson.inputNow, /^33 bytes, modified /);
+  assert.equal(beforeJson.inputResumes, true);
   const grown = await runCli(args);
   assert.equal(grown.code, 0, grown.stderr);
   const summary = JSON.parse(grown.stdout) as Summary;
@@ -49,6 +51,8 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
 
   // A line edited and one added: line 1 is another input now, so the journal is not taken.
   fs.writeFileSync(input, '{"v":"edited"}\n{"v":2}\n{"v":3}\n\n{"v":5}\n{"v":6}\n');
+  // status tells ahead, checked as the run checks it.
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: its first 33 bytes are not those that ran: a line was edited, not only added after the last$/m);
   const edited = await runCli(args);
   assert.equal(edited.code, 10, edited.stderr);
   const message = (JSON.parse(edited.stderr) as { message: string }).message; // --json: the error as JSON
@@ -105,10 +109,28 @@ test('a file that grew before any run had read it to its end is refused, saying 
   const refused = await runCli(args);
   assert.equal(refused.code, 10, refused.stderr);
   assert.ok(
-    refused.stderr.includes(`  why: it grew from ${size} to ${size + 12} bytes, but no run read it to its end at ${size} bytes, so its first bytes cannot be checked against those that ran\n`),
+    refused.stderr.includes(`  why: its journal holds no digest of the ${size} bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked\n`),
     refused.stderr,
   );
   const fresh = await runCli([...args, '--fresh', '--max-pending', '4096']);
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.equal(new Set(readOutput(out).map((l) => l.id)).size, n + 1);
+});
+
+test('a line edited while a later run loads its model is not taken as what ran: the run after that refuses the file', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 20, (i) => ({ n: i, v: 'aaaa' }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    env: { SETUP_SLEEP_MS: "2000" }\n`);
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
+  assert.equal((await runCli(args)).code, 0);
+  // The same command again: it opens the unchanged file, then loads its model for 2 s, while line 6 is edited in place.
+  const again = startCli(args);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  fs.writeFileSync(input, fs.readFileSync(input, 'utf8').replace('{"n":5,"v":"aaaa"}', '{"n":5,"v":"EDIT"}'));
+  assert.equal((await again.done).code, 0);
+  // Line 6 ran as it was, not as it is: the file is refused, not resumed with its old result.
+  const after = await runCli(args);
+  assert.equal(after.code, 10, after.stderr);
+  assert.match(after.stderr, /why: its first \d+ bytes are not those that ran: a line was edited/);
 });

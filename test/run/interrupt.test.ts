@@ -142,11 +142,13 @@ test('Ctrl-C while the models load stops the start at once: exit 130, no worker 
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /GPUPOOL_E_INTERRUPTED: interrupted while the workers started \(models loading\): nothing ran\n/);
   for (const pid of workers) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} is still there`);
-  // A server shut down while its models load does not wait for them either.
+  // A server shut down while its models load does not wait for them either: a stop asked for, exit 0 (as systemd's stop expects).
   const serve = startCli(['serve', '-c', config, '--port', '0', '--state-dir', path.join(dir, 'serve-state')]);
   await until('both of its workers started', () => childPids(serve.child.pid!).length >= 2);
-  serve.child.kill('SIGINT');
+  const serveWorkers = childPids(serve.child.pid!);
+  serve.child.kill('SIGTERM');
   const s = await endsSoon(serve, 'gpupool serve');
-  assert.equal(s.code, 130, s.stderr);
-  assert.match(s.stderr, /GPUPOOL_E_INTERRUPTED: interrupted while the workers started/);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stderr, /gpupool: stopped before the models were ready\n/);
+  for (const pid of serveWorkers) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `serve's worker ${pid} is still there`);
 });

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { INPUT_DIGEST_META, JsonlSource, jsonlFileContinues, ThreadedJsonlSource, type InputSource } from '../../src/run/index.js';
+import { INPUT_DIGEST_META, JsonlSource, jsonlFileContinues, ThreadedJsonlSource, type DigestPlan, type InputSource } from '../../src/run/index.js';
 import { FILE_CHUNK_BYTES } from '../../src/run/sources/file-chunks.js';
 
 function tempFile(content: string): string {
@@ -47,6 +47,42 @@ for (const [name, open] of Object.entries(readers)) {
     assert.equal(Number(/^\d+/.exec(source.state!)![0]), Buffer.byteLength(before));
   });
 
+  test(`${name}: a digest is kept only where what was read is what ran: a new journal's run, a prefix found again, or a file that kept its state`, async () => {
+    const before = lines(0, 20_000);
+    /** Reads the file under `plan`, editing line 1 in place (same size) or appending a line once the read is under way. */
+    const readWith = async (plan: DigestPlan, change: 'edit' | 'append' | 'none') => {
+      const file = tempFile(before);
+      const source = open(file);
+      source.planReadDigest!(plan);
+      let changed = change === 'none';
+      for await (const batch of source.recordBatches()) {
+        assert.ok(batch.length > 0);
+        if (changed) continue;
+        if (change === 'append') fs.appendFileSync(file, '{"n":"new"}\n');
+        else {
+          const fd = fs.openSync(file, 'r+');
+          fs.writeSync(fd, '{"n":9', 0); // line 1 rewritten: same size, a new modification time
+          fs.closeSync(fd);
+        }
+        changed = true;
+      }
+      return source.readDigest?.()?.sha256;
+    };
+    const whole = sha256(before);
+    // A journal with lines done before: the file changed while read, so the bytes read may not be those that ran.
+    assert.equal(await readWith({ skip: false, fresh: false }, 'edit'), undefined);
+    assert.equal(await readWith({ skip: false, fresh: false }, 'append'), undefined);
+    assert.equal(await readWith({ skip: false, fresh: false }, 'none'), whole, 'the file kept its state');
+    // A new journal: every line read ran in this run, whatever happened to the file.
+    assert.equal(await readWith({ skip: false, fresh: true }, 'append'), whole);
+    // What ran before found again at its length (a grown file's resume): the rest ran now.
+    const prefix = before.slice(0, before.indexOf('{"n":100,'));
+    assert.equal(await readWith({ skip: false, fresh: false, verified: { bytes: prefix.length, sha256: sha256(prefix) } }, 'append'), whole);
+    assert.equal(await readWith({ skip: false, fresh: false, verified: { bytes: prefix.length, sha256: sha256('other') } }, 'append'), undefined);
+    // The journal holds this state's digest: nothing hashed, nothing to keep.
+    assert.equal(await readWith({ skip: true, fresh: false }, 'none'), undefined);
+  });
+
   test(`${name}: a read stopped before the end gives no digest`, async () => {
     const source = open(tempFile(lines(0, 5_000)));
     for await (const batch of source.recordBatches()) {
@@ -68,8 +104,8 @@ test('continues: a file with lines added after its last (or touched) continues; 
   };
   assert.equal(check(first + '{"c":3}\n'), true);
   assert.equal(check(first), true, 'the same bytes, touched');
-  assert.equal(check(first + '{"c":3}\n', {}), `it grew from 16 to 24 bytes, but no run read it to its end at 16 bytes, so its first bytes cannot be checked against those that ran`);
-  assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', sha256: sha256(first) } })), /no run read it to its end/, 'a digest of another state');
+  assert.equal(check(first + '{"c":3}\n', {}), 'its journal holds no digest of the 16 bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked');
+  assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', sha256: sha256(first) } })), /holds no digest of the 16 bytes/, 'a digest of another state');
   assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 it held then: lines were removed or shortened');
   assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
   assert.equal(JsonlSource.fromFile(file, 'cost').continues('2 files, listing sha256 00000000000000000000000000000000', digest), false, 'not a file state');
@@ -83,6 +119,10 @@ test('continues: a last line without its line end continues only if what was add
   const digest = { [INPUT_DIGEST_META]: { state: former, sha256: sha256(first) } };
   fs.writeFileSync(file, first + '\n{"c":3}\n');
   assert.equal(jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]), true);
+  fs.writeFileSync(file, first + '\r\n{"c":3}\n');
+  assert.equal(jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]), true, 'a CRLF line end');
+  fs.writeFileSync(file, first);
+  assert.equal(jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]), true, 'touched: nothing added');
   fs.writeFileSync(file, first + '5}\n');
   assert.equal(
     jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]),

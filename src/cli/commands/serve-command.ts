@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { OnStray } from '../../audit/index.js';
 import { formatBytes, loadConfig, parseBytes, parseDuration } from '../../config/index.js';
-import { GpupoolError } from '../../errors/index.js';
+import { GpupoolError, isGpupoolError } from '../../errors/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { onStrayOption, parsePositiveInt } from '../parse-flags.js';
 
@@ -105,6 +105,11 @@ export function registerServeCommand(program: Command): void {
         await handle.ready;
       } catch (err) {
         await handle.close();
+        // Shut down while its models loaded (the start was stopped): a stop asked for, as after ready.
+        if (signals > 0 && isGpupoolError(err) && err.code === 'GPUPOOL_E_INTERRUPTED') {
+          process.stderr.write('gpupool: stopped before the models were ready\n');
+          return;
+        }
         throw err;
       }
       const { core } = handle;

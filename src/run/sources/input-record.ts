@@ -1,4 +1,4 @@
-import type { InputDigest } from './jsonl-file-digest.js';
+import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 
 /** One input as read from the source, before the scheduler sees it. */
 export type InputRecord =
@@ -50,6 +50,8 @@ export interface InputSource {
    * (`INPUT_DIGEST_META`) so that a later run can tell that the file only grew.
    */
   readDigest?(): InputDigest | undefined;
+  /** What reads do about the digest, settled once the journal is open (`planReadDigest`). */
+  planReadDigest?(plan: DigestPlan): void;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;
   /** The records, a read chunk at a time: the hot path, one await per chunk, not per record. */

@@ -11,6 +11,15 @@ export function fileState(file: string): string {
   return fileSizeAndState(file).state;
 }
 
+/** Whether the file's state is still `state` (false if it cannot be read). */
+export function stillInState(file: string, state: string): boolean {
+  try {
+    return fileState(file) === state;
+  } catch {
+    return false;
+  }
+}
+
 /** A JSONL file's size and {@link fileState}, from one stat. */
 export function fileSizeAndState(file: string): { size: number; state: string } {
   const stat = fs.statSync(file, { bigint: true });

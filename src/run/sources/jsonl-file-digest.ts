@@ -2,6 +2,7 @@
 // them to their end, kept in the journal, and the check that the file still begins with them.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import type { JobStore } from '../../store/index.js';
 
 /** The journal's meta key (`JobStore.setMeta`) that holds an {@link InputDigest}. */
 export const INPUT_DIGEST_META = 'inputDigest';
@@ -16,21 +17,61 @@ export interface InputDigest {
 const CHECK_READ_BYTES = 1 << 20;
 
 const NEWLINE = 0x0a;
+const CR = 0x0d;
+
+/** The digest of a file's first `bytes` bytes, as a journal keeps one (its `sha256`). */
+export interface PrefixDigest {
+  readonly bytes: number;
+  readonly sha256: string;
+}
 
 /**
- * `chunks` as they are, hashed on the way (before the reader overwrites them), calling
- * `whole` with the digest when they end after exactly `size` bytes: the file as its state says.
- * A read stopped early, or a file cut shorter while it was read, gives no digest.
+ * What a read of a JSONL file does about its digest, settled once the journal is open
+ * ({@link planReadDigest}). The digest must be of the bytes that ran: a run that skips lines done
+ * by earlier runs reads them again, and an edit made since (while its model loaded) would make it
+ * a digest of bytes that never ran. So it is kept only where what was read is known to be what ran.
  */
-export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number, whole: (sha256: string) => void): AsyncGenerator<Buffer> {
+export interface DigestPlan {
+  /** The journal holds this state's digest already: nothing to hash (a resumed run of the same file). */
+  readonly skip: boolean;
+  /** The journal held no line before this run: every line read is one this run runs. */
+  readonly fresh: boolean;
+  /** The digest of what ran before, checked by `continues` against the file then: the read must find the same bytes again. */
+  readonly verified?: PrefixDigest;
+}
+
+/**
+ * `chunks` as they are, hashed on the way (before the reader overwrites them), calling `whole`
+ * with the digest when they end after exactly `size` bytes (the file as its state says), and
+ * whether its first `check.bytes` bytes hashed to `check.sha256`. A read stopped early, or a file
+ * cut shorter while it was read, gives no digest.
+ */
+export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number, check: PrefixDigest | undefined, whole: (sha256: string, prefixMatches: boolean | undefined) => void): AsyncGenerator<Buffer> {
   const hash = createHash('sha256');
   let read = 0;
+  let prefixMatches = check?.bytes === 0 ? hash.copy().digest('hex') === check.sha256 : undefined;
   for await (const chunk of chunks) {
-    hash.update(chunk);
+    if (check !== undefined && prefixMatches === undefined && read + chunk.length >= check.bytes) {
+      const cut = check.bytes - read;
+      hash.update(chunk.subarray(0, cut));
+      prefixMatches = hash.copy().digest('hex') === check.sha256;
+      hash.update(chunk.subarray(cut));
+    } else {
+      hash.update(chunk);
+    }
     read += chunk.length;
     yield chunk;
   }
-  if (read === size) whole(hash.digest('hex'));
+  if (read === size) whole(hash.digest('hex'), prefixMatches);
+}
+
+/**
+ * Whether a digest of what was read stands for the file's state: the journal held nothing
+ * before (every line read ran now), or what ran before was found again ({@link DigestPlan.verified}),
+ * or the file kept its state while it was read (its size and time, as the journal trusts them).
+ */
+export function digestStands(plan: DigestPlan, prefixMatches: boolean | undefined, keptState: () => boolean): boolean {
+  return plan.fresh || prefixMatches === true || keptState();
 }
 
 /**
@@ -49,24 +90,33 @@ export function jsonlFileContinues(file: string, size: number, former: string, s
   if (size < thenBytes) return `it holds ${size} bytes, fewer than the ${thenBytes} it held then: lines were removed or shortened`;
   const digest = stored as Partial<InputDigest> | undefined;
   if (digest?.state !== former || typeof digest.sha256 !== 'string') {
-    return `it grew from ${thenBytes} to ${size} bytes, but no run read it to its end at ${thenBytes} bytes, so its first bytes cannot be checked against those that ran`;
+    return `its journal holds no digest of the ${thenBytes} bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked`;
   }
-  const { sha256, lastByte, nextByte } = digestOfFirst(file, thenBytes);
+  const { sha256, lastByte, next } = digestOfFirst(file, thenBytes);
   if (sha256 !== digest.sha256) return `its first ${thenBytes} bytes are not those that ran: a line was edited, not only added after the last`;
-  // A last line without its line end ran as it was: what was added must begin by ending it.
-  if (thenBytes > 0 && lastByte !== NEWLINE && nextByte !== NEWLINE) {
+  // A last line without its line end ran as it was: bytes added must begin by ending it (a CR
+  // before the LF is no part of a line).
+  const ended = next[0] === NEWLINE || (next[0] === CR && next[1] === NEWLINE);
+  if (size > thenBytes && thenBytes > 0 && lastByte !== NEWLINE && !ended) {
     return `its last line at ${thenBytes} bytes had no line end, and the bytes added do not begin with one: they changed that line`;
   }
   return true;
 }
 
-/** The sha256 of the file's first `bytes` bytes (of fewer, if it is shorter now), the last of them and the one after. */
-function digestOfFirst(file: string, bytes: number): { sha256: string; lastByte: number | undefined; nextByte: number | undefined } {
+/** The digest `jsonlFileContinues` checked `former` against, as a {@link PrefixDigest}. */
+export function checkedPrefix(former: string, stored: unknown): PrefixDigest | undefined {
+  const then = /^(\d+) bytes, /.exec(former);
+  const digest = stored as Partial<InputDigest> | undefined;
+  return then === null || typeof digest?.sha256 !== 'string' ? undefined : { bytes: Number(then[1]), sha256: digest.sha256 };
+}
+
+/** The sha256 of the file's first `bytes` bytes (of fewer, if it is shorter now), the last of them and the two after. */
+function digestOfFirst(file: string, bytes: number): { sha256: string; lastByte: number | undefined; next: Buffer } {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(Math.min(CHECK_READ_BYTES, Math.max(1, bytes)));
   const fd = fs.openSync(file, 'r');
   let lastByte: number | undefined;
-  let nextByte: number | undefined;
+  let next = Buffer.alloc(0);
   try {
     for (let at = 0; at < bytes; ) {
       const n = fs.readSync(fd, buffer, 0, Math.min(buffer.length, bytes - at), at);
@@ -75,15 +125,23 @@ function digestOfFirst(file: string, bytes: number): { sha256: string; lastByte:
       lastByte = buffer[n - 1];
       at += n;
     }
-    if (fs.readSync(fd, buffer, 0, 1, bytes) === 1) nextByte = buffer[0];
+    next = Buffer.alloc(2);
+    next = next.subarray(0, fs.readSync(fd, next, 0, 2, bytes));
   } finally {
     fs.closeSync(fd);
   }
-  return { sha256: hash.digest('hex'), lastByte, nextByte };
+  return { sha256: hash.digest('hex'), lastByte, next };
 }
 
 /** Keeps the digest of an input read to its end in its journal, for the next run (nothing where the source has none). */
 export async function keepReadDigest(source: { readDigest?(): InputDigest | undefined }, journal: { setMeta(key: string, value: unknown): unknown }): Promise<void> {
   const digest = source.readDigest?.();
   if (digest !== undefined) await journal.setMeta(INPUT_DIGEST_META, digest);
+}
+
+/** Settles what the source's reads do about its digest, once the journal is open and its counts known (see {@link DigestPlan}). */
+export async function planReadDigest(source: { readonly state?: string; planReadDigest?(plan: DigestPlan): void }, journal: Pick<JobStore, 'status'>, counts: { readonly done: number; readonly failed: number }): Promise<void> {
+  if (source.planReadDigest === undefined || source.state === undefined) return;
+  const kept = (await journal.status({ failureLimit: 0 })).meta[INPUT_DIGEST_META] as Partial<InputDigest> | undefined;
+  source.planReadDigest({ skip: kept?.state === source.state, fresh: counts.done + counts.failed === 0 });
 }

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileChunks } from './file-chunks.js';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
-import { fileSizeAndState } from './input-state.js';
-import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type InputDigest } from './jsonl-file-digest.js';
+import { fileSizeAndState, stillInState } from './input-state.js';
+import { checkedPrefix, digestStands, hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from '../../json/plain-json-line.js';
 
@@ -61,6 +61,10 @@ export class JsonlSource implements InputSource {
   /** The file of `fromFile`. */
   private file?: string;
   private digest?: InputDigest;
+  /** What reads do about the digest ({@link planReadDigest}); until then, as for a new journal's first run. */
+  private plan: DigestPlan = { skip: false, fresh: true };
+  /** What `continues` checked the file against: the bytes that ran before. */
+  private verified?: PrefixDigest;
 
   constructor(
     /** The input's chunks; a chunk may be overwritten once the next is asked for ({@link fileChunks}). */
@@ -79,8 +83,14 @@ export class JsonlSource implements InputSource {
    */
   static fromFile(file: string, costField: string, known?: { readonly size: number; readonly state: string }): JsonlSource {
     const { size, state } = known ?? fileSizeAndState(file);
-    const whole = (sha256: string) => (source.digest = { state, sha256 });
-    const source = new JsonlSource(() => hashedChunks(fileChunks(file, undefined, size), size, whole), file, fileIdentity(file), size, costField, state);
+    // The digest must be of bytes that ran (see DigestPlan): an edit made while the model loaded
+    // would otherwise make it a digest of lines that never ran, and a later run resume them.
+    const whole = (sha256: string, prefixMatches: boolean | undefined) => {
+      // The first whole read's: a submitter's later pass for lost chunks reads lines that ran in the first.
+      if (source.digest === undefined && digestStands(source.plan, prefixMatches, () => stillInState(file, state))) source.digest = { state, sha256 };
+    };
+    const open = () => (source.plan.skip ? fileChunks(file, undefined, size) : hashedChunks(fileChunks(file, undefined, size), size, source.plan.verified, whole));
+    const source = new JsonlSource(open, file, fileIdentity(file), size, costField, state);
     source.file = file;
     return source;
   }
@@ -106,10 +116,16 @@ export class JsonlSource implements InputSource {
     return this.digest;
   }
 
+  planReadDigest(plan: DigestPlan): void {
+    this.plan = { ...plan, verified: plan.verified ?? this.verified };
+  }
+
   /** A file that only grew since `former` (lines added after the last) continues: see {@link jsonlFileContinues}. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
     if (this.file === undefined || this.totalBytes === undefined) return false;
-    return jsonlFileContinues(this.file, this.totalBytes, former, storedMeta[INPUT_DIGEST_META]);
+    const continues = jsonlFileContinues(this.file, this.totalBytes, former, storedMeta[INPUT_DIGEST_META]);
+    if (continues === true) this.verified = checkedPrefix(former, storedMeta[INPUT_DIGEST_META]);
+    return continues;
   }
 
   records(): AsyncIterable<InputRecord> {

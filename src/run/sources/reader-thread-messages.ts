@@ -1,5 +1,5 @@
 import type { PostedError } from '../threads/posted-error.js';
-import type { InputDigest } from './jsonl-file-digest.js';
+import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import type { PackedBatch } from './packed-batch.js';
 
 /** What the reader thread is started with (its `workerData`). */
@@ -8,6 +8,8 @@ export interface ReaderThreadOptions {
   readonly file?: string;
   /** The file's size and state when the run opened it: what the thread reads. */
   readonly known?: { readonly size: number; readonly state: string };
+  /** What the thread's reads do about the file's digest (`JsonlSource.planReadDigest`). */
+  readonly digestPlan: DigestPlan;
   readonly costField: string;
   /** Lines per span (`JsonlSource.spanBatches`); 0 or 1: records only (`recordBatches`). */
   readonly spanLines: number;

@@ -1,7 +1,7 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { fileIdentity, streamIdentity } from './jsonl-source.js';
 import { fileSizeAndState } from './input-state.js';
-import { INPUT_DIGEST_META, jsonlFileContinues, type InputDigest } from './jsonl-file-digest.js';
+import { checkedPrefix, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';
@@ -31,6 +31,8 @@ export class ThreadedJsonlSource implements InputSource {
   /** Ends the read under way at once (see `close`). */
   private endRead?: () => void;
   private digest?: InputDigest;
+  private plan: DigestPlan = { skip: false, fresh: true };
+  private verified?: PrefixDigest;
 
   private constructor(
     /** Absent: stdin, read from fd 0 by the thread. */
@@ -59,6 +61,11 @@ export class ThreadedJsonlSource implements InputSource {
     return this.fraction;
   }
 
+  /** As `JsonlSource.planReadDigest`: the thread's reads follow it. */
+  planReadDigest(plan: DigestPlan): void {
+    this.plan = { ...plan, verified: plan.verified ?? this.verified };
+  }
+
   /** As `JsonlSource.readDigest`: once the thread read the file to its end. */
   readDigest(): InputDigest | undefined {
     return this.digest;
@@ -67,7 +74,9 @@ export class ThreadedJsonlSource implements InputSource {
   /** As `JsonlSource.continues`. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
     if (this.file === undefined || this.size === undefined) return false;
-    return jsonlFileContinues(this.file, this.size, former, storedMeta[INPUT_DIGEST_META]);
+    const continues = jsonlFileContinues(this.file, this.size, former, storedMeta[INPUT_DIGEST_META]);
+    if (continues === true) this.verified = checkedPrefix(former, storedMeta[INPUT_DIGEST_META]);
+    return continues;
   }
 
   /** Chunks the thread has posted that were not yet taken: never more than {@link READ_AHEAD_CHUNKS}. */
@@ -105,7 +114,7 @@ export class ThreadedJsonlSource implements InputSource {
   private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     if (this.closed) return;
     const known = this.size !== undefined && this.state !== undefined ? { size: this.size, state: this.state } : undefined;
-    const options: ReaderThreadOptions = { file: this.file, known, costField: this.costField, spanLines };
+    const options: ReaderThreadOptions = { file: this.file, known, digestPlan: this.plan, costField: this.costField, spanLines };
     const worker = startModuleThread(import.meta.url, 'jsonl-reader-thread', options);
     this.running = true;
     worker.once('exit', () => (this.running = false));
