@@ -26,6 +26,8 @@ export class ProgressReporter {
     private readonly pool: Pool,
     private readonly tally: RunTally,
     private readonly source: InputSource,
+    /** `--shard I/N`: N. The estimate from the bytes read counts every line; the run takes one in N. */
+    private readonly shards = 1,
   ) {
     this.mode = mode ?? ((out as NodeJS.WriteStream).isTTY ? 'tty' : 'plain');
   }
@@ -58,7 +60,7 @@ export class ProgressReporter {
     if (this.tally.readAll) return { n: this.tally.inputs, exact: true };
     const frac = this.source.fractionRead();
     const seen = this.tally.read;
-    return frac && frac > 0 && seen > 0 ? { n: Math.round(seen / frac), exact: false } : undefined;
+    return frac && frac > 0 && seen > 0 ? { n: Math.round(seen / frac / this.shards), exact: false } : undefined;
   }
 
   private tick(): void {

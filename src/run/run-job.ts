@@ -119,7 +119,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     admission.max = options.maxPending ?? Math.max(16384, capacity * 4);
     // A group is committed at a quarter of the window, so reading never waits on the flush timer.
     sink.flushItems = Math.max(1, Math.floor(admission.max / 4));
-    const progress = new ProgressReporter(options.progress, options.progressOut ?? process.stderr, pool, tally, source);
+    const progress = new ProgressReporter(options.progress, options.progressOut ?? process.stderr, pool, tally, source, options.shard?.count);
     progress.start();
 
     onAbort(options.drainSignal, () => {
