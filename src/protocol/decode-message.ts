@@ -128,31 +128,24 @@ function startsAsJsonValue(bytes: Buffer, start: number, end: number): boolean {
 
 /** Where the JSON number that starts at `i` ends (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`), or -1. */
 function jsonNumberEnd(bytes: Buffer, i: number, end: number): number {
-  const digits = (k: number): number => {
-    while (k < end && bytes[k] >= DIGIT_0 && bytes[k] <= DIGIT_9) k++;
-    return k;
-  };
   if (bytes[i] === MINUS) i++;
-  if (i >= end) return -1;
-  if (bytes[i] === DIGIT_0) i++;
-  else {
-    const k = digits(i);
-    if (k === i) return -1;
-    i = k;
-  }
+  if (i >= end || !isDigit(bytes[i])) return -1;
+  if (bytes[i++] !== DIGIT_0) while (i < end && isDigit(bytes[i])) i++;
   if (i < end && bytes[i] === DOT) {
-    const k = digits(i + 1);
-    if (k === i + 1) return -1;
-    i = k;
+    if (++i >= end || !isDigit(bytes[i])) return -1;
+    while (i < end && isDigit(bytes[i])) i++;
   }
   if (i < end && (bytes[i] === 0x65 || bytes[i] === 0x45)) {
-    let k = i + 1;
-    if (k < end && (bytes[k] === PLUS || bytes[k] === MINUS)) k++;
-    const after = digits(k);
-    if (after === k) return -1;
-    i = after;
+    i++;
+    if (i < end && (bytes[i] === PLUS || bytes[i] === MINUS)) i++;
+    if (i >= end || !isDigit(bytes[i])) return -1;
+    while (i < end && isDigit(bytes[i])) i++;
   }
   return i;
+}
+
+function isDigit(c: number): boolean {
+  return c >= DIGIT_0 && c <= DIGIT_9;
 }
 
 /** The first 80 characters from `from`, for an error message (80 characters take at most 320 bytes). */
