@@ -4,7 +4,7 @@
  * `gpupool run` on a 16-CPU host once the main thread has the writer thread
  * (`bench/results/run/writer-thread-2026-12-06/`). Chunks of 64 KiB from memory, no file I/O.
  * Items: the MLP's `{"seed":N}`, and a document page's `{"path":"/data/…/page-N.png","page":N,"dpi":300}`.
- * Each is read plain and hashed as a JSONL file is (`hashedChunks`: the sha256 the journal keeps
+ * Each is read plain and hashed as a JSONL file is (`hashedChunks`: the CRC-32 the journal keeps
  * so that a file that only gained lines resumes), alternated, to show what the hash costs.
  * Usage: node --import tsx bench/run/reader-lines-bench.ts [lines=2000000]
  */
@@ -28,15 +28,15 @@ async function nsPerLine(make: (i: number) => string, hashed: boolean): Promise<
     const plain = async function* () {
       yield* chunks;
     };
-    let digest = '';
-    const read = hashed ? () => hashedChunks(plain(), input.length, undefined, (sha256) => (digest = sha256)) : plain;
+    let digest = -1;
+    const read = hashed ? () => hashedChunks(plain(), input.length, undefined, (crc32) => (digest = crc32)) : plain;
     const source = new JsonlSource(read, 'bench', 'bench', input.length, '');
     let seen = 0;
     const start = performance.now();
     for await (const batch of source.spanBatches(256)) for (const rec of batch) seen += 'offsets' in rec ? rec.offsets.length : 1;
     const ms = performance.now() - start;
     if (seen !== lines) throw new Error(`read ${seen} lines of ${lines}`);
-    if (hashed && digest === '') throw new Error('no digest');
+    if (hashed && digest === -1) throw new Error('no digest');
     if (round > 0) best = Math.min(best, ms); // the first round warms up
   }
   return (best / lines) * 1e6;

@@ -1,10 +1,10 @@
 // A JSONL file that only grew resumes its journal: each reader reads the file as long as it was
 // when it was opened, hashes what it read, and `continues` checks a later file against that.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { test } from 'node:test';
 import { INPUT_DIGEST_META, JsonlSource, jsonlFileContinues, ThreadedJsonlSource, type DigestPlan, type InputSource } from '../../src/run/index.js';
 import { FILE_CHUNK_BYTES } from '../../src/run/sources/file-chunks.js';
@@ -16,7 +16,7 @@ function tempFile(content: string): string {
   return file;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const crc32 = (text: string) => zlib.crc32(text);
 
 /** Many lines, so that a read crosses several chunks. */
 const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `{"n":${from + i},"pad":"${'x'.repeat(40)}"}\n`).join('');
@@ -42,7 +42,7 @@ for (const [name, open] of Object.entries(readers)) {
       }
     }
     assert.equal(count, 20_000, 'only the lines there when the file was opened');
-    assert.deepEqual(source.readDigest?.(), { state: source.state, sha256: sha256(before) });
+    assert.deepEqual(source.readDigest?.(), { state: source.state, crc32: crc32(before) });
     assert.match(source.state!, /^\d+ bytes, modified /);
     assert.equal(Number(/^\d+/.exec(source.state!)![0]), Buffer.byteLength(before));
   });
@@ -66,9 +66,9 @@ for (const [name, open] of Object.entries(readers)) {
         }
         changed = true;
       }
-      return source.readDigest?.()?.sha256;
+      return source.readDigest?.()?.crc32;
     };
-    const whole = sha256(before);
+    const whole = crc32(before);
     // A journal with lines done before: the file changed while read, so the bytes read may not be those that ran.
     assert.equal(await readWith({ skip: false, fresh: false }, 'edit'), undefined);
     assert.equal(await readWith({ skip: false, fresh: false }, 'append'), undefined);
@@ -77,8 +77,8 @@ for (const [name, open] of Object.entries(readers)) {
     assert.equal(await readWith({ skip: false, fresh: true }, 'append'), whole);
     // What ran before found again at its length (a grown file's resume): the rest ran now.
     const prefix = before.slice(0, before.indexOf('{"n":100,'));
-    assert.equal(await readWith({ skip: false, fresh: false, verified: { bytes: prefix.length, sha256: sha256(prefix) } }, 'append'), whole);
-    assert.equal(await readWith({ skip: false, fresh: false, verified: { bytes: prefix.length, sha256: sha256('other') } }, 'append'), undefined);
+    assert.equal(await readWith({ skip: false, fresh: false, verified: { bytes: prefix.length, crc32: crc32(prefix) } }, 'append'), whole);
+    assert.equal(await readWith({ skip: false, fresh: false, verified: { bytes: prefix.length, crc32: crc32('other') } }, 'append'), undefined);
     // The journal holds this state's digest: nothing hashed, nothing to keep.
     assert.equal(await readWith({ skip: true, fresh: false }, 'none'), undefined);
   });
@@ -97,7 +97,7 @@ test('continues: a file with lines added after its last (or touched) continues; 
   const first = '{"a":1}\n{"b":2}\n';
   const file = tempFile(first);
   const former = JsonlSource.fromFile(file, 'cost').state!;
-  const digest = { [INPUT_DIGEST_META]: { state: former, sha256: sha256(first) } };
+  const digest = { [INPUT_DIGEST_META]: { state: former, crc32: crc32(first) } };
   const check = (content: string, meta: Record<string, unknown> = digest) => {
     fs.writeFileSync(file, content);
     return JsonlSource.fromFile(file, 'cost').continues(former, meta);
@@ -105,7 +105,7 @@ test('continues: a file with lines added after its last (or touched) continues; 
   assert.equal(check(first + '{"c":3}\n'), true);
   assert.equal(check(first), true, 'the same bytes, touched');
   assert.equal(check(first + '{"c":3}\n', {}), 'its journal holds no digest of the 16 bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked');
-  assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', sha256: sha256(first) } })), /holds no digest of the 16 bytes/, 'a digest of another state');
+  assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', crc32: crc32(first) } })), /holds no digest of the 16 bytes/, 'a digest of another state');
   assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 it held then: lines were removed or shortened');
   assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
   assert.equal(JsonlSource.fromFile(file, 'cost').continues('2 files, listing sha256 00000000000000000000000000000000', digest), false, 'not a file state');
@@ -116,7 +116,7 @@ test('continues: a last line without its line end continues only if what was add
   const first = '{"a":1}\n{"b":2}';
   const file = tempFile(first);
   const former = JsonlSource.fromFile(file, 'cost').state!;
-  const digest = { [INPUT_DIGEST_META]: { state: former, sha256: sha256(first) } };
+  const digest = { [INPUT_DIGEST_META]: { state: former, crc32: crc32(first) } };
   fs.writeFileSync(file, first + '\n{"c":3}\n');
   assert.equal(jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]), true);
   fs.writeFileSync(file, first + '\r\n{"c":3}\n');
@@ -132,5 +132,5 @@ test('continues: a last line without its line end continues only if what was add
   const empty = tempFile('');
   const emptyState = JsonlSource.fromFile(empty, 'cost').state!;
   fs.writeFileSync(empty, '{"a":1}\n');
-  assert.equal(jsonlFileContinues(empty, 8, emptyState, { state: emptyState, sha256: sha256('') }), true);
+  assert.equal(jsonlFileContinues(empty, 8, emptyState, { state: emptyState, crc32: crc32('') }), true);
 });

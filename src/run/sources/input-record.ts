@@ -46,7 +46,7 @@ export interface InputSource {
   continues?(former: string, storedMeta: Record<string, unknown>): boolean | string;
   /**
    * Once a read reached the input's end, where the source can hash what it read (a JSONL file):
-   * its state and the sha256 of its bytes, which the runner keeps in the journal
+   * its state and the CRC-32 of its bytes, which the runner keeps in the journal
    * (`INPUT_DIGEST_META`) so that a later run can tell that the file only grew.
    */
   readDigest?(): InputDigest | undefined;

@@ -85,9 +85,9 @@ export class JsonlSource implements InputSource {
     const { size, state } = known ?? fileSizeAndState(file);
     // The digest must be of bytes that ran (see DigestPlan): an edit made while the model loaded
     // would otherwise make it a digest of lines that never ran, and a later run resume them.
-    const whole = (sha256: string, prefixMatches: boolean | undefined) => {
+    const whole = (crc32: number, prefixMatches: boolean | undefined) => {
       // The first whole read's: a submitter's later pass for lost chunks reads lines that ran in the first.
-      if (source.digest === undefined && digestStands(source.plan, prefixMatches, () => stillInState(file, state))) source.digest = { state, sha256 };
+      if (source.digest === undefined && digestStands(source.plan, prefixMatches, () => stillInState(file, state))) source.digest = { state, crc32 };
     };
     const open = () => (source.plan.skip ? fileChunks(file, undefined, size) : hashedChunks(fileChunks(file, undefined, size), size, source.plan.verified, whole));
     const source = new JsonlSource(open, file, fileIdentity(file), size, costField, state);
@@ -111,7 +111,7 @@ export class JsonlSource implements InputSource {
     return this.totalBytes ? Math.min(1, this.bytesRead / this.totalBytes) : undefined;
   }
 
-  /** Once a read of a file reached its end: its state and the sha256 of its bytes, for the journal (`INPUT_DIGEST_META`). */
+  /** Once a read of a file reached its end: its state and the CRC-32 of its bytes, for the journal (`INPUT_DIGEST_META`). */
   readDigest(): InputDigest | undefined {
     return this.digest;
   }
