@@ -62,12 +62,19 @@ function arrayOutputs(bytes: Buffer, from: number, header: ResultArrayHeader, as
   // array per element); a bare number or literal must also be one, or a bad one (NaN, a word,
   // 01, 1e) would be written into the output file as it is. What is inside a string, an object
   // or an array is left unchecked: a full check doubled the split's cost per output.
-  for (let k = 0; k < outputs.length; k++) {
-    const start = outputs.bounds[2 * k];
-    const end = outputs.bounds[2 * k + 1];
-    if (!startsAsJsonValue(bytes, start, end)) throw notJson('result_array', header.id, k, outputs.length, bytes, start, end);
-  }
+  const bad = firstBareValueNotJson(bytes, outputs.bounds);
+  if (bad !== -1) throw notJson('result_array', header.id, bad, outputs.length, bytes, outputs.bounds[2 * bad], outputs.bounds[2 * bad + 1]);
   return outputs;
+}
+
+/** The first element (by its `bounds`) that is a bare number or literal but not a whole one, or -1. */
+function firstBareValueNotJson(bytes: Buffer, bounds: Uint32Array): number {
+  for (let k = 0; k < bounds.length; k += 2) {
+    const c = bytes[bounds[k]];
+    // A string, object or array (the split checked it is the whole element) needs no call.
+    if (c !== 0x7b && c !== 0x5b && c !== 0x22 && !startsAsJsonValue(bytes, bounds[k], bounds[k + 1])) return k >> 1;
+  }
+  return -1;
 }
 
 function lineOutputs(bytes: Buffer, from: number, header: ResultLinesHeader, ascii: boolean): OutputSlices {
@@ -123,7 +130,10 @@ function startsAsJsonValue(bytes: Buffer, start: number, end: number): boolean {
   const c = bytes[start];
   if (c === 0x7b || c === 0x5b || c === 0x22) return true;
   if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) return jsonNumberEnd(bytes, start, end) === end;
-  return LITERALS.some((word) => end - start === word.length && bytes.compare(word, 0, word.length, start, end) === 0);
+  // A loop, not LITERALS.some(…): a closure over the arguments makes V8 allocate a context on
+  // every call, even for the elements that never get here (+30 ns an output on the dev VM).
+  for (const word of LITERALS) if (end - start === word.length && bytes.compare(word, 0, word.length, start, end) === 0) return true;
+  return false;
 }
 
 /** Where the JSON number that starts at `i` ends (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`), or -1. */
