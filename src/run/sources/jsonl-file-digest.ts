@@ -71,15 +71,6 @@ export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number,
 }
 
 /**
- * Whether a digest of what was read stands for the file's state: the journal held nothing
- * before (every line read ran now), or what ran before was found again ({@link DigestPlan.verified}),
- * or the file kept its state while it was read (its size and time, as the journal trusts them).
- */
-export function digestStands(plan: DigestPlan, prefixMatches: boolean | undefined, keptState: () => boolean): boolean {
-  return plan.fresh || prefixMatches === true || keptState();
-}
-
-/**
  * Whether the JSONL file, `size` bytes now, begins with the whole of what it was in `former` (one
  * of its states, "N bytes, modified …"), as the journal's `stored` digest records it: then every
  * line kept its number, and the lines after are new. True, or why not (shown by the refusal).
@@ -106,13 +97,6 @@ export function jsonlFileContinues(file: string, size: number, former: string, s
     return `its last line at ${thenBytes} bytes had no line end, and the bytes added do not begin with one: they changed that line`;
   }
   return true;
-}
-
-/** The digest `jsonlFileContinues` checked `former` against, as a {@link PrefixDigest}. */
-export function checkedPrefix(former: string, stored: unknown): PrefixDigest | undefined {
-  const then = /^(\d+) bytes, /.exec(former);
-  const digest = stored as Partial<InputDigest> | undefined;
-  return then === null || typeof digest?.crc32 !== 'number' ? undefined : { bytes: Number(then[1]), crc32: digest.crc32 };
 }
 
 /** The CRC-32 of the file's first `bytes` bytes (of fewer, if it is shorter now), the last of them and the two after. */

@@ -31,7 +31,7 @@ const post = (message: ReaderThreadMessage) => port.postMessage(message);
 
 async function read(): Promise<void> {
   const source = options.file !== undefined ? JsonlSource.fromFile(options.file, options.costField, options.known) : new JsonlSource(stdinChunks, 'stdin', streamIdentity('stdin'), undefined, options.costField);
-  source.planReadDigest(options.digestPlan);
+  if (options.digestPlan) source.planReadDigest(options.digestPlan);
   const batches = options.spanLines > 1 ? source.spanBatches(options.spanLines) : source.recordBatches();
   for await (const batch of batches) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { fileChunks } from './file-chunks.js';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
-import { fileSizeAndState, stillInState } from './input-state.js';
-import { checkedPrefix, digestStands, hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
+import { FileDigests } from './file-digests.js';
+import { fileSizeAndState } from './input-state.js';
+import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from '../../json/plain-json-line.js';
 
@@ -58,16 +58,11 @@ export class JsonlSource implements InputSource {
   private closed = false;
   /** The stream of `fromStream`, destroyed by `close`. */
   private stream?: Readable;
-  /** The file of `fromFile`. */
-  private file?: string;
-  private digest?: InputDigest;
-  /** What reads do about the digest ({@link planReadDigest}); until then, as for a new journal's first run. */
-  private plan: DigestPlan = { skip: false, fresh: true };
-  /** What `continues` checked the file against: the bytes that ran before. */
-  private verified?: PrefixDigest;
+  /** The digest bookkeeping of `fromFile`'s file. */
+  private digests?: FileDigests;
 
   constructor(
-    /** The input's chunks; a chunk may be overwritten once the next is asked for ({@link fileChunks}). */
+    /** The input's chunks; a chunk may be overwritten once the next is asked for (`fileChunks`). */
     private readonly open: () => AsyncIterable<Buffer | Uint8Array | string>,
     readonly description: string,
     readonly identity: string,
@@ -83,15 +78,9 @@ export class JsonlSource implements InputSource {
    */
   static fromFile(file: string, costField: string, known?: { readonly size: number; readonly state: string }): JsonlSource {
     const { size, state } = known ?? fileSizeAndState(file);
-    // The digest must be of bytes that ran (see DigestPlan): an edit made while the model loaded
-    // would otherwise make it a digest of lines that never ran, and a later run resume them.
-    const whole = (crc32: number, prefixMatches: boolean | undefined) => {
-      // The first whole read's: a submitter's later pass for lost chunks reads lines that ran in the first.
-      if (source.digest === undefined && digestStands(source.plan, prefixMatches, () => stillInState(file, state))) source.digest = { state, crc32 };
-    };
-    const open = () => (source.plan.skip ? fileChunks(file, undefined, size) : hashedChunks(fileChunks(file, undefined, size), size, source.plan.verified, whole));
-    const source = new JsonlSource(open, file, fileIdentity(file), size, costField, state);
-    source.file = file;
+    const digests = new FileDigests(file, size, state);
+    const source = new JsonlSource(() => digests.chunks(), file, fileIdentity(file), size, costField, state);
+    source.digests = digests;
     return source;
   }
 
@@ -113,19 +102,16 @@ export class JsonlSource implements InputSource {
 
   /** Once a read of a file reached its end: its state and the CRC-32 of its bytes, for the journal (`INPUT_DIGEST_META`). */
   readDigest(): InputDigest | undefined {
-    return this.digest;
+    return this.digests?.digest;
   }
 
   planReadDigest(plan: DigestPlan): void {
-    this.plan = { ...plan, verified: plan.verified ?? this.verified };
+    this.digests?.setPlan(plan);
   }
 
-  /** A file that only grew since `former` (lines added after the last) continues: see {@link jsonlFileContinues}. */
+  /** A file that only grew since `former` (lines added after the last) continues: see `jsonlFileContinues`. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
-    if (this.file === undefined || this.totalBytes === undefined) return false;
-    const continues = jsonlFileContinues(this.file, this.totalBytes, former, storedMeta[INPUT_DIGEST_META]);
-    if (continues === true) this.verified = checkedPrefix(former, storedMeta[INPUT_DIGEST_META]);
-    return continues;
+    return this.digests?.continues(former, storedMeta) ?? false;
   }
 
   records(): AsyncIterable<InputRecord> {

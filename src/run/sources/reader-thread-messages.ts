@@ -8,8 +8,8 @@ export interface ReaderThreadOptions {
   readonly file?: string;
   /** The file's size and state when the run opened it: what the thread reads. */
   readonly known?: { readonly size: number; readonly state: string };
-  /** What the thread's reads do about the file's digest (`JsonlSource.planReadDigest`). */
-  readonly digestPlan: DigestPlan;
+  /** What the thread's reads do about the file's digest (`JsonlSource.planReadDigest`); absent for stdin. */
+  readonly digestPlan?: DigestPlan;
   readonly costField: string;
   /** Lines per span (`JsonlSource.spanBatches`); 0 or 1: records only (`recordBatches`). */
   readonly spanLines: number;

@@ -1,7 +1,8 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { fileIdentity, streamIdentity } from './jsonl-source.js';
+import { FileDigests } from './file-digests.js';
 import { fileSizeAndState } from './input-state.js';
-import { checkedPrefix, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
+import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';
@@ -30,31 +31,26 @@ export class ThreadedJsonlSource implements InputSource {
   private closed = false;
   /** Ends the read under way at once (see `close`). */
   private endRead?: () => void;
-  private digest?: InputDigest;
-  private plan: DigestPlan = { skip: false, fresh: true };
-  private verified?: PrefixDigest;
 
   private constructor(
-    /** Absent: stdin, read from fd 0 by the thread. */
-    private readonly file: string | undefined,
-    /** The file's size when it was opened: the thread reads that much, as `JsonlSource.fromFile` does. */
-    private readonly size: number | undefined,
+    /** Absent: stdin, read from fd 0 by the thread. The thread reads the file as long as it was then, as `JsonlSource.fromFile` does. */
+    private readonly digests: FileDigests | undefined,
     private readonly costField: string,
     readonly description: string,
     readonly identity: string,
     readonly state?: string,
   ) {
-    this.fraction = file === undefined ? undefined : 0;
+    this.fraction = digests === undefined ? undefined : 0;
   }
 
   static fromFile(file: string, costField: string): ThreadedJsonlSource {
     const { size, state } = fileSizeAndState(file);
-    return new ThreadedJsonlSource(file, size, costField, file, fileIdentity(file), state);
+    return new ThreadedJsonlSource(new FileDigests(file, size, state), costField, file, fileIdentity(file), state);
   }
 
   /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */
   static fromStdin(costField: string, state?: string): ThreadedJsonlSource {
-    return new ThreadedJsonlSource(undefined, undefined, costField, 'stdin', streamIdentity('stdin'), state);
+    return new ThreadedJsonlSource(undefined, costField, 'stdin', streamIdentity('stdin'), state);
   }
 
   fractionRead(): number | undefined {
@@ -63,20 +59,17 @@ export class ThreadedJsonlSource implements InputSource {
 
   /** As `JsonlSource.planReadDigest`: the thread's reads follow it. */
   planReadDigest(plan: DigestPlan): void {
-    this.plan = { ...plan, verified: plan.verified ?? this.verified };
+    this.digests?.setPlan(plan);
   }
 
   /** As `JsonlSource.readDigest`: once the thread read the file to its end. */
   readDigest(): InputDigest | undefined {
-    return this.digest;
+    return this.digests?.digest;
   }
 
   /** As `JsonlSource.continues`. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
-    if (this.file === undefined || this.size === undefined) return false;
-    const continues = jsonlFileContinues(this.file, this.size, former, storedMeta[INPUT_DIGEST_META]);
-    if (continues === true) this.verified = checkedPrefix(former, storedMeta[INPUT_DIGEST_META]);
-    return continues;
+    return this.digests?.continues(former, storedMeta) ?? false;
   }
 
   /** Chunks the thread has posted that were not yet taken: never more than {@link READ_AHEAD_CHUNKS}. */
@@ -113,8 +106,14 @@ export class ThreadedJsonlSource implements InputSource {
 
   private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     if (this.closed) return;
-    const known = this.size !== undefined && this.state !== undefined ? { size: this.size, state: this.state } : undefined;
-    const options: ReaderThreadOptions = { file: this.file, known, digestPlan: this.plan, costField: this.costField, spanLines };
+    const { digests } = this;
+    const options: ReaderThreadOptions = {
+      file: digests?.file,
+      known: digests && { size: digests.size, state: digests.state },
+      digestPlan: digests?.currentPlan,
+      costField: this.costField,
+      spanLines,
+    };
     const worker = startModuleThread(import.meta.url, 'jsonl-reader-thread', options);
     this.running = true;
     worker.once('exit', () => (this.running = false));
@@ -150,7 +149,7 @@ export class ThreadedJsonlSource implements InputSource {
         }
         const message = inbox.shift()!;
         if (message.kind === 'end') {
-          this.digest ??= message.digest;
+          if (this.digests) this.digests.digest ??= message.digest;
           return;
         }
         if (message.kind === 'error') throw rebuildError(message.error);

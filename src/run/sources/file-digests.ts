@@ -1,0 +1,68 @@
+import { fileChunks } from './file-chunks.js';
+import { stillInState } from './input-state.js';
+import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
+
+/**
+ * A JSONL file source's part in resuming a file that grew, the same with or without the reader
+ * thread (`JsonlSource`, `ThreadedJsonlSource`): whether the file continues a journal's state,
+ * and then the bytes that ran, found again; what reads do about the digest ({@link DigestPlan});
+ * and the digest the first whole read left.
+ */
+export class FileDigests {
+  /** Until the runner settles it (`planReadDigest`): as for a new journal's first run. */
+  private plan: DigestPlan = { skip: false, fresh: true };
+  /** What `continues` checked the file against: the bytes that ran before. */
+  private verified?: PrefixDigest;
+  /** The first whole read's, where it stands for the state (a submitter's later pass reads lines that ran in the first). */
+  digest?: InputDigest;
+
+  constructor(
+    readonly file: string,
+    /** The file's size when the source was made: what a read reads. */
+    readonly size: number,
+    readonly state: string,
+  ) {}
+
+  /** `InputSource.continues` for this file (see {@link jsonlFileContinues}). */
+  continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
+    const stored = storedMeta[INPUT_DIGEST_META];
+    const continues = jsonlFileContinues(this.file, this.size, former, stored);
+    if (continues === true) this.verified = checkedPrefix(former, stored);
+    return continues;
+  }
+
+  /** The runner's plan, with the bytes `continues` found again unless it names its own (the reader thread gets the main thread's). */
+  setPlan(plan: DigestPlan): void {
+    this.plan = { ...plan, verified: plan.verified ?? this.verified };
+  }
+
+  /** What to hand the reader thread, for its own `FileDigests` of the same file. */
+  get currentPlan(): DigestPlan {
+    return this.plan;
+  }
+
+  /** One read of the file, as long as it was when the source was made, hashed unless the plan skips it. */
+  chunks(): AsyncIterable<Buffer> {
+    const chunks = fileChunks(this.file, undefined, this.size);
+    if (this.plan.skip) return chunks;
+    return hashedChunks(chunks, this.size, this.plan.verified, (crc32, prefixMatches) => {
+      if (this.digest === undefined && this.stands(prefixMatches)) this.digest = { state: this.state, crc32 };
+    });
+  }
+
+  /**
+   * Whether a digest of what was read stands for the file's state: the journal held nothing
+   * before (every line read ran now), or what ran before was found again, or the file kept its
+   * state while it was read (its size and time, as the journal trusts them).
+   */
+  private stands(prefixMatches: boolean | undefined): boolean {
+    return this.plan.fresh || prefixMatches === true || stillInState(this.file, this.state);
+  }
+}
+
+/** The digest `jsonlFileContinues` checked `former` against, as a {@link PrefixDigest}. */
+function checkedPrefix(former: string, stored: unknown): PrefixDigest | undefined {
+  const then = /^(\d+) bytes, /.exec(former);
+  const digest = stored as Partial<InputDigest> | undefined;
+  return then === null || typeof digest?.crc32 !== 'number' ? undefined : { bytes: Number(then[1]), crc32: digest.crc32 };
+}
