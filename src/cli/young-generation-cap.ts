@@ -20,8 +20,17 @@ export function youngGenerationCapMb(env: NodeJS.ProcessEnv = process.env): numb
   return Number(raw);
 }
 
+/**
+ * The young generation's capacity, which V8 doubles as it grows. Not `space_size` alone: that is
+ * the memory committed, and V8's memory reducer uncommits the idle semispace without lowering the
+ * capacity (4 MB committed → 2 MB, capacity still 2 × 2 MB), so a cap that read 2 MB allowed the
+ * next growth, which doubled the capacity to 8 MB. A semispace holds what is used and what is
+ * available of the one being filled.
+ */
 function youngGenerationBytes(): number {
-  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+  const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  if (space === undefined) return 0;
+  return Math.max(space.space_size, 2 * (space.space_used_size + space.space_available_size));
 }
 
 /**
