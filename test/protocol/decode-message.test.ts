@@ -75,13 +75,14 @@ test('an output that is not one JSON value is refused, naming it: a result_lines
   const msg = decodeWorkerMessage(`{"type":"result_lines","id":5,"count":2}\n${deep}\n {"a": [true, null]} `);
   assert.deepEqual(msg.type === 'result_lines' && outputTextList(msg.outputs), [deep, ' {"a": [true, null]} ']);
   // result_array: a bare literal or number must be one, by JSON's grammar...
-  for (const element of ['NaN', 'hello', '1 2', 'nul', 'truex', '-Infinity', '1e', '01', '--1', '1-2', '1.', '-']) {
+  // (Integers take a quick path of their own: '00', '-01', '0-', '1a' must still be refused.)
+  for (const element of ['NaN', 'hello', '1 2', 'nul', 'truex', '-Infinity', '1e', '01', '--1', '1-2', '1.', '-', '00', '-01', '0-', '1a', '-a']) {
     refused(`{"type":"result_array","id":6,"count":2}\n[1, ${element}]`, /^result_array 6: output 2 of 2 is not one JSON value: /);
   }
   // ...and an element that begins with a string, object or array must end with it (the split refuses the frame).
   for (const element of ['{"a":1}{"b":2}', '"a""b"', '"a"5', '[1]2', '1"a"', '1[2]']) {
     refused(`{"type":"result_array","id":8,"count":2}\n[1, ${element}]`, /^result_array 8: what follows the header is not a JSON array: /);
   }
-  const array = decodeWorkerMessage('{"type":"result_array","id":7,"count":9}\n[ -1.5e3 , true,null, false, "x", {"a": [1, {"b": "}"}]}, -0, 0.5e-3, 12E+4 ]');
-  assert.deepEqual(array.type === 'result_lines' && outputTextList(array.outputs), ['-1.5e3', 'true', 'null', 'false', '"x"', '{"a": [1, {"b": "}"}]}', '-0', '0.5e-3', '12E+4']);
+  const array = decodeWorkerMessage('{"type":"result_array","id":7,"count":12}\n[ -1.5e3 , true,null, false, "x", {"a": [1, {"b": "}"}]}, -0, 0.5e-3, 12E+4, 0, -7, 1023 ]');
+  assert.deepEqual(array.type === 'result_lines' && outputTextList(array.outputs), ['-1.5e3', 'true', 'null', 'false', '"x"', '{"a": [1, {"b": "}"}]}', '-0', '0.5e-3', '12E+4', '0', '-7', '1023']);
 });
