@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { checkOutput, jobIdentity, JsonlSink, keepReadDigest, onAbort, openingOutput, planReadDigest, openSource, outputWriteError, resolveOutput } from '../run/index.js';
+import { checkOutput, InputDigestKeeper, jobIdentity, JsonlSink, onAbort, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
@@ -92,14 +92,18 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     await solo.capEvents();
 
     const resume = await journal.resume();
-    await planReadDigest(source, journal, resume.counts);
+    const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     reconcileOutput(output, resume.outputBytes);
     const resumed = resume.done.clone();
     for (const seq of resume.failed) resumed.add(seq);
     const written = resumed.clone();
     const tally = new SubmitTally();
     // The sink's errors are the output's (Redis errors, which also carry system codes, are not).
-    const sink = openingOutput(output, () => new JsonlSink({ path: output, startBytes: resume.outputBytes, commit: (group) => journal.commit(group), onError: (err) => failWith(outputWriteError(err, output)) }));
+    const sink = openingOutput(output, () => new JsonlSink({ path: output, startBytes: resume.outputBytes, commit: async (group) => {
+      // The digest of what was read first: it covers every line of the group.
+      await digests.beforeCommit();
+      await journal.commit(group);
+    }, onError: (err) => failWith(outputWriteError(err, output)) }));
     closers.push(() => sink.close());
     const writer = new ResultWriter(sink, written, tally);
     const open = new OpenChunks();
@@ -213,7 +217,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         }
       }
       if (pending.length > 0 && !stopped()) await send();
-      await keepReadDigest(source, journal);
+      await digests.afterRead();
     };
 
     // A drain waits for the chunks out to be answered, unless no live agent runs the model: then

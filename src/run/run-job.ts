@@ -13,7 +13,7 @@ import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { onAbort } from './on-abort.js';
-import { inputReadError, keepReadDigest, openSource, planReadDigest, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
+import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
@@ -66,7 +66,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
-    await planReadDigest(source, journal, resume.counts);
+    const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();
     let stopReason: RunSummary['outcome'] = 'complete';
@@ -81,7 +81,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       path: output,
       startBytes: resume.outputBytes,
       writer,
-      commit: (group) => journal.commit(group),
+      commit: async (group) => {
+        // The digest of what was read first: it covers every line of the group.
+        await digests.beforeCommit();
+        await journal.commit(group);
+      },
       onItems: (ok, device, n, failed) => {
         tally.count(ok, device, n);
         if (!ok && options.onError === 'stop' && stopReason === 'complete') {
@@ -207,7 +211,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       }
       if (!drain.signal.aborted) tally.readAll = true;
       // Read to its end: what the journal needs to resume the file once lines are added to it.
-      await keepReadDigest(source, journal);
+      await digests.afterRead();
     })();
     // A read error (permissions, I/O) stops reading like a drain: what was admitted finishes and
     // is journaled, the pool closes, and the error is raised below. Without this the workers

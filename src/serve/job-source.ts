@@ -10,7 +10,7 @@ export type JobRecord = InputRecord | { readonly seq: number; readonly id: strin
  * The records of a job's input, and what `InputSource` tells of it for the job's identity (its
  * state, whether it grew from a former one, the digest of a file read to its end) and to free it (`close`).
  */
-export interface JobSource extends Pick<InputSource, 'state' | 'formerlyStateless' | 'continues' | 'readDigest' | 'planReadDigest' | 'close'> {
+export interface JobSource extends Pick<InputSource, 'state' | 'formerlyStateless' | 'continues' | 'readDigest' | 'readCheckpoint' | 'planReadDigest' | 'close'> {
   records(): AsyncIterable<JobRecord>;
 }
 

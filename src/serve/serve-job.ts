@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { ModelConfig } from '../config/index.js';
 import { GpupoolError, isGpupoolError } from '../errors/index.js';
-import { Admission, grownFrom, inputReadError, JsonlSink, keepReadDigest, planReadDigest } from '../run/index.js';
+import { Admission, grownFrom, InputDigestKeeper, inputReadError, JsonlSink } from '../run/index.js';
 import { newWorkItem, type ItemFailure, type ModelScheduler, type WorkItem } from '../scheduler/index.js';
 import { classifyWriteError, openJournal, readJournalStatus, reconcileOutput, type JobIdentity, type SqliteJournal } from '../store/index.js';
 import type { AllowedRoots } from './allowed-roots.js';
@@ -178,7 +178,7 @@ export class ServeJob implements ItemOwner {
       source = await openJobSource(this.spec, this.folder, ctx.model.cost_field, ctx.roots);
       journal = openJournal({ stateDir: this.folder.dir, identity: identity(this.spec, ctx.model, source) });
       const resume = journal.resume();
-      await planReadDigest(source, journal, resume.counts);
+      const digests = await InputDigestKeeper.open(source, journal, resume.counts);
       reconcileOutput(this.folder.resultsFile, resume.outputBytes);
       resumed = true;
       this.done = resume.counts.done;
@@ -192,6 +192,8 @@ export class ServeJob implements ItemOwner {
         startBytes: resume.outputBytes,
         flushItems: Math.max(1, Math.floor(ctx.window / 4)),
         commit: (group) => {
+          // The digest of what was read first: it covers every line of the group (SQLite: both synchronous).
+          void digests.beforeCommit();
           opened.commit(group);
           this.committedBytes = group.outputBytes;
           this.notify();
@@ -219,7 +221,7 @@ export class ServeJob implements ItemOwner {
         if (wait) await wait;
       }
       this.readingDone = true;
-      await keepReadDigest(source, journal);
+      await digests.afterRead();
       if (!this.stop) {
         this.total = read;
         journal.setMeta('total', read);

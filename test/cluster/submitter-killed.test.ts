@@ -1,7 +1,7 @@
 /**
- * The submitter SIGKILLed mid-job and run again: it takes the results the agents left in
- * Redis, skips what its journal has, and finishes with each id exactly once; lines added to its
- * input after the last then run alone.
+ * The submitter SIGKILLed mid-job and run again (lines added to its input in between): it takes
+ * the results the agents left in Redis, skips what its journal has, and finishes with each id
+ * exactly once; lines added to its input after the last then run alone.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -35,6 +35,11 @@ for (const journal of ['sqlite', 'redis'] as const) {
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
     fs.writeFileSync(gate, '');
+    // Lines added while no run holds the job: the digest the killed run kept before its commits
+    // (of what it had read, perhaps not all of the file) says that it only grew.
+    const added = (from: number) => fs.appendFileSync(input, Array.from({ length: 100 }, (_, i) => JSON.stringify({ n: from + i }) + '\n').join(''));
+    added(count);
+    const total = count + 100;
 
     const second = await startCli(args).done;
     assert.equal(second.code, 0, second.stderr);
@@ -42,24 +47,24 @@ for (const journal of ['sqlite', 'redis'] as const) {
     assert.equal(summary.outcome, 'complete');
     // Lines written after the first run's last commit are cut from the output and done again.
     assert.ok(summary.resumed > 0 && summary.resumed < count, `resumed ${summary.resumed} items journaled by the first run`);
-    assert.equal(summary.resumed + summary.done, count, 'every item counted once across the two runs');
-    const { duplicates, missing } = duplicatesAndMissing(out, count);
+    assert.equal(summary.resumed + summary.done, total, 'every item counted once across the two runs');
+    const { duplicates, missing } = duplicatesAndMissing(out, total);
     assert.deepEqual(duplicates, []);
     assert.deepEqual(missing, []);
 
     // Once more: nothing left to do, and the output stays as it is.
     const third = await startCli(args).done;
     assert.equal(third.code, 0, third.stderr);
-    assert.deepEqual(JSON.parse(third.stdout).resumed, count);
-    assert.equal(duplicatesAndMissing(out, count).duplicates.length, 0);
+    assert.deepEqual(JSON.parse(third.stdout).resumed, total);
+    assert.equal(duplicatesAndMissing(out, total).duplicates.length, 0);
 
-    // Lines added after the last: only they go out, and the output holds every id once.
-    fs.appendFileSync(input, Array.from({ length: 100 }, (_, i) => JSON.stringify({ n: count + i }) + '\n').join(''));
+    // Lines added after the last of a finished job: only they go out, and the output holds every id once.
+    added(total);
     const fourth = await startCli(args).done;
     assert.equal(fourth.code, 0, fourth.stderr);
     const grown = JSON.parse(fourth.stdout) as { done: number; resumed: number };
-    assert.deepEqual([grown.resumed, grown.done], [count, 100]);
-    assert.deepEqual(duplicatesAndMissing(out, count + 100), { duplicates: [], missing: [] });
+    assert.deepEqual([grown.resumed, grown.done], [total, 100]);
+    assert.deepEqual(duplicatesAndMissing(out, total + 100), { duplicates: [], missing: [] });
     for (const a of agents) a.child.kill('SIGINT');
     for (const a of agents) await a.done;
   });

@@ -1,6 +1,7 @@
 // A JSONL input that only gained lines after its last resumes its journal (`gpupool run`): the
-// new lines run, the others are not run again, each id is in the output once. A file that was
-// also edited, or that grew before any run had read it to its end, is refused, saying why.
+// new lines run, the others are not run again, each id is in the output once; also after a run
+// killed before its read reached the end. A file whose lines that ran were edited is refused,
+// saying why.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -92,30 +93,60 @@ for (const thread of ['off', 'on']) {
   });
 }
 
-test('a file that grew before any run had read it to its end is refused, saying so; --fresh runs it all', async () => {
-  const dir = tempDir();
-  const n = 3_000;
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), n, (i) => ({ n: i, sleep_ms: 2 }));
-  const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 16 }\n`);
-  // With 64 items pending at most, the reader is far from the end of the file when the run is killed.
-  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '64'];
-  const { child, done } = startCli(args);
-  await until('results', () => fs.existsSync(out) && readOutput(out).length > 100);
-  child.kill('SIGKILL');
-  await done;
-  const size = fs.statSync(input).size;
-  fs.appendFileSync(input, '{"n":"new"}\n');
-  const refused = await runCli(args);
-  assert.equal(refused.code, 10, refused.stderr);
-  assert.ok(
-    refused.stderr.includes(`  why: its journal holds no digest of the ${size} bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked\n`),
-    refused.stderr,
-  );
-  const fresh = await runCli([...args, '--fresh', '--max-pending', '4096']);
-  assert.equal(fresh.code, 0, fresh.stderr);
-  assert.equal(new Set(readOutput(out).map((l) => l.id)).size, n + 1);
-});
+for (const thread of ['off', 'on']) {
+  test(`reader thread ${thread}: a run killed before its read reached the end leaves the digest of what it had read: lines added after, or lines it had not read edited, resume, each id once; a line it had read edited is refused`, async () => {
+    const dir = tempDir();
+    const n = 3_000;
+    // ~1 KB lines, ~3 MB: many reads of 64 KiB, so a run that keeps 64 items pending stops reading early.
+    const line = (i: number, v: string) => ({ n: i, v, sleep_ms: 2, pad: 'x'.repeat(1000) });
+    const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    batch: { max: 16 }\n`);
+    const env = { ...process.env, GPUPOOL_READER_THREAD: thread };
+    /** A run over a new copy of the input, killed once it has written 100 results; the journal's digest then. */
+    const killedRun = async (name: string) => {
+      const input = writeJsonl(path.join(dir, `${name}.jsonl`), n, (i) => line(i, 'aaaa'));
+      const out = path.join(dir, `${name}.out.jsonl`);
+      const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '64'];
+      const { child, done } = startCli(args, { env });
+      await until('results', () => fs.existsSync(out) && readOutput(out).length > 100);
+      child.kill('SIGKILL');
+      await done;
+      const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { meta: { inputDigest?: { bytes?: number } } };
+      const read = status.meta.inputDigest?.bytes;
+      assert.ok(read !== undefined && read < fs.statSync(input).size, `the digest of what was read, not all of the file: ${JSON.stringify(status.meta)}`);
+      return { input, out, args, read };
+    };
+    /** Rewrites line `k` (1-based) in place, keeping its length: 'aaaa' → 'EDIT'. */
+    const editLine = (input: string, k: number) => {
+      const text = fs.readFileSync(input, 'utf8');
+      const at = text.split('\n').slice(0, k - 1).join('\n').length + (k > 1 ? 1 : 0);
+      const edited = text.slice(0, at) + text.slice(at).replace('"aaaa"', '"EDIT"');
+      fs.writeFileSync(input, edited);
+      return at;
+    };
+
+    // Lines added, and the last line (which the run had not read) edited: it resumes.
+    const grown = await killedRun('grown');
+    assert.ok(editLine(grown.input, n) > grown.read, 'the edited line lies after what was read');
+    fs.appendFileSync(grown.input, `${JSON.stringify(line(n + 1, 'new'))}\n`);
+    const resumed = await runCli([...grown.args, '--max-pending', '4096'], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const outputs = readOutput(grown.out);
+    const ids = outputs.map((l) => l.id as number);
+    assert.equal(ids.length, n + 1, 'every line once');
+    assert.equal(new Set(ids).size, n + 1, 'each id once');
+    const byId = new Map(outputs.map((l) => [l.id, (l.output as { v: string }).v]));
+    assert.equal(byId.get(n), 'EDIT', 'the edited line ran as it is now');
+    assert.equal(byId.get(n + 1), 'new');
+
+    // Line 1, which the run had read (and run), edited: refused, saying why.
+    const edited = await killedRun('edited');
+    editLine(edited.input, 1);
+    fs.appendFileSync(edited.input, `${JSON.stringify(line(n + 1, 'new'))}\n`);
+    const refused = await runCli(edited.args, { env });
+    assert.equal(refused.code, 10, refused.stderr);
+    assert.ok(refused.stderr.includes(`  why: its first ${edited.read} bytes are not those that ran: a line was edited, not only added after the last\n`), refused.stderr);
+  });
+}
 
 test('a line edited while a later run loads its model is not taken as what ran: the run after that refuses the file', async () => {
   const dir = tempDir();

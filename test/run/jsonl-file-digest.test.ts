@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { test } from 'node:test';
-import { INPUT_DIGEST_META, JsonlSource, jsonlFileContinues, ThreadedJsonlSource, type DigestPlan, type InputSource } from '../../src/run/index.js';
+import { INPUT_DIGEST_META, InputDigestKeeper, JsonlSource, jsonlFileContinues, ThreadedJsonlSource, type DigestPlan, type InputDigest, type InputSource } from '../../src/run/index.js';
+import type { JournalStatus } from '../../src/store/index.js';
 import { FILE_CHUNK_BYTES } from '../../src/run/sources/file-chunks.js';
 
 function tempFile(content: string): string {
@@ -83,15 +84,107 @@ for (const [name, open] of Object.entries(readers)) {
     assert.equal(await readWith({ skip: true, fresh: false }, 'none'), undefined);
   });
 
-  test(`${name}: a read stopped before the end gives no digest`, async () => {
-    const source = open(tempFile(lines(0, 5_000)));
+  test(`${name}: a read stopped before the end gives no digest, but the digest of what it had read covers every line read`, async () => {
+    const text = lines(0, 20_000);
+    const source = open(tempFile(text));
+    let linesRead = 0;
     for await (const batch of source.recordBatches()) {
-      assert.ok(batch.length > 0);
-      break;
+      linesRead += batch.length;
+      if (linesRead > 1_000) break;
     }
     assert.equal(source.readDigest?.(), undefined);
+    const checkpoint = source.readCheckpoint?.();
+    assert.ok(checkpoint?.bytes !== undefined && checkpoint.bytes < text.length, `${JSON.stringify(checkpoint)}: not the whole file`);
+    assert.equal(checkpoint.state, source.state);
+    assert.equal(checkpoint.crc32, crc32(text.slice(0, checkpoint.bytes)), 'the CRC of the first bytes');
+    const endOfLinesRead = lines(0, linesRead).length;
+    assert.ok(checkpoint.bytes >= endOfLinesRead, `${checkpoint.bytes} bytes cover the ${linesRead} lines read (${endOfLinesRead} bytes)`);
+  });
+
+  test(`${name}: the digest of what was read so far stands only where the whole one would: a new journal's run, or once what ran before was found again`, async () => {
+    const text = lines(0, 20_000);
+    /** The checkpoints seen after each batch of a whole read under `plan`. */
+    const checkpoints = async (plan: DigestPlan, checkedRight = true) => {
+      const source = open(tempFile(text));
+      source.planReadDigest!(plan);
+      const seen: (number | undefined)[] = [source.readCheckpoint?.()?.bytes];
+      for await (const batch of source.recordBatches()) {
+        assert.ok(batch.length > 0);
+        const checkpoint = source.readCheckpoint?.();
+        if (checkpoint !== undefined && checkedRight) assert.equal(checkpoint.crc32, crc32(text.slice(0, checkpoint.bytes)));
+        seen.push(checkpoint?.bytes);
+      }
+      return seen;
+    };
+    const fresh = await checkpoints({ skip: false, fresh: true });
+    assert.equal(fresh[0], undefined);
+    assert.equal(fresh.at(-1), text.length, 'at the end, all of it');
+    assert.ok(fresh.slice(1).every((b, i, all) => b !== undefined && (i === 0 || b >= all[i - 1]!)), `growing: ${fresh.join(' ')}`);
+    // Lines done before, nothing checked: no digest of what was read stands (the whole read's may, by the file's state).
+    assert.ok((await checkpoints({ skip: false, fresh: false })).every((b) => b === undefined));
+    // What ran before: it stands from the start (it was checked), and grows once the read found it again.
+    const prefix = text.slice(0, text.indexOf('{"n":5000,'));
+    const found = await checkpoints({ skip: false, fresh: false, verified: { bytes: prefix.length, crc32: crc32(prefix) } });
+    assert.equal(found[0], prefix.length);
+    assert.equal(found.at(-1), text.length);
+    // Not found again (the file changed since): it stays at what was checked.
+    const other = await checkpoints({ skip: false, fresh: false, verified: { bytes: prefix.length, crc32: crc32(prefix) ^ 1 } }, false);
+    assert.ok(other.every((b) => b === prefix.length), other.join(' '));
   });
 }
+
+test('the keeper writes the digest of what was read before each commit, never one of fewer bytes, and the whole one after the read; a grown file takes the checked one at once', async () => {
+  const text = lines(0, 20_000);
+  const file = tempFile(text);
+  const writes: unknown[] = [];
+  const journal = (meta: Record<string, unknown>) => ({
+    status: () => ({ meta }) as unknown as JournalStatus,
+    setMeta: (key: string, value: unknown) => void writes.push([key, value]),
+  });
+  // A new journal: nothing at first; each commit, a longer digest; the whole one at the end.
+  const source = JsonlSource.fromFile(file, 'cost');
+  const keeper = await InputDigestKeeper.open(source, journal({}), { done: 0, failed: 0 });
+  assert.deepEqual(writes, []);
+  for await (const batch of source.recordBatches()) {
+    assert.ok(batch.length > 0);
+    await keeper.beforeCommit();
+    await keeper.beforeCommit(); // nothing read since: nothing written
+  }
+  await keeper.afterRead();
+  const written = writes.map((w) => (w as [string, InputDigest])[1]);
+  assert.ok(writes.every((w) => (w as unknown[])[0] === INPUT_DIGEST_META));
+  assert.ok(written.length > 2, `${written.length} writes`);
+  assert.ok(written.slice(0, -1).every((d, i) => d.bytes! > (i === 0 ? 0 : written[i - 1].bytes!)), 'each covers more than the last');
+  assert.deepEqual(written.at(-1), { state: source.state, crc32: crc32(text) });
+  await keeper.beforeCommit(); // a commit after the whole digest (answers still in flight): it stays
+  assert.equal(writes.length, written.length);
+
+  // A journal that holds the whole digest of this state: nothing hashed, nothing written.
+  writes.length = 0;
+  const again = JsonlSource.fromFile(file, 'cost');
+  const same = await InputDigestKeeper.open(again, journal({ [INPUT_DIGEST_META]: { state: again.state, crc32: crc32(text) } }), { done: 5, failed: 0 });
+  for await (const batch of again.recordBatches()) if (batch.length > 0) await same.beforeCommit();
+  await same.afterRead();
+  assert.deepEqual(writes, []);
+
+  // A run of this state stopped before the end: its digest is checked on the way and then grows.
+  const cut = text.indexOf('{"n":3000,');
+  const stopped = JsonlSource.fromFile(file, 'cost');
+  const resumed = await InputDigestKeeper.open(stopped, journal({ [INPUT_DIGEST_META]: { state: stopped.state, crc32: crc32(text.slice(0, cut)), bytes: cut } }), { done: 5, failed: 0 });
+  assert.deepEqual(writes, [], 'what the journal holds is not written again');
+  for await (const batch of stopped.recordBatches()) if (batch.length > 0) await resumed.beforeCommit();
+  assert.ok(writes.length > 0 && (writes.at(-1) as unknown as [string, InputDigest])[1].bytes === text.length);
+
+  // A file that grew from a state whose first bytes the journal's digest holds: that digest, under the new state, at once.
+  writes.length = 0;
+  const former = JsonlSource.fromFile(file, 'cost').state!;
+  fs.appendFileSync(file, lines(20_000, 20_010));
+  const grown = JsonlSource.fromFile(file, 'cost');
+  const meta = { [INPUT_DIGEST_META]: { state: former, crc32: crc32(text.slice(0, cut)), bytes: cut } };
+  assert.equal(grown.continues(former, meta), true);
+  await InputDigestKeeper.open(grown, journal(meta), { done: 5, failed: 0 });
+  assert.deepEqual(writes, [[INPUT_DIGEST_META, { state: grown.state, crc32: crc32(text.slice(0, cut)), bytes: cut }]]);
+});
 
 test('continues: a file with lines added after its last (or touched) continues; cut, edited, or never read to its end does not, and says why', () => {
   const first = '{"a":1}\n{"b":2}\n';
@@ -104,12 +197,29 @@ test('continues: a file with lines added after its last (or touched) continues; 
   };
   assert.equal(check(first + '{"c":3}\n'), true);
   assert.equal(check(first), true, 'the same bytes, touched');
-  assert.equal(check(first + '{"c":3}\n', {}), 'its journal holds no digest of the 16 bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked');
+  assert.equal(check(first + '{"c":3}\n', {}), 'its journal holds no digest of the 16 bytes that ran (an earlier gpupool, which kept none, made the journal, and no run since read the file to its end), so they cannot be checked');
   assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', crc32: crc32(first) } })), /holds no digest of the 16 bytes/, 'a digest of another state');
   assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 it held then: lines were removed or shortened');
   assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
   assert.equal(JsonlSource.fromFile(file, 'cost').continues('2 files, listing sha256 00000000000000000000000000000000', digest), false, 'not a file state');
   assert.equal(JsonlSource.fromStream(fs.createReadStream(file), 'stdin', 'cost').continues(former, digest), false, 'a stream cannot be checked');
+});
+
+test('continues: a digest of the first bytes only (a run stopped before the end) checks those: the lines after never ran, so they may change', () => {
+  const ran = '{"a":1}\n{"b":2}\n';
+  const file = tempFile(ran + '{"c":3}\n{"d":4}');
+  const former = JsonlSource.fromFile(file, 'cost').state!;
+  const meta = { [INPUT_DIGEST_META]: { state: former, crc32: crc32(ran), bytes: ran.length } };
+  const check = (content: string) => {
+    fs.writeFileSync(file, content);
+    return JsonlSource.fromFile(file, 'cost').continues(former, meta);
+  };
+  assert.equal(check(ran + '{"c":3}\n{"d":4}\n{"e":5}\n'), true, 'lines added');
+  assert.equal(check(ran + '{"c":"edited"}\n'), true, 'a line that never ran, edited');
+  assert.equal(check(ran), true, 'lines that never ran, removed');
+  assert.equal(check(ran + '5'), true, 'no rule for a last line that never ran');
+  assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 that ran: lines were removed or shortened');
+  assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
 });
 
 test('continues: a last line without its line end continues only if what was added begins by ending it', () => {

@@ -6,15 +6,22 @@ import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, t
  * A JSONL file source's part in resuming a file that grew, the same with or without the reader
  * thread (`JsonlSource`, `ThreadedJsonlSource`): whether the file continues a journal's state,
  * and then the bytes that ran, found again; what reads do about the digest ({@link DigestPlan});
- * and the digest the first whole read left.
+ * the digest of what the first read has read so far, and the one its whole read left.
  */
 export class FileDigests {
-  /** Until the runner settles it (`planReadDigest`): as for a new journal's first run. */
+  /** Until the runner settles it (`InputDigestKeeper.open`): as for a new journal's first run. */
   private plan: DigestPlan = { skip: false, fresh: true };
   /** What `continues` checked the file against: the bytes that ran before. */
   private verified?: PrefixDigest;
+  private reads = 0;
   /** The first whole read's, where it stands for the state (a submitter's later pass reads lines that ran in the first). */
   digest?: InputDigest;
+  /**
+   * The digest of what the first read has read so far, where it stands for what ran (see
+   * {@link standsSoFar}); until then, that of the bytes that ran before, checked at the start.
+   * Every line read so far lies within its bytes: the journal keeps it before each commit.
+   */
+  checkpoint?: InputDigest;
 
   constructor(
     readonly file: string,
@@ -34,6 +41,13 @@ export class FileDigests {
   /** The runner's plan, with the bytes `continues` found again unless it names its own (the reader thread gets the main thread's). */
   setPlan(plan: DigestPlan): void {
     this.plan = { ...plan, verified: plan.verified ?? this.verified };
+    const { verified } = this.plan;
+    this.checkpoint = verified && { state: this.state, crc32: verified.crc32, bytes: verified.bytes };
+  }
+
+  /** A read begins; true for the first, the only one whose checkpoints count (the reader thread's are posted to the main thread's). */
+  beginRead(): boolean {
+    return this.reads++ === 0;
   }
 
   /** What to hand the reader thread, for its own `FileDigests` of the same file. */
@@ -44,10 +58,25 @@ export class FileDigests {
   /** One read of the file, as long as it was when the source was made, hashed unless the plan skips it. */
   chunks(): AsyncIterable<Buffer> {
     const chunks = fileChunks(this.file, undefined, this.size);
+    const first = this.beginRead();
     if (this.plan.skip) return chunks;
-    return hashedChunks(chunks, this.size, this.plan.verified, (crc32, prefixMatches) => {
-      if (this.digest === undefined && this.stands(prefixMatches)) this.digest = { state: this.state, crc32 };
+    return hashedChunks(chunks, this.size, this.plan.verified, {
+      chunk: (bytes, crc32, prefixMatches) => {
+        if (first && this.standsSoFar(prefixMatches)) this.checkpoint = { state: this.state, crc32, bytes };
+      },
+      whole: (crc32, prefixMatches) => {
+        if (this.digest === undefined && this.stands(prefixMatches)) this.digest = { state: this.state, crc32 };
+      },
     });
+  }
+
+  /**
+   * Whether the digest of the bytes read so far stands for what ran: the journal held nothing
+   * before, or what ran before was found again. (Not the file keeping its state: a stat per chunk
+   * for a journal from a gpupool that kept no digest, which the whole read's digest covers.)
+   */
+  private standsSoFar(prefixMatches: boolean | undefined): boolean {
+    return this.plan.fresh || prefixMatches === true;
   }
 
   /**
@@ -56,7 +85,7 @@ export class FileDigests {
    * state while it was read (its size and time, as the journal trusts them).
    */
   private stands(prefixMatches: boolean | undefined): boolean {
-    return this.plan.fresh || prefixMatches === true || stillInState(this.file, this.state);
+    return this.standsSoFar(prefixMatches) || stillInState(this.file, this.state);
   }
 }
 
@@ -64,5 +93,6 @@ export class FileDigests {
 function checkedPrefix(former: string, stored: unknown): PrefixDigest | undefined {
   const then = /^(\d+) bytes, /.exec(former);
   const digest = stored as Partial<InputDigest> | undefined;
-  return then === null || typeof digest?.crc32 !== 'number' ? undefined : { bytes: Number(then[1]), crc32: digest.crc32 };
+  if (then === null || typeof digest?.crc32 !== 'number') return undefined;
+  return { bytes: typeof digest.bytes === 'number' ? digest.bytes : Number(then[1]), crc32: digest.crc32 };
 }

@@ -1,5 +1,6 @@
 export * from './file-source.js';
 export * from './input-record.js';
+export * from './input-digest-keeper.js';
 export * from './input-state.js';
 export * from './jsonl-source.js';
 export * from './jsonl-file-digest.js';

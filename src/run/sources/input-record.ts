@@ -50,7 +50,13 @@ export interface InputSource {
    * (`INPUT_DIGEST_META`) so that a later run can tell that the file only grew.
    */
   readDigest?(): InputDigest | undefined;
-  /** What reads do about the digest, settled once the journal is open (`planReadDigest`). */
+  /**
+   * The digest of the bytes read so far (from the start), where the source hashes what it reads
+   * and they stand for what ran: every record read so far lies within them, so the runner keeps
+   * it in the journal before each commit, and a run stopped before the end leaves one.
+   */
+  readCheckpoint?(): InputDigest | undefined;
+  /** What reads do about the digest, settled once the journal is open (`InputDigestKeeper.open`). */
   planReadDigest?(plan: DigestPlan): void;
   /** Progress 0..1 where it can be known (bytes read of a file), for the ETA. */
   fractionRead(): number | undefined;

@@ -1,21 +1,29 @@
 // What lets a JSONL file that only grew resume its journal: a CRC-32 of its bytes as a run read
-// them to their end, kept in the journal with their length, and the check that the file still
-// begins with them. A CRC-32, not a cryptographic hash: it guards against edits, not against
+// them (to their end, or as far as it had read at its last commit), kept in the journal with
+// their length, and the check that the file still begins with them. A CRC-32, not a cryptographic hash: it guards against edits, not against
 // someone forging a file, and where the JSONL reader is what bounds a run (a 16-CPU host, tiny
 // items) sha256 cost it ~20% (+90 ticks of 10 ms of the reader thread for 20M lines on an H100
 // host, bench/results/run/input-digest-2026-12-06/). An edit of the first bytes that keeps
 // their CRC and length goes unnoticed with a chance of one in 2^32.
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import type { JobStore } from '../../store/index.js';
 
 /** The journal's meta key (`JobStore.setMeta`) that holds an {@link InputDigest}. */
 export const INPUT_DIGEST_META = 'inputDigest';
 
-/** A JSONL file's bytes as a run read them whole: the file's state then (their length in it), and their CRC-32. */
+/**
+ * A JSONL file's bytes as a run read them: the file's state then, and the CRC-32 of all of its
+ * bytes (the length the state names) or of its first `bytes`.
+ */
 export interface InputDigest {
   readonly state: string;
   readonly crc32: number;
+  /**
+   * Set where the CRC is of the file's first bytes only: a run keeps the digest of what it has
+   * read before each commit, so every line that ran lies within them, and a run killed before
+   * the end leaves one.
+   */
+  readonly bytes?: number;
 }
 
 /** Bytes per read of the check: large reads, as it reads the file through once. */
@@ -32,7 +40,7 @@ export interface PrefixDigest {
 
 /**
  * What a read of a JSONL file does about its digest, settled once the journal is open
- * ({@link planReadDigest}). The digest must be of the bytes that ran: a run that skips lines done
+ * (`InputDigestKeeper.open`). The digest must be of the bytes that ran: a run that skips lines done
  * by earlier runs reads them again, and an edit made since (while its model loaded) would make it
  * a digest of bytes that never ran. So it is kept only where what was read is known to be what ran.
  */
@@ -41,59 +49,83 @@ export interface DigestPlan {
   readonly skip: boolean;
   /** The journal held no line before this run: every line read is one this run runs. */
   readonly fresh: boolean;
-  /** The digest of what ran before, checked by `continues` against the file then: the read must find the same bytes again. */
+  /**
+   * The digest of what ran before (checked by `continues` against the file then, or that of a run
+   * of this state stopped before the end): the read must find the same bytes again.
+   */
   readonly verified?: PrefixDigest;
 }
 
+/** The size a JSONL file's state names ("N bytes, modified …"), or undefined for another kind of state. */
+export function stateBytes(state: string): number | undefined {
+  const then = /^(\d+) bytes, modified \S+$/.exec(state);
+  return then === null ? undefined : Number(then[1]);
+}
+
+/** What {@link hashedChunks} tells as it reads; `prefixMatches`: whether the checked prefix was found again, undefined until it was passed. */
+export interface HashedRead {
+  /** Before each chunk goes on: the bytes read so far, with it, and their CRC-32. */
+  chunk(bytes: number, crc32: number, prefixMatches: boolean | undefined): void;
+  /** The chunks ended after exactly the file's size. */
+  whole(crc32: number, prefixMatches: boolean | undefined): void;
+}
+
 /**
- * `chunks` as they are, their CRC-32 taken on the way (before the reader overwrites them),
- * calling `whole` with it when they end after exactly `size` bytes (the file as its state says),
- * and whether their first `check.bytes` bytes had `check.crc32`. A read stopped early, or a file
- * cut shorter while it was read, gives none.
+ * `chunks` as they are, their CRC-32 taken on the way (before the reader overwrites them), told
+ * to `read` after each chunk and, when they end after exactly `size` bytes (the file as its state
+ * says), whole; with whether their first `check.bytes` bytes had `check.crc32`. A read stopped
+ * early, or a file cut shorter while it was read, gives no whole CRC.
  */
-export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number, check: PrefixDigest | undefined, whole: (crc32: number, prefixMatches: boolean | undefined) => void): AsyncGenerator<Buffer> {
+export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number, check: PrefixDigest | undefined, read: HashedRead): AsyncGenerator<Buffer> {
   let crc = 0;
-  let read = 0;
+  let bytes = 0;
   let prefixMatches = check?.bytes === 0 ? check.crc32 === 0 : undefined;
   for await (const chunk of chunks) {
-    if (check !== undefined && prefixMatches === undefined && read + chunk.length >= check.bytes) {
-      const cut = check.bytes - read;
+    if (check !== undefined && prefixMatches === undefined && bytes + chunk.length >= check.bytes) {
+      const cut = check.bytes - bytes;
       crc = zlib.crc32(chunk.subarray(0, cut), crc);
       prefixMatches = crc === check.crc32;
       crc = zlib.crc32(chunk.subarray(cut), crc);
     } else {
       crc = zlib.crc32(chunk, crc);
     }
-    read += chunk.length;
+    bytes += chunk.length;
+    read.chunk(bytes, crc, prefixMatches);
     yield chunk;
   }
-  if (read === size) whole(crc, prefixMatches);
+  if (bytes === size) read.whole(crc, prefixMatches);
 }
 
 /**
- * Whether the JSONL file, `size` bytes now, begins with the whole of what it was in `former` (one
- * of its states, "N bytes, modified …"), as the journal's `stored` digest records it: then every
- * line kept its number, and the lines after are new. True, or why not (shown by the refusal).
+ * Whether the JSONL file, `size` bytes now, begins with the bytes that ran when it was in
+ * `former` (one of its states, "N bytes, modified …"), as the journal's `stored` digest records
+ * them: all N, or the first `bytes` where a run stopped before the end (the lines after them
+ * never ran, so they may have changed). Then every line that ran kept its number, and the lines
+ * after are the next run's. True, or why not (shown by the refusal).
  *
- * The check reads the file's first N bytes once. It needs a digest taken when `former` was the
- * state: a run records one when it has read the file to its end, so a file that grew while no
- * run of it had got that far cannot be checked, and is refused.
+ * The check reads that much of the file once. It needs a digest taken when `former` was the
+ * state, which a run keeps before every commit; a journal made by a gpupool that kept none cannot
+ * be checked until a run reads the file to its end, and is refused.
  */
 export function jsonlFileContinues(file: string, size: number, former: string, stored: unknown): true | string | false {
-  const then = /^(\d+) bytes, modified \S+$/.exec(former);
-  if (then === null) return false;
-  const thenBytes = Number(then[1]);
-  if (size < thenBytes) return `it holds ${size} bytes, fewer than the ${thenBytes} it held then: lines were removed or shortened`;
+  const thenBytes = stateBytes(former);
+  if (thenBytes === undefined) return false;
   const digest = stored as Partial<InputDigest> | undefined;
-  if (digest?.state !== former || typeof digest.crc32 !== 'number') {
-    return `its journal holds no digest of the ${thenBytes} bytes that ran (no run read the file to its end, or an earlier gpupool, which kept none, made the journal), so they cannot be checked`;
+  const known = digest?.state === former && typeof digest.crc32 === 'number';
+  const ran = known && typeof digest.bytes === 'number' ? digest.bytes : thenBytes;
+  if (size < ran) {
+    return `it holds ${size} bytes, fewer than the ${ran} ${ran === thenBytes ? 'it held then' : 'that ran'}: lines were removed or shortened`;
   }
-  const { crc32, lastByte, next } = digestOfFirst(file, thenBytes);
-  if (crc32 !== digest.crc32) return `its first ${thenBytes} bytes are not those that ran: a line was edited, not only added after the last`;
+  if (!known) {
+    return `its journal holds no digest of the ${thenBytes} bytes that ran (an earlier gpupool, which kept none, made the journal, and no run since read the file to its end), so they cannot be checked`;
+  }
+  const { crc32, lastByte, next } = digestOfFirst(file, ran);
+  if (crc32 !== digest.crc32) return `its first ${ran} bytes are not those that ran: a line was edited, not only added after the last`;
   // A last line without its line end ran as it was: bytes added must begin by ending it (a CR
-  // before the LF is no part of a line).
+  // before the LF is no part of a line). Only where the digest reaches the end: a run that
+  // stopped earlier never ran a line its bytes cut.
   const ended = next[0] === NEWLINE || (next[0] === CR && next[1] === NEWLINE);
-  if (size > thenBytes && thenBytes > 0 && lastByte !== NEWLINE && !ended) {
+  if (ran === thenBytes && size > thenBytes && thenBytes > 0 && lastByte !== NEWLINE && !ended) {
     return `its last line at ${thenBytes} bytes had no line end, and the bytes added do not begin with one: they changed that line`;
   }
   return true;
@@ -120,17 +152,4 @@ function digestOfFirst(file: string, bytes: number): { crc32: number; lastByte: 
     fs.closeSync(fd);
   }
   return { crc32: crc, lastByte, next };
-}
-
-/** Keeps the digest of an input read to its end in its journal, for the next run (nothing where the source has none). */
-export async function keepReadDigest(source: { readDigest?(): InputDigest | undefined }, journal: { setMeta(key: string, value: unknown): unknown }): Promise<void> {
-  const digest = source.readDigest?.();
-  if (digest !== undefined) await journal.setMeta(INPUT_DIGEST_META, digest);
-}
-
-/** Settles what the source's reads do about its digest, once the journal is open and its counts known (see {@link DigestPlan}). */
-export async function planReadDigest(source: { readonly state?: string; planReadDigest?(plan: DigestPlan): void }, journal: Pick<JobStore, 'status'>, counts: { readonly done: number; readonly failed: number }): Promise<void> {
-  if (source.planReadDigest === undefined || source.state === undefined) return;
-  const kept = (await journal.status({ failureLimit: 0 })).meta[INPUT_DIGEST_META] as Partial<InputDigest> | undefined;
-  source.planReadDigest({ skip: kept?.state === source.state, fresh: counts.done + counts.failed === 0 });
 }

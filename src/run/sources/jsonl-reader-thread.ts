@@ -36,7 +36,7 @@ async function read(): Promise<void> {
   for await (const batch of batches) {
     while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
     credits--;
-    post({ kind: 'batch', batch: packBatch(batch), fraction: source.fractionRead() });
+    post({ kind: 'batch', batch: packBatch(batch), fraction: source.fractionRead(), checkpoint: source.readCheckpoint() });
   }
   post({ kind: 'end', digest: source.readDigest() });
 }

@@ -105,6 +105,11 @@ export class JsonlSource implements InputSource {
     return this.digests?.digest;
   }
 
+  /** The digest of the bytes read so far, where it stands for what ran: the journal keeps it before each commit (`InputDigestKeeper`). */
+  readCheckpoint(): InputDigest | undefined {
+    return this.digests?.checkpoint;
+  }
+
   planReadDigest(plan: DigestPlan): void {
     this.digests?.setPlan(plan);
   }

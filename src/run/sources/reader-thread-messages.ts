@@ -17,7 +17,8 @@ export interface ReaderThreadOptions {
 
 /** Reader thread → main thread. The main thread answers each `batch` with a credit (a number). */
 export type ReaderThreadMessage =
-  | { readonly kind: 'batch'; readonly batch: PackedBatch; readonly fraction: number | undefined }
+  /** `checkpoint`: the digest of what the thread has read so far (`JsonlSource.readCheckpoint`), which covers the batch. */
+  | { readonly kind: 'batch'; readonly batch: PackedBatch; readonly fraction: number | undefined; readonly checkpoint?: InputDigest }
   /** The input ended; a file read to its end sends its digest. */
   | { readonly kind: 'end'; readonly digest?: InputDigest }
   | { readonly kind: 'error'; readonly error: PostedError };

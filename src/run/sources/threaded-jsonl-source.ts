@@ -67,6 +67,11 @@ export class ThreadedJsonlSource implements InputSource {
     return this.digests?.digest;
   }
 
+  /** As `JsonlSource.readCheckpoint`: the thread posts it with each batch. */
+  readCheckpoint(): InputDigest | undefined {
+    return this.digests?.checkpoint;
+  }
+
   /** As `JsonlSource.continues`. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
     return this.digests?.continues(former, storedMeta) ?? false;
@@ -107,6 +112,7 @@ export class ThreadedJsonlSource implements InputSource {
   private async *read(spanLines: number): AsyncIterable<readonly (InputRecord | SpanRecord)[]> {
     if (this.closed) return;
     const { digests } = this;
+    const first = digests?.beginRead() === true;
     const options: ReaderThreadOptions = {
       file: digests?.file,
       known: digests && { size: digests.size, state: digests.state },
@@ -154,6 +160,7 @@ export class ThreadedJsonlSource implements InputSource {
         }
         if (message.kind === 'error') throw rebuildError(message.error);
         this.fraction = message.fraction;
+        if (first && message.checkpoint) digests!.checkpoint = message.checkpoint;
         this.waiting--;
         if (--ahead <= READ_AHEAD_CHUNKS / 2) {
           worker.postMessage(READ_AHEAD_CHUNKS - ahead);
