@@ -1,33 +1,66 @@
-import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues } from './sources/index.js';
+import { GpupoolError } from '../errors/index.js';
+import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource } from './sources/index.js';
 
-/** A JSONL job's input as it is now, against the state its journal holds, and what the next run will do with it. */
+/** A job's input as it is now, against the state its journal holds, and what the next run will do with it. */
 export interface InputDrift {
   readonly then: string;
-  /** The file's state now, or why it cannot be had ("gone", "unreadable: EACCES"). */
+  /** The input's state now, or why it cannot be had ("gone", "unreadable: EACCES"). */
   readonly now: string;
-  /** True: the next run resumes it (lines were only added after its last); else why it will refuse it. */
+  /** True: the next run resumes it (inputs were only added after its last); else why it will refuse it. */
   readonly resumes: true | string;
+  /** What a grown input gains: a JSONL file lines, a folder or glob files. */
+  readonly adds: 'lines' | 'files';
 }
 
 /**
- * For `gpupool status`, which reads only the journal: whether a JSONL file job's input changed
- * since its journal last took it (lines added, an edit, the file gone), and whether the next run
- * will resume it, checked as that run will check it (`meta` holds the digest of what ran; the
- * check reads that much of the file). Undefined when it is the same, and for other inputs (a
- * folder would have to be walked; stdin cannot be known).
+ * For `gpupool status`, which reads only the journal: whether a job's input changed since its
+ * journal last took it (lines or files added, an edit, the input gone), and whether the next run
+ * will resume it, checked as that run will check it. A JSONL file: `meta` holds the digest of
+ * what ran, and the check reads that much of the file. A folder or glob: it is walked again, as a
+ * run walks it, leaving out the job's own output and journal (`stateDir`). Undefined when it is
+ * the same, and for stdin, which cannot be known.
  */
-export function inputDrift(description: Record<string, unknown>, meta: Record<string, unknown>): InputDrift | undefined {
+export async function inputDrift(description: Record<string, unknown>, meta: Record<string, unknown>, stateDir: string): Promise<InputDrift | undefined> {
   const identity = description.inputIdentity;
   const then = description.inputState;
-  if (typeof identity !== 'string' || !identity.startsWith('file:') || typeof then !== 'string') return undefined;
-  const file = identity.slice('file:'.length);
+  if (typeof identity !== 'string' || typeof then !== 'string') return undefined;
+  if (identity.startsWith('file:')) return jsonlFileDrift(identity.slice('file:'.length), then, meta);
+  if (identity.startsWith('files:')) {
+    const output = typeof description.output === 'string' ? [description.output] : [];
+    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, [...output, stateDir]);
+  }
+  return undefined;
+}
+
+/** What `FileSource.identity` adds where the run's own files lie in the folder. */
+const OWN_FILES_MARK = / \(own output left out\)$/;
+
+function jsonlFileDrift(file: string, then: string, meta: Record<string, unknown>): InputDrift | undefined {
   try {
     const { size, state } = fileSizeAndState(file);
     if (state === then) return undefined;
     const continues = jsonlFileContinues(file, size, then, meta[INPUT_DIGEST_META]);
-    return { then, now: state, resumes: continues === true || (continues === false ? 'it is not the file it was' : continues) };
+    return { then, now: state, resumes: continues === true || (continues === false ? 'it is not the file it was' : continues), adds: 'lines' };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { then, now: code === 'ENOENT' ? 'gone' : `unreadable: ${code ?? (err as Error).message}`, resumes: 'a run needs it back as it was' };
+    return { then, now: code === 'ENOENT' ? 'gone' : `unreadable: ${code ?? (err as Error).message}`, resumes: 'a run needs it back as it was', adds: 'lines' };
+  }
+}
+
+async function folderDrift(where: string, then: string, skip: string[]): Promise<InputDrift | undefined> {
+  let source;
+  try {
+    source = await openSource(where, '', { skip });
+  } catch (err) {
+    const gone = err instanceof GpupoolError && err.code === 'GPUPOOL_E_INPUT_NOT_FOUND';
+    return { then, now: gone ? 'gone' : `unreadable: ${(err as Error).message}`, resumes: 'a run needs it back as it was', adds: 'files' };
+  }
+  try {
+    const now = source.state;
+    if (now === undefined || now === then) return undefined;
+    const continues = source.continues?.(then, {}) ?? false;
+    return { then, now, resumes: continues === true || (continues === false ? 'it is not the folder it was' : continues), adds: 'files' };
+  } finally {
+    source.close?.();
   }
 }

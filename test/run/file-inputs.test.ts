@@ -51,6 +51,9 @@ test('an output (and its journal) inside the folder being read are not inputs of
     assert.deepEqual(readOutput(out).map((l) => l.id).sort(), ['1.png', '2.png', '3.png'].map((n) => path.join(pages, n)), run);
   }
   assert.ok(fs.existsSync(path.join(pages, '.gpupool')), 'the journal is in the folder read');
+  assert.doesNotMatch((await runCli(['status', out])).stdout, /^input:/m, 'status leaves them out too: the folder did not change');
+  fs.writeFileSync(path.join(pages, '4.png'), '4');
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*"4 files, listing sha256 [0-9a-f]{32}" now\): the same command resumes it/m);
 });
 
 test('left out through links too: the folder read through a link, the output through another', async () => {
@@ -65,6 +68,9 @@ test('left out through links too: the folder read through a link, the output thr
   const r = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'in-link'), '-o', out, '--progress', 'none', '--state-dir', path.join(dir, 'out-link', 'state')]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['1.png', '2.png', '3.png']);
+  const status = await runCli(['status', '--state-dir', path.join(dir, 'out-link', 'state')]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.doesNotMatch(status.stdout, /^input:/m, 'status leaves out the output and the journal as the run did');
 });
 
 test('an input with no inputs (an empty file, an empty folder, a glob that matches nothing) succeeds with a warning', async () => {
@@ -149,6 +155,11 @@ test('a folder that only gained files after its last one resumes: its new files 
   const args = ['run', '-c', cfg, '-i', path.join(pages, '*.png'), '-o', out, '--progress', 'none', '--json'];
   assert.equal((await runCli(args)).code, 0);
   fs.writeFileSync(path.join(pages, '2026-12-03.png'), 'the next day');
+  // status walks the folder as the run will, leaving out the run's own files.
+  const status = await runCli(['status', out]);
+  assert.match(status.stdout, /^input: changed since the journal took it \("2 files, listing sha256 [0-9a-f]{32}" then, "3 files, listing sha256 [0-9a-f]{32}" now\): the same command resumes it and runs the files added after its last$/m);
+  const statusJson = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputNow: string; inputResumes: unknown };
+  assert.deepEqual([statusJson.inputNow.startsWith('3 files, listing sha256 '), statusJson.inputResumes], [true, true]);
   const grown = await runCli(args);
   assert.equal(grown.code, 0, grown.stderr);
   const summary = JSON.parse(grown.stdout) as { done: number; resumed: number };
@@ -156,8 +167,12 @@ test('a folder that only gained files after its last one resumes: its new files 
   assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['2026-12-01.png', '2026-12-02.png', '2026-12-03.png'], 'each file once');
   // The journal now holds the grown listing: run again, nothing to do; a file before the others is refused.
   assert.equal((JSON.parse((await runCli(args)).stdout) as { resumed: number }).resumed, 3);
+  assert.doesNotMatch((await runCli(['status', out])).stdout, /^input:/m, 'the same listing: nothing said');
   fs.writeFileSync(path.join(pages, '2026-11-30.png'), 'late');
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: its first 3 files in walk order are not those of then: a file was added before others, removed or renamed$/m);
   assert.equal((await runCli(args)).code, 10);
+  fs.rmSync(pages, { recursive: true });
+  assert.match((await runCli(['status', out])).stdout, /^input: gone since the journal took it \("3 files, listing sha256 [0-9a-f]{32}"\): a run needs it back as it was$/m);
 });
 
 test('a folder read through a link, with the output in it in a folder not made yet: the same job on the first run and the next', async () => {

@@ -30,7 +30,7 @@ export function registerStatusCommand(program: Command): void {
         const what = output === undefined ? `in --state-dir ${dir}` : `for "${output}" (looked in ${dir}${flags.stateDir === undefined ? '; a run given --state-dir keeps it there: give status the same' : ''})`;
         throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal ${what}`);
       }
-      const drift = inputDrift(status.description, status.meta);
+      const drift = await inputDrift(status.description, status.meta, dir);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(drift ? { ...status, inputNow: drift.now, inputResumes: drift.resumes } : status, null, 2)}\n`);
         return;
@@ -52,7 +52,7 @@ export function registerStatusCommand(program: Command): void {
 
 function driftLine(drift: InputDrift): string {
   const then = JSON.stringify(drift.then);
-  if (!/^\d+ bytes/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
-  const next = drift.resumes === true ? 'the same command resumes it and runs the lines added after its last' : `the same command will refuse it: ${drift.resumes}`;
+  if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
+  const next = drift.resumes === true ? `the same command resumes it and runs the ${drift.adds} added after its last` : `the same command will refuse it: ${drift.resumes}`;
   return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
 }
