@@ -29,7 +29,7 @@ async function nsPerLine(make: (i: number) => string, hashed: boolean): Promise<
       yield* chunks;
     };
     let digest = -1;
-    const read = hashed ? () => hashedChunks(plain(), input.length, undefined, { chunk: () => undefined, whole: (crc32) => (digest = crc32) }) : plain;
+    const read = hashed ? () => hashedChunks(plain(), input.length, undefined, { chunk: () => undefined, end: (_bytes, crc32) => (digest = crc32) }) : plain;
     const source = new JsonlSource(read, 'bench', 'bench', input.length, '');
     let seen = 0;
     const start = performance.now();

@@ -100,8 +100,8 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     const tally = new SubmitTally();
     // The sink's errors are the output's (Redis errors, which also carry system codes, are not).
     const sink = openingOutput(output, () => new JsonlSink({ path: output, startBytes: resume.outputBytes, commit: async (group) => {
-      // The digest of what was read first: it covers every line of the group.
-      await digests.beforeCommit();
+      // The digest of what was read so far: it covers every line of the group.
+      await digests.coverRead();
       await journal.commit(group);
     }, onError: (err) => failWith(outputWriteError(err, output)) }));
     closers.push(() => sink.close());
@@ -195,6 +195,9 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       const send = async (): Promise<void> => {
         await open.room(() => monitor.window);
         if (stopped()) return;
+        // A chunk in Redis outlives this submitter (the next one takes it over): the journal's
+        // digest must cover its lines before it goes, as before a commit.
+        await digests.coverRead();
         await addChunk(`${runToken}-${chunkNo++}`, { items: pending });
         pending = [];
       };

@@ -1,5 +1,5 @@
 import { GpupoolError } from '../errors/index.js';
-import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource } from './sources/index.js';
+import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, stateBytes, type InputDigest } from './sources/index.js';
 
 /** A job's input as it is now, against the state its journal holds, and what the next run will do with it. */
 export interface InputDrift {
@@ -8,8 +8,8 @@ export interface InputDrift {
   readonly now: string;
   /** True: the next run resumes it (inputs were only added after its last); else why it will refuse it. */
   readonly resumes: true | string;
-  /** What a grown input gains: a JSONL file lines, a folder or glob files. */
-  readonly adds: 'lines' | 'files';
+  /** What a run that resumes it runs: "the lines added after its last", "the files …" (empty where none resumes it). */
+  readonly runs: string;
 }
 
 /**
@@ -39,11 +39,15 @@ function jsonlFileDrift(file: string, then: string, meta: Record<string, unknown
   try {
     const { size, state } = fileSizeAndState(file);
     if (state === then) return undefined;
-    const continues = jsonlFileContinues(file, size, then, meta[INPUT_DIGEST_META]);
-    return { then, now: state, resumes: continues === true || (continues === false ? 'it is not the file it was' : continues), adds: 'lines' };
+    const digest = meta[INPUT_DIGEST_META] as Partial<InputDigest> | undefined;
+    const continues = jsonlFileContinues(file, size, then, digest);
+    // A run stopped before the end ran the lines up to its digest's bytes only: those after may have changed too.
+    const partial = typeof digest?.bytes === 'number' && digest.bytes < (stateBytes(then) ?? 0);
+    const runs = partial ? 'the lines after those that ran' : 'the lines added after its last';
+    return { then, now: state, resumes: continues === true || (continues === false ? 'it is not the file it was' : continues), runs };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { then, now: code === 'ENOENT' ? 'gone' : `unreadable: ${code ?? (err as Error).message}`, resumes: 'a run needs it back as it was', adds: 'lines' };
+    return { then, now: code === 'ENOENT' ? 'gone' : `unreadable: ${code ?? (err as Error).message}`, resumes: 'a run needs it back as it was', runs: '' };
   }
 }
 
@@ -53,13 +57,13 @@ async function folderDrift(where: string, then: string, skip: string[]): Promise
     source = await openSource(where, '', { skip });
   } catch (err) {
     const gone = err instanceof GpupoolError && err.code === 'GPUPOOL_E_INPUT_NOT_FOUND';
-    return { then, now: gone ? 'gone' : `unreadable: ${(err as Error).message}`, resumes: 'a run needs it back as it was', adds: 'files' };
+    return { then, now: gone ? 'gone' : `unreadable: ${(err as Error).message}`, resumes: 'a run needs it back as it was', runs: '' };
   }
   try {
     const now = source.state;
     if (now === undefined || now === then) return undefined;
     const continues = source.continues?.(then, {}) ?? false;
-    return { then, now, resumes: continues === true || (continues === false ? 'it is not the folder it was' : continues), adds: 'files' };
+    return { then, now, resumes: continues === true || (continues === false ? 'it is not the folder it was' : continues), runs: 'the files added after its last' };
   } finally {
     source.close?.();
   }

@@ -82,8 +82,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       startBytes: resume.outputBytes,
       writer,
       commit: async (group) => {
-        // The digest of what was read first: it covers every line of the group.
-        await digests.beforeCommit();
+        // The digest of what was read so far: it covers every line of the group.
+        await digests.coverRead();
         await journal.commit(group);
       },
       onItems: (ok, device, n, failed) => {

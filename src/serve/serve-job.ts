@@ -192,8 +192,8 @@ export class ServeJob implements ItemOwner {
         startBytes: resume.outputBytes,
         flushItems: Math.max(1, Math.floor(ctx.window / 4)),
         commit: (group) => {
-          // The digest of what was read first: it covers every line of the group (SQLite: both synchronous).
-          void digests.beforeCommit();
+          // The digest of what was read so far: it covers every line of the group (SQLite: both synchronous).
+          void digests.coverRead();
           opened.commit(group);
           this.committedBytes = group.outputBytes;
           this.notify();

@@ -63,6 +63,19 @@ redis.call('HINCRBY', KEYS[5], 'commits', 1)
 return 1`;
 
 /**
+ * A meta field set (or deleted, with no value), only while this process holds the lease, as a
+ * commit: the input's digest a stalled process kept after another took the journal over would
+ * describe fewer bytes than the other's commits.
+ *   KEYS: lock meta   ARGV: lease ttl field [value]
+ */
+const SET_META = `
+local held = redis.call('GET', KEYS[1])
+if held == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+elseif held ~= ARGV[1] then return redis.error_reply('LOCKLOST the journal lock is held by another process') end
+if #ARGV >= 4 then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) else redis.call('HDEL', KEYS[2], ARGV[3]) end
+return 1`;
+
+/**
  * The journal in Redis: the same verbs and guarantees as {@link SqliteJournal}, for a
  * submitter whose state must outlive its machine and that `gpupool status --redis` reads
  * from anywhere. One live holder at a time ({@link RedisLease}); a commit is one Lua script,
@@ -167,7 +180,9 @@ export class RedisJournal implements JobStore {
 
   async setMeta(key: string, value: unknown): Promise<void> {
     const field = USER_META_PREFIX + key;
-    await this.#write((m) => (value === undefined ? m.hdel(this.#keys.meta, field) : m.hset(this.#keys.meta, field, JSON.stringify(value))));
+    this.#assertOpen();
+    const args = value === undefined ? [field] : [field, JSON.stringify(value)];
+    await this.#redis.eval(SET_META, 2, this.#keys.lock, this.#keys.meta, this.#lease.value, this.#ttlMs, ...args).catch((err: unknown) => Promise.reject(this.#error(err)));
   }
 
   async markFinished(totalItems: number): Promise<void> {

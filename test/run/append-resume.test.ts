@@ -128,6 +128,7 @@ for (const thread of ['off', 'on']) {
     const grown = await killedRun('grown');
     assert.ok(editLine(grown.input, n) > grown.read, 'the edited line lies after what was read');
     fs.appendFileSync(grown.input, `${JSON.stringify(line(n + 1, 'new'))}\n`);
+    assert.match((await runCli(['status', grown.out])).stdout, /^input: changed since .*: the same command resumes it and runs the lines after those that ran$/m);
     const resumed = await runCli([...grown.args, '--max-pending', '4096'], { env });
     assert.equal(resumed.code, 0, resumed.stderr);
     const outputs = readOutput(grown.out);
@@ -147,6 +148,24 @@ for (const thread of ['off', 'on']) {
     assert.ok(refused.stderr.includes(`  why: its first ${edited.read} bytes are not those that ran: a line was edited, not only added after the last\n`), refused.stderr);
   });
 }
+
+test('a run killed before its first commit leaves a journal of nothing that ran: the file may then change in any way, and the next run resumes it', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 5, (i) => ({ n: i }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    env: { SETUP_SLEEP_MS: "3000" }\n`);
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
+  const { child, done } = startCli(args);
+  await until('the journal', () => fs.existsSync(path.join(dir, '.gpupool')));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  child.kill('SIGKILL');
+  await done;
+  fs.writeFileSync(input, '{"n":"edited"}\n{"n":"other"}\n'); // not only grown
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command resumes it/m);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(readOutput(out).map((l) => [l.id, l.output]), [[1, { n: 'edited' }], [2, { n: 'other' }]]);
+});
 
 test('a line edited while a later run loads its model is not taken as what ran: the run after that refuses the file', async () => {
   const dir = tempDir();

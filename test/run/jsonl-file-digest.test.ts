@@ -97,6 +97,7 @@ for (const [name, open] of Object.entries(readers)) {
     assert.ok(checkpoint?.bytes !== undefined && checkpoint.bytes < text.length, `${JSON.stringify(checkpoint)}: not the whole file`);
     assert.equal(checkpoint.state, source.state);
     assert.equal(checkpoint.crc32, crc32(text.slice(0, checkpoint.bytes)), 'the CRC of the first bytes');
+    assert.equal(text[checkpoint.bytes - 1], '\n', 'up to a line end: the line it cuts has not run');
     const endOfLinesRead = lines(0, linesRead).length;
     assert.ok(checkpoint.bytes >= endOfLinesRead, `${checkpoint.bytes} bytes cover the ${linesRead} lines read (${endOfLinesRead} bytes)`);
   });
@@ -127,9 +128,36 @@ for (const [name, open] of Object.entries(readers)) {
     const found = await checkpoints({ skip: false, fresh: false, verified: { bytes: prefix.length, crc32: crc32(prefix) } });
     assert.equal(found[0], prefix.length);
     assert.equal(found.at(-1), text.length);
-    // Not found again (the file changed since): it stays at what was checked.
+    // Not found again (the file changed since): what was checked until then, then a mark that no digest stands.
     const other = await checkpoints({ skip: false, fresh: false, verified: { bytes: prefix.length, crc32: crc32(prefix) ^ 1 } }, false);
-    assert.ok(other.every((b) => b === prefix.length), other.join(' '));
+    const lost = other.findIndex((b) => b === 0);
+    assert.ok(lost > 0 && other.slice(0, lost).every((b) => b === prefix.length) && other.slice(lost).every((b) => b === 0), other.join(' '));
+  });
+
+  test(`${name}: a file cut shorter while it is read: the digest ends where the read ended, with the last line that ran, and the file put back is refused`, async () => {
+    const text = lines(0, 20_000);
+    const file = tempFile(text);
+    const source = open(file);
+    const cutAt = text.indexOf('{"n":15000,') + 3; // inside line 15001
+    let cut = false;
+    let last: unknown;
+    for await (const batch of source.recordBatches()) {
+      if (!cut) {
+        fs.truncateSync(file, cutAt);
+        cut = true;
+      }
+      if (batch.length > 0) last = batch.at(-1);
+    }
+    // Its last line ran as the read found it: `{"n`, a parse error, which the run reports for line 15001.
+    assert.deepEqual([(last as { seq: number }).seq, 'parseError' in (last as object)], [15_000, true]);
+    assert.equal(source.readDigest?.(), undefined, 'not the whole file');
+    const checkpoint = source.readCheckpoint?.();
+    assert.deepEqual(checkpoint, { state: source.state, crc32: crc32(text.slice(0, cutAt)), bytes: cutAt });
+    fs.writeFileSync(file, text);
+    assert.equal(
+      jsonlFileContinues(file, text.length, source.state!, checkpoint),
+      `its last line that ran, at ${cutAt} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`,
+    );
   });
 }
 
@@ -141,14 +169,14 @@ test('the keeper writes the digest of what was read before each commit, never on
     status: () => ({ meta }) as unknown as JournalStatus,
     setMeta: (key: string, value: unknown) => void writes.push([key, value]),
   });
-  // A new journal: nothing at first; each commit, a longer digest; the whole one at the end.
+  // A new journal: the digest of no bytes at once (nothing ran); each commit, a longer digest; the whole one at the end.
   const source = JsonlSource.fromFile(file, 'cost');
   const keeper = await InputDigestKeeper.open(source, journal({}), { done: 0, failed: 0 });
-  assert.deepEqual(writes, []);
+  assert.deepEqual(writes.splice(0), [[INPUT_DIGEST_META, { state: source.state, crc32: 0, bytes: 0 }]]);
   for await (const batch of source.recordBatches()) {
     assert.ok(batch.length > 0);
-    await keeper.beforeCommit();
-    await keeper.beforeCommit(); // nothing read since: nothing written
+    await keeper.coverRead();
+    await keeper.coverRead(); // nothing read since: nothing written
   }
   await keeper.afterRead();
   const written = writes.map((w) => (w as [string, InputDigest])[1]);
@@ -156,23 +184,36 @@ test('the keeper writes the digest of what was read before each commit, never on
   assert.ok(written.length > 2, `${written.length} writes`);
   assert.ok(written.slice(0, -1).every((d, i) => d.bytes! > (i === 0 ? 0 : written[i - 1].bytes!)), 'each covers more than the last');
   assert.deepEqual(written.at(-1), { state: source.state, crc32: crc32(text) });
-  await keeper.beforeCommit(); // a commit after the whole digest (answers still in flight): it stays
+  await keeper.coverRead(); // a commit after the whole digest (answers still in flight): it stays
   assert.equal(writes.length, written.length);
+  assert.ok(written.slice(0, -1).every((d) => text[d.bytes! - 1] === '\n'), 'each ends at a line end');
 
   // A journal that holds the whole digest of this state: nothing hashed, nothing written.
   writes.length = 0;
   const again = JsonlSource.fromFile(file, 'cost');
   const same = await InputDigestKeeper.open(again, journal({ [INPUT_DIGEST_META]: { state: again.state, crc32: crc32(text) } }), { done: 5, failed: 0 });
-  for await (const batch of again.recordBatches()) if (batch.length > 0) await same.beforeCommit();
+  for await (const batch of again.recordBatches()) if (batch.length > 0) await same.coverRead();
   await same.afterRead();
   assert.deepEqual(writes, []);
 
   // A run of this state stopped before the end: its digest is checked on the way and then grows.
   const cut = text.indexOf('{"n":3000,');
+  // A run of this state that found the bytes that ran before changed: a mark that no digest stands, once, and nothing after it.
+  writes.length = 0;
+  const changed = JsonlSource.fromFile(file, 'cost');
+  const lost = await InputDigestKeeper.open(changed, journal({ [INPUT_DIGEST_META]: { state: changed.state, crc32: crc32(text.slice(0, cut)) ^ 1, bytes: cut } }), { done: 5, failed: 0 });
+  for await (const batch of changed.recordBatches()) if (batch.length > 0) await lost.coverRead();
+  await lost.afterRead();
+  assert.deepEqual(writes, [[INPUT_DIGEST_META, { state: changed.state, crc32: 0, bytes: 0, changedWhileRead: `its first ${cut} bytes were not those that ran before` }]]);
+  assert.equal(
+    jsonlFileContinues(file, text.length, changed.state!, (writes[0] as unknown[])[1]),
+    `it changed while a run read it (its first ${cut} bytes were not those that ran before), so the lines that ran cannot be checked`,
+  );
+  writes.length = 0;
   const stopped = JsonlSource.fromFile(file, 'cost');
   const resumed = await InputDigestKeeper.open(stopped, journal({ [INPUT_DIGEST_META]: { state: stopped.state, crc32: crc32(text.slice(0, cut)), bytes: cut } }), { done: 5, failed: 0 });
   assert.deepEqual(writes, [], 'what the journal holds is not written again');
-  for await (const batch of stopped.recordBatches()) if (batch.length > 0) await resumed.beforeCommit();
+  for await (const batch of stopped.recordBatches()) if (batch.length > 0) await resumed.coverRead();
   assert.ok(writes.length > 0 && (writes.at(-1) as unknown as [string, InputDigest])[1].bytes === text.length);
 
   // A file that grew from a state whose first bytes the journal's digest holds: that digest, under the new state, at once.
@@ -236,8 +277,14 @@ test('continues: a last line without its line end continues only if what was add
   fs.writeFileSync(file, first + '5}\n');
   assert.equal(
     jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]),
-    'its last line at 15 bytes had no line end, and the bytes added do not begin with one: they changed that line',
+    'its last line that ran, at 15 bytes, had no line end, and the bytes after it do not begin with one: they changed that line',
   );
+  // The same digest carried under a grown file's state (a resumed run killed before its first commit) checks it too.
+  fs.writeFileSync(file, first + '\n{"c":3}\n');
+  const grownState = JsonlSource.fromFile(file, 'cost').state!;
+  const carried = { state: grownState, crc32: crc32(first), bytes: first.length };
+  fs.writeFileSync(file, '{"a":1}\n{"b":2}5\n{"c":3}\n');
+  assert.match(String(jsonlFileContinues(file, fs.statSync(file).size, grownState, carried)), /^its last line that ran, at 15 bytes, had no line end/);
   // An empty file that gained lines continues.
   const empty = tempFile('');
   const emptyState = JsonlSource.fromFile(empty, 'cost').state!;

@@ -69,8 +69,13 @@ describe('RedisJournal specifics', () => {
     const again = await openRedisJournal({ redis, key, identity: identity() });
     assert.equal(again.recoveredFrom?.pid, 2 ** 22 + 17);
     assert.deepEqual([...(await again.resume()).done], [0, 1]);
-    // The old holder can no longer commit: its lease is gone (fencing).
+    // The old holder can no longer commit, nor set meta (the input's digest): its lease is gone (fencing).
+    await again.setMeta('inputDigest', { state: 's', crc32: 7, bytes: 4000 });
     await rejectsWith(() => j.commit({ done: [5], outputBytes: 9 }), 'GPUPOOL_E_JOURNAL_LOCKED');
+    await rejectsWith(() => j.setMeta('inputDigest', { state: 's', crc32: 1, bytes: 2000 }), 'GPUPOOL_E_JOURNAL_LOCKED');
+    assert.deepEqual((await again.status()).meta.inputDigest, { state: 's', crc32: 7, bytes: 4000 });
+    await again.setMeta('inputDigest', undefined);
+    assert.equal((await again.status()).meta.inputDigest, undefined, 'deleted by its holder');
     await again.close();
   });
 

@@ -53,6 +53,6 @@ export function registerStatusCommand(program: Command): void {
 function driftLine(drift: InputDrift): string {
   const then = JSON.stringify(drift.then);
   if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
-  const next = drift.resumes === true ? `the same command resumes it and runs the ${drift.adds} added after its last` : `the same command will refuse it: ${drift.resumes}`;
+  const next = drift.resumes === true ? `the same command resumes it and runs ${drift.runs}` : `the same command will refuse it: ${drift.resumes}`;
   return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
 }

@@ -60,12 +60,21 @@ export class FileDigests {
     const chunks = fileChunks(this.file, undefined, this.size);
     const first = this.beginRead();
     if (this.plan.skip) return chunks;
-    return hashedChunks(chunks, this.size, this.plan.verified, {
-      chunk: (bytes, crc32, prefixMatches) => {
-        if (first && this.standsSoFar(prefixMatches)) this.checkpoint = { state: this.state, crc32, bytes };
-      },
-      whole: (crc32, prefixMatches) => {
-        if (this.digest === undefined && this.stands(prefixMatches)) this.digest = { state: this.state, crc32 };
+    const { verified } = this.plan;
+    const readSoFar = (bytes: number, crc32: number, prefixMatches: boolean | undefined) => {
+      if (!first || this.checkpoint?.changedWhileRead !== undefined) return;
+      if (this.standsSoFar(prefixMatches)) this.checkpoint = { state: this.state, crc32, bytes };
+      else if (prefixMatches === false && verified !== undefined) {
+        // The lines run from here on are read from other bytes than the lines that ran before:
+        // no digest vouches for both, so the journal must not keep one that passes.
+        this.checkpoint = { state: this.state, crc32: 0, bytes: 0, changedWhileRead: `its first ${verified.bytes} bytes were not those that ran before` };
+      }
+    };
+    return hashedChunks(chunks, this.size, verified, {
+      chunk: readSoFar,
+      end: (bytes, crc32, prefixMatches, whole) => {
+        readSoFar(bytes, crc32, prefixMatches);
+        if (whole && this.digest === undefined && this.stands(prefixMatches)) this.digest = { state: this.state, crc32 };
       },
     });
   }
@@ -85,7 +94,7 @@ export class FileDigests {
    * state while it was read (its size and time, as the journal trusts them).
    */
   private stands(prefixMatches: boolean | undefined): boolean {
-    return this.standsSoFar(prefixMatches) || stillInState(this.file, this.state);
+    return prefixMatches !== false && (this.standsSoFar(prefixMatches) || stillInState(this.file, this.state));
   }
 }
 

@@ -24,6 +24,12 @@ export interface InputDigest {
    * the end leaves one.
    */
   readonly bytes?: number;
+  /**
+   * Set instead of a digest that could stand: a run found the file's first bytes other than
+   * those that ran before (it was edited while the run started), so the lines it ran since were
+   * read from other bytes, and no digest vouches for both. Why, for the refusal.
+   */
+  readonly changedWhileRead?: string;
 }
 
 /** Bytes per read of the check: large reads, as it reads the file through once. */
@@ -64,36 +70,49 @@ export function stateBytes(state: string): number | undefined {
 
 /** What {@link hashedChunks} tells as it reads; `prefixMatches`: whether the checked prefix was found again, undefined until it was passed. */
 export interface HashedRead {
-  /** Before each chunk goes on: the bytes read so far, with it, and their CRC-32. */
+  /**
+   * Before each chunk goes on: the bytes read so far up to their last line end, and their CRC-32.
+   * The lines the reader has cut so far lie within them; the line that straddles them has not
+   * been cut yet.
+   */
   chunk(bytes: number, crc32: number, prefixMatches: boolean | undefined): void;
-  /** The chunks ended after exactly the file's size. */
-  whole(crc32: number, prefixMatches: boolean | undefined): void;
+  /**
+   * The chunks ended (before the reader cuts a last line without its line end): all the bytes
+   * read and their CRC-32; `whole` when they are the file's size.
+   */
+  end(bytes: number, crc32: number, prefixMatches: boolean | undefined, whole: boolean): void;
 }
 
 /**
  * `chunks` as they are, their CRC-32 taken on the way (before the reader overwrites them), told
- * to `read` after each chunk and, when they end after exactly `size` bytes (the file as its state
- * says), whole; with whether their first `check.bytes` bytes had `check.crc32`. A read stopped
- * early, or a file cut shorter while it was read, gives no whole CRC.
+ * to `read` after each chunk (up to its last line end) and at their end, with whether their first
+ * `check.bytes` bytes had `check.crc32`. The digests of a read end at a line end, or where the
+ * read ended: so one whose last byte is not a line end holds a last line that ran without one
+ * (`jsonlFileContinues` checks what follows it).
  */
 export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number, check: PrefixDigest | undefined, read: HashedRead): AsyncGenerator<Buffer> {
   let crc = 0;
   let bytes = 0;
   let prefixMatches = check?.bytes === 0 ? check.crc32 === 0 : undefined;
   for await (const chunk of chunks) {
+    // Hashed in up to three parts, cut where the checked prefix ends and after the last line end.
+    let at = 0;
     if (check !== undefined && prefixMatches === undefined && bytes + chunk.length >= check.bytes) {
-      const cut = check.bytes - bytes;
-      crc = zlib.crc32(chunk.subarray(0, cut), crc);
+      at = check.bytes - bytes;
+      crc = zlib.crc32(chunk.subarray(0, at), crc);
       prefixMatches = crc === check.crc32;
-      crc = zlib.crc32(chunk.subarray(cut), crc);
-    } else {
-      crc = zlib.crc32(chunk, crc);
     }
+    const lineEnd = chunk.lastIndexOf(NEWLINE) + 1;
+    if (lineEnd > at) {
+      crc = zlib.crc32(chunk.subarray(at, lineEnd), crc);
+      at = lineEnd;
+      read.chunk(bytes + lineEnd, crc, prefixMatches);
+    }
+    crc = zlib.crc32(chunk.subarray(at), crc);
     bytes += chunk.length;
-    read.chunk(bytes, crc, prefixMatches);
     yield chunk;
   }
-  if (bytes === size) read.whole(crc, prefixMatches);
+  read.end(bytes, crc, prefixMatches, bytes === size);
 }
 
 /**
@@ -111,6 +130,9 @@ export function jsonlFileContinues(file: string, size: number, former: string, s
   const thenBytes = stateBytes(former);
   if (thenBytes === undefined) return false;
   const digest = stored as Partial<InputDigest> | undefined;
+  if (digest?.state === former && typeof digest.changedWhileRead === 'string') {
+    return `it changed while a run read it (${digest.changedWhileRead}), so the lines that ran cannot be checked`;
+  }
   const known = digest?.state === former && typeof digest.crc32 === 'number';
   const ran = known && typeof digest.bytes === 'number' ? digest.bytes : thenBytes;
   if (size < ran) {
@@ -121,12 +143,11 @@ export function jsonlFileContinues(file: string, size: number, former: string, s
   }
   const { crc32, lastByte, next } = digestOfFirst(file, ran);
   if (crc32 !== digest.crc32) return `its first ${ran} bytes are not those that ran: a line was edited, not only added after the last`;
-  // A last line without its line end ran as it was: bytes added must begin by ending it (a CR
-  // before the LF is no part of a line). Only where the digest reaches the end: a run that
-  // stopped earlier never ran a line its bytes cut.
+  // A digest ends at a line end, or where a read ended: then its last line ran without one, as
+  // it was, and what follows must begin by ending it (a CR before the LF is no part of a line).
   const ended = next[0] === NEWLINE || (next[0] === CR && next[1] === NEWLINE);
-  if (ran === thenBytes && size > thenBytes && thenBytes > 0 && lastByte !== NEWLINE && !ended) {
-    return `its last line at ${thenBytes} bytes had no line end, and the bytes added do not begin with one: they changed that line`;
+  if (size > ran && ran > 0 && lastByte !== NEWLINE && !ended) {
+    return `its last line that ran, at ${ran} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`;
   }
   return true;
 }
