@@ -61,6 +61,12 @@ export interface ResultArrayHeader {
   id: number;
   count: number;
   errors?: Record<string, ItemErrorBody>;
+  /**
+   * The array was written by a strict JSON encoder (no `NaN` or `Infinity`: Python's with
+   * `allow_nan=False`, JavaScript's `JSON.stringify`), as the SDKs' are: gpupool checks the
+   * structure only, not each bare number and literal.
+   */
+  strict?: boolean;
 }
 
 /** A decoded `result_lines` or `result_array` frame: the header plus each output's JSON text. */

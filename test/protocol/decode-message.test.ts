@@ -79,6 +79,12 @@ test('an output that is not one JSON value is refused, naming it: a result_lines
   for (const element of ['NaN', 'hello', '1 2', 'nul', 'truex', '-Infinity', '1e', '01', '--1', '1-2', '1.', '-', '00', '-01', '0-', '1a', '-a']) {
     refused(`{"type":"result_array","id":6,"count":2}\n[1, ${element}]`, /^result_array 6: output 2 of 2 is not one JSON value: /);
   }
+  // A strict encoder's array (the SDKs' say so): bare values are not checked one by one, the structure still is.
+  const strict = decodeWorkerMessage('{"type":"result_array","id":6,"count":3,"strict":true}\n[1,-2.5e3,7]');
+  assert.deepEqual(strict.type === 'result_lines' && outputTextList(strict.outputs), ['1', '-2.5e3', '7']);
+  assert.doesNotThrow(() => decodeWorkerMessage('{"type":"result_array","id":6,"count":2,"strict":true}\n[1,NaN]'), 'trusted: the worker vouched for its encoder');
+  refused('{"type":"result_array","id":6,"count":2,"strict":false}\n[1,NaN]', /^result_array 6: output 2 of 2 is not one JSON value: /);
+  refused('{"type":"result_array","id":6,"count":2,"strict":true}\n[1,{"a":1}2]', /^result_array 6: what follows the header is not a JSON array: /);
   // ...and an element that begins with a string, object or array must end with it (the split refuses the frame).
   for (const element of ['{"a":1}{"b":2}', '"a""b"', '"a"5', '[1]2', '1"a"', '1[2]']) {
     refused(`{"type":"result_array","id":8,"count":2}\n[1, ${element}]`, /^result_array 8: what follows the header is not a JSON array: /);

@@ -206,7 +206,8 @@ def _result_form():
     # `result_array`: the outputs as one JSON array after a header line; gpupool splits it into
     # each output's text, where the classic `result` costs it a parse and a stringify per item.
     if _result_array_accepted():
-        return '{"type":"result_array","id":%s,"count":%d}\n%s'
+        # "strict": its encoder refuses NaN and Infinity (allow_nan=False), so gpupool need not check each bare value.
+        return '{"type":"result_array","id":%s,"count":%d,"strict":true}\n%s'
     return None
 
 

@@ -117,7 +117,7 @@ class Batches(WorkerTest):
         # JSON array after a header line; the bytes are exact.
         w = self.started("noop_worker.py", env={"GPUPOOL_RESULT_FORMS": "result_lines,result_array"})
         w.send_raw(frame(b'{"type":"batch","id":5,"items":[{"t":"h\\u00e9, \\"q\\""},[1,2],null]}'))
-        self.assertNextBytes(w, b'{"type":"result_array","id":5,"count":3}\n[{"t":"h\\u00e9, \\"q\\""},[1,2],null]')
+        self.assertNextBytes(w, b'{"type":"result_array","id":5,"count":3,"strict":true}\n[{"t":"h\\u00e9, \\"q\\""},[1,2],null]')
 
     def test_item_errors_keep_the_classic_result_even_with_result_array(self):
         w = self.started(env={"GPUPOOL_RESULT_FORMS": "result_array"})
