@@ -13,6 +13,7 @@ export class FileDigests {
   private plan: DigestPlan = { skip: false, fresh: true };
   /** What `continues` checked the file against: the bytes that ran before. */
   private verified?: PrefixDigest;
+  /** Reads begun: only the first one's checkpoints count. */
   private reads = 0;
   /** The first whole read's, where it stands for the state (a submitter's later pass reads lines that ran in the first). */
   digest?: InputDigest;

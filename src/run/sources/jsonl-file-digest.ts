@@ -94,6 +94,9 @@ export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number,
   let crc = 0;
   let bytes = 0;
   let prefixMatches = check?.bytes === 0 ? check.crc32 === 0 : undefined;
+  // The bytes up to the last line end read so far, and their CRC.
+  let lineBytes = 0;
+  let lineCrc = 0;
   for await (const chunk of chunks) {
     // Hashed in up to three parts, cut where the checked prefix ends and after the last line end.
     let at = 0;
@@ -106,10 +109,12 @@ export async function* hashedChunks(chunks: AsyncIterable<Buffer>, size: number,
     if (lineEnd > at) {
       crc = zlib.crc32(chunk.subarray(at, lineEnd), crc);
       at = lineEnd;
-      read.chunk(bytes + lineEnd, crc, prefixMatches);
+      lineBytes = bytes + lineEnd;
+      lineCrc = crc;
     }
     crc = zlib.crc32(chunk.subarray(at), crc);
     bytes += chunk.length;
+    read.chunk(lineBytes, lineCrc, prefixMatches);
     yield chunk;
   }
   read.end(bytes, crc, prefixMatches, bytes === size);
