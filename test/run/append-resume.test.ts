@@ -53,11 +53,11 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
   // A line edited and one added: line 1 is another input now, so the journal is not taken.
   fs.writeFileSync(input, '{"v":"edited"}\n{"v":2}\n{"v":3}\n\n{"v":5}\n{"v":6}\n');
   // status tells ahead, checked as the run checks it.
-  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: its first 33 bytes are not those that ran: a line was edited, not only added after the last$/m);
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: its first 33 bytes are not those read before: a line there was edited or removed, not only lines added after the last$/m);
   const edited = await runCli(args);
   assert.equal(edited.code, 10, edited.stderr);
   const message = (JSON.parse(edited.stderr) as { message: string }).message; // --json: the error as JSON
-  assert.match(message, /^the input changed since the journal in .* was made \("33 bytes, modified [^"]+" then, "48 bytes, modified [^"]+" now\).*\n {2}why: its first 33 bytes are not those that ran: a line was edited, not only added after the last\n/);
+  assert.match(message, /^the input changed since the journal in .* was made \("33 bytes, modified [^"]+" then, "48 bytes, modified [^"]+" now\).*\n {2}why: its first 33 bytes are not those read before: a line there was edited or removed, not only lines added after the last\n/);
   assert.equal(readOutput(out).length, 4, 'the output is untouched');
   fs.rmSync(input);
   assert.match((await runCli(['status', out])).stdout, /^input: gone since the journal took it \("33 bytes, modified [^"]+"\): a run needs it back as it was$/m);
@@ -145,7 +145,7 @@ for (const thread of ['off', 'on']) {
     fs.appendFileSync(edited.input, `${JSON.stringify(line(n + 1, 'new'))}\n`);
     const refused = await runCli(edited.args, { env });
     assert.equal(refused.code, 10, refused.stderr);
-    assert.ok(refused.stderr.includes(`  why: its first ${edited.read} bytes are not those that ran: a line was edited, not only added after the last\n`), refused.stderr);
+    assert.ok(refused.stderr.includes(`  why: its first ${edited.read} bytes are not those read before: a line there was edited or removed, not only lines added after the last\n`), refused.stderr);
   });
 }
 
@@ -182,5 +182,5 @@ test('a line edited while a later run loads its model is not taken as what ran: 
   // Line 6 ran as it was, not as it is: the file is refused, not resumed with its old result.
   const after = await runCli(args);
   assert.equal(after.code, 10, after.stderr);
-  assert.match(after.stderr, /why: its first \d+ bytes are not those that ran: a line was edited/);
+  assert.match(after.stderr, /why: its first \d+ bytes are not those read before: a line there was edited/);
 });

@@ -170,6 +170,8 @@ test('a folder that only gained files after its last one resumes: its new files 
   assert.doesNotMatch((await runCli(['status', out])).stdout, /^input:/m, 'the same listing: nothing said');
   fs.writeFileSync(path.join(pages, '2026-11-30.png'), 'late');
   assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: its first 3 files in walk order are not those of then: a file was added before others, removed or renamed$/m);
+  const refusing = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputResumes: unknown; inputRefusal: unknown };
+  assert.deepEqual([refusing.inputResumes, refusing.inputRefusal], [false, 'its first 3 files in walk order are not those of then: a file was added before others, removed or renamed']);
   assert.equal((await runCli(args)).code, 10);
   fs.rmSync(pages, { recursive: true });
   assert.match((await runCli(['status', out])).stdout, /^input: gone since the journal took it \("3 files, listing sha256 [0-9a-f]{32}"\): a run needs it back as it was$/m);

@@ -156,7 +156,7 @@ for (const [name, open] of Object.entries(readers)) {
     fs.writeFileSync(file, text);
     assert.equal(
       jsonlFileContinues(file, text.length, source.state!, checkpoint),
-      `its last line that ran, at ${cutAt} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`,
+      `its last line read before, at ${cutAt} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`,
     );
   });
 }
@@ -204,10 +204,10 @@ test('the keeper writes the digest of what was read before each commit, never on
   const lost = await InputDigestKeeper.open(changed, journal({ [INPUT_DIGEST_META]: { state: changed.state, crc32: crc32(text.slice(0, cut)) ^ 1, bytes: cut } }), { done: 5, failed: 0 });
   for await (const batch of changed.recordBatches()) if (batch.length > 0) await lost.coverRead();
   await lost.afterRead();
-  assert.deepEqual(writes, [[INPUT_DIGEST_META, { state: changed.state, crc32: 0, bytes: 0, changedWhileRead: `its first ${cut} bytes were not those that ran before` }]]);
+  assert.deepEqual(writes, [[INPUT_DIGEST_META, { state: changed.state, crc32: 0, bytes: 0, changedWhileRead: `its first ${cut} bytes were not those read before` }]]);
   assert.equal(
     jsonlFileContinues(file, text.length, changed.state!, (writes[0] as unknown[])[1]),
-    `it changed while a run read it (its first ${cut} bytes were not those that ran before), so the lines that ran cannot be checked`,
+    `it changed while a run read it (its first ${cut} bytes were not those read before), so the lines that ran cannot be checked`,
   );
   writes.length = 0;
   const stopped = JsonlSource.fromFile(file, 'cost');
@@ -241,7 +241,7 @@ test('continues: a file with lines added after its last (or touched) continues; 
   assert.equal(check(first + '{"c":3}\n', {}), 'its journal holds no digest of the 16 bytes that ran (an earlier gpupool, which kept none, made the journal, and no run since read the file to its end), so they cannot be checked');
   assert.match(String(check(first + '{"c":3}\n', { [INPUT_DIGEST_META]: { state: '3 bytes, modified 2026-01-01T00:00:00.000000000Z', crc32: crc32(first) } })), /holds no digest of the 16 bytes/, 'a digest of another state');
   assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 it held then: lines were removed or shortened');
-  assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
+  assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those read before: a line there was edited or removed, not only lines added after the last');
   assert.equal(JsonlSource.fromFile(file, 'cost').continues('2 files, listing sha256 00000000000000000000000000000000', digest), false, 'not a file state');
   assert.equal(JsonlSource.fromStream(fs.createReadStream(file), 'stdin', 'cost').continues(former, digest), false, 'a stream cannot be checked');
 });
@@ -259,8 +259,8 @@ test('continues: a digest of the first bytes only (a run stopped before the end)
   assert.equal(check(ran + '{"c":"edited"}\n'), true, 'a line that never ran, edited');
   assert.equal(check(ran), true, 'lines that never ran, removed');
   assert.equal(check(ran + '5'), true, 'no rule for a last line that never ran');
-  assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 that ran: lines were removed or shortened');
-  assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those that ran: a line was edited, not only added after the last');
+  assert.equal(check('{"a":1}\n'), 'it holds 8 bytes, fewer than the 16 read before: lines were removed or shortened');
+  assert.equal(check('{"a":9}\n{"b":2}\n{"c":3}\n'), 'its first 16 bytes are not those read before: a line there was edited or removed, not only lines added after the last');
 });
 
 test('continues: a last line without its line end continues only if what was added begins by ending it', () => {
@@ -277,14 +277,14 @@ test('continues: a last line without its line end continues only if what was add
   fs.writeFileSync(file, first + '5}\n');
   assert.equal(
     jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]),
-    'its last line that ran, at 15 bytes, had no line end, and the bytes after it do not begin with one: they changed that line',
+    'its last line read before, at 15 bytes, had no line end, and the bytes after it do not begin with one: they changed that line',
   );
   // The same digest carried under a grown file's state (a resumed run killed before its first commit) checks it too.
   fs.writeFileSync(file, first + '\n{"c":3}\n');
   const grownState = JsonlSource.fromFile(file, 'cost').state!;
   const carried = { state: grownState, crc32: crc32(first), bytes: first.length };
   fs.writeFileSync(file, '{"a":1}\n{"b":2}5\n{"c":3}\n');
-  assert.match(String(jsonlFileContinues(file, fs.statSync(file).size, grownState, carried)), /^its last line that ran, at 15 bytes, had no line end/);
+  assert.match(String(jsonlFileContinues(file, fs.statSync(file).size, grownState, carried)), /^its last line read before, at 15 bytes, had no line end/);
   // An empty file that gained lines continues.
   const empty = tempFile('');
   const emptyState = JsonlSource.fromFile(empty, 'cost').state!;

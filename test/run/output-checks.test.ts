@@ -68,7 +68,7 @@ test('outputs that work: nested folders not made yet, a link whose target (and i
   assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, 5);
   const without = await runCli(['status', '/dev/null']);
   assert.equal(without.code, 4, without.stderr);
-  assert.match(without.stderr, /GPUPOOL_E_NOT_FOUND: no journal for "\/dev\/null" \(looked in \/dev\/\.gpupool\/null; a run given --state-dir keeps it there: give status the same\)/);
+  assert.match(without.stderr, /GPUPOOL_E_NOT_FOUND: no journal for "\/dev\/null" \(looked in \/dev\/\.gpupool\/null; a run given --state-dir keeps it there: give status the same; a `gpupool submit --journal redis` job's is in Redis: gpupool status --redis URL JOB\)/);
 });
 
 test('an output that takes no positioned writes (a file of /proc, with the journal elsewhere) fails naming it, with the writer thread or without', async () => {

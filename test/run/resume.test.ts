@@ -108,6 +108,7 @@ test('stdin from a file (< in.jsonl) resumes for that file, reader thread on or 
   const message = (JSON.parse(refused.stderr) as { message: string }).message; // --json: the error as JSON
   assert.match(message, /"inputIdentity":"stream:stdin","inputState":"file \d+:\d+ from byte 0, 16 bytes, modified [^"]+"/);
   assert.match(message, /differs in: inputState\n/);
+  assert.match(message, /why: stdin read from a file is resumed only while that file keeps its size and modification time; give the file with -i to resume it once lines are added/);
   // The same lines from a pipe cannot be checked: refused, saying what the input is now.
   const piped = spawnSync(process.execPath, [CLI, 'run', '-c', config, '-i', '-', '-o', out, '--progress', 'none'], { input: fs.readFileSync(input), encoding: 'utf8' });
   assert.equal(piped.status, 10, piped.stderr);

@@ -27,12 +27,13 @@ export function registerStatusCommand(program: Command): void {
       const dir = flags.stateDir ?? stateDirFor(path.resolve(output!));
       const status = readJournalStatus(dir);
       if (!status) {
-        const what = output === undefined ? `in --state-dir ${dir}` : `for "${output}" (looked in ${dir}${flags.stateDir === undefined ? '; a run given --state-dir keeps it there: give status the same' : ''})`;
+        const what = output === undefined ? `in --state-dir ${dir}` : `for "${output}" (looked in ${dir}${flags.stateDir === undefined ? '; a run given --state-dir keeps it there: give status the same' : ''}; a \`gpupool submit --journal redis\` job's is in Redis: gpupool status --redis URL JOB)`;
         throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal ${what}`);
       }
       const drift = await inputDrift(status.description, status.meta, dir);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(drift ? { ...status, inputNow: drift.now, inputResumes: drift.resumes } : status, null, 2)}\n`);
+        const input = drift && { inputNow: drift.now, inputResumes: drift.resumes === true, ...(drift.resumes === true ? {} : { inputRefusal: drift.resumes }) };
+        process.stdout.write(`${JSON.stringify(input ? { ...status, ...input } : status, null, 2)}\n`);
         return;
       }
       const c = status.counts;

@@ -68,7 +68,7 @@ export class FileDigests {
       else if (prefixMatches === false && verified !== undefined) {
         // The lines run from here on are read from other bytes than the lines that ran before:
         // no digest vouches for both, so the journal must not keep one that passes.
-        this.checkpoint = { state: this.state, crc32: 0, bytes: 0, changedWhileRead: `its first ${verified.bytes} bytes were not those that ran before` };
+        this.checkpoint = { state: this.state, crc32: 0, bytes: 0, changedWhileRead: `its first ${verified.bytes} bytes were not those read before` };
       }
     };
     return hashedChunks(chunks, this.size, verified, {

@@ -45,6 +45,16 @@ export function stdinState(): string | undefined {
   return at === undefined ? undefined : `file ${stat.dev}:${stat.ino} from byte ${at}, ${statState(stat)}`;
 }
 
+/**
+ * Why stdin redirected from a file (a {@link stdinState} then) does not continue a journal once
+ * that file changed, even only grown or touched: what a run read from it cannot be checked again
+ * (only its descriptor was given). Undefined for another kind of state.
+ */
+export function stdinFileRefusal(former: string): string | undefined {
+  if (!former.startsWith('file ')) return undefined;
+  return 'stdin read from a file is resumed only while that file keeps its size and modification time; give the file with -i to resume it once lines are added';
+}
+
 /** fd 0's offset, from /proc (Linux); undefined where it cannot be read. */
 function stdinOffset(): string | undefined {
   try {

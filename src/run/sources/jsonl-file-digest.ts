@@ -141,18 +141,18 @@ export function jsonlFileContinues(file: string, size: number, former: string, s
   const known = digest?.state === former && typeof digest.crc32 === 'number';
   const ran = known && typeof digest.bytes === 'number' ? digest.bytes : thenBytes;
   if (size < ran) {
-    return `it holds ${size} bytes, fewer than the ${ran} ${ran === thenBytes ? 'it held then' : 'that ran'}: lines were removed or shortened`;
+    return `it holds ${size} bytes, fewer than the ${ran} ${ran === thenBytes ? 'it held then' : 'read before'}: lines were removed or shortened`;
   }
   if (!known) {
     return `its journal holds no digest of the ${thenBytes} bytes that ran (an earlier gpupool, which kept none, made the journal, and no run since read the file to its end), so they cannot be checked`;
   }
   const { crc32, lastByte, next } = digestOfFirst(file, ran);
-  if (crc32 !== digest.crc32) return `its first ${ran} bytes are not those that ran: a line was edited, not only added after the last`;
+  if (crc32 !== digest.crc32) return `its first ${ran} bytes are not those read before: a line there was edited or removed, not only lines added after the last`;
   // A digest ends at a line end, or where a read ended: then its last line ran without one, as
   // it was, and what follows must begin by ending it (a CR before the LF is no part of a line).
   const ended = next[0] === NEWLINE || (next[0] === CR && next[1] === NEWLINE);
   if (size > ran && ran > 0 && lastByte !== NEWLINE && !ended) {
-    return `its last line that ran, at ${ran} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`;
+    return `its last line read before, at ${ran} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`;
   }
   return true;
 }

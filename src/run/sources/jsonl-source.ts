@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { FileDigests } from './file-digests.js';
-import { fileSizeAndState } from './input-state.js';
+import { fileSizeAndState, stdinFileRefusal } from './input-state.js';
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from '../../json/plain-json-line.js';
@@ -116,7 +116,7 @@ export class JsonlSource implements InputSource {
 
   /** A file that only grew since `former` (lines added after the last) continues: see `jsonlFileContinues`. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
-    return this.digests?.continues(former, storedMeta) ?? false;
+    return this.digests?.continues(former, storedMeta) ?? stdinFileRefusal(former) ?? false;
   }
 
   records(): AsyncIterable<InputRecord> {

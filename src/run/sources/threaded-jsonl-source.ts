@@ -1,7 +1,7 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { fileIdentity, streamIdentity } from './jsonl-source.js';
 import { FileDigests } from './file-digests.js';
-import { fileSizeAndState } from './input-state.js';
+import { fileSizeAndState, stdinFileRefusal } from './input-state.js';
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
@@ -74,7 +74,7 @@ export class ThreadedJsonlSource implements InputSource {
 
   /** As `JsonlSource.continues`. */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
-    return this.digests?.continues(former, storedMeta) ?? false;
+    return this.digests?.continues(former, storedMeta) ?? stdinFileRefusal(former) ?? false;
   }
 
   /** Chunks the thread has posted that were not yet taken: never more than {@link READ_AHEAD_CHUNKS}. */
