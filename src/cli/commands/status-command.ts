@@ -40,7 +40,7 @@ export function registerStatusCommand(program: Command): void {
       const lines = [
         `job: ${JSON.stringify(status.description)}`,
         `state: ${status.finished ? 'finished' : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
-        ...(drift ? [driftLine(drift)] : []),
+        ...(drift ? [driftLine(drift, status.finished)] : []),
         `updated ${formatDuration(Date.now() - status.updatedAt)} ago`,
       ];
       for (const [model, limits] of Object.entries(status.learnedLimits)) {
@@ -51,9 +51,11 @@ export function registerStatusCommand(program: Command): void {
     });
 }
 
-function driftLine(drift: InputDrift): string {
+function driftLine(drift: InputDrift, finished: boolean): string {
   const then = JSON.stringify(drift.then);
   if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
-  const next = drift.resumes === true ? `the same command resumes it and runs ${drift.runs}` : `the same command will refuse it: ${drift.resumes}`;
+  // An unfinished job also runs what it had not run yet.
+  const runs = finished || drift.runs.includes('those that ran') ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
+  const next = drift.resumes === true ? `the same command resumes it and runs ${runs}` : `the same command will refuse it: ${drift.resumes}`;
   return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
 }
