@@ -10,6 +10,8 @@ export interface InputDrift {
   readonly resumes: true | string;
   /** What a run that resumes it runs: "the lines added after its last", "the files …" (empty where none resumes it). */
   readonly runs: string;
+  /** `runs` holds every input not run yet (a JSONL file whose last run stopped before its end), not only those added. */
+  readonly runsAllNotRun?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ function jsonlFileDrift(file: string, then: string, meta: Record<string, unknown
     // A run stopped before the end ran the lines up to its digest's bytes only: those after may have changed too.
     const partial = typeof digest?.bytes === 'number' && digest.bytes < (stateBytes(then) ?? 0);
     const runs = partial ? 'the lines after those that ran' : 'the lines added after its last';
-    return { then, now: state, resumes: continues === true || (continues === false ? 'it is not the file it was' : continues), runs };
+    return { then, now: state, resumes: continues === true || (continues === false ? 'it is not the file it was' : continues), runs, runsAllNotRun: partial };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return { then, now: code === 'ENOENT' ? 'gone' : `unreadable: ${code ?? (err as Error).message}`, resumes: 'a run needs it back as it was', runs: '' };

@@ -55,7 +55,7 @@ function driftLine(drift: InputDrift, finished: boolean): string {
   const then = JSON.stringify(drift.then);
   if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
   // An unfinished job also runs what it had not run yet.
-  const runs = finished || drift.runs.includes('those that ran') ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
+  const runs = finished || drift.runsAllNotRun === true ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
   const next = drift.resumes === true ? `the same command resumes it and runs ${runs}` : `the same command will refuse it: ${drift.resumes}`;
   return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
 }
