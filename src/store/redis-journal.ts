@@ -39,16 +39,23 @@ export interface OpenRedisJournalOptions {
 }
 
 /**
+ * The start of every script that writes: it goes on only while this process holds the lease
+ * (taking it again if it lapsed and nobody took it), else fails with LOCKLOST.
+ *   KEYS[1]: lock   ARGV[1]: lease   ARGV[2]: ttl
+ */
+const HOLDS_LEASE = `
+local held = redis.call('GET', KEYS[1])
+if held == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+elseif held ~= ARGV[1] then return redis.error_reply('LOCKLOST the journal lock is held by another process') end
+`;
+
+/**
  * One commit, atomically, and only while this process holds the lease: a process that
  * stalled past the lease's TTL and lost it to another cannot write over the other's work.
  *   KEYS: lock done failed failedOrder progress
  *   ARGV: lease ttl fold blob outputBytes doneCount failedCount now nCleared cleared… (seq json)…
  */
-const COMMIT = `
-local held = redis.call('GET', KEYS[1])
-if held == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-elseif held ~= ARGV[1] then return redis.error_reply('LOCKLOST the journal lock is held by another process') end
-if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
+const COMMIT = `${HOLDS_LEASE}if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
 if string.len(ARGV[4]) > 0 then redis.call('RPUSH', KEYS[2], ARGV[4]) end
 local i = 10
 local nCleared = tonumber(ARGV[9])
@@ -68,11 +75,7 @@ return 1`;
  * describe fewer bytes than the other's commits.
  *   KEYS: lock meta   ARGV: lease ttl field [value]
  */
-const SET_META = `
-local held = redis.call('GET', KEYS[1])
-if held == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-elseif held ~= ARGV[1] then return redis.error_reply('LOCKLOST the journal lock is held by another process') end
-if #ARGV >= 4 then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) else redis.call('HDEL', KEYS[2], ARGV[3]) end
+const SET_META = `${HOLDS_LEASE}if #ARGV >= 4 then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) else redis.call('HDEL', KEYS[2], ARGV[3]) end
 return 1`;
 
 /**

@@ -1,6 +1,6 @@
 import { fileChunks } from './file-chunks.js';
 import { stillInState } from './input-state.js';
-import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
+import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, stateBytes, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
 
 /**
  * A JSONL file source's part in resuming a file that grew, the same with or without the reader
@@ -101,8 +101,8 @@ export class FileDigests {
 
 /** The digest `jsonlFileContinues` checked `former` against, as a {@link PrefixDigest}. */
 function checkedPrefix(former: string, stored: unknown): PrefixDigest | undefined {
-  const then = /^(\d+) bytes, /.exec(former);
+  const thenBytes = stateBytes(former);
   const digest = stored as Partial<InputDigest> | undefined;
-  if (then === null || typeof digest?.crc32 !== 'number') return undefined;
-  return { bytes: typeof digest.bytes === 'number' ? digest.bytes : Number(then[1]), crc32: digest.crc32 };
+  if (thenBytes === undefined || typeof digest?.crc32 !== 'number') return undefined;
+  return { bytes: typeof digest.bytes === 'number' ? digest.bytes : thenBytes, crc32: digest.crc32 };
 }

@@ -1,7 +1,7 @@
 // What lets a JSONL file that only grew resume its journal: a CRC-32 of its bytes as a run read
 // them (to their end, or as far as it had read at its last commit), kept in the journal with
-// their length, and the check that the file still begins with them. A CRC-32, not a cryptographic hash: it guards against edits, not against
-// someone forging a file, and where the JSONL reader is what bounds a run (a 16-CPU host, tiny
+// their length, and the check that the file still begins with them. A CRC-32, not a
+// cryptographic hash: it guards against edits, not against someone forging a file, and where the JSONL reader is what bounds a run (a 16-CPU host, tiny
 // items) sha256 cost it ~20% (+90 ticks of 10 ms of the reader thread for 20M lines on an H100
 // host, bench/results/run/input-digest-2026-12-06/). An edit of the first bytes that keeps
 // their CRC and length goes unnoticed with a chance of one in 2^32.
