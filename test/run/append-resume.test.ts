@@ -107,7 +107,8 @@ for (const thread of ['off', 'on']) {
       const out = path.join(dir, `${name}.out.jsonl`);
       const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '64'];
       const { child, done } = startCli(args, { env });
-      await until('results', () => fs.existsSync(out) && readOutput(out).length > 100);
+      // Whole lines counted, not parsed: the run may be midway through writing the last (~1 KB) one.
+      await until('results', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').split('\n').length > 101);
       child.kill('SIGKILL');
       await done;
       const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { meta: { inputDigest?: { bytes?: number } } };
