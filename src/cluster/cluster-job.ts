@@ -12,6 +12,8 @@ export interface ClusterJob {
   readonly lockDurationMs: number;
   /** Where results are journaled: the submitter's state dir (`sqlite`) or Redis. */
   readonly journal: 'sqlite' | 'redis';
+  /** The SQLite journal's folder on the submitter's host (absent for a Redis journal, and from submitters before it was kept). */
+  readonly stateDir?: string;
   /** The job as `gpupool run` describes it: model, command, config, input, output. */
   readonly description: Record<string, unknown>;
   readonly submitter: { readonly host: string; readonly pid: number };

@@ -6,6 +6,7 @@ import { ChunkQueue } from './chunk-queue.js';
 import { listJobs, type ClusterJob } from './cluster-job.js';
 import { ClusterKeys } from './cluster-keys.js';
 import { checkQueueSchema } from './cluster-schema.js';
+import { checkJobInput, type JobInputCheck } from './job-input-check.js';
 import { connectRedis } from './redis-connect.js';
 import { maskRedisUrl, parseRedisUrl } from './redis-url.js';
 
@@ -34,6 +35,8 @@ export interface JobStatusView {
   readonly chunks: Record<string, number>;
   /** The journal's status, when it is kept in Redis (`--journal redis`). */
   readonly journal: JournalStatus | null;
+  /** Its input changed since the journal took it, or could not be checked from this host (see {@link checkJobInput}). */
+  readonly input?: JobInputCheck;
 }
 
 export interface ClusterStatus {
@@ -75,7 +78,7 @@ export async function readClusterStatus(options: ClusterStatusOptions): Promise<
       } else {
         const journal = await readRedisJournalStatus(redis, keys.journal(options.job), `${masked} key ${keys.journal(options.job)}`);
         if (journal === null) throw notFound(options.job, masked, keys, jobs.map((j) => j.id));
-        views = [finishedView(options.job, journal)];
+        views = [await withInput(finishedView(options.job, journal))];
       }
     }
     const agents = await listAgents(redis, keys);
@@ -103,10 +106,15 @@ async function jobView(redis: Redis, keys: ClusterKeys, masked: string, job: Clu
       job.journal === 'redis' ? readRedisJournalStatus(redis, keys.journal(job.id), `${masked} key ${keys.journal(job.id)}`) : Promise.resolve(null),
     ]);
     chunks.suspects = (suspects.waiting ?? 0) + (suspects.active ?? 0);
-    return { job, submitter, progress: parseProgress(raw), chunks, journal };
+    return withInput({ job, submitter, progress: parseProgress(raw), chunks, journal });
   } finally {
     await Promise.all([queue.close(), solo.close()]);
   }
+}
+
+async function withInput(view: JobStatusView): Promise<JobStatusView> {
+  const input = await checkJobInput(view.job, view.journal);
+  return input === undefined ? view : { ...view, input };
 }
 
 /** A job no longer registered (finished) whose journal is in Redis. */

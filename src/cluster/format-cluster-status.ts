@@ -1,4 +1,5 @@
 import { formatBytes, formatDuration } from '../config/index.js';
+import { describeDrift, driftFields } from '../run/index.js';
 import type { AgentInfo } from './agent-info.js';
 import type { ClusterStatus, JobStatusView } from './cluster-status.js';
 
@@ -20,7 +21,12 @@ function jobLines(v: JobStatusView, now: number): string[] {
     const total = journal.counts.total !== null ? ` of ${n(journal.counts.total)}` : '';
     lines.push(`    ${n(journal.counts.done)} done, ${n(journal.counts.failed)} failed${total}; ${journal.finished ? 'finished' : 'not finished'} (journal in Redis)`);
   }
+  const input = v.input;
+  if (input && 'drift' in input) lines.push(`    ${describeDrift(input.drift, input.finished).replace('the same command', 'the same submit command')}`);
+  else if (input) lines.push(`    input: not checked: ${input.notChecked}`);
+  const refused = input && 'drift' in input && input.drift.resumes !== true;
   if (v.submitter) lines.push(`    submitter: PID ${v.submitter.pid} on ${v.submitter.hostname}${progress ? `, updated ${ago(progress.updatedAt, now)}` : ''}`);
+  else if (refused) lines.push('    submitter: gone; the same submit command would refuse the input (above): with --fresh it runs the job again from the start');
   else if (progress || Object.keys(v.chunks).length > 0) lines.push('    submitter: gone (run the same submit command again to resume)');
   for (const f of journal?.failures ?? []) lines.push(`    failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
   return lines;
@@ -53,4 +59,13 @@ export function formatClusterStatus(s: ClusterStatus, now = Date.now()): string 
   lines.push(s.agents.length === 0 ? 'agents: none' : `agents (${s.agents.length}):`);
   for (const a of s.agents) lines.push(...agentLines(a, now));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The JSON form of `gpupool status --redis`: the status as read, each job's `input` in the fields
+ * `gpupool status OUTPUT --json` gives (`inputNow`, `inputResumes`, `inputRefusal`), or `notChecked`.
+ */
+export function clusterStatusJson(s: ClusterStatus): string {
+  const jobs = s.jobs.map(({ input, ...v }) => (input === undefined ? v : { ...v, input: 'drift' in input ? driftFields(input.drift) : input }));
+  return `${JSON.stringify({ ...s, jobs }, null, 2)}\n`;
 }

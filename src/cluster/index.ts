@@ -10,4 +10,4 @@ export { connectRedis } from './redis-connect.js';
 export { maskRedisUrl, parseRedisUrl } from './redis-url.js';
 export * from './submit-job.js';
 export * from './submit-options.js';
-export { formatClusterStatus } from './format-cluster-status.js';
+export { clusterStatusJson, formatClusterStatus } from './format-cluster-status.js';

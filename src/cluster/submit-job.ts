@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
@@ -116,6 +117,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       chunkSize,
       lockDurationMs,
       journal: options.journal ?? 'sqlite',
+      ...(stateDir === undefined ? {} : { stateDir: path.resolve(stateDir) }),
       description: identity.description,
       submitter: { host: os.hostname(), pid: process.pid },
       createdAt: Date.now(),

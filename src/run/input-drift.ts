@@ -22,14 +22,14 @@ export interface InputDrift {
  * run walks it, leaving out the job's own output and journal (`stateDir`). Undefined when it is
  * the same, and for stdin, which cannot be known.
  */
-export async function inputDrift(description: Record<string, unknown>, meta: Record<string, unknown>, stateDir: string): Promise<InputDrift | undefined> {
+export async function inputDrift(description: Record<string, unknown>, meta: Record<string, unknown>, stateDir: string | undefined): Promise<InputDrift | undefined> {
   const identity = description.inputIdentity;
   const then = description.inputState;
   if (typeof identity !== 'string' || typeof then !== 'string') return undefined;
   if (identity.startsWith('file:')) return jsonlFileDrift(identity.slice('file:'.length), then, meta);
   if (identity.startsWith('files:')) {
-    const output = typeof description.output === 'string' ? [description.output] : [];
-    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, [...output, stateDir]);
+    const own = [description.output, stateDir].filter((p): p is string => typeof p === 'string');
+    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, own);
   }
   return undefined;
 }
@@ -69,4 +69,19 @@ async function folderDrift(where: string, then: string, skip: string[]): Promise
   } finally {
     source.close?.();
   }
+}
+
+/** `status`'s line for a changed input: what changed and what the same command will do with it. */
+export function describeDrift(drift: InputDrift, finished: boolean): string {
+  const then = JSON.stringify(drift.then);
+  if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
+  // An unfinished job also runs what it had not run yet.
+  const runs = finished || drift.runsAllNotRun === true ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
+  const next = drift.resumes === true ? `the same command resumes it and runs ${runs}` : `the same command will refuse it: ${drift.resumes}`;
+  return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
+}
+
+/** `status --json`'s fields for a changed input. */
+export function driftFields(drift: InputDrift): { inputNow: string; inputResumes: boolean; inputRefusal?: string } {
+  return { inputNow: drift.now, inputResumes: drift.resumes === true, ...(drift.resumes === true ? {} : { inputRefusal: drift.resumes }) };
 }

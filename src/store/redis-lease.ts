@@ -84,11 +84,14 @@ export class RedisLease {
     throw lockedError(options.what, null, await redis.pttl(key));
   }
 
-  /** The key's current holder, or null when nobody holds it. */
+  /**
+   * The key's current holder, or null when nobody holds it, or when it is a process of this host
+   * that is gone (killed: its key has not expired yet, but the next `acquire` takes it at once).
+   */
   static async holder(redis: Redis, key: string): Promise<JournalOwner | null> {
     const held = await redis.get(key);
     const holder = held === null ? null : parseHolder(held);
-    return holder ? ownerOf(holder) : null;
+    return holder && !isDeadHere(holder) ? ownerOf(holder) : null;
   }
 
   /** Whether this lease still holds the key (a fencing check before a write is done in Lua). */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
-import { inputDrift, type InputDrift } from '../../run/index.js';
+import { describeDrift, driftFields, inputDrift } from '../../run/index.js';
 import { readJournalStatus, stateDirFor } from '../../store/index.js';
 
 export function registerStatusCommand(program: Command): void {
@@ -16,9 +16,9 @@ export function registerStatusCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (output: string | undefined, flags: { stateDir?: string; json?: boolean; redis?: string; prefix: string }) => {
       if (flags.redis !== undefined) {
-        const { formatClusterStatus, readClusterStatus } = await import('../../cluster/index.js');
+        const { clusterStatusJson, formatClusterStatus, readClusterStatus } = await import('../../cluster/index.js');
         const cluster = await readClusterStatus({ redisUrl: flags.redis, prefix: flags.prefix, job: output });
-        process.stdout.write(flags.json ? `${JSON.stringify(cluster, null, 2)}\n` : formatClusterStatus(cluster));
+        process.stdout.write(flags.json ? clusterStatusJson(cluster) : formatClusterStatus(cluster));
         return;
       }
       if (output === undefined && flags.stateDir === undefined) {
@@ -32,15 +32,14 @@ export function registerStatusCommand(program: Command): void {
       }
       const drift = await inputDrift(status.description, status.meta, dir);
       if (flags.json) {
-        const input = drift && { inputNow: drift.now, inputResumes: drift.resumes === true, ...(drift.resumes === true ? {} : { inputRefusal: drift.resumes }) };
-        process.stdout.write(`${JSON.stringify(input ? { ...status, ...input } : status, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(drift ? { ...status, ...driftFields(drift) } : status, null, 2)}\n`);
         return;
       }
       const c = status.counts;
       const lines = [
         `job: ${JSON.stringify(status.description)}`,
         `state: ${status.finished ? 'finished' : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
-        ...(drift ? [driftLine(drift, status.finished)] : []),
+        ...(drift ? [describeDrift(drift, status.finished)] : []),
         `updated ${formatDuration(Date.now() - status.updatedAt)} ago`,
       ];
       for (const [model, limits] of Object.entries(status.learnedLimits)) {
@@ -49,13 +48,4 @@ export function registerStatusCommand(program: Command): void {
       for (const f of status.failures) lines.push(`  failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
-}
-
-function driftLine(drift: InputDrift, finished: boolean): string {
-  const then = JSON.stringify(drift.then);
-  if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
-  // An unfinished job also runs what it had not run yet.
-  const runs = finished || drift.runsAllNotRun === true ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
-  const next = drift.resumes === true ? `the same command resumes it and runs ${runs}` : `the same command will refuse it: ${drift.resumes}`;
-  return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
 }
