@@ -278,6 +278,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       splits: rescuer.splits,
       devices: Object.fromEntries(tally.perDevice),
       outcome: complete ? 'complete' : 'interrupted',
+      ...(source.heldBack && { heldBack: source.heldBack }),
     };
     monitor.summary(summary);
     return summary;

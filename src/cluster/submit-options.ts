@@ -1,4 +1,5 @@
 import type { GpupoolConfig } from '../config/index.js';
+import type { HeldBackLine } from '../run/index.js';
 
 export interface SubmitOptions {
   readonly config: GpupoolConfig;
@@ -58,4 +59,6 @@ export interface SubmitSummary {
   /** Items per `agent/device`. */
   readonly devices: Record<string, number>;
   readonly outcome: 'complete' | 'interrupted';
+  /** The JSONL file's last line, left for the next run: no line end, not whole JSON yet (as `RunSummary.heldBack`). */
+  readonly heldBack?: HeldBackLine;
 }

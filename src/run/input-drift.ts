@@ -85,3 +85,16 @@ export function describeDrift(drift: InputDrift, finished: boolean): string {
 export function driftFields(drift: InputDrift): { inputNow: string; inputResumes: boolean; inputRefusal?: string } {
   return { inputNow: drift.now, inputResumes: drift.resumes === true, ...(drift.resumes === true ? {} : { inputRefusal: drift.resumes }) };
 }
+
+/**
+ * Where a finished job's read stopped short of its JSONL file (the digest the journal kept holds
+ * fewer bytes than the state it names): the file's last line was held back, unfinished (see
+ * `unfinishedLastLine`). Undefined for any other job, and once the file changed (`inputDrift` says so).
+ */
+export function heldBackInJournal(description: Record<string, unknown>, meta: Record<string, unknown>, finished: boolean): { at: number; bytes: number } | undefined {
+  const digest = meta[INPUT_DIGEST_META] as Partial<InputDigest> | undefined;
+  const size = typeof description.inputState === 'string' ? stateBytes(description.inputState) : undefined;
+  const read = digest?.state === description.inputState ? digest?.bytes : undefined;
+  if (!finished || size === undefined || typeof read !== 'number' || read >= size) return undefined;
+  return { at: read, bytes: size - read };
+}

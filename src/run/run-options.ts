@@ -4,6 +4,7 @@ import type { ErrorCode } from '../errors/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import type { PoolEvent } from '../pool/index.js';
 import type { JobJournal, OpenJournalOptions } from '../store/index.js';
+import type { HeldBackLine } from './sources/index.js';
 
 export interface RunOptions {
   readonly config: GpupoolConfig;
@@ -84,4 +85,6 @@ export interface RunSummary {
   readonly readerThread: boolean;
   /** Whether output lines were made and written on a thread of its own (`GPUPOOL_WRITER_THREAD`). */
   readonly writerThread: boolean;
+  /** The JSONL file's last line, left for the next run: no line end, not whole JSON yet (a producer may still be writing it). */
+  readonly heldBack?: HeldBackLine;
 }

@@ -23,9 +23,9 @@ export interface JobSource extends Pick<InputSource, 'state' | 'formerlyStateles
  */
 export async function openJobSource(spec: JobSpec, folder: JobFolder, costField: string, roots: AllowedRoots): Promise<JobSource> {
   const input = spec.input;
-  if (input.kind === 'inline') return JsonlSource.fromFile(folder.inputFile, costField);
+  if (input.kind === 'inline') return JsonlSource.fromFileAsIs(folder.inputFile, costField);
   const real = roots.resolve(input.path);
-  if (input.type === 'jsonl') return JsonlSource.fromFile(real, costField);
+  if (input.type === 'jsonl') return JsonlSource.fromFileAsIs(real, costField);
   const files = await FileSource.directory(real);
   return {
     state: files.state,

@@ -90,6 +90,16 @@ test('a JSONL body is a job too; a malformed line fails alone, named by its line
   assert.deepEqual(byId.get(4)?.output, { c: 3 });
 });
 
+test('a JSONL body, or a server-side file, whose last line has no line end and is malformed: that line fails alone (a job is not run again: nothing is held back for a next run)', async () => {
+  fs.writeFileSync(path.join(root, 'unfinished.jsonl'), '{"a": 1}\n{"b":');
+  for (const job of [await submit('{"a": 1}\n{"b":', '?model=echo', { 'content-type': 'application/x-ndjson' }), await submit({ model: 'echo', path: 'unfinished.jsonl' })]) {
+    const end = await finished(job.id);
+    assert.deepEqual([end.state, end.total, end.done, end.failed], ['done', 2, 1, 1], job.id);
+    const byId = new Map((await results(job.id)).map((l) => [l.id, l]));
+    assert.equal(byId.get(2)?.error?.code, 'GPUPOOL_E_INPUT_PARSE');
+  }
+});
+
 test('GET …/results streams a running job\'s lines as they are committed and ends when it is final', async () => {
   const job = await submit({ model: 'slow', inputs: Array.from({ length: 24 }, (_, i) => ({ i, sleep_ms: 40 })) });
   const lines = await results(job.id); // opened at once: follows the job to its end

@@ -6,6 +6,7 @@ import { ERROR_CODES } from '../../errors/index.js';
 import { runJob, type RunOptions } from '../../run/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { listenForInterrupts } from '../interrupt-signals.js';
+import { exitWithHeldBack } from '../report-held-back.js';
 import { onStrayOption, parseChoice, parsePositiveInt, parseShard } from '../parse-flags.js';
 
 interface RunFlags {
@@ -78,7 +79,7 @@ export function registerRunCommand(program: Command): void {
       });
       interrupts.dispose();
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      if (summary.outcome === 'complete' && summary.done + summary.failed + summary.resumed === 0 && flags.shard === undefined) {
+      if (summary.outcome === 'complete' && summary.done + summary.failed + summary.resumed === 0 && flags.shard === undefined && !summary.heldBack) {
         // Not an error (an empty batch is a batch), but most likely not what was meant.
         process.stderr.write(`gpupool: warning: the input ${JSON.stringify(flags.input)} holds no inputs (an empty file, a folder without files, or a glob that matched nothing)\n`);
       }
@@ -88,6 +89,6 @@ export function registerRunCommand(program: Command): void {
         // Why it stopped, and with the exit status of that failure's code (9 for a malformed line).
         process.stderr.write(`gpupool: stopped at the first failure (--on-error stop): item ${JSON.stringify(stop.id)}: ${stop.shownCode}: ${stop.message}; what was read and not done is left for the same command to resume\n`);
         process.exitCode = ERROR_CODES[stop.code].exitCode;
-      } else process.exitCode = summary.failed + summary.resumedFailed > 0 || summary.outcome !== 'complete' ? 1 : 0;
+      } else process.exitCode = exitWithHeldBack(flags.input, summary.heldBack, summary.failed + summary.resumedFailed > 0 || summary.outcome !== 'complete' ? 1 : 0);
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, parseDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
 import { listenForInterrupts } from '../interrupt-signals.js';
+import { exitWithHeldBack } from '../report-held-back.js';
 import { parseChoice, parsePositiveInt } from '../parse-flags.js';
 
 interface SubmitFlags {
@@ -78,6 +79,6 @@ export function registerSubmitCommand(program: Command): void {
       interrupts.dispose();
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       if (summary.outcome === 'interrupted') process.exitCode = 130;
-      else process.exitCode = summary.failed + summary.resumedFailed > 0 ? 1 : 0;
+      else process.exitCode = exitWithHeldBack(flags.input, summary.heldBack, summary.failed + summary.resumedFailed > 0 ? 1 : 0);
     });
 }

@@ -1,6 +1,7 @@
 import { fileChunks } from './file-chunks.js';
-import { stillInState } from './input-state.js';
+import { fileSizeAndState, stillInState } from './input-state.js';
 import { hashedChunks, INPUT_DIGEST_META, jsonlFileContinues, stateBytes, type DigestPlan, type InputDigest, type PrefixDigest } from './jsonl-file-digest.js';
+import { unfinishedLastLine, type HeldBackLine } from './unfinished-line.js';
 
 /**
  * A JSONL file source's part in resuming a file that grew, the same with or without the reader
@@ -26,10 +27,22 @@ export class FileDigests {
 
   constructor(
     readonly file: string,
-    /** The file's size when the source was made: what a read reads. */
+    /** What a read reads: the file's size when the source was made, less a last line held back. */
     readonly size: number,
     readonly state: string,
+    /** The file's last line, unfinished (a producer may still be writing it): left for the next run. */
+    readonly heldBack?: HeldBackLine,
   ) {}
+
+  /**
+   * The file as it is now: its state, and the bytes a run reads, all but an unfinished last line
+   * (see `unfinishedLastLine`) unless `holdBack` is false.
+   */
+  static ofFile(file: string, holdBack = true): FileDigests {
+    const { size, state } = fileSizeAndState(file);
+    const heldBack = holdBack ? unfinishedLastLine(file, size) : undefined;
+    return new FileDigests(file, heldBack?.at ?? size, state, heldBack);
+  }
 
   /** `InputSource.continues` for this file (see {@link jsonlFileContinues}). */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
@@ -75,7 +88,10 @@ export class FileDigests {
       chunk: readSoFar,
       end: (bytes, crc32, prefixMatches, whole) => {
         readSoFar(bytes, crc32, prefixMatches);
-        if (whole && this.digest === undefined && this.stands(prefixMatches)) this.digest = { state: this.state, crc32 };
+        if (whole && this.digest === undefined && this.stands(prefixMatches)) {
+          // A last line held back (the read's size is short of the state's) is not in it: the next run reads it as a line after those that ran.
+          this.digest = bytes === stateBytes(this.state) ? { state: this.state, crc32 } : { state: this.state, crc32, bytes };
+        }
       },
     });
   }

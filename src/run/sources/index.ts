@@ -8,3 +8,4 @@ export * from './open-source.js';
 export * from './input-read-error.js';
 export * from './reader-thread-setting.js';
 export * from './threaded-jsonl-source.js';
+export * from './unfinished-line.js';

@@ -1,4 +1,5 @@
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
+import type { HeldBackLine } from './unfinished-line.js';
 
 /** One input as read from the source, before the scheduler sees it. */
 export type InputRecord =
@@ -44,6 +45,11 @@ export interface InputSource {
    * (for the refusal).
    */
   continues?(former: string, storedMeta: Record<string, unknown>): boolean | string;
+  /**
+   * A JSONL file's last line that has no line end and is not whole JSON (a producer may still
+   * be writing it): the read stops before it and it is left for the next run (`unfinishedLastLine`).
+   */
+  readonly heldBack?: HeldBackLine;
   /**
    * Once a read reached the input's end, where the source can hash what it read (a JSONL file):
    * its state and the CRC-32 of its bytes, which the runner keeps in the journal

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { FileDigests } from './file-digests.js';
-import { fileSizeAndState, stdinFileRefusal } from './input-state.js';
+import { stdinFileRefusal } from './input-state.js';
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
+import type { HeldBackLine } from './unfinished-line.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from '../../json/plain-json-line.js';
 
@@ -77,9 +78,19 @@ export class JsonlSource implements InputSource {
    * the bytes read ({@link readDigest}), say which lines ran.
    */
   static fromFile(file: string, costField: string, known?: { readonly size: number; readonly state: string }): JsonlSource {
-    const { size, state } = known ?? fileSizeAndState(file);
-    const digests = new FileDigests(file, size, state);
-    const source = new JsonlSource(() => digests.chunks(), file, fileIdentity(file), size, costField, state);
+    return JsonlSource.ofDigests(known ? new FileDigests(file, known.size, known.state) : FileDigests.ofFile(file), costField);
+  }
+
+  /**
+   * As {@link fromFile}, with its last line read as it is, never held back: for a `gpupool serve`
+   * job, whose inputs were written whole, and which no later command runs again to take it up.
+   */
+  static fromFileAsIs(file: string, costField: string): JsonlSource {
+    return JsonlSource.ofDigests(FileDigests.ofFile(file, false), costField);
+  }
+
+  private static ofDigests(digests: FileDigests, costField: string): JsonlSource {
+    const source = new JsonlSource(() => digests.chunks(), digests.file, fileIdentity(digests.file), digests.size, costField, digests.state);
     source.digests = digests;
     return source;
   }
@@ -98,6 +109,11 @@ export class JsonlSource implements InputSource {
 
   fractionRead(): number | undefined {
     return this.totalBytes ? Math.min(1, this.bytesRead / this.totalBytes) : undefined;
+  }
+
+  /** The file's last line, left for the next run: it has no line end and is not whole JSON yet (see `unfinishedLastLine`). */
+  get heldBack(): HeldBackLine | undefined {
+    return this.digests?.heldBack;
   }
 
   /** Once a read of a file reached its end: its state and the CRC-32 of its bytes, for the journal (`INPUT_DIGEST_META`). */

@@ -1,8 +1,9 @@
 import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from './input-record.js';
 import { fileIdentity, streamIdentity } from './jsonl-source.js';
 import { FileDigests } from './file-digests.js';
-import { fileSizeAndState, stdinFileRefusal } from './input-state.js';
+import { stdinFileRefusal } from './input-state.js';
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
+import type { HeldBackLine } from './unfinished-line.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';
@@ -44,8 +45,8 @@ export class ThreadedJsonlSource implements InputSource {
   }
 
   static fromFile(file: string, costField: string): ThreadedJsonlSource {
-    const { size, state } = fileSizeAndState(file);
-    return new ThreadedJsonlSource(new FileDigests(file, size, state), costField, file, fileIdentity(file), state);
+    const digests = FileDigests.ofFile(file);
+    return new ThreadedJsonlSource(digests, costField, file, fileIdentity(file), digests.state);
   }
 
   /** stdin: the main thread must not have touched `process.stdin` (that would make its reads Node's). */
@@ -55,6 +56,11 @@ export class ThreadedJsonlSource implements InputSource {
 
   fractionRead(): number | undefined {
     return this.fraction;
+  }
+
+  /** As `JsonlSource.heldBack`. */
+  get heldBack(): HeldBackLine | undefined {
+    return this.digests?.heldBack;
   }
 
   /** As `JsonlSource.planReadDigest`: the thread's reads follow it. */
