@@ -47,6 +47,8 @@ copy('sdk/python', 'sdk/python', (src) => !/__pycache__|\/tests\b/.test(src));
 copy('examples/noop', 'examples/noop');
 if (fs.existsSync('examples/torch')) copy('examples/torch', 'examples/torch');
 if (fs.existsSync('bench/gpu')) copy('bench/gpu', 'bench/gpu');
+// The one-card pass's producer step, a check that runs on CPU too.
+copy('bench/run/producer-loop-check.sh', 'bench/run/producer-loop-check.sh');
 // `kind: http` replicas on the GPU host (bench/gpu/http-replicas.sh), without `gpupool serve`.
 if (fs.existsSync('bench/replicas/replica-bench.ts')) {
   copy('examples/http-server', 'examples/http-server');

@@ -7,6 +7,7 @@
 #   fatal     bench/gpu/fatal-check.sh     (sticky CUDA error: worker recycled, poison set aside)
 #   folder    bench/gpu/folder-resume-check.sh (a folder killed mid-run, grown, resumed: each file once)
 #   append    bench/gpu/jsonl-append-check.sh (a JSONL file killed mid-run, lines added, resumed: each line once)
+#   producer  bench/run/producer-loop-check.sh (a file appended in pieces while runs loop, some killed: each line once)
 #   scaling   bench/gpu/scaling/run.sh --ns 1 --bracket (issue 7's three workloads at N = 1)
 # About 9 minutes. From the bundle folder:
 #   source .gpu-host/env.sh && cd .gpu-host/app && bash bench/gpu/one-card-pass.sh
@@ -18,7 +19,7 @@ SCALING_BUDGET=${SCALING_BUDGET:-230}
 
 step() {  # step NAME SECONDS COMMAND...: run with OUT=$OUT/NAME, note exit status and wall time
   local name=$1 limit=$2; shift 2
-  [[ " ${STEPS:-pinning oom fatal folder append scaling} " == *" $name "* ]] || return 0
+  [[ " ${STEPS:-pinning oom fatal folder append producer scaling} " == *" $name "* ]] || return 0
   mkdir -p "$OUT/$name"
   local t0=$SECONDS
   OUT="$OUT/$name" timeout -k 10 "$limit" "$@" > "$OUT/$name/step.log" 2>&1
@@ -33,4 +34,5 @@ step oom 120 bash bench/gpu/oom-check.sh
 step fatal 120 bash bench/gpu/fatal-check.sh
 step folder 150 bash bench/gpu/folder-resume-check.sh
 step append 120 bash bench/gpu/jsonl-append-check.sh
+step producer 200 bash bench/run/producer-loop-check.sh 20000 90
 step scaling $((SCALING_BUDGET + 60)) bash bench/gpu/scaling/run.sh --ns 1 --bracket --budget "$SCALING_BUDGET"
