@@ -65,5 +65,10 @@ function isWholeJson(line: string): boolean {
 /** What the CLI says of a last line held back (`GPUPOOL_E_INPUT_UNFINISHED`, exit 16). */
 export function heldBackMessage(file: string, line: HeldBackLine): string {
   const head = line.head.length < line.bytes ? `${JSON.stringify(line.head)}…` : JSON.stringify(line.head);
-  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${line.bytes} bytes from byte ${line.at}: ${head}) has no line end and is not whole JSON: a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
+  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${heldBackBytes(line)}: ${head}) has no line end and is not whole JSON: a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
+}
+
+/** "26 bytes from byte 2026": where a held-back line lies, for messages. */
+export function heldBackBytes(line: { readonly at: number; readonly bytes: number }): string {
+  return `${line.bytes} byte${line.bytes === 1 ? '' : 's'} from byte ${line.at}`;
 }
