@@ -6,7 +6,7 @@ import { ChunkQueue } from './chunk-queue.js';
 import { listJobs, type ClusterJob } from './cluster-job.js';
 import { ClusterKeys } from './cluster-keys.js';
 import { checkQueueSchema } from './cluster-schema.js';
-import { checkJobInput, type JobInputCheck } from './job-input-check.js';
+import { checkJobInput, SUBMITTER_HOST_META, type JobInputCheck } from './job-input-check.js';
 import { connectRedis } from './redis-connect.js';
 import { maskRedisUrl, parseRedisUrl } from './redis-url.js';
 
@@ -128,10 +128,15 @@ function finishedView(id: string, journal: JournalStatus): JobStatusView {
     lockDurationMs: 0,
     journal: 'redis',
     description: d,
-    submitter: { host: journal.running?.hostname ?? '', pid: journal.running?.pid ?? 0 },
+    submitter: { host: journal.running?.hostname ?? hostOf(journal.meta[SUBMITTER_HOST_META]), pid: journal.running?.pid ?? 0 },
     createdAt: journal.startedAt,
   };
   return { job, submitter: journal.running, progress: null, chunks: {}, journal };
+}
+
+/** '' where a submitter from before it was kept left none. */
+function hostOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function parseProgress(raw: Record<string, string>): JobProgress | null {

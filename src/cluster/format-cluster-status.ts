@@ -1,7 +1,8 @@
 import { formatBytes, formatDuration } from '../config/index.js';
-import { describeDrift, driftFields } from '../run/index.js';
+import { describeDrift, describeHeldBack, driftFields } from '../run/index.js';
 import type { AgentInfo } from './agent-info.js';
 import type { ClusterStatus, JobStatusView } from './cluster-status.js';
+import type { JobInputCheck } from './job-input-check.js';
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
@@ -23,10 +24,15 @@ function jobLines(v: JobStatusView, now: number): string[] {
   }
   const input = v.input;
   if (input && 'drift' in input) lines.push(`    ${describeDrift(input.drift, input.finished).replace('the same command', 'the same submit command')}`);
+  else if (input && 'heldBack' in input) lines.push(`    ${describeHeldBack(input.heldBack).replace('the same command', 'the same submit command')}`);
   else if (input) lines.push(`    input: not checked: ${input.notChecked}`);
-  const refused = input && 'drift' in input && input.drift.resumes !== true;
+  const refused = input && 'drift' in input && input.drift.resumes !== true ? input.drift : undefined;
   if (v.submitter) lines.push(`    submitter: PID ${v.submitter.pid} on ${v.submitter.hostname}${progress ? `, updated ${ago(progress.updatedAt, now)}` : ''}`);
-  else if (refused) lines.push('    submitter: gone; the same submit command would refuse the input (above): with --fresh it runs the job again from the start');
+  else if (refused) {
+    // --fresh needs the input there: a gone one must come back first.
+    const fresh = /^\d+ (bytes|files?),/.test(refused.now) ? ': with --fresh it runs the job again from the start' : '';
+    lines.push(`    submitter: gone; the same submit command would refuse the input (above)${fresh}`);
+  }
   else if (progress || Object.keys(v.chunks).length > 0) lines.push('    submitter: gone (run the same submit command again to resume)');
   for (const f of journal?.failures ?? []) lines.push(`    failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
   return lines;
@@ -66,6 +72,12 @@ export function formatClusterStatus(s: ClusterStatus, now = Date.now()): string 
  * `gpupool status OUTPUT --json` gives (`inputNow`, `inputResumes`, `inputRefusal`), or `notChecked`.
  */
 export function clusterStatusJson(s: ClusterStatus): string {
-  const jobs = s.jobs.map(({ input, ...v }) => (input === undefined ? v : { ...v, input: 'drift' in input ? driftFields(input.drift) : input }));
+  const jobs = s.jobs.map(({ input, ...v }) => (input === undefined ? v : { ...v, input: inputJson(input) }));
   return `${JSON.stringify({ ...s, jobs }, null, 2)}\n`;
+}
+
+function inputJson(input: JobInputCheck): Record<string, unknown> {
+  if ('drift' in input) return driftFields(input.drift);
+  if ('heldBack' in input) return { inputHeldBack: { at: input.heldBack.at, bytes: input.heldBack.bytes } };
+  return input;
 }

@@ -8,6 +8,7 @@ import { checkOutput, InputDigestKeeper, jobIdentity, JsonlSink, onAbort, openin
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
+import { SUBMITTER_HOST_META } from './job-input-check.js';
 import { ChunkRescuer } from './chunk-rescuer.js';
 import { registerJob, unregisterJob, type ClusterJob } from './cluster-job.js';
 import { CLUSTER_SCHEMA, ClusterKeys, NAME_PATTERN } from './cluster-keys.js';
@@ -92,6 +93,8 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     await queue.capEvents();
     await solo.capEvents();
 
+    // A finished job leaves no record but its Redis journal: `status --redis` finds its input on this host by it.
+    if (options.journal === 'redis') await journal.setMeta(SUBMITTER_HOST_META, os.hostname());
     const resume = await journal.resume();
     const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     reconcileOutput(output, resume.outputBytes);
@@ -278,7 +281,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       splits: rescuer.splits,
       devices: Object.fromEntries(tally.perDevice),
       outcome: complete ? 'complete' : 'interrupted',
-      ...(source.heldBack && { heldBack: source.heldBack }),
+      ...(complete && source.heldBack && { heldBack: source.heldBack }),
     };
     monitor.summary(summary);
     return summary;

@@ -1,5 +1,5 @@
 import { GpupoolError } from '../errors/index.js';
-import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, stateBytes, type InputDigest } from './sources/index.js';
+import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, heldBackBytes, stateBytes, unfinishedLastLine, type HeldBackLine, type InputDigest } from './sources/index.js';
 
 /** A job's input as it is now, against the state its journal holds, and what the next run will do with it. */
 export interface InputDrift {
@@ -87,14 +87,24 @@ export function driftFields(drift: InputDrift): { inputNow: string; inputResumes
 }
 
 /**
- * Where a finished job's read stopped short of its JSONL file (the digest the journal kept holds
- * fewer bytes than the state it names): the file's last line was held back, unfinished (see
- * `unfinishedLastLine`). Undefined for any other job, and once the file changed (`inputDrift` says so).
+ * A JSONL input's last line that its runs leave for the next (see `unfinishedLastLine`), where
+ * the file is as the journal took it (once it changed, `inputDrift` says what the next run does).
  */
-export function heldBackInJournal(description: Record<string, unknown>, meta: Record<string, unknown>, finished: boolean): { at: number; bytes: number } | undefined {
-  const digest = meta[INPUT_DIGEST_META] as Partial<InputDigest> | undefined;
-  const size = typeof description.inputState === 'string' ? stateBytes(description.inputState) : undefined;
-  const read = digest?.state === description.inputState ? digest?.bytes : undefined;
-  if (!finished || size === undefined || typeof read !== 'number' || read >= size) return undefined;
-  return { at: read, bytes: size - read };
+export function heldBackNow(description: Record<string, unknown>): HeldBackLine | undefined {
+  const identity = description.inputIdentity;
+  if (typeof identity !== 'string' || !identity.startsWith('file:')) return undefined;
+  const file = identity.slice('file:'.length);
+  try {
+    const { size, state } = fileSizeAndState(file);
+    if (state !== description.inputState) return undefined;
+    const tail = unfinishedLastLine(file, size);
+    return tail?.blank === false ? tail : undefined;
+  } catch {
+    return undefined; // gone or unreadable: inputDrift says so
+  }
+}
+
+/** `status`'s line for a last line left for the next run. */
+export function describeHeldBack(line: HeldBackLine): string {
+  return `input: its last line (${heldBackBytes(line)}) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it`;
 }

@@ -230,7 +230,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     await sink.close().catch((err) => {
       writeError ??= err as Error;
     });
-    const heldBack = source.heldBack;
+    // Only where the read reached it: a run stopped before (Ctrl-C, --on-error stop) says nothing of it.
+    const heldBack = stopReason === 'complete' ? source.heldBack : undefined;
     const summary = { ...tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread }), ...(stoppedBy && { stoppedBy }), ...(heldBack && { heldBack }) };
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);

@@ -20,21 +20,26 @@ const heldBackOf = (text: string | Buffer) => {
   return unfinishedLastLine(file, fs.statSync(file).size);
 };
 
-test('unfinishedLastLine: only a last line without its line end that is not whole JSON', () => {
+test('unfinishedLastLine: a last line without its line end that is not whole JSON, a number, or blank', () => {
   assert.equal(heldBackOf(''), undefined);
   assert.equal(heldBackOf('{"a":1}\n{"b":2}\n'), undefined, 'ends with a line end');
   assert.equal(heldBackOf('{"a":1}\n{"b":2}'), undefined, 'whole JSON without a line end: it runs');
   assert.equal(heldBackOf('{"a":1}\n{"b":2}\r'), undefined, 'a CR is no part of a line');
-  assert.equal(heldBackOf('{"a":1}\n   '), undefined, 'blank: not an input');
-  assert.deepEqual(heldBackOf('{"a":1}\n{"b": "te'), { at: 8, bytes: 9, head: '{"b": "te' });
-  assert.deepEqual(heldBackOf('\ufeff{"only": '), { at: 0, bytes: 3 + 9, head: '{"only": ' }, 'the only line, after a byte order mark');
+  assert.equal(heldBackOf('{"a":1}\n"a string"'), undefined, 'a string, object, array or literal cannot grow and stay one');
+  assert.equal(heldBackOf('{"a":1}\ntrue'), undefined);
+  assert.deepEqual(heldBackOf('{"a":1}\n{"b": "te'), { at: 8, bytes: 9, head: '{"b": "te', blank: false });
+  assert.deepEqual(heldBackOf('1\n2\n12'), { at: 4, bytes: 2, head: '12', blank: false }, 'a number may be the start of a longer one');
+  assert.deepEqual(heldBackOf('\ufeff{"only": '), { at: 0, bytes: 3 + 9, head: '{"only": ', blank: false }, 'the only line, after a byte order mark');
+  // Blanks, or a byte order mark alone: not an input, left out so that what comes next is read whole.
+  assert.deepEqual(heldBackOf('{"a":1}\n  '), { at: 8, bytes: 2, head: '  ', blank: true });
+  assert.deepEqual(heldBackOf('\ufeff'), { at: 0, bytes: 3, head: '', blank: true });
   // A multi-byte character cut in two is not whole either.
   const cut = Buffer.concat([Buffer.from('{"a":1}\n{"s":"'), Buffer.from('é').subarray(0, 1)]);
   assert.equal(heldBackOf(cut)?.at, 8);
   // A line longer than one backward read (64 KiB), after lines that are too.
   const long = `{"x":"${'a'.repeat(100_000)}"}\n`;
   const partial = `{"y":"${'b'.repeat(150_000)}`;
-  assert.deepEqual(heldBackOf(long + long + partial), { at: 2 * long.length, bytes: partial.length, head: partial.slice(0, 40) });
+  assert.deepEqual(heldBackOf(long + long + partial), { at: 2 * long.length, bytes: partial.length, head: `${partial.slice(0, 40)}…`, blank: false });
 });
 
 for (const reader of ['off', 'on'] as const) {
@@ -49,10 +54,10 @@ for (const reader of ['off', 'on'] as const) {
 
     const first = await runCli(args, { env });
     assert.equal(first.code, 16, first.stderr);
-    assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(11 bytes from byte 16: "\{\\"v\\":3, \\"te"\) has no line end and is not whole JSON: a producer may still be writing it, so it was left for the next run/);
-    assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te' });
+    assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(11 bytes from byte 16: "\{\\"v\\":3, \\"te"\) has no line end and may be unfinished \(it is not whole JSON, or is a number, which may still grow\): a producer may still be writing it, so it was left for the next run/);
+    assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te', blank: false });
     assert.deepEqual(readOutput(out).map((l) => l.id), [1, 2], 'the unfinished line is neither run nor failed');
-    assert.match((await runCli(['status', out])).stdout, /^input: its last line \(11 bytes from byte 16\) had no line end and was not whole JSON: it was left for the next run/m);
+    assert.match((await runCli(['status', out])).stdout, /^input: its last line \(11 bytes from byte 16\) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it$/m);
     assert.deepEqual((JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputHeldBack: unknown }).inputHeldBack, { at: 16, bytes: 11 });
 
     // Not written yet: the same again, nothing run twice.
@@ -90,4 +95,46 @@ test('a malformed last line without its line end, in a file that is complete: le
   const fixed = await runCli(args);
   assert.equal(fixed.code, 0, fixed.stderr);
   assert.deepEqual(readOutput(out).map((l) => [l.id, l.output]), [[1, { v: 1 }], [2, { v: 2 }]]);
+});
+
+const echoConfig = (dir: string) => writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+
+test('a last number without its line end waits (it may grow); blanks without one are left out without a word, and what follows them is read whole', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'];
+  fs.writeFileSync(input, '1\n2\n12');
+  assert.equal((await runCli(args)).code, 16);
+  fs.appendFileSync(input, '3\n  ');
+  const blank = await runCli(args);
+  assert.equal(blank.code, 0, blank.stderr);
+  assert.doesNotMatch(blank.stderr, /UNFINISHED/);
+  fs.appendFileSync(input, '  4\n');
+  const after = await runCli(args);
+  assert.equal(after.code, 0, after.stderr);
+  assert.deepEqual(readOutput(out).map((l) => [l.id, l.output]), [[1, 1], [2, 2], [3, 123], [4, 4]]);
+});
+
+test('a file whose last line ran without a line end, then gained bytes that continue it, is refused for that, not for its size', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'];
+  fs.writeFileSync(input, '{"a":1}\n{"b":1}');
+  assert.equal((await runCli(args)).code, 0);
+  fs.appendFileSync(input, ' {"d":');
+  const refused = await runCli(args);
+  assert.equal(refused.code, 10);
+  assert.match(refused.stderr, /why: its last line read before, at 15 bytes, had no line end, and the bytes after it do not begin with one: they changed that line/);
+});
+
+test('--on-error stop before the read reached an unfinished last line: exit 9, and nothing said of that line', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, 'not json\n{"v":2}\n{"v":3, "te');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none', '--json', '--on-error', 'stop']);
+  assert.equal(r.code, 9, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { heldBack?: unknown }).heldBack, undefined);
+  assert.doesNotMatch(r.stderr, /UNFINISHED/);
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { formatDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
-import { describeDrift, driftFields, heldBackBytes, heldBackInJournal, inputDrift } from '../../run/index.js';
+import { describeDrift, describeHeldBack, driftFields, heldBackNow, inputDrift } from '../../run/index.js';
 import { readJournalStatus, stateDirFor } from '../../store/index.js';
 
 export function registerStatusCommand(program: Command): void {
@@ -31,9 +31,9 @@ export function registerStatusCommand(program: Command): void {
         throw new GpupoolError('GPUPOOL_E_NOT_FOUND', `no journal ${what}`);
       }
       const drift = await inputDrift(status.description, status.meta, dir);
-      const heldBack = drift ? undefined : heldBackInJournal(status.description, status.meta, status.finished);
+      const heldBack = drift ? undefined : heldBackNow(status.description);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ ...status, ...(drift && driftFields(drift)), ...(heldBack && { inputHeldBack: heldBack }) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...status, ...(drift && driftFields(drift)), ...(heldBack && { inputHeldBack: { at: heldBack.at, bytes: heldBack.bytes } }) }, null, 2)}\n`);
         return;
       }
       const c = status.counts;
@@ -41,7 +41,7 @@ export function registerStatusCommand(program: Command): void {
         `job: ${JSON.stringify(status.description)}`,
         `state: ${status.finished ? 'finished' : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
         ...(drift ? [describeDrift(drift, status.finished)] : []),
-        ...(heldBack ? [`input: its last line (${heldBackBytes(heldBack)}) had no line end and was not whole JSON: it was left for the next run; once it is written, the same command runs it`] : []),
+        ...(heldBack ? [describeHeldBack(heldBack)] : []),
         `updated ${formatDuration(Date.now() - status.updatedAt)} ago`,
       ];
       for (const [model, limits] of Object.entries(status.learnedLimits)) {

@@ -30,8 +30,8 @@ export class FileDigests {
     /** What a read reads: the file's size when the source was made, less a last line held back. */
     readonly size: number,
     readonly state: string,
-    /** The file's last line, unfinished (a producer may still be writing it): left for the next run. */
-    readonly heldBack?: HeldBackLine,
+    /** The file's last line, unfinished (a producer may still be writing it) or blank: left for the next run. */
+    readonly tail?: HeldBackLine,
   ) {}
 
   /**
@@ -40,14 +40,20 @@ export class FileDigests {
    */
   static ofFile(file: string, holdBack = true): FileDigests {
     const { size, state } = fileSizeAndState(file);
-    const heldBack = holdBack ? unfinishedLastLine(file, size) : undefined;
-    return new FileDigests(file, heldBack?.at ?? size, state, heldBack);
+    const tail = holdBack ? unfinishedLastLine(file, size) : undefined;
+    return new FileDigests(file, tail?.at ?? size, state, tail);
+  }
+
+  /** The last line held back, unless blank (not an input: left out without a word). */
+  get heldBack(): HeldBackLine | undefined {
+    return this.tail?.blank === false ? this.tail : undefined;
   }
 
   /** `InputSource.continues` for this file (see {@link jsonlFileContinues}). */
   continues(former: string, storedMeta: Record<string, unknown>): boolean | string {
     const stored = storedMeta[INPUT_DIGEST_META];
-    const continues = jsonlFileContinues(this.file, this.size, former, stored);
+    // The file's whole size, a last line held back included: the check reads what ran, whatever this run reads.
+    const continues = jsonlFileContinues(this.file, stateBytes(this.state) ?? this.size, former, stored);
     if (continues === true) this.verified = checkedPrefix(former, stored);
     return continues;
   }

@@ -1,26 +1,36 @@
 import fs from 'node:fs';
 
-/** A JSONL file's last line left for a later run: it has no line end and is not whole JSON yet. */
+/**
+ * A JSONL file's last line left for a later run: it has no line end and may not be whole yet.
+ * `blank`: only blanks (or a byte order mark), not an input either way: left out without a word,
+ * so that what the producer writes next does not change a line that was read.
+ */
 export interface HeldBackLine {
   /** Where it begins (its bytes are the file's from here to the size the run read it at). */
   readonly at: number;
   readonly bytes: number;
-  /** Its first bytes, for the message. */
+  /** Its first 40 characters, for messages, with "…" after them where it goes on. */
   readonly head: string;
+  readonly blank: boolean;
 }
 
 const NEWLINE = 0x0a;
 /** Bytes per backward read while looking for the last line end. */
 const BLOCK = 1 << 16;
 const BOM = '\ufeff';
+/** How many characters of the line a message shows. */
+const HEAD_CHARS = 40;
 
 /**
  * The last line of a JSONL file `size` bytes long, when a producer appending to the file may
- * still be writing it: no line end after it, and not one whole JSON value (`{"page": 12, "te`).
- * A run reads the file up to that line and leaves it for the next run, which finds it whole (the
- * file then only grew: it resumes). Run now, it would fail as malformed, and once the producer
- * finished it, the file would no longer begin with the bytes that ran, and be refused. A last
- * line without its line end that is whole JSON (a file written without a final newline) runs.
+ * still be writing it: no line end after it, and not one whole JSON value (`{"page": 12, "te`),
+ * or a number (`12` may be the start of `123`), or blanks. A run reads the file up to that line
+ * and leaves it for the next run, which finds it whole (the file then only grew: it resumes).
+ * Run now, it would fail as malformed, or give a number that is not the one written, and once
+ * the producer finished it the file would no longer begin with the bytes that ran, and be
+ * refused. Any other last line without its line end (an object, array, string or literal: a file
+ * written without a final newline) runs. One read and parse of the last line, only where the
+ * file does not end with a line end.
  */
 export function unfinishedLastLine(file: string, size: number): HeldBackLine | undefined {
   if (size === 0) return undefined;
@@ -46,26 +56,27 @@ export function unfinishedLastLine(file: string, size: number): HeldBackLine | u
     }
     const text = Buffer.concat(blocks).toString('utf8');
     const line = at === 0 && text.startsWith(BOM) ? text.slice(BOM.length) : text;
-    if (line.trim().length === 0 || isWholeJson(line)) return undefined;
-    return { at, bytes: size - at, head: line.slice(0, 40) };
+    // JSON's own blanks (a BOM alone is blank here too: trim() takes U+FEFF).
+    const blank = line.trim().length === 0;
+    if (!blank && !mayGrow(line)) return undefined;
+    return { at, bytes: size - at, head: line.length > HEAD_CHARS ? `${line.slice(0, HEAD_CHARS)}…` : line, blank };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function isWholeJson(line: string): boolean {
+/** Not whole JSON, or a number: of JSON's values, only a number cut short is still one. */
+function mayGrow(line: string): boolean {
   try {
-    JSON.parse(line);
-    return true;
+    return typeof JSON.parse(line) === 'number';
   } catch {
-    return false;
+    return true;
   }
 }
 
 /** What the CLI says of a last line held back (`GPUPOOL_E_INPUT_UNFINISHED`, exit 16). */
 export function heldBackMessage(file: string, line: HeldBackLine): string {
-  const head = line.head.length < line.bytes ? `${JSON.stringify(line.head)}…` : JSON.stringify(line.head);
-  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${heldBackBytes(line)}: ${head}) has no line end and is not whole JSON: a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
+  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${heldBackBytes(line)}: ${JSON.stringify(line.head)}) has no line end and may be unfinished (it is not whole JSON, or is a number, which may still grow): a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
 }
 
 /** "26 bytes from byte 2026": where a held-back line lies, for messages. */
