@@ -9,7 +9,7 @@ G="node gpupool.mjs"
 python3 -c 'import json; [print(json.dumps({"seed": i})) for i in range(400000)]' > /tmp/items.jsonl
 $G devices --json > "$OUT/devices-before.json" 2> "$OUT/devices-before.err"
 nvidia-smi -L > "$OUT/nvidia-smi-L.txt"
-( time $G run -c examples/torch/gpupool.yaml -i /tmp/items.jsonl -o /tmp/resnet-out.jsonl --progress plain --json > "$OUT/run-summary.json" 2> "$OUT/run-stderr.txt" ) 2> "$OUT/run-time.txt" &
+( time $G run -c examples/torch/gpupool.yaml -i /tmp/items.jsonl -o /tmp/resnet-out.jsonl --fresh --progress plain --json > "$OUT/run-summary.json" 2> "$OUT/run-stderr.txt" ) 2> "$OUT/run-time.txt" &
 RUN=$!
 for i in 1 2 3 4 5 6 7 8; do
   sleep 3

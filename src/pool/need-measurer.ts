@@ -36,6 +36,8 @@ const MEASURE_AFTER_BATCHES = new Set([1, 2, 4, 8, 16, 32, 64]);
  */
 export class NeedMeasurer {
   private readonly batches = new Map<string, number>();
+  /** Models whose workers ran out of device memory in this run: see {@link afterOutOfMemory}. */
+  private readonly filled = new Set<string>();
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
@@ -47,6 +49,16 @@ export class NeedMeasurer {
     const n = (this.batches.get(model) ?? 0) + 1;
     this.batches.set(model, n);
     if (MEASURE_AFTER_BATCHES.has(n)) void this.measure();
+  }
+
+  /**
+   * A worker of `model` ran out of device memory: from now on its workers hold what the card had
+   * room for (the batches grew into it; PyTorch's allocator keeps it), not what the model needs,
+   * and remembering that would refuse the next start on a card as free as this one was. Its need
+   * stays the peak measured before, at the sizes that fitted.
+   */
+  afterOutOfMemory(model: string): void {
+    this.filled.add(model);
   }
 
   /** Measures now, or once more after the measurement under way. Never rejects. */
@@ -79,7 +91,7 @@ export class NeedMeasurer {
   }
 
   private async measureOnce(): Promise<void> {
-    const workers = this.options.workers().filter((w) => this.options.models.has(w.model) && w.pid !== undefined);
+    const workers = this.options.workers().filter((w) => this.options.models.has(w.model) && !this.filled.has(w.model) && w.pid !== undefined);
     if (workers.length === 0) return;
     const accelerators = this.options.providers.filter((p) => p.vendor !== 'cpu');
     const listed = (await Promise.all(accelerators.map((p) => p.processes()))).flat();
@@ -107,8 +119,10 @@ export class NeedMeasurer {
         }
       }
     }
-    if (peaks.size === 0) return;
-    for (const need of this.options.store.record([...peaks.values()])) this.options.onRecorded?.(need);
+    // An out-of-memory that came while the driver was read: what was read may be the card's limit already.
+    const kept = [...peaks.values()].filter((n) => !this.filled.has(n.model));
+    if (kept.length === 0) return;
+    for (const need of this.options.store.record(kept)) this.options.onRecorded?.(need);
   }
 }
 

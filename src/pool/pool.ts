@@ -210,6 +210,7 @@ export class Pool {
       onBatch: (t, size, ms, outcome) => {
         if (outcome === 'ok' || outcome === 'oom') this.options.onLimitChange?.(model.name, t.deviceKey, t.limit.value);
         if (outcome === 'ok') this.needs?.afterBatch(model.name);
+        else if (outcome === 'oom') this.needs?.afterOutOfMemory(model.name);
         this.options.onBatch?.(model.name, t, size, ms, outcome);
       },
     });

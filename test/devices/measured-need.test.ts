@@ -132,6 +132,53 @@ test('first start measures the worker and its child on their card, keeps the pea
     /^model "m": no device has room for one worker needing memory\.need 7\.70 GiB \(remembered: 7\.00 GiB measured on NVIDIA H200 .*\): cuda:0 has 2\.00 GiB free, cuda:1 has 3\.00 GiB free\.$/.test(e.message));
 });
 
+test('after a worker of the model ran out of device memory, what its workers hold is not remembered: the need stays the peak that fitted', async () => {
+  const dir = tempDir('gpupool-measured-oom-');
+  const store = new MeasuredNeedStore(path.join(dir, 'cache', 'measured-need.json'));
+  const provider = new FakeNvidiaProvider();
+  const card1 = provider.devices[1];
+  let workerGiB = 2;
+  // The worker is found as this process's child running the fixture: the first reading comes before Pool.start returns.
+  const workerPid = (): number | undefined =>
+    fs
+      .readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number)
+      .find((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(process.pid) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('oom_worker.py');
+        } catch {
+          return false;
+        }
+      });
+  provider.listProcesses = () => {
+    const pid = workerPid();
+    return pid === undefined ? [] : [{ pid, deviceUuid: card1.uuid, usedMemory: workerGiB * GIB }];
+  };
+  const events: PoolEvent[] = [];
+  const measured = () => events.filter((e): e is Extract<PoolEvent, { type: 'need-measured' }> => e.type === 'need-measured');
+  const config = resolveConfig({ models: { m: { command: ['python3', path.join(PY_FIXTURES, 'oom_worker.py')], devices: 'cuda:1', env: { OOM_COST_LIMIT: '1' }, max_attempts: 1 } } }, dir);
+  const failed: string[] = [];
+  const pool = await Pool.start({ config, logDir: path.join(dir, 'logs'), sinkFor: () => ({ done: () => undefined, failed: (_item, err) => void failed.push(err.code) }), providers: [provider, new CpuProvider()], measuredNeeds: store, onEvent: (e) => events.push(e) });
+  try {
+    started.push(pool.workers[0].supervisor.pid!);
+    await until('the ready measurement', () => measured().some((e) => e.bytes === 2 * GIB));
+    const scheduler = pool.scheduler('m');
+    // One item too large for the card: it fails as out of memory, and the worker now holds all the card had.
+    workerGiB = 60;
+    scheduler.push(newWorkItem(0, 0, '{"cost":5}'));
+    await until('the item failed', () => failed.length === 1);
+    for (let i = 1; i <= 8; i++) scheduler.push(newWorkItem(i, i, '{"x":1}'));
+    scheduler.endInput();
+    await scheduler.whenIdle();
+  } finally {
+    await pool.close(5000);
+  }
+  assert.deepEqual(failed, ['GPUPOOL_E_OUT_OF_MEMORY']);
+  assert.deepEqual(readFile(store).needs.map((n) => n.bytes / GIB), [2], 'the batches after it and the drain measured 60 GiB, not kept');
+  assert.deepEqual(measured().map((e) => e.bytes / GIB), [2]);
+});
+
 /** A store holding 7 GiB for model `m` of `config` on an H200. */
 function seeded(config: GpupoolConfig, contents?: string): MeasuredNeedStore {
   const store = new MeasuredNeedStore(path.join(config.baseDir, 'cache', 'measured-need.json'), () => undefined);
