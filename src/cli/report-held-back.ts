@@ -7,8 +7,12 @@ import { heldBackMessage, type HeldBackLine } from '../run/index.js';
  * (`GPUPOOL_E_INPUT_UNFINISHED`) where nothing else failed, so a script that goes on after a
  * zero status does not go on without that line.
  */
-export function exitWithHeldBack(input: string, heldBack: HeldBackLine | undefined, exitCode: number): number {
+export function exitWithHeldBack(input: string, heldBack: HeldBackLine | undefined, summary: { readonly failed: number; readonly resumedFailed: number }): number {
+  const failed = summary.failed + summary.resumedFailed;
+  const exitCode = failed > 0 ? 1 : 0;
   if (heldBack === undefined) return exitCode;
-  process.stderr.write(`gpupool: ${heldBackMessage(input, heldBack)}\n`);
-  return exitCode === 0 ? ERROR_CODES.GPUPOOL_E_INPUT_UNFINISHED.exitCode : exitCode;
+  // Without a progress display, this may be the only line: it must not hide why the status is 1.
+  const also = failed > 0 ? `; the exit status is 1, not 16: ${failed.toLocaleString('en-US')} item${failed === 1 ? '' : 's'} failed (their error lines are in the output)` : '';
+  process.stderr.write(`gpupool: ${heldBackMessage(input, heldBack)}${also}\n`);
+  return failed > 0 ? exitCode : ERROR_CODES.GPUPOOL_E_INPUT_UNFINISHED.exitCode;
 }

@@ -31,7 +31,9 @@ function jobLines(v: JobStatusView, now: number): string[] {
   else if (refused) {
     // --fresh needs the input there: a gone one must come back first.
     const fresh = /^\d+ (bytes|files?),/.test(refused.now) ? ': with --fresh it runs the job again from the start' : '';
-    lines.push(`    submitter: gone; the same submit command would refuse the input (above)${fresh}`);
+    // A finished job's submitter ended as it should: "gone" would read as a crash.
+    const who = progress || Object.keys(v.chunks).length > 0 ? 'gone' : 'none running';
+    lines.push(`    submitter: ${who}; the same submit command would refuse the input (above)${fresh}`);
   }
   else if (progress || Object.keys(v.chunks).length > 0) lines.push('    submitter: gone (run the same submit command again to resume)');
   for (const f of journal?.failures ?? []) lines.push(`    failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);

@@ -156,7 +156,7 @@ for (const [name, open] of Object.entries(readers)) {
     fs.writeFileSync(file, text);
     assert.equal(
       jsonlFileContinues(file, text.length, source.state!, checkpoint),
-      `its last line read before, at ${cutAt} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`,
+      `its last line read before, at ${cutAt} bytes, had no line end, and the bytes after it are not blanks up to one: they changed that line`,
     );
   });
 }
@@ -277,7 +277,7 @@ test('continues: a last line without its line end continues only if what was add
   fs.writeFileSync(file, first + '5}\n');
   assert.equal(
     jsonlFileContinues(file, fs.statSync(file).size, former, digest[INPUT_DIGEST_META]),
-    'its last line read before, at 15 bytes, had no line end, and the bytes after it do not begin with one: they changed that line',
+    'its last line read before, at 15 bytes, had no line end, and the bytes after it are not blanks up to one: they changed that line',
   );
   // The same digest carried under a grown file's state (a resumed run killed before its first commit) checks it too.
   fs.writeFileSync(file, first + '\n{"c":3}\n');

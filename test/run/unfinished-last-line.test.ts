@@ -29,6 +29,7 @@ test('unfinishedLastLine: a last line without its line end that is not whole JSO
   assert.equal(heldBackOf('{"a":1}\ntrue'), undefined);
   assert.deepEqual(heldBackOf('{"a":1}\n{"b": "te'), { at: 8, bytes: 9, head: '{"b": "te', blank: false });
   assert.deepEqual(heldBackOf('1\n2\n12'), { at: 4, bytes: 2, head: '12', blank: false }, 'a number may be the start of a longer one');
+  assert.equal(heldBackOf('1\n2\n12 '), undefined, 'a number ended by a blank cannot grow');
   assert.deepEqual(heldBackOf('\ufeff{"only": '), { at: 0, bytes: 3 + 9, head: '{"only": ', blank: false }, 'the only line, after a byte order mark');
   // Blanks, or a byte order mark alone: not an input, left out so that what comes next is read whole.
   assert.deepEqual(heldBackOf('{"a":1}\n  '), { at: 8, bytes: 2, head: '  ', blank: true });
@@ -57,7 +58,9 @@ for (const reader of ['off', 'on'] as const) {
     assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(11 bytes from byte 16: "\{\\"v\\":3, \\"te"\) has no line end and may be unfinished \(it is not whole JSON, or is a number, which may still grow\): a producer may still be writing it, so it was left for the next run/);
     assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te', blank: false });
     assert.deepEqual(readOutput(out).map((l) => l.id), [1, 2], 'the unfinished line is neither run nor failed');
-    assert.match((await runCli(['status', out])).stdout, /^input: its last line \(11 bytes from byte 16\) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it$/m);
+    const status = (await runCli(['status', out])).stdout;
+    assert.match(status, /^state: finished but for its last line, which waits \(input: below\); 2 done, 0 failed of 2$/m);
+    assert.match(status, /^input: its last line \(11 bytes from byte 16\) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it$/m);
     assert.deepEqual((JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputHeldBack: unknown }).inputHeldBack, { at: 16, bytes: 11 });
 
     // Not written yet: the same again, nothing run twice.
@@ -126,7 +129,7 @@ test('a file whose last line ran without a line end, then gained bytes that cont
   fs.appendFileSync(input, ' {"d":');
   const refused = await runCli(args);
   assert.equal(refused.code, 10);
-  assert.match(refused.stderr, /why: its last line read before, at 15 bytes, had no line end, and the bytes after it do not begin with one: they changed that line/);
+  assert.match(refused.stderr, /why: its last line read before, at 15 bytes, had no line end, and the bytes after it are not blanks up to one: they changed that line/);
 });
 
 test('--on-error stop before the read reached an unfinished last line: exit 9, and nothing said of that line', async () => {
@@ -137,4 +140,30 @@ test('--on-error stop before the read reached an unfinished last line: exit 9, a
   assert.equal(r.code, 9, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { heldBack?: unknown }).heldBack, undefined);
   assert.doesNotMatch(r.stderr, /UNFINISHED/);
+});
+
+test('a last line that ran without its line end, then blanks (a CR, a space) with or without the line end: the file only grew, and resumes', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'];
+  fs.writeFileSync(input, '{"a":1}');
+  assert.equal((await runCli(args)).code, 0);
+  fs.appendFileSync(input, '\r'); // a CRLF producer cut between its CR and LF
+  assert.match((await runCli(['status', out])).stdout, /the same command resumes it/);
+  const cr = await runCli(args);
+  assert.equal(cr.code, 0, cr.stderr);
+  fs.appendFileSync(input, ' \t\n{"a":2}\r\n');
+  const grown = await runCli(args);
+  assert.equal(grown.code, 0, grown.stderr);
+  assert.deepEqual(readOutput(out).map((l) => [l.id, l.output]), [[1, { a: 1 }], [2, { a: 2 }]]);
+});
+
+test('items failed and a last line held back: exit 1, and the one line said (without a progress display) tells why it is not 16', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"a":1}\nbad\n{"a":3');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /GPUPOOL_E_INPUT_UNFINISHED: .*; the exit status is 1, not 16: 1 item failed \(their error lines are in the output\)$/m);
 });

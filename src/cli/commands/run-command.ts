@@ -89,6 +89,7 @@ export function registerRunCommand(program: Command): void {
         // Why it stopped, and with the exit status of that failure's code (9 for a malformed line).
         process.stderr.write(`gpupool: stopped at the first failure (--on-error stop): item ${JSON.stringify(stop.id)}: ${stop.shownCode}: ${stop.message}; what was read and not done is left for the same command to resume\n`);
         process.exitCode = ERROR_CODES[stop.code].exitCode;
-      } else process.exitCode = exitWithHeldBack(flags.input, summary.heldBack, summary.failed + summary.resumedFailed > 0 || summary.outcome !== 'complete' ? 1 : 0);
+      } else if (summary.outcome !== 'complete') process.exitCode = 1;
+      else process.exitCode = exitWithHeldBack(flags.input, summary.heldBack, summary);
     });
 }

@@ -39,7 +39,7 @@ export function registerStatusCommand(program: Command): void {
       const c = status.counts;
       const lines = [
         `job: ${JSON.stringify(status.description)}`,
-        `state: ${status.finished ? 'finished' : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
+        `state: ${status.finished ? (heldBack ? 'finished but for its last line, which waits (input: below)' : 'finished') : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
         ...(drift ? [describeDrift(drift, status.finished)] : []),
         ...(heldBack ? [describeHeldBack(heldBack)] : []),
         `updated ${formatDuration(Date.now() - status.updatedAt)} ago`,

@@ -79,6 +79,6 @@ export function registerSubmitCommand(program: Command): void {
       interrupts.dispose();
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       if (summary.outcome === 'interrupted') process.exitCode = 130;
-      else process.exitCode = exitWithHeldBack(flags.input, summary.heldBack, summary.failed + summary.resumedFailed > 0 ? 1 : 0);
+      else process.exitCode = exitWithHeldBack(flags.input, summary.heldBack, summary);
     });
 }

@@ -37,6 +37,8 @@ const CHECK_READ_BYTES = 1 << 20;
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
 
 /** The CRC-32 of a file's first `bytes` bytes, as a journal keeps one. */
 export interface PrefixDigest {
@@ -146,24 +148,27 @@ export function jsonlFileContinues(file: string, size: number, former: string, s
   if (!known) {
     return `its journal holds no digest of the ${thenBytes} bytes that ran (an earlier gpupool, which kept none, made the journal, and no run since read the file to its end), so they cannot be checked`;
   }
-  const { crc32, lastByte, next } = digestOfFirst(file, ran);
+  const { crc32, lastByte, ended } = digestOfFirst(file, ran);
   if (crc32 !== digest.crc32) return `its first ${ran} bytes are not those read before: a line there was edited or removed, not only lines added after the last`;
   // A digest ends at a line end, or where a read ended: then its last line ran without one, as
-  // it was, and what follows must begin by ending it (a CR before the LF is no part of a line).
-  const ended = next[0] === NEWLINE || (next[0] === CR && next[1] === NEWLINE);
+  // it was, and what follows must end it: blanks (a CR before the LF, a space) up to a line end
+  // or to the end of the file leave its value as it ran.
   if (size > ran && ran > 0 && lastByte !== NEWLINE && !ended) {
-    return `its last line read before, at ${ran} bytes, had no line end, and the bytes after it do not begin with one: they changed that line`;
+    return `its last line read before, at ${ran} bytes, had no line end, and the bytes after it are not blanks up to one: they changed that line`;
   }
   return true;
 }
 
-/** The CRC-32 of the file's first `bytes` bytes (of fewer, if it is shorter now), the last of them and the two after. */
-function digestOfFirst(file: string, bytes: number): { crc32: number; lastByte: number | undefined; next: Buffer } {
+/**
+ * The CRC-32 of the file's first `bytes` bytes (of fewer, if it is shorter now), the last of
+ * them, and whether what follows them ends a line: only JSON's blanks up to a line end, or to the
+ * file's end.
+ */
+function digestOfFirst(file: string, bytes: number): { crc32: number; lastByte: number | undefined; ended: boolean } {
   let crc = 0;
   const buffer = Buffer.allocUnsafe(Math.min(CHECK_READ_BYTES, Math.max(1, bytes)));
   const fd = fs.openSync(file, 'r');
   let lastByte: number | undefined;
-  let next = Buffer.alloc(0);
   try {
     for (let at = 0; at < bytes; ) {
       const n = fs.readSync(fd, buffer, 0, Math.min(buffer.length, bytes - at), at);
@@ -172,10 +177,23 @@ function digestOfFirst(file: string, bytes: number): { crc32: number; lastByte: 
       lastByte = buffer[n - 1];
       at += n;
     }
-    next = Buffer.alloc(2);
-    next = next.subarray(0, fs.readSync(fd, next, 0, 2, bytes));
+    return { crc32: crc, lastByte, ended: blanksToLineEnd(fd, bytes) };
   } finally {
     fs.closeSync(fd);
   }
-  return { crc32: crc, lastByte, next };
+}
+
+/** Whether the bytes from `at` are JSON's blanks (space, tab, CR) up to a line end or the file's end. */
+function blanksToLineEnd(fd: number, at: number): boolean {
+  const block = Buffer.allocUnsafe(256);
+  for (;;) {
+    const n = fs.readSync(fd, block, 0, block.length, at);
+    if (n === 0) return true;
+    for (let i = 0; i < n; i++) {
+      const c = block[i];
+      if (c === NEWLINE) return true;
+      if (c !== SPACE && c !== TAB && c !== CR) return false;
+    }
+    at += n;
+  }
 }

@@ -24,7 +24,7 @@ const HEAD_CHARS = 40;
 /**
  * The last line of a JSONL file `size` bytes long, when a producer appending to the file may
  * still be writing it: no line end after it, and not one whole JSON value (`{"page": 12, "te`),
- * or a number (`12` may be the start of `123`), or blanks. A run reads the file up to that line
+ * or a number (`12` may be the start of `123`; not `12 `), or blanks. A run reads the file up to that line
  * and leaves it for the next run, which finds it whole (the file then only grew: it resumes).
  * Run now, it would fail as malformed, or give a number that is not the one written, and once
  * the producer finished it the file would no longer begin with the bytes that ran, and be
@@ -65,10 +65,10 @@ export function unfinishedLastLine(file: string, size: number): HeldBackLine | u
   }
 }
 
-/** Not whole JSON, or a number: of JSON's values, only a number cut short is still one. */
+/** Not whole JSON, or a number not ended by a blank: of JSON's values, only a number cut short is still one. */
 function mayGrow(line: string): boolean {
   try {
-    return typeof JSON.parse(line) === 'number';
+    return typeof JSON.parse(line) === 'number' && !/[ \t\r]$/.test(line);
   } catch {
     return true;
   }
