@@ -59,6 +59,6 @@ export interface SubmitSummary {
   /** Items per `agent/device`. */
   readonly devices: Record<string, number>;
   readonly outcome: 'complete' | 'interrupted';
-  /** The JSONL file's last line, left for the next run: no line end, not whole JSON yet (as `RunSummary.heldBack`). */
+  /** The JSONL file's last line, left for the next run: no line end, and it may be unfinished (as `RunSummary.heldBack`). */
   readonly heldBack?: HeldBackLine;
 }

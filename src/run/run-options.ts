@@ -85,6 +85,6 @@ export interface RunSummary {
   readonly readerThread: boolean;
   /** Whether output lines were made and written on a thread of its own (`GPUPOOL_WRITER_THREAD`). */
   readonly writerThread: boolean;
-  /** The JSONL file's last line, left for the next run: no line end, not whole JSON yet (a producer may still be writing it). */
+  /** The JSONL file's last line, left for the next run: no line end, and it may be unfinished (a producer may still be writing it). */
   readonly heldBack?: HeldBackLine;
 }

@@ -46,7 +46,7 @@ export interface InputSource {
    */
   continues?(former: string, storedMeta: Record<string, unknown>): boolean | string;
   /**
-   * A JSONL file's last line that has no line end and is not whole JSON (a producer may still
+   * A JSONL file's last line that has no line end and may be unfinished (a producer may still
    * be writing it): the read stops before it and it is left for the next run (`unfinishedLastLine`).
    */
   readonly heldBack?: HeldBackLine;

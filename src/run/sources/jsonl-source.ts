@@ -111,7 +111,7 @@ export class JsonlSource implements InputSource {
     return this.totalBytes ? Math.min(1, this.bytesRead / this.totalBytes) : undefined;
   }
 
-  /** The file's last line, left for the next run: it has no line end and is not whole JSON yet (see `unfinishedLastLine`). */
+  /** The file's last line, left for the next run: it has no line end and may be unfinished (see `unfinishedLastLine`). */
   get heldBack(): HeldBackLine | undefined {
     return this.digests?.heldBack;
   }
