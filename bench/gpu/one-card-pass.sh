@@ -9,7 +9,7 @@
 #   append    bench/gpu/jsonl-append-check.sh (a JSONL file killed mid-run, lines added, resumed: each line once)
 #   producer  bench/run/producer-loop-check.sh (a file appended in pieces while runs loop, some killed: each line once)
 #   scaling   bench/gpu/scaling/run.sh --ns 1 --bracket (issue 7's three workloads at N = 1)
-# About 9 minutes. From the bundle folder:
+# About 11 minutes in all, more than one device call may run: split it with STEPS. From the bundle folder:
 #   source .gpu-host/env.sh && cd .gpu-host/app && bash bench/gpu/one-card-pass.sh
 # STEPS="pinning oom" runs only those.
 set -u

@@ -13,7 +13,7 @@ import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { onAbort } from './on-abort.js';
-import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread } from './sources/index.js';
+import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
@@ -231,7 +231,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       writeError ??= err as Error;
     });
     // Only where the read reached it: a run stopped before (Ctrl-C, --on-error stop) says nothing of it.
-    const heldBack = stopReason === 'complete' ? source.heldBack : undefined;
+    const heldBack = stopReason === 'complete' ? shardsLine(source.heldBack, options.shard) : undefined;
     const summary = { ...tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread }), ...(stoppedBy && { stoppedBy }), ...(heldBack && { heldBack }) };
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
@@ -251,3 +251,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
 }
 
+
+/** A held-back line, where it is the shard's own (its line number, 1-based, modulo the count is the index): another shard's is that shard's to say. */
+function shardsLine(line: HeldBackLine | undefined, shard: RunOptions['shard']): HeldBackLine | undefined {
+  if (line === undefined || shard === undefined || line.line === undefined) return line;
+  return (line.line - 1) % shard.count === shard.index ? line : undefined;
+}

@@ -27,8 +27,8 @@ for (const journal of ['sqlite', 'redis'] as const) {
 
     const first = await runCli(args);
     assert.equal(first.code, 16, first.stderr);
-    assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(11 bytes from byte 16/);
-    assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te', blank: false });
+    assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(line 3, 11 bytes from byte 16/);
+    assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te', blank: false, line: 3 });
     assert.deepEqual(readOutput(out).map((l) => l.id).sort(), [1, 2]);
     // The job is finished, so no longer listed: status finds it by its journal, in Redis or beside the output.
     const status = journal === 'redis' ? await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'tail']) : await runCli(['status', out]);

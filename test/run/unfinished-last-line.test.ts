@@ -55,8 +55,8 @@ for (const reader of ['off', 'on'] as const) {
 
     const first = await runCli(args, { env });
     assert.equal(first.code, 16, first.stderr);
-    assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(11 bytes from byte 16: "\{\\"v\\":3, \\"te"\) has no line end and may be unfinished \(it is not whole JSON, or is a number, which may still grow\): a producer may still be writing it, so it was left for the next run/);
-    assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te', blank: false });
+    assert.match(first.stderr, /GPUPOOL_E_INPUT_UNFINISHED: the last line of .*in\.jsonl \(line 3, 11 bytes from byte 16: "\{\\"v\\":3, \\"te"\) has no line end and may be unfinished \(it is not whole JSON, or is a number, which may still grow\): a producer may still be writing it, so it was left for the next run/);
+    assert.deepEqual((JSON.parse(first.stdout) as { heldBack: unknown }).heldBack, { at: 16, bytes: 11, head: '{"v":3, "te', blank: false, line: 3 });
     assert.deepEqual(readOutput(out).map((l) => l.id), [1, 2], 'the unfinished line is neither run nor failed');
     const status = (await runCli(['status', out])).stdout;
     assert.match(status, /^state: finished but for its last line, which waits \(input: below\); 2 done, 0 failed of 2$/m);
@@ -166,4 +166,18 @@ test('items failed and a last line held back: exit 1, and the one line said (wit
   const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /GPUPOOL_E_INPUT_UNFINISHED: .*; the exit status is 1, not 16: 1 item failed \(their error lines are in the output\)$/m);
+});
+
+test('--shard I/N: only the shard whose share the held-back line is in says so and exits 16', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"v":1}\n{"v":2}\n\n{"v":4}\n{"v":5, "te'); // line 5, a blank line before: seq 4, shard 0 of 2
+  const config = echoConfig(dir);
+  const shard = (i: number) => runCli(['run', '-c', config, '-i', input, '-o', path.join(dir, `out-${i}.jsonl`), '--shard', `${i}/2`, '--progress', 'none', '--json']);
+  const [own, other] = [await shard(0), await shard(1)];
+  assert.equal(own.code, 16, own.stderr);
+  assert.match(own.stderr, /\(line 5, 11 bytes from byte 25: /);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal((JSON.parse(other.stdout) as { heldBack?: unknown }).heldBack, undefined);
+  assert.doesNotMatch(other.stderr, /UNFINISHED/);
 });

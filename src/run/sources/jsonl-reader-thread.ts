@@ -38,7 +38,7 @@ async function read(): Promise<void> {
     credits--;
     post({ kind: 'batch', batch: packBatch(batch), fraction: source.fractionRead(), checkpoint: source.readCheckpoint() });
   }
-  post({ kind: 'end', digest: source.readDigest() });
+  post({ kind: 'end', digest: source.readDigest(), lines: source.linesRead });
 }
 
 read().catch((err: unknown) => post({ kind: 'error', error: postableError(err) }));

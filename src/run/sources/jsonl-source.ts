@@ -4,7 +4,7 @@ import { eachRecord, type InputRecord, type InputSource, type SpanRecord } from 
 import { FileDigests } from './file-digests.js';
 import { stdinFileRefusal } from './input-state.js';
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
-import type { HeldBackLine } from './unfinished-line.js';
+import { withLineNumber, type HeldBackLine } from './unfinished-line.js';
 import { ChunkBytes } from './chunk-bytes.js';
 import { plainJsonLineEnd } from '../../json/plain-json-line.js';
 
@@ -56,6 +56,8 @@ export function streamIdentity(description: string): string {
  */
 export class JsonlSource implements InputSource {
   private bytesRead = 0;
+  /** Lines a whole read found (blank ones too), once it ended. */
+  linesRead?: number;
   private closed = false;
   /** The stream of `fromStream`, destroyed by `close`. */
   private stream?: Readable;
@@ -113,7 +115,7 @@ export class JsonlSource implements InputSource {
 
   /** The file's last line, left for the next run: it has no line end and may be unfinished (see `unfinishedLastLine`). */
   get heldBack(): HeldBackLine | undefined {
-    return this.digests?.heldBack;
+    return withLineNumber(this.digests?.heldBack, this.linesRead);
   }
 
   /** Once a read of a file reached its end: its state and the CRC-32 of its bytes, for the journal (`INPUT_DIGEST_META`). */
@@ -264,6 +266,7 @@ export class JsonlSource implements InputSource {
     if (head) pieces.push(head); // one or two bytes of a BOM and no more: they are the input
     pieces.push(chunks.rest());
     const tail = Buffer.concat(pieces);
+    this.linesRead = tail.length > 0 ? lineNo + 1 : lineNo;
     if (tail.length > 0) {
       const rec = this.parseLine(tail.toString('utf8'), lineNo + 1);
       if (rec) yield [rec];

@@ -19,6 +19,6 @@ export interface ReaderThreadOptions {
 export type ReaderThreadMessage =
   /** `checkpoint`: the digest of what the thread has read so far (`JsonlSource.readCheckpoint`), which covers the batch. */
   | { readonly kind: 'batch'; readonly batch: PackedBatch; readonly fraction: number | undefined; readonly checkpoint?: InputDigest }
-  /** The input ended; a file read to its end sends its digest. */
-  | { readonly kind: 'end'; readonly digest?: InputDigest }
+  /** The input ended; a file read to its end sends its digest, and how many lines it found (`JsonlSource.linesRead`). */
+  | { readonly kind: 'end'; readonly digest?: InputDigest; readonly lines?: number }
   | { readonly kind: 'error'; readonly error: PostedError };

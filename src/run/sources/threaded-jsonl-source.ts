@@ -3,7 +3,7 @@ import { fileIdentity, streamIdentity } from './jsonl-source.js';
 import { FileDigests } from './file-digests.js';
 import { stdinFileRefusal } from './input-state.js';
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
-import type { HeldBackLine } from './unfinished-line.js';
+import { withLineNumber, type HeldBackLine } from './unfinished-line.js';
 import { unpackBatch } from './packed-batch.js';
 import type { ReaderThreadMessage, ReaderThreadOptions } from './reader-thread-messages.js';
 import { rebuildError } from '../threads/posted-error.js';
@@ -29,6 +29,8 @@ export class ThreadedJsonlSource implements InputSource {
   private fraction: number | undefined;
   private waiting = 0;
   private running = false;
+  /** As `JsonlSource.linesRead`: the thread's first whole read's. */
+  private linesRead?: number;
   private closed = false;
   /** Ends the read under way at once (see `close`). */
   private endRead?: () => void;
@@ -60,7 +62,7 @@ export class ThreadedJsonlSource implements InputSource {
 
   /** As `JsonlSource.heldBack`. */
   get heldBack(): HeldBackLine | undefined {
-    return this.digests?.heldBack;
+    return withLineNumber(this.digests?.heldBack, this.linesRead);
   }
 
   /** As `JsonlSource.planReadDigest`: the thread's reads follow it. */
@@ -162,6 +164,7 @@ export class ThreadedJsonlSource implements InputSource {
         const message = inbox.shift()!;
         if (message.kind === 'end') {
           if (this.digests) this.digests.digest ??= message.digest;
+          this.linesRead ??= message.lines;
           return;
         }
         if (message.kind === 'error') throw rebuildError(message.error);

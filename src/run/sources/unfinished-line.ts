@@ -12,6 +12,8 @@ export interface HeldBackLine {
   /** Its first 40 characters, for messages, with "…" after them where it goes on. */
   readonly head: string;
   readonly blank: boolean;
+  /** Its line number, once a whole read counted the lines before it. */
+  readonly line?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -74,9 +76,14 @@ function mayGrow(line: string): boolean {
   }
 }
 
+/** `line` with its number, where a read counted the `linesBefore` it. */
+export function withLineNumber(line: HeldBackLine | undefined, linesBefore: number | undefined): HeldBackLine | undefined {
+  return line === undefined || linesBefore === undefined ? line : { ...line, line: linesBefore + 1 };
+}
+
 /** What the CLI says of a last line held back (`GPUPOOL_E_INPUT_UNFINISHED`, exit 16). */
 export function heldBackMessage(file: string, line: HeldBackLine): string {
-  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${heldBackBytes(line)}: ${JSON.stringify(line.head)}) has no line end and may be unfinished (it is not whole JSON, or is a number, which may still grow): a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
+  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${line.line === undefined ? '' : `line ${line.line}, `}${heldBackBytes(line)}: ${JSON.stringify(line.head)}) has no line end and may be unfinished (it is not whole JSON, or is a number, which may still grow): a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
 }
 
 /** "26 bytes from byte 2026": where a held-back line lies, for messages. */
