@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { GpupoolError } from '../errors/index.js';
 import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, heldBackBytes, stateBytes, unfinishedLastLine, type HeldBackLine, type InputDigest } from './sources/index.js';
 
@@ -98,13 +99,36 @@ export function heldBackNow(description: Record<string, unknown>): HeldBackLine 
     const { size, state } = fileSizeAndState(file);
     if (state !== description.inputState) return undefined;
     const tail = unfinishedLastLine(file, size);
-    return tail?.blank === false ? tail : undefined;
+    if (tail?.blank !== false) return undefined;
+    // A shard's job: only the shard whose share the line is waits for it (as the run says).
+    const shard = typeof description.shard === 'string' ? /^(\d+)\/(\d+)$/.exec(description.shard) : null;
+    if (shard === null) return tail;
+    const line = linesBefore(file, tail.at) + 1;
+    return (line - 1) % Number(shard[2]) === Number(shard[1]) ? { ...tail, line } : undefined;
   } catch {
     return undefined; // gone or unreadable: inputDrift says so
   }
 }
 
+/** The line ends in the file's first `bytes` bytes: one read of them, for a sharded job's status only. */
+function linesBefore(file: string, bytes: number): number {
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const fd = fs.openSync(file, 'r');
+  let lines = 0;
+  try {
+    for (let at = 0; at < bytes; ) {
+      const n = fs.readSync(fd, buffer, 0, Math.min(buffer.length, bytes - at), at);
+      if (n === 0) break;
+      for (let i = buffer.indexOf(0x0a); i !== -1 && i < n; i = buffer.indexOf(0x0a, i + 1)) lines++;
+      at += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return lines;
+}
+
 /** `status`'s line for a last line left for the next run. */
 export function describeHeldBack(line: HeldBackLine): string {
-  return `input: its last line (${heldBackBytes(line)}) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it`;
+  return `input: its last line (${line.line === undefined ? '' : `line ${line.line}, `}${heldBackBytes(line)}) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it`;
 }

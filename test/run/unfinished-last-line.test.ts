@@ -180,4 +180,9 @@ test('--shard I/N: only the shard whose share the held-back line is in says so a
   assert.equal(other.code, 0, other.stderr);
   assert.equal((JSON.parse(other.stdout) as { heldBack?: unknown }).heldBack, undefined);
   assert.doesNotMatch(other.stderr, /UNFINISHED/);
+  // status says the same: the line waits in shard 0's job, not in shard 1's.
+  assert.match((await runCli(['status', path.join(dir, 'out-0.jsonl')])).stdout, /^input: its last line \(line 5, 11 bytes from byte 25\) has no line end/m);
+  const otherStatus = (await runCli(['status', path.join(dir, 'out-1.jsonl')])).stdout;
+  assert.doesNotMatch(otherStatus, /^input:/m);
+  assert.match(otherStatus, /^state: finished;/m);
 });
