@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../config/index.js';
-import { describeDrift, describeHeldBack, driftFields } from '../run/index.js';
+import { describeDrift, describeHeldBack, driftFields, inputIsThere } from '../run/index.js';
 import type { AgentInfo } from './agent-info.js';
 import type { ClusterStatus, JobStatusView } from './cluster-status.js';
 import type { JobInputCheck } from './job-input-check.js';
@@ -30,7 +30,7 @@ function jobLines(v: JobStatusView, now: number): string[] {
   if (v.submitter) lines.push(`    submitter: PID ${v.submitter.pid} on ${v.submitter.hostname}${progress ? `, updated ${ago(progress.updatedAt, now)}` : ''}`);
   else if (refused) {
     // --fresh needs the input there: a gone one must come back first.
-    const fresh = /^\d+ (bytes|files?),/.test(refused.now) ? ': with --fresh it runs the job again from the start' : '';
+    const fresh = inputIsThere(refused) ? ': with --fresh it runs the job again from the start' : '';
     // A finished job's submitter ended as it should: "gone" would read as a crash.
     const who = progress || Object.keys(v.chunks).length > 0 ? 'gone' : 'none running';
     lines.push(`    submitter: ${who}; the same submit command would refuse the input (above)${fresh}`);

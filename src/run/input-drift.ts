@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { GpupoolError } from '../errors/index.js';
-import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, heldBackBytes, stateBytes, unfinishedLastLine, type HeldBackLine, type InputDigest } from './sources/index.js';
+import { describedShard, shardOwns } from './shard.js';
+import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, heldBackWhere, stateBytes, unfinishedLastLine, type HeldBackLine, type InputDigest } from './sources/index.js';
 
 /** A job's input as it is now, against the state its journal holds, and what the next run will do with it. */
 export interface InputDrift {
@@ -72,10 +73,15 @@ async function folderDrift(where: string, then: string, skip: string[]): Promise
   }
 }
 
+/** Whether the input is there now (`now` is a state, "N bytes, …" or "N files, …", not "gone" or "unreadable: …"). */
+export function inputIsThere(drift: InputDrift): boolean {
+  return /^\d+ (bytes|files?),/.test(drift.now);
+}
+
 /** `status`'s line for a changed input: what changed and what the same command will do with it. */
 export function describeDrift(drift: InputDrift, finished: boolean): string {
   const then = JSON.stringify(drift.then);
-  if (!/^\d+ (bytes|files?),/.test(drift.now)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
+  if (!inputIsThere(drift)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
   // An unfinished job also runs what it had not run yet.
   const runs = finished || drift.runsAllNotRun === true ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
   const next = drift.resumes === true ? `the same command resumes it and runs ${runs}` : `the same command will refuse it: ${drift.resumes}`;
@@ -101,10 +107,10 @@ export function heldBackNow(description: Record<string, unknown>): HeldBackLine 
     const tail = unfinishedLastLine(file, size);
     if (tail?.blank !== false) return undefined;
     // A shard's job: only the shard whose share the line is waits for it (as the run says).
-    const shard = typeof description.shard === 'string' ? /^(\d+)\/(\d+)$/.exec(description.shard) : null;
-    if (shard === null) return tail;
+    const shard = describedShard(description);
+    if (shard === undefined) return tail;
     const line = linesBefore(file, tail.at) + 1;
-    return (line - 1) % Number(shard[2]) === Number(shard[1]) ? { ...tail, line } : undefined;
+    return shardOwns(shard, line - 1) ? { ...tail, line } : undefined;
   } catch {
     return undefined; // gone or unreadable: inputDrift says so
   }
@@ -130,5 +136,5 @@ function linesBefore(file: string, bytes: number): number {
 
 /** `status`'s line for a last line left for the next run. */
 export function describeHeldBack(line: HeldBackLine): string {
-  return `input: its last line (${line.line === undefined ? '' : `line ${line.line}, `}${heldBackBytes(line)}) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it`;
+  return `input: its last line (${heldBackWhere(line)}) has no line end and may be unfinished: the runs leave it for the next run; once it is written, the same command runs it`;
 }

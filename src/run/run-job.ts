@@ -12,6 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
+import { shardOwns } from './shard.js';
 import { onAbort } from './on-abort.js';
 import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
@@ -194,7 +195,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
             }
             continue;
           }
-          if (options.shard && rec.seq % options.shard.count !== options.shard.index) continue;
+          if (options.shard && !shardOwns(options.shard, rec.seq)) continue;
           tally.inputs++;
           if (skipSettled(rec.seq)) continue;
           if ('parseError' in rec) {
@@ -251,9 +252,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-
-/** A held-back line, where it is the shard's own (its line number, 1-based, modulo the count is the index): another shard's is that shard's to say. */
+/** A held-back line, where it is the shard's own (as the run's items are picked): another shard's is that shard's to say. */
 function shardsLine(line: HeldBackLine | undefined, shard: RunOptions['shard']): HeldBackLine | undefined {
   if (line === undefined || shard === undefined || line.line === undefined) return line;
-  return (line.line - 1) % shard.count === shard.index ? line : undefined;
+  return shardOwns(shard, line.line - 1) ? line : undefined;
 }

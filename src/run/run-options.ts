@@ -5,6 +5,7 @@ import type { DeviceProvider } from '../devices/device.js';
 import type { PoolEvent } from '../pool/index.js';
 import type { JobJournal, OpenJournalOptions } from '../store/index.js';
 import type { HeldBackLine } from './sources/index.js';
+import type { Shard } from './shard.js';
 
 export interface RunOptions {
   readonly config: GpupoolConfig;
@@ -19,7 +20,7 @@ export interface RunOptions {
   /** `--max-pending`: items read but not yet written; reading pauses at this. @defaultValue derived from worker capacity */
   readonly maxPending?: number;
   /** `--shard I/N`: only items whose position modulo N is I. */
-  readonly shard?: { readonly index: number; readonly count: number };
+  readonly shard?: Shard;
   /** `--on-error`: `continue` writes a failed line and goes on; `stop` stops at the first. @defaultValue continue */
   readonly onError?: 'continue' | 'stop';
   /** `--fresh`: ignore and replace the journal. */

@@ -102,11 +102,16 @@ test('a malformed last line without its line end, in a file that is complete: le
 
 const echoConfig = (dir: string) => writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
 
-test('a last number without its line end waits (it may grow); blanks without one are left out without a word, and what follows them is read whole', async () => {
+/** A folder of its own with `in.jsonl` (not written yet) and the `gpupool run` args over it into `out.jsonl`. */
+function echoRun(): { input: string; out: string; args: string[] } {
   const dir = tempDir();
   const input = path.join(dir, 'in.jsonl');
   const out = path.join(dir, 'out.jsonl');
-  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'];
+  return { input, out, args: ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'] };
+}
+
+test('a last number without its line end waits (it may grow); blanks without one are left out without a word, and what follows them is read whole', async () => {
+  const { input, out, args } = echoRun();
   fs.writeFileSync(input, '1\n2\n12');
   assert.equal((await runCli(args)).code, 16);
   fs.appendFileSync(input, '3\n  ');
@@ -120,10 +125,7 @@ test('a last number without its line end waits (it may grow); blanks without one
 });
 
 test('a file whose last line ran without a line end, then gained bytes that continue it, is refused for that, not for its size', async () => {
-  const dir = tempDir();
-  const input = path.join(dir, 'in.jsonl');
-  const out = path.join(dir, 'out.jsonl');
-  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'];
+  const { input, args } = echoRun();
   fs.writeFileSync(input, '{"a":1}\n{"b":1}');
   assert.equal((await runCli(args)).code, 0);
   fs.appendFileSync(input, ' {"d":');
@@ -143,10 +145,7 @@ test('--on-error stop before the read reached an unfinished last line: exit 9, a
 });
 
 test('a last line that ran without its line end, then blanks (a CR, a space) with or without the line end: the file only grew, and resumes', async () => {
-  const dir = tempDir();
-  const input = path.join(dir, 'in.jsonl');
-  const out = path.join(dir, 'out.jsonl');
-  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none'];
+  const { input, out, args } = echoRun();
   fs.writeFileSync(input, '{"a":1}');
   assert.equal((await runCli(args)).code, 0);
   fs.appendFileSync(input, '\r'); // a CRLF producer cut between its CR and LF

@@ -83,10 +83,10 @@ export function withLineNumber(line: HeldBackLine | undefined, linesBefore: numb
 
 /** What the CLI says of a last line held back (`GPUPOOL_E_INPUT_UNFINISHED`, exit 16). */
 export function heldBackMessage(file: string, line: HeldBackLine): string {
-  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${line.line === undefined ? '' : `line ${line.line}, `}${heldBackBytes(line)}: ${JSON.stringify(line.head)}) has no line end and may be unfinished (it is not whole JSON, or is a number, which may still grow): a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
+  return `GPUPOOL_E_INPUT_UNFINISHED: the last line of ${file} (${heldBackWhere(line)}: ${JSON.stringify(line.head)}) has no line end and may be unfinished (it is not whole JSON, or is a number, which may still grow): a producer may still be writing it, so it was left for the next run; once it is written, the same command runs it (and the lines added after it); if the file is complete, end or fix that line`;
 }
 
-/** "26 bytes from byte 2026": where a held-back line lies, for messages. */
-export function heldBackBytes(line: { readonly at: number; readonly bytes: number }): string {
-  return `${line.bytes} byte${line.bytes === 1 ? '' : 's'} from byte ${line.at}`;
+/** "line 57, 26 bytes from byte 2026" (the number where it is known): where a held-back line lies, for messages. */
+export function heldBackWhere(line: Pick<HeldBackLine, 'at' | 'bytes' | 'line'>): string {
+  return `${line.line === undefined ? '' : `line ${line.line}, `}${line.bytes} byte${line.bytes === 1 ? '' : 's'} from byte ${line.at}`;
 }
