@@ -6,6 +6,8 @@ export interface AgentInfo {
   readonly id: string;
   readonly host: string;
   readonly pid: number;
+  /** Where `pid` names a process (`store/pid-scope.ts`): tells a container sharing the host's name apart. */
+  readonly pidScope?: string;
   readonly version: string;
   readonly state: 'running' | 'draining';
   readonly startedAt: number;
@@ -54,6 +56,17 @@ export async function publishAgent(redis: Redis, keys: ClusterKeys, info: AgentI
 
 export async function removeAgent(redis: Redis, keys: ClusterKeys, id: string): Promise<void> {
   await redis.multi().zrem(keys.agents, id).hdel(keys.agentInfo, id).exec();
+}
+
+/** The entry registered under `id`, or null (none, or another version's). */
+export async function readAgent(redis: Redis, keys: ClusterKeys, id: string): Promise<AgentInfo | null> {
+  const text = await redis.hget(keys.agentInfo, id);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as AgentInfo;
+  } catch {
+    return null;
+  }
 }
 
 /** Live agents, by id; entries of agents silent for {@link AGENT_STALE_MS} are deleted on the way. */

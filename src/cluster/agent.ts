@@ -5,7 +5,9 @@ import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { makeFolderFor } from '../store/make-directories.js';
+import { pidScope } from '../store/index.js';
 import { publishAgent, removeAgent, type AgentInfo, type AgentJobCounts } from './agent-info.js';
+import { chooseAgentName } from './agent-name.js';
 import type { AgentOptions } from './agent-options.js';
 import { forgetQueue } from './chunk-queue.js';
 import { chunkSink } from './chunk-run.js';
@@ -13,7 +15,7 @@ import { listJobs, type ClusterJob } from './cluster-job.js';
 import { ClusterKeys } from './cluster-keys.js';
 import { checkQueueSchema, gpupoolVersion } from './cluster-schema.js';
 import { JobConsumer } from './job-consumer.js';
-import { connectRedis } from './redis-connect.js';
+import { connectRedis, nameConnection } from './redis-connect.js';
 import { maskRedisUrl, parseRedisUrl } from './redis-url.js';
 
 /**
@@ -50,22 +52,25 @@ export class Agent {
 
   static async start(options: AgentOptions): Promise<Agent> {
     const url = parseRedisUrl(options.redisUrl);
-    const id = options.name ?? `${os.hostname()}-${process.pid}`;
     const keys = new ClusterKeys(options.prefix ?? 'gpupool');
     const models = options.models ?? Object.values(options.config.models).filter((m) => m.kind === 'process').map((m) => m.name);
     for (const m of models) pickModel(options.config, m);
     if (models.length === 0) throw new GpupoolError('GPUPOOL_E_USAGE', 'the config has no `kind: process` model for an agent to run');
     const log = options.log ?? (() => undefined);
-    const logDir = options.logDir ?? path.join(os.tmpdir(), `gpupool-agent-${id}`);
-    makeFolderFor(logDir, options.logDir ? "the workers' logs (--log-dir)" : "the workers' logs (in the temporary folder; --log-dir puts them elsewhere)");
+    if (options.logDir) makeFolderFor(options.logDir, "the workers' logs (--log-dir)");
     // Redis first: a wrong URL is reported before any worker loads a model.
     const redis = await connectRedis(url, {
-      name: `gpupool-agent:${id}`,
+      name: 'gpupool-agent',
       onConnectionChange: (up, detail) => log(up ? `Redis at ${maskRedisUrl(url)} is back` : `lost Redis at ${maskRedisUrl(url)} (${detail}); reconnecting`),
     });
     let pool: Pool | undefined;
+    let id: string;
     try {
       await checkQueueSchema(redis, keys, maskRedisUrl(url), true);
+      id = await chooseAgentName(redis, keys, options.name, log);
+      await nameConnection(redis, `gpupool-agent:${id}`);
+      const logDir = options.logDir ?? path.join(os.tmpdir(), `gpupool-agent-${id}`);
+      if (!options.logDir) makeFolderFor(logDir, "the workers' logs (in the temporary folder; --log-dir puts them elsewhere)");
       pool = await Pool.start({
         config: options.config,
         models,
@@ -237,6 +242,7 @@ export class Agent {
       id: this.id,
       host: os.hostname(),
       pid: process.pid,
+      pidScope: pidScope(),
       version: gpupoolVersion(),
       state: this.#state,
       startedAt: this.#startedAt,

@@ -107,3 +107,9 @@ export function connectError(maskedUrl: string, err: Error): GpupoolError {
   const code = (err as NodeJS.ErrnoException).code;
   return new GpupoolError('GPUPOOL_E_REDIS_UNREACHABLE', `cannot reach Redis at ${maskedUrl}: ${code ? `${code}, ` : ''}${err.message}`, { cause: err });
 }
+
+/** Renames a connection now and after each reconnect (ioredis names it again from its options). */
+export async function nameConnection(redis: Redis, name: string): Promise<void> {
+  redis.options.connectionName = name;
+  await redis.client('SETNAME', name);
+}

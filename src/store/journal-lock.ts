@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { GpupoolError } from '../errors/index.js';
 import type { JournalOwner } from './job-journal.js';
 import { classifyWriteError } from './journal-errors.js';
+import { describePidHolder, thisProcessRecord, type PidRecord } from './pid-scope.js';
 import type { StatePaths } from './state-dir.js';
 
 /** How long to wait for a lock held only briefly (by a `gpupool status` probe). */
@@ -34,7 +35,7 @@ export class JournalLock {
   static acquire(paths: StatePaths, stateDir: string): JournalLock {
     const db = openLocked(paths, stateDir);
     const previousOwner = readOwner(paths.owner);
-    const me: JournalOwner = { pid: process.pid, hostname: os.hostname(), since: Date.now() };
+    const me: JournalOwner & PidRecord = { ...thisProcessRecord(), since: Date.now() };
     const tmp = `${paths.owner}.${process.pid}.tmp`;
     try {
       fs.writeFileSync(tmp, JSON.stringify(me));
@@ -67,7 +68,7 @@ function openLocked(paths: StatePaths, stateDir: string): Database.Database {
     } catch (err) {
       db?.close();
       const code = (err as { code?: string }).code ?? '';
-      if (code.startsWith('SQLITE_BUSY')) throw lockedError(stateDir, readOwner(paths.owner), err);
+      if (code.startsWith('SQLITE_BUSY')) throw lockedError(stateDir, readOwnerRecord(paths.owner), err);
       // Nobody can hold a lock through SQLite on a file that is not a database: replace it.
       if ((code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) && attempt === 0) {
         fs.rmSync(paths.lock, { force: true });
@@ -78,27 +79,40 @@ function openLocked(paths: StatePaths, stateDir: string): Database.Database {
   }
 }
 
-function lockedError(stateDir: string, owner: JournalOwner | null, cause: unknown): GpupoolError {
+function lockedError(stateDir: string, owner: (JournalOwner & PidRecord) | null, cause: unknown): GpupoolError {
   let who: string;
   if (owner === null) who = 'another process (it has not named itself yet)';
-  else if (owner.pid === process.pid && owner.hostname === os.hostname()) who = `this process (PID ${owner.pid}): it is already open`;
-  else who = `PID ${owner.pid} on ${owner.hostname}, since ${new Date(owner.since).toISOString()}`;
+  else {
+    who = describePidHolder(owner);
+    who += who.startsWith('this process') ? ': it is already open' : `, since ${new Date(owner.since).toISOString()}`;
+  }
   return new GpupoolError(
     'GPUPOOL_E_JOURNAL_LOCKED',
     `the journal in ${stateDir} is in use by ${who}: wait for that run to finish or stop it, then run again`,
-    { cause, details: { stateDir, owner } },
+    { cause, details: { stateDir, owner: owner && ownerOnly(owner) } },
   );
 }
 
 /** The owner file's content, or null when missing or unreadable. */
 export function readOwner(ownerPath: string): JournalOwner | null {
+  const record = readOwnerRecord(ownerPath);
+  return record && ownerOnly(record);
+}
+
+function readOwnerRecord(ownerPath: string): (JournalOwner & PidRecord) | null {
   try {
-    const raw = JSON.parse(fs.readFileSync(ownerPath, 'utf8')) as Partial<JournalOwner>;
+    const raw = JSON.parse(fs.readFileSync(ownerPath, 'utf8')) as Partial<JournalOwner & PidRecord>;
     if (typeof raw.pid !== 'number' || typeof raw.hostname !== 'string' || typeof raw.since !== 'number') return null;
-    return { pid: raw.pid, hostname: raw.hostname, since: raw.since };
+    const owner = { pid: raw.pid, hostname: raw.hostname, since: raw.since };
+    return typeof raw.pidScope === 'string' ? { ...owner, pidScope: raw.pidScope } : owner;
   } catch {
     return null;
   }
+}
+
+/** What messages and `status` show of a holder; its PID scope is for judging it, not for people. */
+function ownerOnly(record: JournalOwner): JournalOwner {
+  return { pid: record.pid, hostname: record.hostname, since: record.since };
 }
 
 /**

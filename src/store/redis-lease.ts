@@ -1,14 +1,16 @@
 /**
  * One live holder of a Redis key, the Redis counterpart of `journal-lock.ts`: a key holding
- * `{token, pid, hostname, since}` with a TTL that its holder keeps renewing. A holder that
- * dies stops renewing and the key expires; a holder found dead on this very host (its PID is
- * gone) is taken over at once, so a killed process restarted on its machine does not wait.
+ * `{token, pid, hostname, pidScope, since}` with a TTL that its holder keeps renewing. A holder
+ * that dies stops renewing and the key expires; a holder found dead where its PID can be looked
+ * up (the same boot and PID namespace: {@link placeOfPid}) is taken over at once, so a killed
+ * process restarted on its machine does not wait. A holder in another container with the same
+ * hostname is waited for: its PID says nothing here.
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { GpupoolError } from '../errors/index.js';
 import type { JournalOwner } from './job-journal.js';
+import { describePidHolder, isGoneHere, thisProcessRecord, type PidRecord } from './pid-scope.js';
 
 /** Renews when the key is still ours; takes it again when it is gone (Redis restarted without it). */
 const RENEW = `
@@ -38,7 +40,7 @@ export interface RedisLeaseOptions {
   readonly onLost?: (holder: JournalOwner | null) => void;
 }
 
-interface LeaseValue extends JournalOwner {
+interface LeaseValue extends JournalOwner, PidRecord {
   readonly token: string;
 }
 
@@ -66,14 +68,14 @@ export class RedisLease {
   /** Takes the key or throws GPUPOOL_E_JOURNAL_LOCKED naming the live holder. */
   static async acquire(redis: Redis, key: string, options: RedisLeaseOptions): Promise<RedisLease> {
     const ttlMs = options.ttlMs ?? 15_000;
-    const me: LeaseValue = { token: randomUUID(), pid: process.pid, hostname: os.hostname(), since: Date.now() };
+    const me: LeaseValue = { token: randomUUID(), ...thisProcessRecord(), since: Date.now() };
     const value = JSON.stringify(me);
     for (let attempt = 0; attempt < 3; attempt++) {
       if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return new RedisLease(redis, key, value, null, ttlMs, options.onLost);
       const held = await redis.get(key);
       if (held === null) continue; // expired in between
       const holder = parseHolder(held);
-      if (holder && isDeadHere(holder)) {
+      if (holder && isGoneHere(holder)) {
         if ((await redis.eval(TAKE_OVER, 1, key, held, value, ttlMs)) === 1) {
           return new RedisLease(redis, key, value, ownerOf(holder), ttlMs, options.onLost);
         }
@@ -91,7 +93,7 @@ export class RedisLease {
   static async holder(redis: Redis, key: string): Promise<JournalOwner | null> {
     const held = await redis.get(key);
     const holder = held === null ? null : parseHolder(held);
-    return holder && !isDeadHere(holder) ? ownerOf(holder) : null;
+    return holder && !isGoneHere(holder) ? ownerOf(holder) : null;
   }
 
   /** Whether this lease still holds the key (a fencing check before a write is done in Lua). */
@@ -130,6 +132,7 @@ function parseHolder(raw: string): LeaseValue | null {
   try {
     const v = JSON.parse(raw) as Partial<LeaseValue>;
     if (typeof v.pid !== 'number' || typeof v.hostname !== 'string' || typeof v.since !== 'number' || typeof v.token !== 'string') return null;
+    if (v.pidScope !== undefined && typeof v.pidScope !== 'string') return null;
     return v as LeaseValue;
   } catch {
     return null;
@@ -140,22 +143,13 @@ function ownerOf(v: LeaseValue): JournalOwner {
   return { pid: v.pid, hostname: v.hostname, since: v.since };
 }
 
-/** A holder on this host whose process is gone (kill -9): nobody will renew its key. */
-function isDeadHere(holder: LeaseValue): boolean {
-  if (holder.hostname !== os.hostname() || holder.pid === process.pid) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 function lockedError(what: string, holder: LeaseValue | null, pttl: number): GpupoolError {
   let who: string;
   if (holder === null) who = 'another process';
-  else if (holder.pid === process.pid && holder.hostname === os.hostname()) who = `this process (PID ${holder.pid}): it is already open`;
-  else who = `PID ${holder.pid} on ${holder.hostname}, since ${new Date(holder.since).toISOString()}`;
+  else {
+    who = describePidHolder(holder);
+    who += who.startsWith('this process') ? ': it is already open' : `, since ${new Date(holder.since).toISOString()}`;
+  }
   const expiry = pttl > 0 ? `; if that process is gone, its hold expires in ${Math.ceil(pttl / 1000)} s` : '';
   return new GpupoolError('GPUPOOL_E_JOURNAL_LOCKED', `${what} is in use by ${who}${expiry}: wait for it to finish or stop it, then run again`, {
     details: { what, owner: holder && ownerOf(holder) },

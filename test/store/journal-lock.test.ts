@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
-import { openJournal, readJournalStatus, statePaths } from '../../src/store/index.js';
+import { openJournal, pidScope, readJournalStatus, statePaths } from '../../src/store/index.js';
 import { identity, killHard, spawnFixture, tempDir, waitForLine } from './helpers.js';
 import { rejectsWith } from './journal-conformance.js';
 
@@ -29,6 +29,21 @@ describe('journal lock', () => {
     assert.equal(j.recoveredFrom?.pid, child.pid);
     assert.deepEqual([...j.resume().done], [0, 1, 2], 'what the dead process committed is there');
     j.close();
+  });
+
+  test('a holder that shares the hostname but not the PIDs (a container on a shared volume) is not called this process', async (t) => {
+    const stateDir = tempDir(t);
+    const child = spawnFixture('hold-journal.ts', [stateDir, 'fp-hold']);
+    t.after(() => killHard(child));
+    await waitForLine(child, 'ready');
+    const written = JSON.parse(fs.readFileSync(statePaths(stateDir).owner, 'utf8')) as { pid: number; pidScope?: string };
+    assert.equal(written.pidScope, pidScope(), 'the holder records where its PID means something');
+    // As a holder in another PID namespace would have written it: its PID is the same number as ours.
+    fs.writeFileSync(statePaths(stateDir).owner, JSON.stringify({ ...written, pid: process.pid, pidScope: 'boot pid:[4026532999]' }));
+    const err = await rejectsWith(() => openJournal({ stateDir, identity: identity('fp-hold') }), 'GPUPOOL_E_JOURNAL_LOCKED');
+    assert.match(err.message, new RegExp(`in use by PID ${process.pid} on .* \\(in another PID namespace, such as another container\\), since`));
+    assert.doesNotMatch(err.message, /already open/);
+    assert.deepEqual(Object.keys(readJournalStatus(stateDir)!.running!).sort(), ['hostname', 'pid', 'since'], 'status shows no scope');
   });
 
   test('a stale owner file of a dead PID does not block', (t) => {

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
+import os from 'node:os';
 import { Redis } from 'ioredis';
-import { openRedisJournal, readRedisJournalStatus, RedisJournal } from '../../src/store/index.js';
+import { openRedisJournal, pidScope, readRedisJournalStatus, RedisJournal, RedisLease } from '../../src/store/index.js';
 import { identity } from './helpers.js';
 import { journalConformance, rejectsWith } from './journal-conformance.js';
 
@@ -64,8 +65,7 @@ describe('RedisJournal specifics', () => {
     const j = await openRedisJournal({ redis, key, identity: identity() });
     await j.commit({ done: [0, 1], outputBytes: 7 });
     // What a kill -9 leaves: the lease names a PID that no longer runs, with time to live.
-    const os = await import('node:os');
-    await redis.set(`${key}:lock`, JSON.stringify({ token: 'dead', pid: 2 ** 22 + 17, hostname: os.hostname(), since: 1 }), 'PX', 60_000);
+    await redis.set(`${key}:lock`, JSON.stringify({ token: 'dead', pid: 2 ** 22 + 17, hostname: os.hostname(), pidScope: pidScope(), since: 1 }), 'PX', 60_000);
     const again = await openRedisJournal({ redis, key, identity: identity() });
     assert.equal(again.recoveredFrom?.pid, 2 ** 22 + 17);
     assert.deepEqual([...(await again.resume()).done], [0, 1]);
@@ -77,6 +77,18 @@ describe('RedisJournal specifics', () => {
     await again.setMeta('inputDigest', undefined);
     assert.equal((await again.status()).meta.inputDigest, undefined, 'deleted by its holder');
     await again.close();
+  });
+
+  test('a holder with this hostname in another PID namespace (a container) is waited for, not judged by its PID', async (t) => {
+    const key = place(t);
+    // Host networking gives containers the machine's hostname; the holder's PID runs in its own
+    // namespace, so that no process here has it says nothing. Ours may even be the same number.
+    for (const pid of [2 ** 22 + 17, process.pid]) {
+      await redis.set(`${key}:lock`, JSON.stringify({ token: 'x', pid, hostname: os.hostname(), pidScope: 'boot pid:[4026532999]', since: Date.now() }), 'PX', 60_000);
+      const err = await rejectsWith(() => openRedisJournal({ redis, key, identity: identity() }), 'GPUPOOL_E_JOURNAL_LOCKED');
+      assert.match(err.message, new RegExp(`in use by PID ${pid} on .* \\(in another PID namespace, such as another container\\), since .*expires in (60|59) s`));
+      assert.equal((await RedisLease.holder(redis, `${key}:lock`))?.pid, pid, 'status shows it as the holder');
+    }
   });
 
   test('readRedisJournalStatus reads without the lease, shows the live holder, and says null where there is none', async (t) => {

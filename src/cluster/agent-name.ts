@@ -1,0 +1,49 @@
+/**
+ * The name an agent registers under. The default, `<hostname>-<pid>`, is not unique where
+ * containers share their machine's hostname (Kubernetes `hostNetwork`, Docker `--network host`)
+ * and each runs its agent as PID 1. Two live agents under one name show as one in `status`, and
+ * submitters size their window by one's capacity, so a default name that a live agent in another
+ * PID namespace holds gets a suffix. A name given with `--name` is kept: a restarted agent takes
+ * its own name back at once, and a clash is reported.
+ */
+import os from 'node:os';
+import type { Redis } from 'ioredis';
+import { isGoneHere, placeOfPid } from '../store/index.js';
+import { AGENT_STALE_MS, readAgent, type AgentInfo } from './agent-info.js';
+import type { ClusterKeys } from './cluster-keys.js';
+
+/** The most suffixes tried before a default name is taken anyway (it only labels the agent). */
+const MAX_SUFFIX = 64;
+
+export async function chooseAgentName(redis: Redis, keys: ClusterKeys, given: string | undefined, log: (line: string) => void): Promise<string> {
+  if (given !== undefined) {
+    const holder = await liveHolder(redis, keys, given);
+    if (holder) {
+      log(
+        `another agent named ${given} (PID ${holder.pid} on ${holder.host}) was heard from ${ago(holder)}; ` +
+          'if it still runs, give each agent its own --name: under one name, status shows one of them and submitters count one capacity',
+      );
+    }
+    return given;
+  }
+  const base = `${os.hostname()}-${process.pid}`;
+  for (let n = 1; n <= MAX_SUFFIX; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if (!(await liveHolder(redis, keys, name))) return name;
+  }
+  return base;
+}
+
+/** The agent registered under `name` that may still run, or null (none, silent too long, or gone from here). */
+async function liveHolder(redis: Redis, keys: ClusterKeys, name: string): Promise<AgentInfo | null> {
+  const info = await readAgent(redis, keys, name);
+  if (info === null || info.updatedAt < Date.now() - AGENT_STALE_MS) return null;
+  const record = { pid: info.pid, hostname: info.host, pidScope: info.pidScope };
+  // This very process (an agent started twice in one process) or a killed predecessor in this PID namespace.
+  if (placeOfPid(record) === 'this process' || isGoneHere(record)) return null;
+  return info;
+}
+
+function ago(info: AgentInfo): string {
+  return `${Math.max(0, Math.round((Date.now() - info.updatedAt) / 1000))} s ago`;
+}

@@ -1,0 +1,66 @@
+/**
+ * The name an agent registers under, against the real Redis: a default name that a live agent
+ * in another PID namespace holds (containers sharing the hostname, each agent PID 1) gets a
+ * suffix; a killed predecessor's, a stale one's, and one given with --name are kept.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { publishAgent, readAgent, type AgentInfo } from '../../src/cluster/agent-info.js';
+import { chooseAgentName } from '../../src/cluster/agent-name.js';
+import { ClusterKeys } from '../../src/cluster/cluster-keys.js';
+import { pidScope } from '../../src/store/index.js';
+import { SHARED_REDIS, uniquePrefix } from './cluster-helpers.js';
+
+const redis = new Redis(SHARED_REDIS, { maxRetriesPerRequest: null });
+after(() => redis.disconnect());
+
+const base = `${os.hostname()}-${process.pid}`;
+const otherContainer = 'boot pid:[4026532999]';
+
+function entry(id: string, fields: Partial<AgentInfo>): AgentInfo {
+  const now = Date.now();
+  return { id, host: os.hostname(), pid: 1, version: 'test', state: 'running', startedAt: now, updatedAt: now, capacity: {}, devices: [], workers: [], jobs: {}, itemsDone: 0, itemsFailed: 0, chunksDone: 0, ...fields };
+}
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+test('a default name held by a live agent in another PID namespace gets the next free suffix', async (t) => {
+  const keys = new ClusterKeys(uniquePrefix(t));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), base, 'free: the plain default');
+  await publishAgent(redis, keys, entry(base, { pid: process.pid, pidScope: otherContainer }));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), `${base}-2`);
+  await publishAgent(redis, keys, entry(`${base}-2`, { pid: process.pid, pidScope: otherContainer }));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), `${base}-3`);
+  // An entry written without a scope (an older gpupool) may be live as well.
+  await publishAgent(redis, keys, entry(`${base}-3`, { pid: process.pid }));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), `${base}-4`);
+});
+
+test("a killed predecessor's name, a stale entry's and this process's own are taken as they are", async (t) => {
+  const keys = new ClusterKeys(uniquePrefix(t));
+  await publishAgent(redis, keys, entry(base, { pid: await deadPid(), pidScope: pidScope() }));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), base, 'its PID is free here: it was killed');
+  await publishAgent(redis, keys, entry(base, { pid: process.pid, pidScope: otherContainer, updatedAt: Date.now() - 60_000 }));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), base, 'silent for a minute: gone');
+  await publishAgent(redis, keys, entry(base, { pid: process.pid, pidScope: pidScope() }));
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), base, 'this very process');
+});
+
+test('a name given with --name is kept; a live clash is told, naming the other agent', async (t) => {
+  const keys = new ClusterKeys(uniquePrefix(t));
+  const lines: string[] = [];
+  assert.equal(await chooseAgentName(redis, keys, 'gpu-node-a', (l) => lines.push(l)), 'gpu-node-a');
+  assert.equal(lines.length, 0, "no clash: nothing said");
+  await publishAgent(redis, keys, entry('gpu-node-a', { pid: 1, host: 'gpu-node-b', pidScope: otherContainer }));
+  assert.equal(await chooseAgentName(redis, keys, 'gpu-node-a', (l) => lines.push(l)), 'gpu-node-a');
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /^another agent named gpu-node-a \(PID 1 on gpu-node-b\) was heard from \d+ s ago; if it still runs, give each agent its own --name/);
+  assert.equal((await readAgent(redis, keys, 'gpu-node-a'))?.host, 'gpu-node-b', 'choosing a name writes nothing');
+});
