@@ -9,8 +9,10 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { isGoneHere, placeOfPid } from '../store/index.js';
-import { AGENT_STALE_MS, readAgent, type AgentInfo } from './agent-info.js';
+import { pidScope } from '../store/index.js';
+import { AGENT_STALE_MS, publishAgent, readAgent, type AgentInfo } from './agent-info.js';
 import type { ClusterKeys } from './cluster-keys.js';
+import { gpupoolVersion } from './cluster-schema.js';
 
 /** The most suffixes tried before a default name is taken anyway (it only labels the agent). */
 const MAX_SUFFIX = 64;
@@ -42,6 +44,42 @@ async function liveHolder(redis: Redis, keys: ClusterKeys, name: string): Promis
   // This very process (an agent started twice in one process) or a killed predecessor in this PID namespace.
   if (placeOfPid(record) === 'this process' || isGoneHere(record)) return null;
   return info;
+}
+
+/** How often the claim is renewed while the models load: well within {@link AGENT_STALE_MS}. */
+const CLAIM_RENEW_MS = 2000;
+
+/**
+ * Chooses the name and registers it at once, with nothing loaded yet (no devices, no capacity),
+ * renewed until `stop()` (the agent's first heartbeat replaces it), so that an agent starting
+ * while this one loads its models (which can take minutes) sees the name taken. Two that read
+ * the registry within the same few milliseconds may still both take it.
+ */
+export async function claimAgentName(redis: Redis, keys: ClusterKeys, given: string | undefined, log: (line: string) => void): Promise<{ id: string; stop: () => void }> {
+  const id = await chooseAgentName(redis, keys, given, log);
+  const startedAt = Date.now();
+  const claim = (): Promise<void> =>
+    publishAgent(redis, keys, {
+      id,
+      host: os.hostname(),
+      pid: process.pid,
+      pidScope: pidScope(),
+      version: gpupoolVersion(),
+      state: 'running',
+      startedAt,
+      updatedAt: Date.now(),
+      capacity: {},
+      devices: [],
+      workers: [],
+      jobs: {},
+      itemsDone: 0,
+      itemsFailed: 0,
+      chunksDone: 0,
+    });
+  await claim();
+  const timer = setInterval(() => void claim().catch(() => undefined), CLAIM_RENEW_MS);
+  timer.unref();
+  return { id, stop: () => clearInterval(timer) };
 }
 
 function ago(info: AgentInfo): string {

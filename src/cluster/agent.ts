@@ -7,7 +7,7 @@ import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { makeFolderFor } from '../store/make-directories.js';
 import { pidScope } from '../store/index.js';
 import { publishAgent, removeAgent, type AgentInfo, type AgentJobCounts } from './agent-info.js';
-import { chooseAgentName } from './agent-name.js';
+import { claimAgentName } from './agent-name.js';
 import type { AgentOptions } from './agent-options.js';
 import { forgetQueue } from './chunk-queue.js';
 import { chunkSink } from './chunk-run.js';
@@ -65,9 +65,11 @@ export class Agent {
     });
     let pool: Pool | undefined;
     let id: string;
+    let claim: { id: string; stop: () => void } | undefined;
     try {
       await checkQueueSchema(redis, keys, maskRedisUrl(url), true);
-      id = await chooseAgentName(redis, keys, options.name, log);
+      claim = await claimAgentName(redis, keys, options.name, log);
+      id = claim.id;
       await nameConnection(redis, `gpupool-agent:${id}`);
       const logDir = options.logDir ?? path.join(os.tmpdir(), `gpupool-agent-${id}`);
       if (!options.logDir) makeFolderFor(logDir, "the workers' logs (in the temporary folder; --log-dir puts them elsewhere)");
@@ -84,10 +86,13 @@ export class Agent {
         measuredNeeds: MeasuredNeedStore.fromEnv(),
       });
     } catch (err) {
+      claim?.stop();
+      if (claim) await removeAgent(redis, keys, claim.id).catch(() => undefined);
       redis.disconnect();
       throw err;
     }
     const agent = new Agent(options, id, keys, redis, pool);
+    claim.stop();
     await agent.#heartbeat();
     await agent.#listen();
     agent.#pollSoon();

@@ -1,5 +1,6 @@
 import { CpuProvider } from './cpu-provider.js';
 import type { DeviceProvider } from './device.js';
+import { driverPidsAreOurs, HostPidTranslatingProvider } from './host-pids.js';
 import { isDeviceToolError } from './device-tool-error.js';
 import { NpuSmiProvider, NPU_SMI_FALLBACKS } from './npu-smi-provider.js';
 import { NvidiaSmiProvider } from './nvidia-smi-provider.js';
@@ -55,8 +56,10 @@ export async function openDeviceProviders(
   const rocm = await probe('rocm-smi', await findExecutable('rocm-smi', env.GPUPOOL_ROCM_SMI, ROCM_SMI_FALLBACKS, env.PATH), (p) => new RocmSmiProvider(p), skipped);
   if (rocm) providers.push(rocm);
 
-  providers.push(new CpuProvider());
-  return providers;
+  // In a PID namespace of its own (a container) the drivers' PIDs are the host's: translated.
+  const translated = driverPidsAreOurs() ? providers : providers.map((p) => new HostPidTranslatingProvider(p));
+  translated.push(new CpuProvider());
+  return translated;
 }
 
 /** Keeps a tool's provider only if it answers with at least one device. */

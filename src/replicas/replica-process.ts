@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GpupoolError } from '../errors/index.js';
+import { noteSpawnedOnDevices } from '../devices/index.js';
 import { WorkerLog } from '../worker/index.js';
 import { probeHealth } from './health-check.js';
 
@@ -74,7 +75,10 @@ export class ReplicaProcess {
     this.child = child;
     this.log.attach(child.stdout, false);
     this.log.attach(child.stderr, true);
+    // Inside a container the drivers name this process by its host PID: learned from this note (devices/host-pids.ts).
+    const forget = noteSpawnedOnDevices(child.pid, env.GPUPOOL_DEVICE_UUIDS);
     this.exited = new Promise((resolve) => {
+      child.on('exit', forget);
       child.on('error', (err) => {
         this.log.note(`spawn error: ${err.message}`);
         if (child.pid === undefined) resolve(this.onClose(null, null, err.message));

@@ -76,6 +76,9 @@ export function isGoneHere(record: PidRecord): boolean {
 export function describePidHolder(record: PidRecord): string {
   const place = placeOfPid(record);
   if (place === 'this process') return `this process (PID ${record.pid})`;
-  if (place === 'same hostname, other PIDs') return `PID ${record.pid} on ${record.hostname} (in another PID namespace, such as another container)`;
+  if (place === 'same hostname, other PIDs') {
+    const why = record.pidScope === undefined || pidScope() === undefined ? 'written by another gpupool version, which did not say where its PIDs count' : 'in another PID namespace, such as another container';
+    return `PID ${record.pid} on ${record.hostname} (${why})`;
+  }
   return `PID ${record.pid} on ${record.hostname}`;
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
+import { noteSpawnedOnDevices } from '../devices/index.js';
 import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { InflightBatches } from './inflight-batches.js';
 import { WorkerLog } from './worker-log.js';
@@ -103,7 +104,10 @@ export class WorkerProcess<B> {
       }
     });
     channel.on('error', () => {}); // EPIPE when the child dies mid-write; 'close' tells the story.
+    // Inside a container the drivers name this process by its host PID: learned from this note (devices/host-pids.ts).
+    const forget = noteSpawnedOnDevices(child.pid, env.GPUPOOL_DEVICE_UUIDS);
     this.exited = new Promise((resolve) => child.on('close', (code, signal) => {
+      forget();
       this.onClose(code, signal);
       resolve();
     }));

@@ -1,7 +1,7 @@
 /**
  * Whether a recorded PID can be judged here. The records from "another container" are written
  * by hand, as a holder in another PID namespace would write them: making a namespace needs
- * privileges that a CI machine may not give (bench/store/pid-namespace-check.sh runs it for real).
+ * privileges that a CI machine may not give (bench/journal/pid-namespace-check.sh runs it for real).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -56,4 +56,9 @@ test('messages tell a holder in another PID namespace from this process', () => 
     `PID ${process.pid} on ${host} (in another PID namespace, such as another container)`,
   );
   assert.equal(describePidHolder({ pid: 7, hostname: 'gpu-3' }), 'PID 7 on gpu-3');
+  assert.equal(
+    describePidHolder({ pid: 7, hostname: host }),
+    `PID 7 on ${host} (written by another gpupool version, which did not say where its PIDs count)`,
+    'an older record: not judged, and not called a container',
+  );
 });

@@ -3,6 +3,7 @@ import { auditSnapshots, type AuditFindings, type Stray } from '../../audit/inde
 import { isGpupoolError, GpupoolError } from '../../errors/index.js';
 import {
   closeDeviceProviders,
+  driverPidsAreOurs,
   isDeviceToolError,
   openDeviceProviders,
   snapshotDevices,
@@ -26,6 +27,15 @@ export interface DevicesCommandOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** Under the table in a container: why no process is listed although memory is used. */
+const OTHER_NAMESPACE_NOTE =
+  "processes: not listed. This runs in a PID namespace of its own (a container), where the driver's PIDs are the host's and name nothing here;\n" +
+  'a running gpupool still learns its own workers\' (docs/deploy.md, Containers and device PIDs). Used memory counts every process.\n';
+
+function hasAccelerator(snapshots: readonly DeviceSnapshot[]): boolean {
+  return snapshots.some((s) => s.device.vendor !== 'cpu');
+}
+
 /** `gpupool devices`: every device, its memory and who holds it. */
 export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<void> {
   const out = opts.out ?? process.stdout;
@@ -39,7 +49,7 @@ export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<
     const audit = await auditSnapshots(snapshots);
     return opts.json
       ? `${JSON.stringify(devicesToJson(snapshots, audit), null, oneLine ? undefined : 2)}\n`
-      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n`;
+      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n${hasAccelerator(snapshots) && !driverPidsAreOurs() ? OTHER_NAMESPACE_NOTE : ''}`;
   };
   try {
     if (seconds === undefined) {

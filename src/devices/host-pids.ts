@@ -1,0 +1,160 @@
+/**
+ * Device drivers report the PIDs of the host's first PID namespace: NVIDIA's driver knows no
+ * other (NVIDIA/nvidia-docker#1483, and the same for KFD and the Ascend driver). A container
+ * with a PID namespace of its own (Docker's and Kubernetes' default) sees its worker as PID 57
+ * where the driver says 3141592; in its /proc that number is nothing, or an unrelated process.
+ * Matched as they are, our workers' memory was nobody's (so `memory.reserve` held dispatch back
+ * for a card full of our own cache) and a driver PID could name the wrong process here.
+ *
+ * So, in such a namespace, each provider's process listing is translated before anyone reads
+ * it. A driver PID becomes the PID of the worker this gpupool started on that device, learned
+ * as the first PID the driver shows there that it did not show before, while a worker started
+ * on the device has none yet (in start order, PIDs in ascending order: the kernel hands them
+ * out rising). Every other process (another container's, a worker's child) is left out: its
+ * memory still counts in the device's used memory, it just has no name here. A process of
+ * another container that comes to a card in the moment between one of our workers' start and
+ * its first use of the card is taken for that worker: with whole cards per pod that cannot
+ * happen; on a shared card it can, and then only for that worker's memory.
+ */
+import fs from 'node:fs';
+import type { Device, DeviceProcess, DeviceProvider, DeviceSample } from './device.js';
+
+/** `PROC_PID_INIT_INO`: the first PID namespace's inode, fixed since Linux 3.8. */
+const FIRST_PID_NAMESPACE = 'pid:[4026531836]';
+
+/** Whether the drivers' PIDs are this process's: true in the first PID namespace, and where /proc does not tell (not Linux). */
+export function driverPidsAreOurs(namespaceLink = '/proc/self/ns/pid'): boolean {
+  try {
+    return fs.readlinkSync(namespaceLink) === FIRST_PID_NAMESPACE;
+  } catch {
+    return true;
+  }
+}
+
+/** A process this gpupool started on devices: a worker or a replica. */
+export interface SpawnedOnDevices {
+  readonly pid: number;
+  readonly deviceUuids: readonly string[];
+  /** Rising with each start: pairs workers with new driver PIDs in order. */
+  readonly order: number;
+}
+
+const spawned = new Map<number, SpawnedOnDevices>();
+let starts = 0;
+
+/**
+ * Notes a process started on devices (its `GPUPOOL_DEVICE_UUIDS`; `cpu` for a CPU worker, which
+ * no accelerator lists); call the returned function when it exits.
+ */
+export function noteSpawnedOnDevices(pid: number | undefined, deviceUuids: string | undefined): () => void {
+  const uuids = (deviceUuids ?? '').split(',').filter((u) => u !== '');
+  if (pid === undefined || uuids.length === 0) return () => undefined;
+  spawned.set(pid, { pid, deviceUuids: uuids, order: ++starts });
+  return () => {
+    if (spawned.get(pid)?.deviceUuids === uuids) spawned.delete(pid);
+  };
+}
+
+/** The processes noted and not yet ended. */
+export function spawnedOnDevices(): SpawnedOnDevices[] {
+  return [...spawned.values()];
+}
+
+/** Driver PIDs against our PIDs, learned listing by listing (one per provider). */
+export class HostPidMap {
+  /** Per device: every driver PID listed there since it was last absent from a listing of that device. */
+  readonly #seen = new Map<string, Set<number>>();
+  /** Per device: new driver PIDs not yet paired, kept until as many are there as workers wait. */
+  readonly #pending = new Map<string, Set<number>>();
+  /** Driver PID → our PID. */
+  readonly #ours = new Map<number, number>();
+  /** Whether the first listing, the baseline, was taken: what it holds is nobody's to learn. */
+  #baselined = false;
+
+  /** The listing with our processes under our PIDs, and nothing else. */
+  translate(listing: readonly DeviceProcess[], processes: readonly SpawnedOnDevices[]): DeviceProcess[] {
+    // A mapping lasts as long as our process: one listing without it (a driver hiccup) forgets nothing.
+    const alive = new Set(processes.map((p) => p.pid));
+    for (const [driverPid, ourPid] of this.#ours) if (!alive.has(ourPid)) this.#ours.delete(driverPid);
+
+    const byDevice = new Map<string, Set<number>>();
+    for (const p of listing) byDevice.set(p.deviceUuid, (byDevice.get(p.deviceUuid) ?? new Set()).add(p.pid));
+    for (const [uuid, pids] of byDevice) this.#learn(uuid, pids, processes);
+    this.#baselined = true;
+
+    const out: DeviceProcess[] = [];
+    for (const p of listing) {
+      const ours = this.#ours.get(p.pid);
+      if (ours !== undefined) out.push({ ...p, pid: ours });
+    }
+    return out;
+  }
+
+  #learn(uuid: string, pids: Set<number>, processes: readonly SpawnedOnDevices[]): void {
+    const seen = this.#seen.get(uuid) ?? (this.#baselined ? new Set<number>() : undefined);
+    const pending = new Set([...(this.#pending.get(uuid) ?? [])].filter((pid) => pids.has(pid) && !this.#ours.has(pid)));
+    if (seen) for (const pid of pids) if (!seen.has(pid) && !this.#ours.has(pid)) pending.add(pid);
+    this.#seen.set(uuid, new Set(pids));
+    // A worker waits on a device until a driver PID of its own is listed there: one spanning two
+    // cards may run a process on each (tensor parallel), and each is learned on its card.
+    const here = new Set([...pids].flatMap((pid) => (this.#ours.has(pid) ? [this.#ours.get(pid)!] : [])));
+    const waiting = processes.filter((p) => p.deviceUuids.includes(uuid) && !here.has(p.pid)).sort((a, b) => a.order - b.order);
+    // Paired only once as many new PIDs are there as workers wait: the second worker started may
+    // reach the card first, and the kernel's rising PIDs follow the start order, not the arrival.
+    if (waiting.length > 0 && pending.size >= waiting.length) {
+      const fresh = [...pending].sort((a, b) => a - b);
+      for (let i = 0; i < waiting.length; i++) this.#ours.set(fresh[i], waiting[i].pid);
+      for (const pid of fresh.slice(0, waiting.length)) pending.delete(pid);
+    }
+    // Nobody waits: what came is not ours (another container's, a worker's child), and stays so.
+    this.#pending.set(uuid, waiting.length > 0 ? pending : new Set());
+  }
+}
+
+/**
+ * A provider whose process listing is in this PID namespace's terms ({@link HostPidMap}). Its
+ * first read (of devices or processes) also reads the processes once as a baseline, given to
+ * nobody: a pool lists devices before it starts a worker.
+ */
+export class HostPidTranslatingProvider implements DeviceProvider {
+  readonly #map = new HostPidMap();
+  #baseline?: Promise<unknown>;
+
+  constructor(
+    private readonly inner: DeviceProvider,
+    private readonly started: () => readonly SpawnedOnDevices[] = spawnedOnDevices,
+  ) {}
+
+  get vendor(): DeviceProvider['vendor'] {
+    return this.inner.vendor;
+  }
+
+  get source(): string {
+    return this.inner.source;
+  }
+
+  async list(): Promise<Device[]> {
+    const devices = await this.inner.list();
+    await this.#takeBaseline();
+    return devices;
+  }
+
+  sample(): Promise<DeviceSample[]> {
+    return this.inner.sample();
+  }
+
+  async processes(): Promise<DeviceProcess[]> {
+    await this.#takeBaseline();
+    return this.#map.translate(await this.inner.processes(), this.started());
+  }
+
+  /** Once: the devices' processes with no worker to give them to, whatever was started before. */
+  #takeBaseline(): Promise<unknown> {
+    this.#baseline ??= this.inner.processes().then((listing) => this.#map.translate(listing, []), () => undefined);
+    return this.#baseline;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
