@@ -8,8 +8,7 @@
  */
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { isGoneHere, placeOfPid } from '../store/index.js';
-import { pidScope } from '../store/index.js';
+import { isGoneHere, pidScope, placeOfPid } from '../store/index.js';
 import { AGENT_STALE_MS, publishAgent, readAgent, type AgentInfo } from './agent-info.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import { gpupoolVersion } from './cluster-schema.js';

@@ -62,7 +62,7 @@ export function spawnedOnDevices(): SpawnedOnDevices[] {
 
 /** Driver PIDs against our PIDs, learned listing by listing (one per provider). */
 export class HostPidMap {
-  /** Per device: every driver PID listed there since it was last absent from a listing of that device. */
+  /** Per device: the driver PIDs of the latest listing that showed it. */
   readonly #seen = new Map<string, Set<number>>();
   /** Per device: new driver PIDs not yet paired, kept until as many are there as workers wait. */
   readonly #pending = new Map<string, Set<number>>();
@@ -91,9 +91,9 @@ export class HostPidMap {
   }
 
   #learn(uuid: string, pids: Set<number>, processes: readonly SpawnedOnDevices[]): void {
-    const seen = this.#seen.get(uuid) ?? (this.#baselined ? new Set<number>() : undefined);
+    const seen = this.#seen.get(uuid) ?? new Set<number>();
     const pending = new Set([...(this.#pending.get(uuid) ?? [])].filter((pid) => pids.has(pid) && !this.#ours.has(pid)));
-    if (seen) for (const pid of pids) if (!seen.has(pid) && !this.#ours.has(pid)) pending.add(pid);
+    if (this.#baselined) for (const pid of pids) if (!seen.has(pid) && !this.#ours.has(pid)) pending.add(pid);
     this.#seen.set(uuid, new Set(pids));
     // A worker waits on a device until a driver PID of its own is listed there: one spanning two
     // cards may run a process on each (tensor parallel), and each is learned on its card.

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { GpupoolError } from '../errors/index.js';
 import type { JournalOwner } from './job-journal.js';
 import { classifyWriteError } from './journal-errors.js';
-import { describePidHolder, thisProcessRecord, type PidRecord } from './pid-scope.js';
+import { describeLockHolder, thisProcessRecord, type PidRecord } from './pid-scope.js';
 import type { StatePaths } from './state-dir.js';
 
 /** How long to wait for a lock held only briefly (by a `gpupool status` probe). */
@@ -80,12 +80,7 @@ function openLocked(paths: StatePaths, stateDir: string): Database.Database {
 }
 
 function lockedError(stateDir: string, owner: (JournalOwner & PidRecord) | null, cause: unknown): GpupoolError {
-  let who: string;
-  if (owner === null) who = 'another process (it has not named itself yet)';
-  else {
-    who = describePidHolder(owner);
-    who += who.startsWith('this process') ? ': it is already open' : `, since ${new Date(owner.since).toISOString()}`;
-  }
+  const who = owner === null ? 'another process (it has not named itself yet)' : describeLockHolder(owner);
   return new GpupoolError(
     'GPUPOOL_E_JOURNAL_LOCKED',
     `the journal in ${stateDir} is in use by ${who}: wait for that run to finish or stop it, then run again`,

@@ -51,13 +51,11 @@ export function thisProcessRecord(): PidRecord {
 
 export function placeOfPid(record: PidRecord): PidPlace {
   const mine = pidScope();
-  let samePids: boolean;
-  if (record.pidScope !== undefined && mine !== undefined) samePids = record.pidScope === mine;
-  else if (record.hostname !== os.hostname()) return 'elsewhere';
-  // Both without a scope: a host without /proc, where the hostname is all there is. One
-  // without: an older gpupool or another OS; its PID cannot be trusted here.
-  else samePids = record.pidScope === undefined && mine === undefined;
-  if (!samePids) return record.hostname === os.hostname() ? 'same hostname, other PIDs' : 'elsewhere';
+  const sameHost = record.hostname === os.hostname();
+  // With a scope on either side, the scopes decide: one without is an older gpupool or another
+  // OS, whose PID cannot be trusted here. With none on both (no /proc), the hostname is all there is.
+  const samePids = record.pidScope !== undefined || mine !== undefined ? record.pidScope === mine : sameHost;
+  if (!samePids) return sameHost ? 'same hostname, other PIDs' : 'elsewhere';
   return record.pid === process.pid ? 'this process' : 'here';
 }
 
@@ -81,4 +79,10 @@ export function describePidHolder(record: PidRecord): string {
     return `PID ${record.pid} on ${record.hostname} (${why})`;
   }
   return `PID ${record.pid} on ${record.hostname}`;
+}
+
+/** The holder of a lock, for a refusal: "this process (PID 12): it is already open", or who and since when. */
+export function describeLockHolder(record: PidRecord & { readonly since: number }): string {
+  const who = describePidHolder(record);
+  return placeOfPid(record) === 'this process' ? `${who}: it is already open` : `${who}, since ${new Date(record.since).toISOString()}`;
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { GpupoolError } from '../errors/index.js';
 import type { JournalOwner } from './job-journal.js';
-import { describePidHolder, isGoneHere, thisProcessRecord, type PidRecord } from './pid-scope.js';
+import { describeLockHolder, isGoneHere, thisProcessRecord, type PidRecord } from './pid-scope.js';
 
 /** Renews when the key is still ours; takes it again when it is gone (Redis restarted without it). */
 const RENEW = `
@@ -144,12 +144,7 @@ function ownerOf(v: LeaseValue): JournalOwner {
 }
 
 function lockedError(what: string, holder: LeaseValue | null, pttl: number): GpupoolError {
-  let who: string;
-  if (holder === null) who = 'another process';
-  else {
-    who = describePidHolder(holder);
-    who += who.startsWith('this process') ? ': it is already open' : `, since ${new Date(holder.since).toISOString()}`;
-  }
+  const who = holder === null ? 'another process' : describeLockHolder(holder);
   const expiry = pttl > 0 ? `; if that process is gone, its hold expires in ${Math.ceil(pttl / 1000)} s` : '';
   return new GpupoolError('GPUPOOL_E_JOURNAL_LOCKED', `${what} is in use by ${who}${expiry}: wait for it to finish or stop it, then run again`, {
     details: { what, owner: holder && ownerOf(holder) },
