@@ -172,12 +172,16 @@ test('a line edited while a later run loads its model is not taken as what ran: 
   const dir = tempDir();
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 20, (i) => ({ n: i, v: 'aaaa' }));
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    env: { SETUP_SLEEP_MS: "2000" }\n`);
+  const started = path.join(dir, 'setup-started');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    env: { SETUP_SLEEP_MS: "2000", SETUP_STARTED_FILE: ${JSON.stringify(started)} }\n`);
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
   assert.equal((await runCli(args)).code, 0);
+  fs.rmSync(started);
   // The same command again: it opens the unchanged file, then loads its model for 2 s, while line 6 is edited in place.
+  // Its worker's setup has begun only after the run opened the file (journal, digests): the edit waits for that, not
+  // for a fixed time, which on a loaded machine came before the open (then the edit was seen and refused: exit 10).
   const again = startCli(args);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await until('the second run\'s worker to begin loading its model', () => fs.existsSync(started));
   fs.writeFileSync(input, fs.readFileSync(input, 'utf8').replace('{"n":5,"v":"aaaa"}', '{"n":5,"v":"EDIT"}'));
   assert.equal((await again.done).code, 0);
   // Line 6 ran as it was, not as it is: the file is refused, not resumed with its old result.
