@@ -8,7 +8,7 @@
  */
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { isGoneHere, pidScope, placeOfPid } from '../store/index.js';
+import { isGoneHere, pidScope, placeOfPid, thisProcessRecord, type PidRecord } from '../store/index.js';
 import { AGENT_STALE_MS, publishAgent, readAgent, type AgentInfo } from './agent-info.js';
 import type { ClusterKeys } from './cluster-keys.js';
 import { gpupoolVersion } from './cluster-schema.js';
@@ -16,7 +16,11 @@ import { gpupoolVersion } from './cluster-schema.js';
 /** The most suffixes tried before a default name is taken anyway (it only labels the agent). */
 const MAX_SUFFIX = 64;
 
-export async function chooseAgentName(redis: Redis, keys: ClusterKeys, given: string | undefined, log: (line: string) => void): Promise<string> {
+/**
+ * `me` is the process the name is for (this one; a test stands in for agents in other
+ * containers): a default name is `<its hostname>-<its pid>`, and the short claim on it records it.
+ */
+export async function chooseAgentName(redis: Redis, keys: ClusterKeys, given: string | undefined, log: (line: string) => void, me: PidRecord = thisProcessRecord()): Promise<string> {
   if (given !== undefined) {
     const holder = await liveHolder(redis, keys, given);
     if (holder) {
@@ -27,12 +31,44 @@ export async function chooseAgentName(redis: Redis, keys: ClusterKeys, given: st
     }
     return given;
   }
-  const base = `${os.hostname()}-${process.pid}`;
+  const base = `${me.hostname}-${me.pid}`;
   for (let n = 1; n <= MAX_SUFFIX; n++) {
     const name = n === 1 ? base : `${base}-${n}`;
-    if (!(await liveHolder(redis, keys, name))) return name;
+    if (!(await liveHolder(redis, keys, name)) && (await claimName(redis, keys, name, me))) return name;
   }
   return base;
+}
+
+/**
+ * How long a default name's claim holds with nothing else: the agent publishes its entry right
+ * after choosing, and from then on the entry is what others see (renewed every 2 s).
+ */
+const NAME_CLAIM_MS = AGENT_STALE_MS;
+
+/**
+ * Takes `name` for `me` with SET NX, so that of two agents that found it free in the same
+ * moment (two containers started together) only one gets it. A claim already `me`'s, or left by
+ * a process gone from this PID namespace, is taken.
+ */
+async function claimName(redis: Redis, keys: ClusterKeys, name: string, me: PidRecord): Promise<boolean> {
+  const value = JSON.stringify(me);
+  if ((await redis.set(keys.agentNameClaim(name), value, 'PX', NAME_CLAIM_MS, 'NX')) === 'OK') return true;
+  const held = await redis.get(keys.agentNameClaim(name));
+  if (held === null) return (await redis.set(keys.agentNameClaim(name), value, 'PX', NAME_CLAIM_MS, 'NX')) === 'OK';
+  if (held !== value && !isGoneHere(parseClaim(held))) return false;
+  // Ours already, or its claimant was killed: two processes of one namespace never share a default name (their PIDs differ).
+  await redis.set(keys.agentNameClaim(name), value, 'PX', NAME_CLAIM_MS);
+  return true;
+}
+
+function parseClaim(text: string): PidRecord {
+  try {
+    const record = JSON.parse(text) as Partial<PidRecord>;
+    if (typeof record.pid === 'number' && typeof record.hostname === 'string') return { pid: record.pid, hostname: record.hostname, pidScope: record.pidScope };
+  } catch {
+    // not ours: held by whoever wrote it
+  }
+  return { pid: 0, hostname: '', pidScope: 'unreadable' };
 }
 
 /** The agent registered under `name` that may still run, or null (none, silent too long, or gone from here). */
@@ -51,8 +87,8 @@ const CLAIM_RENEW_MS = 2000;
 /**
  * Chooses the name and registers it at once, with nothing loaded yet (no devices, no capacity),
  * renewed until `stop()` (the agent's first heartbeat replaces it), so that an agent starting
- * while this one loads its models (which can take minutes) sees the name taken. Two that read
- * the registry within the same few milliseconds may still both take it.
+ * while this one loads its models (which can take minutes) sees the name taken; two choosing in
+ * the same moment are told apart by the name's claim (SET NX).
  */
 export async function claimAgentName(redis: Redis, keys: ClusterKeys, given: string | undefined, log: (line: string) => void): Promise<{ id: string; stop: () => void }> {
   const id = await chooseAgentName(redis, keys, given, log);

@@ -8,6 +8,7 @@
  *   <prefix>:jobs                   hash job id → job record (JSON)
  *   <prefix>:agents                 sorted set agent id → last heartbeat (ms)
  *   <prefix>:agent-info             hash agent id → what it runs, its devices, its counts (JSON)
+ *   <prefix>:agent-name:<id>        a default agent name's claim, for 10 s (who took it, JSON)
  *   <prefix>:jobs-changed           pub/sub channel: a job was registered (agents look at once)
  *   <prefix>:job:<id>:results       stream of chunk results, deleted once journaled
  *   <prefix>:job:<id>:progress      hash: the submitter's counts, for status
@@ -38,6 +39,11 @@ export class ClusterKeys {
 
   get agentInfo(): string {
     return `${this.prefix}:agent-info`;
+  }
+
+  /** A default agent name's short claim: of two agents choosing at once, one gets it (agent-name.ts). */
+  agentNameClaim(id: string): string {
+    return `${this.prefix}:agent-name:${id}`;
   }
 
   /** Pub/sub channel: a submitter publishes a job's id when it registers it, so agents take it up at once. */

@@ -10,4 +10,4 @@ export { assertSeq } from './journal-memory.js';
 export { openRedisJournal, RedisJournal, type OpenRedisJournalOptions } from './redis-journal.js';
 export { readRedisJournalStatus } from './redis-journal-status.js';
 export { RedisLease, type RedisLeaseOptions } from './redis-lease.js';
-export { isGoneHere, pidScope, placeOfPid, type PidRecord } from './pid-scope.js';
+export { isGoneHere, pidScope, placeOfPid, thisProcessRecord, type PidRecord } from './pid-scope.js';

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { publishAgent, readAgent, type AgentInfo } from '../../src/cluster/agent-info.js';
 import { chooseAgentName } from '../../src/cluster/agent-name.js';
 import { ClusterKeys } from '../../src/cluster/cluster-keys.js';
-import { pidScope } from '../../src/store/index.js';
+import { pidScope, type PidRecord } from '../../src/store/index.js';
 import { SHARED_REDIS, uniquePrefix } from './cluster-helpers.js';
 
 const redis = new Redis(SHARED_REDIS, { maxRetriesPerRequest: null });
@@ -63,4 +63,24 @@ test('a name given with --name is kept; a live clash is told, naming the other a
   assert.equal(lines.length, 1);
   assert.match(lines[0], /^another agent named gpu-node-a \(PID 1 on gpu-node-b\) was heard from \d+ s ago; if it still runs, give each agent its own --name/);
   assert.equal((await readAgent(redis, keys, 'gpu-node-a'))?.host, 'gpu-node-b', 'choosing a name writes nothing');
+});
+
+test('agents in eight containers choosing the same default name at once each get their own', async (t) => {
+  const keys = new ClusterKeys(uniquePrefix(t));
+  // Each is PID 1 of its own namespace on this hostname, as with hostNetwork pods.
+  const containers = Array.from({ length: 8 }, (_, i): PidRecord => ({ pid: 1, hostname: os.hostname(), pidScope: `boot pid:[40265330${i}]` }));
+  const names = await Promise.all(containers.map((me) => chooseAgentName(redis, keys, undefined, () => undefined, me)));
+  const base = `${os.hostname()}-1`;
+  assert.deepEqual([...names].sort(), [base, ...Array.from({ length: 7 }, (_, i) => `${base}-${i + 2}`)].sort(), 'eight names, none twice');
+  // The same process choosing again (an agent started twice in one process) keeps its claim.
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined, containers[names.indexOf(`${base}-3`)]), `${base}-3`);
+});
+
+test("a name's claim left by a process killed here is taken; one by a live agent elsewhere is not", async (t) => {
+  const keys = new ClusterKeys(uniquePrefix(t));
+  await redis.set(keys.agentNameClaim(base), JSON.stringify({ pid: await deadPid(), hostname: os.hostname(), pidScope: pidScope() }), 'PX', 10_000);
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), base, 'its claimant was killed');
+  await redis.set(keys.agentNameClaim(base), JSON.stringify({ pid: process.pid, hostname: os.hostname(), pidScope: otherContainer }), 'PX', 10_000);
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), `${base}-2`, 'claimed a moment ago in another container, not yet published');
+  assert.ok((await redis.pttl(keys.agentNameClaim(`${base}-2`))) > 0, 'a claim expires by itself');
 });
