@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../../src/config/index.js';
 import { GpupoolError } from '../../src/errors/index.js';
-import { runCli, tempDir, writeConfig, writeJsonl, pyWorker } from '../helpers/cli.js';
+import { echoConfig, runCli, tempDir, writeJsonl } from '../helpers/cli.js';
 
 const configError = (raw: unknown, ...fragments: string[]) =>
   assert.throws(
@@ -20,7 +20,7 @@ test('config: placement is spread or pack (spread by default); memory.limit and 
 
 test('gpupool run --on-stray takes warn or kill; anything else is a usage error naming the value', async () => {
   const dir = tempDir('gpupool-on-stray-');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const config = echoConfig(dir);
   const input = writeJsonl(`${dir}/in.jsonl`, 3);
   const bad = await runCli(['run', '-c', config, '-i', input, '-o', `${dir}/out.jsonl`, '--on-stray', 'explode']);
   assert.equal(bad.code, 2);
@@ -32,7 +32,7 @@ test('gpupool run --on-stray takes warn or kill; anything else is a usage error 
 
 test('gpupool serve and gpupool agent take --on-stray too, and name a bad value', async () => {
   const dir = tempDir('gpupool-on-stray-');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const config = echoConfig(dir);
   for (const args of [['serve', '-c', config, '--port', '0'], ['agent', '-c', config, '--redis', 'redis://127.0.0.1:6379']]) {
     const bad = await runCli([...args, '--on-stray', 'explode']);
     assert.equal(bad.code, 2, `${args[0]}: ${bad.stderr}`);

@@ -54,6 +54,11 @@ export function writeConfig(dir: string, yaml: string, name = 'gpupool.yaml'): s
   return file;
 }
 
+/** The config most CLI tests need: one model, `echo`, the Python noop worker on the CPU. */
+export function echoConfig(dir: string): string {
+  return writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+}
+
 export function writeJsonl(file: string, count: number, make: (i: number) => unknown = (i) => ({ n: i })): string {
   const fd = fs.openSync(file, 'w');
   let buf = '';

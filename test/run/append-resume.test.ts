@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI, pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, echoConfig, pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 
 interface Summary {
@@ -20,7 +20,7 @@ test('lines added after the last of a JSONL file that ran: only they run, each i
   const input = path.join(dir, 'in.jsonl');
   fs.writeFileSync(input, '{"v":1}\n{"v":2}\n');
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const config = echoConfig(dir);
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
   assert.equal((await runCli(args)).code, 0);
 

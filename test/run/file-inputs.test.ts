@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { echoConfig, readOutput, runCli, tempDir } from '../helpers/cli.js';
 
 /** A folder `pages` holding `names` (each file's content its name), and a config of one CPU no-op worker. */
 function pagesJob(names: string[]): { dir: string; pages: string; cfg: string } {
@@ -11,7 +11,7 @@ function pagesJob(names: string[]): { dir: string; pages: string; cfg: string } 
   const pages = path.join(dir, 'pages');
   fs.mkdirSync(pages);
   for (const name of names) fs.writeFileSync(path.join(pages, name), name);
-  return { dir, pages, cfg: writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`) };
+  return { dir, pages, cfg: echoConfig(dir) };
 }
 
 test('a directory and a glob (a folder part or none): one item {"path": absolute} per file, its id the path as found', async () => {
@@ -19,7 +19,7 @@ test('a directory and a glob (a folder part or none): one item {"path": absolute
   const pages = path.join(dir, 'pages');
   fs.mkdirSync(path.join(pages, 'b-sub'), { recursive: true });
   for (const name of ['c.png', 'a.png', 'b-sub/d.png', 'notes.txt']) fs.writeFileSync(path.join(pages, name), name);
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const cfg = echoConfig(dir);
   const out = path.join(dir, 'out.jsonl');
 
   const walked = await runCli(['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--fresh']);
@@ -63,7 +63,7 @@ test('left out through links too: the folder read through a link, the output thr
   for (const name of ['1.png', '2.png', '3.png']) fs.writeFileSync(path.join(pages, name), name);
   fs.symlinkSync(pages, path.join(dir, 'in-link'));
   fs.symlinkSync(pages, path.join(dir, 'out-link'));
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const cfg = echoConfig(dir);
   const out = path.join(dir, 'out-link', 'results.jsonl');
   const r = await runCli(['run', '-c', cfg, '-i', path.join(dir, 'in-link'), '-o', out, '--progress', 'none', '--state-dir', path.join(dir, 'out-link', 'state')]);
   assert.equal(r.code, 0, r.stderr);
@@ -75,7 +75,7 @@ test('left out through links too: the folder read through a link, the output thr
 
 test('an input with no inputs (an empty file, an empty folder, a glob that matches nothing) succeeds with a warning', async () => {
   const dir = tempDir();
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const cfg = echoConfig(dir);
   fs.writeFileSync(path.join(dir, 'empty.jsonl'), '\n\n');
   fs.mkdirSync(path.join(dir, 'nothing'));
   for (const input of [path.join(dir, 'empty.jsonl'), path.join(dir, 'nothing'), path.join(dir, 'nothing', '*.png')]) {
@@ -139,7 +139,7 @@ test('an output given as a link into the folder read, to a file not made yet, is
   fs.mkdirSync(pages);
   for (const name of ['1.png', '2.png']) fs.writeFileSync(path.join(pages, name), name);
   fs.symlinkSync('real-out.jsonl', path.join(pages, 'out.jsonl')); // dangling until the run writes it
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const cfg = echoConfig(dir);
   const args = ['run', '-c', cfg, '-i', pages, '-o', path.join(pages, 'out.jsonl'), '--progress', 'none', '--json'];
   const first = await runCli(args);
   assert.equal(first.code, 0, first.stderr);

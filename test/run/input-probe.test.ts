@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { GpupoolError } from '../../src/errors/index.js';
 import { runJob } from '../../src/run/index.js';
 import { openJournal } from '../../src/store/index.js';
-import { pyWorker, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { echoConfig, pyWorker, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
 /** A worker that always fails in setup: reaching it would be exit 6, GPUPOOL_E_WORKER_START. */
 function failingStartConfig(dir: string): string {
@@ -48,7 +48,7 @@ test('a read that fails after the probe (the file gone before it is read) is GPU
   for (const readerThread of [false, true]) {
     const dir = tempDir();
     const input = writeJsonl(path.join(dir, 'in.jsonl'), 10);
-    const config = loadConfig(writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`));
+    const config = loadConfig(echoConfig(dir));
     const err = await runJob({
       config,
       input,

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI, pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, echoConfig, pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
 test('an output that is a folder, a pipe, a device, the input itself, or under /proc is refused before any worker starts; the input is untouched', async () => {
   const dir = tempDir();
@@ -43,7 +43,7 @@ test('an output that is a folder, a pipe, a device, the input itself, or under /
 
 test('outputs that work: nested folders not made yet, a link whose target (and its folder) do not exist yet, /dev/null with --state-dir', async () => {
   const dir = tempDir();
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const cfg = echoConfig(dir);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 5);
   const nested = path.join(dir, 'a', 'b', 'out.jsonl');
   const target = path.join(dir, 'elsewhere', 'results.jsonl');
@@ -73,7 +73,7 @@ test('outputs that work: nested folders not made yet, a link whose target (and i
 
 test('an output that takes no positioned writes (a file of /proc, with the journal elsewhere) fails naming it, with the writer thread or without', async () => {
   const dir = tempDir();
-  const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const cfg = echoConfig(dir);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 5);
   for (const thread of ['off', 'on']) {
     const r = await runCli(['run', '-c', cfg, '-i', input, '-o', '/proc/version', '--state-dir', path.join(dir, `state-${thread}`), '--progress', 'none'], {

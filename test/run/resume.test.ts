@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI, pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, echoConfig, pyWorker, readOutput, runCli, startCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 import { childPids } from '../helpers/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -13,7 +13,7 @@ function noopJob(lines: string): { dir: string; input: string; out: string; conf
   const dir = tempDir();
   const input = path.join(dir, 'in.jsonl');
   fs.writeFileSync(input, lines);
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const config = echoConfig(dir);
   return { dir, input, out: path.join(dir, 'out.jsonl'), config };
 }
 
@@ -124,7 +124,7 @@ test('a journal of another input is refused with a clear message; --fresh starts
   const a = writeJsonl(path.join(dir, 'a.jsonl'), 10);
   const b = writeJsonl(path.join(dir, 'b.jsonl'), 5);
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const config = echoConfig(dir);
   assert.equal((await runCli(['run', '-c', config, '-i', a, '-o', out, '--progress', 'none'])).code, 0);
   const again = await runCli(['run', '-c', config, '-i', a, '-o', out, '--progress', 'none', '--json']);
   assert.equal(again.code, 0);

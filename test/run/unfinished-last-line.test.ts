@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { unfinishedLastLine } from '../../src/run/index.js';
-import { pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { echoConfig, readOutput, runCli, tempDir } from '../helpers/cli.js';
 
 function fileOf(text: string | Buffer): string {
   const file = path.join(tempDir(), 'in.jsonl');
@@ -49,7 +49,7 @@ for (const reader of ['off', 'on'] as const) {
     const input = path.join(dir, 'in.jsonl');
     fs.writeFileSync(input, '{"v":1}\n{"v":2}\n{"v":3, "te');
     const out = path.join(dir, 'out.jsonl');
-    const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+    const config = echoConfig(dir);
     const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
     const env = { ...process.env, GPUPOOL_READER_THREAD: reader };
 
@@ -89,7 +89,7 @@ test('a malformed last line without its line end, in a file that is complete: le
   const input = path.join(dir, 'in.jsonl');
   fs.writeFileSync(input, '{"v":1}\n{"v":2,}');
   const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
+  const config = echoConfig(dir);
   const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
   const first = await runCli(args);
   assert.equal(first.code, 16, first.stderr);
@@ -99,8 +99,6 @@ test('a malformed last line without its line end, in a file that is complete: le
   assert.equal(fixed.code, 0, fixed.stderr);
   assert.deepEqual(readOutput(out).map((l) => [l.id, l.output]), [[1, { v: 1 }], [2, { v: 2 }]]);
 });
-
-const echoConfig = (dir: string) => writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n`);
 
 /** A folder of its own with `in.jsonl` (not written yet) and the `gpupool run` args over it into `out.jsonl`. */
 function echoRun(): { input: string; out: string; args: string[] } {
