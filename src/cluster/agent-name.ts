@@ -51,14 +51,31 @@ const NAME_CLAIM_MS = AGENT_STALE_MS;
  * a process gone from this PID namespace, is taken.
  */
 async function claimName(redis: Redis, keys: ClusterKeys, name: string, me: PidRecord): Promise<boolean> {
+  const key = keys.agentNameClaim(name);
   const value = JSON.stringify(me);
-  if ((await redis.set(keys.agentNameClaim(name), value, 'PX', NAME_CLAIM_MS, 'NX')) === 'OK') return true;
-  const held = await redis.get(keys.agentNameClaim(name));
-  if (held === null) return (await redis.set(keys.agentNameClaim(name), value, 'PX', NAME_CLAIM_MS, 'NX')) === 'OK';
+  if ((await redis.set(key, value, 'PX', NAME_CLAIM_MS, 'NX')) === 'OK') return true;
+  const held = await redis.get(key);
+  if (held === null) return (await redis.set(key, value, 'PX', NAME_CLAIM_MS, 'NX')) === 'OK';
   if (held !== value && !isGoneHere(parseClaim(held))) return false;
-  // Ours already, or its claimant was killed: two processes of one namespace never share a default name (their PIDs differ).
-  await redis.set(keys.agentNameClaim(name), value, 'PX', NAME_CLAIM_MS);
-  return true;
+  // Ours already, or its claimant was killed: taken only if the claim is still the one read (it may
+  // have expired since, and another agent's taken its place). Two processes of one namespace
+  // never share a default name (their PIDs differ), so a killed claimant's is not contended here.
+  return (await redis.eval(REPLACE_IF_SAME, 1, key, held, value, NAME_CLAIM_MS)) === 1;
+}
+
+/** KEYS[1] the claim; ARGV: the value read, ours, the expiry (ms). Sets ours only over the value read. */
+const REPLACE_IF_SAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
+
+/** KEYS[1] the claim; ARGV[1] ours. Deletes it only while it is ours. */
+const DELETE_IF_SAME = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * Gives the name's claim back (an agent that stops, or fails to start): a container restarted at
+ * once, in a PID namespace of its own, cannot tell that the claim's process is gone, and would
+ * otherwise take the next suffix for up to 10 s, and drift in a crash loop.
+ */
+export async function releaseAgentName(redis: Redis, keys: ClusterKeys, name: string, me: PidRecord = thisProcessRecord()): Promise<void> {
+  await redis.eval(DELETE_IF_SAME, 1, keys.agentNameClaim(name), JSON.stringify(me));
 }
 
 function parseClaim(text: string): PidRecord {
@@ -111,7 +128,12 @@ export async function claimAgentName(redis: Redis, keys: ClusterKeys, given: str
       itemsFailed: 0,
       chunksDone: 0,
     });
-  await claim();
+  try {
+    await claim();
+  } catch (err) {
+    await releaseAgentName(redis, keys, id).catch(() => undefined);
+    throw err;
+  }
   const timer = setInterval(() => void claim().catch(() => undefined), CLAIM_RENEW_MS);
   timer.unref();
   return { id, stop: () => clearInterval(timer) };

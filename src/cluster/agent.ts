@@ -7,7 +7,7 @@ import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { makeFolderFor } from '../store/make-directories.js';
 import { pidScope } from '../store/index.js';
 import { publishAgent, removeAgent, type AgentInfo, type AgentJobCounts } from './agent-info.js';
-import { claimAgentName } from './agent-name.js';
+import { claimAgentName, releaseAgentName } from './agent-name.js';
 import type { AgentOptions } from './agent-options.js';
 import { forgetQueue } from './chunk-queue.js';
 import { chunkSink } from './chunk-run.js';
@@ -88,6 +88,7 @@ export class Agent {
     } catch (err) {
       claim?.stop();
       if (claim) await removeAgent(redis, keys, claim.id).catch(() => undefined);
+      if (claim) await releaseAgentName(redis, keys, claim.id).catch(() => undefined);
       redis.disconnect();
       throw err;
     }
@@ -146,6 +147,7 @@ export class Agent {
     this.#subscriber?.disconnect();
     clearTimeout(this.#beatTimer);
     await removeAgent(this.#redis, this.#keys, this.id).catch(() => undefined);
+    await releaseAgentName(this.#redis, this.#keys, this.id).catch(() => undefined);
     this.#redis.disconnect();
   }
 

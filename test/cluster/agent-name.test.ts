@@ -9,10 +9,11 @@ import os from 'node:os';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { publishAgent, readAgent, type AgentInfo } from '../../src/cluster/agent-info.js';
-import { chooseAgentName } from '../../src/cluster/agent-name.js';
+import { chooseAgentName, releaseAgentName } from '../../src/cluster/agent-name.js';
 import { ClusterKeys } from '../../src/cluster/cluster-keys.js';
 import { pidScope, type PidRecord } from '../../src/store/index.js';
-import { SHARED_REDIS, uniquePrefix } from './cluster-helpers.js';
+import { pyWorker, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { clusterConfig, SHARED_REDIS, uniquePrefix, waitForText } from './cluster-helpers.js';
 
 const redis = new Redis(SHARED_REDIS, { maxRetriesPerRequest: null });
 after(() => redis.disconnect());
@@ -83,4 +84,37 @@ test("a name's claim left by a process killed here is taken; one by a live agent
   await redis.set(keys.agentNameClaim(base), JSON.stringify({ pid: process.pid, hostname: os.hostname(), pidScope: otherContainer }), 'PX', 10_000);
   assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined), `${base}-2`, 'claimed a moment ago in another container, not yet published');
   assert.ok((await redis.pttl(keys.agentNameClaim(`${base}-2`))) > 0, 'a claim expires by itself');
+});
+
+test('an agent that fails to start gives its name back at once, and one that drains does too', { timeout: 60_000 }, async (t) => {
+  const prefix = uniquePrefix(t);
+  const keys = new ClusterKeys(prefix);
+  const dir = tempDir();
+  // A model whose setup raises: the agent exits before ready, having claimed `<hostname>-<its pid>`.
+  const failing = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n    restart: { max_start_failures: 1 }\n`, 'failing.yaml');
+  const run = startCli(['agent', '-c', failing, '--redis', SHARED_REDIS, '--prefix', prefix]);
+  const result = await run.done;
+  assert.notEqual(result.code, 0, result.stderr);
+  const name = `${os.hostname()}-${run.child.pid}`;
+  assert.match(result.stderr, new RegExp(name));
+  assert.equal(await redis.exists(keys.agentNameClaim(name)), 0, 'no claim left behind (a restarted container would take the next suffix)');
+  assert.equal(await readAgent(redis, keys, name), null);
+
+  const agent = startCli(['agent', '-c', clusterConfig(dir), '--redis', SHARED_REDIS, '--prefix', prefix]);
+  const live = `${os.hostname()}-${agent.child.pid}`;
+  await waitForText(agent.child, `${live} ready`);
+  agent.child.kill('SIGINT');
+  const drained = await agent.done;
+  assert.equal(drained.code, 0, `${drained.signal} ${drained.stderr}`);
+  assert.equal(await redis.exists(keys.agentNameClaim(live)), 0, 'drained: no claim left');
+});
+
+test('a claim is given back only by its holder', async (t) => {
+  const keys = new ClusterKeys(uniquePrefix(t));
+  const other: PidRecord = { pid: 1, hostname: os.hostname(), pidScope: otherContainer };
+  assert.equal(await chooseAgentName(redis, keys, undefined, () => undefined, other), `${os.hostname()}-1`);
+  await releaseAgentName(redis, keys, `${os.hostname()}-1`);
+  assert.equal(await redis.exists(keys.agentNameClaim(`${os.hostname()}-1`)), 1, "another container's claim stays");
+  await releaseAgentName(redis, keys, `${os.hostname()}-1`, other);
+  assert.equal(await redis.exists(keys.agentNameClaim(`${os.hostname()}-1`)), 0);
 });

@@ -68,9 +68,6 @@ export function registerAgentCommand(program: Command): void {
           if (line) log(line);
         },
       });
-      const info = agent.info();
-      log(`${agent.id} ready: ${Object.keys(info.capacity).join(', ')} on ${info.devices.map((d) => d.key).join(', ')} (${info.workers.length} workers); waiting for jobs`);
-
       let interrupts = 0;
       const stopped = new Promise<number>((resolve) => {
         const onSignal = (): void => {
@@ -85,6 +82,10 @@ export function registerAgentCommand(program: Command): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      // Said once Ctrl-C drains: a supervisor (or a test) that stops the agent as soon as it reads
+      // this line must not find the signal's default action, which killed it without a drain.
+      const info = agent.info();
+      log(`${agent.id} ready: ${Object.keys(info.capacity).join(', ')} on ${info.devices.map((d) => d.key).join(', ')} (${info.workers.length} workers); waiting for jobs`);
       const fatal = agent.onFatal().then(async (err) => {
         await agent.destroy();
         throw err;
