@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { GpupoolConfig, ModelConfig } from '../config/index.js';
 import type { JobIdentity } from '../store/index.js';
+import { describeShard } from './shard.js';
 import type { InputSource } from './sources/index.js';
 
 /**
@@ -31,7 +32,7 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
     inputIdentity: source.identity,
     inputState: source.state,
     output: path.resolve(output),
-    shard: shard ? `${shard.index}/${shard.count}` : undefined,
+    shard: shard ? describeShard(shard, source.shardsByName === true) : undefined,
   };
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   const keyOf = (identity: string) => hash([model.name, model.command, identity, description.shard ?? null]);

@@ -12,7 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { shardOwns } from './shard.js';
+import { shardOwns, shardOwnsName } from './shard.js';
 import { onAbort } from './on-abort.js';
 import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
@@ -195,7 +195,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
             }
             continue;
           }
-          if (options.shard && !shardOwns(options.shard, rec.seq)) continue;
+          if (options.shard && !(rec.name === undefined ? shardOwns(options.shard, rec.seq) : shardOwnsName(options.shard, rec.name))) continue;
           tally.inputs++;
           if (skipSettled(rec.seq)) continue;
           if ('parseError' in rec) {

@@ -112,6 +112,16 @@ export function journalConformance(factory: JournalFactory): void {
       await again.close();
     });
 
+    test("a folder shard's journal from when shards went by position is refused, saying why", async (t) => {
+      const place = factory.place(t);
+      await (await factory.open(place, identity('fp-pos', { input: 'pages', shard: '0/2' }))).close();
+      const err = await rejectsWith(() => factory.open(place, identity('fp-name', { input: 'pages', shard: '0/2 by file name' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.match(err.message, /\n {2}why: this gpupool gives a folder's files to shards by their names, .*: finish the job with that version, or run this shard again with --fresh\n/);
+      // Another shard is another job: no such line.
+      const other = await rejectsWith(() => factory.open(place, identity('fp-other', { input: 'pages', shard: '1/2' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.doesNotMatch(other.message, /why:/);
+    });
+
     test('another job is refused with both descriptions and the --fresh remedy', async (t) => {
       const place = factory.place(t);
       const j = await factory.open(place, identity('fp-a', { model: 'bert', input: 'a.jsonl' }));

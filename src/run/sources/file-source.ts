@@ -44,6 +44,9 @@ export class FileSource implements InputSource {
   /** Older gpupool recorded no state for a folder or glob: a journal it made is still resumed. */
   readonly formerlyStateless = true;
 
+  /** `--shard` takes a file by its name (`record.name`), whatever other shards listed. */
+  readonly shardsByName = true;
+
   get description(): string {
     return this.walk.description;
   }
@@ -137,10 +140,11 @@ export class FileSource implements InputSource {
     for await (const chunk of this.listing.chunks()) {
       yield chunk.map((listed): InputRecord => {
         const entry = decodeEntry(listed);
-        if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
+        const name = nameInWalk(this.walk.root, entry.path);
+        if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, name, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
         const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
         const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
-        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it, then run again with --fresh or into another output (a renamed file changes the folder's listing)` };
+        return { seq: seq++, id: entry.path, name, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it, then run again with --fresh or into another output (a renamed file changes the folder's listing)` };
       });
     }
   }
@@ -163,6 +167,12 @@ function decodeEntry(listed: string): WalkEntry {
   const kind = listed[0];
   const p = listed.slice(1);
   return kind === 'f' ? { path: p } : { path: p, notUtf8: kind === 'U' ? 'folder' : 'file' };
+}
+
+/** A file's path from where the walk starts, with `/` whatever the OS: the same on every machine that mounts the folder elsewhere. */
+function nameInWalk(root: string, file: string): string {
+  const relative = path.relative(root, file);
+  return path.sep === '/' ? relative : relative.split(path.sep).join('/');
 }
 
 /** A listing's state: how many files, and a digest of their paths relative to where the walk starts, in order. */

@@ -1,0 +1,70 @@
+/**
+ * `--shard I/N` over a folder takes a file by a hash of its name, not by its position: shards
+ * that list the folder at different moments (files still arriving, in the middle of the walk
+ * order too) never run one file twice, and together run every file that they all saw.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { describeShard, shardOwnsName } from '../../src/run/shard.js';
+import { echoConfig, readOutput, runCli, tempDir } from '../helpers/cli.js';
+
+function addPages(folder: string, names: string[]): void {
+  for (const name of names) {
+    fs.mkdirSync(path.dirname(path.join(folder, name)), { recursive: true });
+    fs.writeFileSync(path.join(folder, name), name);
+  }
+}
+
+test('a name is one shard\'s, the same on every machine, and names spread evenly', () => {
+  const names = Array.from({ length: 3000 }, (_, i) => `scans/2026-12-${String((i % 28) + 1).padStart(2, '0')}/page-${i}.png`);
+  const counts = [0, 0, 0];
+  for (const name of names) {
+    const owners = [0, 1, 2].filter((index) => shardOwnsName({ index, count: 3 }, name));
+    assert.equal(owners.length, 1, `${name}: one shard`);
+    counts[owners[0]]++;
+  }
+  for (const n of counts) assert.ok(n > 850 && n < 1150, `shares ${counts.join(', ')} of 3000`);
+  // sha1 of the name: fixed, so shards on other machines (other Node versions) agree.
+  assert.deepEqual([0, 1, 2].filter((index) => shardOwnsName({ index, count: 3 }, 'a.png')), [2]);
+  assert.equal(describeShard({ index: 1, count: 3 }, true), '1/3 by file name');
+  assert.equal(describeShard({ index: 1, count: 3 }, false), '1/3');
+});
+
+test('three shards listing a folder at different moments, a file added in the middle between: no file runs twice, every file seen by all runs once', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  addPages(pages, Array.from({ length: 60 }, (_, i) => `p${String(i * 2).padStart(3, '0')}.txt`));
+  const config = echoConfig(dir);
+  const ran = async (shard: string): Promise<string[]> => {
+    const out = path.join(dir, `out-${shard.replace('/', '-')}.jsonl`);
+    const r = await runCli(['run', '-c', config, '-i', pages, '-o', out, '--progress', 'none', '--shard', shard]);
+    assert.equal(r.code, 0, r.stderr);
+    return readOutput(out).map((l) => path.relative(pages, String(l.id)));
+  };
+  const first = await ran('0/3');
+  // Files arrive in the middle of the walk order (odd numbers between the even ones) before the other shards start.
+  const added = Array.from({ length: 20 }, (_, i) => `p${String(i * 2 + 1).padStart(3, '0')}.txt`);
+  addPages(pages, added);
+  const others = [...(await ran('1/3')), ...(await ran('2/3'))];
+  const all = [...first, ...others];
+  assert.equal(new Set(all).size, all.length, 'no file ran in two shards');
+  const seenByAll = fs.readdirSync(pages).filter((name) => !added.includes(name));
+  assert.deepEqual(seenByAll.filter((name) => !all.includes(name)), [], 'every file all shards saw ran');
+  for (const name of first) assert.ok(shardOwnsName({ index: 0, count: 3 }, name), `${name} is shard 0's`);
+});
+
+test("a shard's journal names its rule: a folder's shard resumes as itself, and a JSONL file's shard is still by position", async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  addPages(pages, ['a.txt', 'b.txt', 'sub/c.txt']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', pages, '-o', out, '--progress', 'none', '--shard', '1/2', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { resumed: number }).resumed, readOutput(out).length, 'resumed, nothing run again');
+  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { description: { shard?: string } };
+  assert.equal(status.description.shard, '1/2 by file name');
+});
