@@ -89,8 +89,6 @@ export function registerServeCommand(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
         process.stderr.write(`gpupool: ${human}\n`);
       };
-      say('listening', { url: handle.url }, `listening on ${handle.url} (dashboard ${handle.url}/, body limit ${formatBytes(handle.core.options.bodyLimit)})`);
-
       let signals = 0;
       const stopped = new Promise<void>((resolve) => {
         const onSignal = () => {
@@ -101,6 +99,9 @@ export function registerServeCommand(program: Command): void {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
       });
+      // Said once Ctrl-C shuts down cleanly: one who stops the server as soon as it reads this line
+      // must not meet the signal's default action (killed, jobs not committed).
+      say('listening', { url: handle.url }, `listening on ${handle.url} (dashboard ${handle.url}/, body limit ${formatBytes(handle.core.options.bodyLimit)})`);
       try {
         await handle.ready;
       } catch (err) {
