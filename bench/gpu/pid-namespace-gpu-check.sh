@@ -1,10 +1,11 @@
 #!/bin/bash
 # On the GPU host: gpupool inside a PID namespace of its own, as in a Docker container or a
-# Kubernetes pod (both give one by default). NVIDIA's driver knows only the host's PIDs, so
-# NVML lists a worker under a PID that does not exist in the container. Records what the driver
-# reports there, then runs the OOM check (memory.reserve 1 GiB, another process holding all but
-# 24 GiB of the card) inside one, with each bundle named in BUNDLES (default: gpupool.mjs), bounded
-# by 120 s: a run that stalls shows as a timeout. The audit's samples go to $OUT/pidns-audit-*.jsonl.
+# Kubernetes pod (both give one by default). Older NVIDIA drivers report only the host's PIDs,
+# so NVML lists a worker under a PID that does not exist in the container; the GPU host's driver
+# reports the namespace's (run1). Records what the driver reports there, then runs the OOM check
+# (memory.reserve 1 GiB, another process holding all but 24 GiB of the card) inside one, with each
+# bundle named in BUNDLES (default: gpupool.mjs), bounded by 120 s: a run that stalls shows as a
+# timeout. The audit's samples go to $OUT/pidns-audit-*.jsonl.
 # Usage (from the bundle folder): BUNDLES="gpupool-before.mjs gpupool.mjs" bash bench/gpu/pid-namespace-gpu-check.sh
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -15,7 +16,7 @@ if ! $NS true 2> "$OUT/pidns-unshare.err"; then
   NS="unshare --user --map-root-user --pid --fork --kill-child --mount-proc"
   $NS true 2>> "$OUT/pidns-unshare.err" || { echo "no PID namespace can be made here: $(cat "$OUT/pidns-unshare.err")" | tee -a "$V"; exit 1; }
 fi
-echo "namespace: $NS; the host's: $(readlink /proc/self/ns/pid)" >> "$V"
+echo "namespace: $NS; the host's: $(readlink /proc/self/ns/pid); driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)" >> "$V"
 
 # 1. What the driver reports to a process in the namespace about a CUDA process there.
 $NS bash -c '

@@ -1,20 +1,26 @@
 /**
- * Device drivers report the PIDs of the host's first PID namespace: NVIDIA's driver knows no
- * other (NVIDIA/nvidia-docker#1483, and the same for KFD and the Ascend driver). A container
- * with a PID namespace of its own (Docker's and Kubernetes' default) sees its worker as PID 57
- * where the driver says 3141592; in its /proc that number is nothing, or an unrelated process.
- * Matched as they are, our workers' memory was nobody's (so `memory.reserve` held dispatch back
- * for a card full of our own cache) and a driver PID could name the wrong process here.
+ * Device PIDs in a container with a PID namespace of its own (Docker's and Kubernetes' default).
+ * Recent NVIDIA drivers report the PIDs of the namespace that asks (seen on the GPU host: a
+ * process that is PID 3 in the namespace and 500 on the host is listed as 3 inside and 500
+ * outside); older ones report the host's alone (NVIDIA/nvidia-docker#1483), and so may other
+ * vendors' drivers. With the host's, a container sees its worker as PID 57 where the driver says
+ * 3141592, which in its /proc is nothing, or an unrelated process: our workers' memory was
+ * nobody's (so `memory.reserve` held dispatch back for a card full of our own cache) and a driver
+ * PID could name the wrong process here.
  *
- * So, in such a namespace, each provider's process listing is translated before anyone reads
- * it. A driver PID becomes the PID of the worker this gpupool started on that device, learned
- * as the first PID the driver shows there that it did not show before, while a worker started
- * on the device has none yet (in start order, PIDs in ascending order: the kernel hands them
- * out rising). Every other process (another container's, a worker's child) is left out: its
- * memory still counts in the device's used memory, it just has no name here. A process of
- * another container that comes to a card in the moment between one of our workers' start and
- * its first use of the card is taken for that worker: with whole cards per pod that cannot
- * happen; on a shared card it can, and then only for that worker's memory.
+ * So, in such a namespace, each provider's process listing goes through {@link HostPidMap},
+ * which finds out which kind of driver it has from our own workers: once one of them is listed
+ * on its own card under its own PID, the driver speaks this namespace's PIDs and its listings
+ * are taken as they are from then on. Until then a driver PID becomes the PID of the worker this
+ * gpupool started on that device, learned as the first PID the driver shows there that it did
+ * not show before, while a worker started on the device has none yet (in start order, PIDs in
+ * ascending order: the kernel hands them out rising). Every other process (another container's,
+ * a worker's child) is left out: its memory still counts in the device's used memory, it just
+ * has no name here. A process of another container that comes to a card in the moment between
+ * one of our workers' start and its first use of the card is taken for that worker: with whole
+ * cards per pod that cannot happen; on a shared card it can, and then only for that worker's
+ * memory. A host PID that happens to equal our worker's PID on its card would be taken for the
+ * sign of a translating driver: host PIDs of GPU processes are rarely as small as a container's.
  */
 import fs from 'node:fs';
 import type { Device, DeviceProcess, DeviceProvider, DeviceSample } from './device.js';
@@ -70,9 +76,36 @@ export class HostPidMap {
   readonly #ours = new Map<number, number>();
   /** Whether the first listing, the baseline, was taken: what it holds is nobody's to learn. */
   #baselined = false;
+  /** Set once a worker of ours was listed on its card under its own PID: the driver speaks this namespace's PIDs. */
+  #driverSpeaksOurs = false;
+  /** How many processes the latest listing left out (for `gpupool devices`' note). */
+  leftOut = 0;
 
-  /** The listing with our processes under our PIDs, and nothing else. */
+  /** `existsHere`: whether a PID is a process in this namespace (its /proc entry). */
+  constructor(private readonly existsHere: (pid: number) => boolean = (pid) => fs.existsSync(`/proc/${pid}`)) {}
+
+  /** Whether the driver was seen to report this namespace's PIDs. */
+  get driverSpeaksOurs(): boolean {
+    return this.#driverSpeaksOurs;
+  }
+
+  /**
+   * The listing in this namespace's PIDs: as it is where the driver speaks them; otherwise our
+   * processes under our PIDs, and nothing else.
+   */
   translate(listing: readonly DeviceProcess[], processes: readonly SpawnedOnDevices[]): DeviceProcess[] {
+    this.leftOut = 0;
+    this.#driverSpeaksOurs ||= listing.some((l) => processes.some((p) => p.pid === l.pid && p.deviceUuids.includes(l.deviceUuid)));
+    if (this.#driverSpeaksOurs) return [...listing];
+    const learned = this.#learnedListing(listing, processes);
+    // Nothing of ours started yet (`gpupool devices`, a pool's baseline) and every PID is a process
+    // here: a driver that speaks this namespace's PIDs, most likely; shown as it is, not relied on.
+    if (processes.length === 0 && listing.every((l) => this.existsHere(l.pid))) return [...listing];
+    this.leftOut = listing.length - learned.length;
+    return learned;
+  }
+
+  #learnedListing(listing: readonly DeviceProcess[], processes: readonly SpawnedOnDevices[]): DeviceProcess[] {
     // A mapping lasts as long as our process: one listing without it (a driver hiccup) forgets nothing.
     const alive = new Set(processes.map((p) => p.pid));
     for (const [driverPid, ourPid] of this.#ours) if (!alive.has(ourPid)) this.#ours.delete(driverPid);
@@ -148,6 +181,11 @@ export class HostPidTranslatingProvider implements DeviceProvider {
     return this.#map.translate(await this.inner.processes(), this.started());
   }
 
+  /** How many processes the latest listing left out: their PIDs are not this namespace's. */
+  get leftOut(): number {
+    return this.#map.leftOut;
+  }
+
   /** Once: the devices' processes with no worker to give them to, whatever was started before. */
   #takeBaseline(): Promise<unknown> {
     this.#baseline ??= this.inner.processes().then((listing) => this.#map.translate(listing, []), () => undefined);
@@ -157,4 +195,9 @@ export class HostPidTranslatingProvider implements DeviceProvider {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** How many processes the providers' latest listings left out as not this namespace's (0 outside a container). */
+export function processesLeftOut(providers: readonly DeviceProvider[]): number {
+  return providers.reduce((n, p) => n + (p instanceof HostPidTranslatingProvider ? p.leftOut : 0), 0);
 }

@@ -19,4 +19,4 @@ export * from './plan-placement.js';
 export * from './pinning-env.js';
 export * from './cpu-affinity.js';
 export { findExecutable, runDeviceTool, DEVICE_TOOL_TIMEOUT_MS } from './run-device-tool.js';
-export { driverPidsAreOurs, noteSpawnedOnDevices } from './host-pids.js';
+export { driverPidsAreOurs, noteSpawnedOnDevices, processesLeftOut } from './host-pids.js';

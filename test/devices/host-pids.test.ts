@@ -1,6 +1,7 @@
 /**
  * Driver PIDs inside a PID namespace of its own: the driver's listings are what NVML gives a
- * container (the host's PIDs, large numbers); ours are the container's. The translation is fed
+ * container, the host's PIDs (large numbers) from an older driver, the container's from a recent
+ * one (the last tests); ours are the container's. The translation is fed
  * listings in the order a pool makes them: a baseline before any worker starts, then the audit's.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { DeviceProcess, DeviceProvider } from '../../src/devices/device.js';
-import { driverPidsAreOurs, HostPidMap, HostPidTranslatingProvider, noteSpawnedOnDevices, spawnedOnDevices, type SpawnedOnDevices } from '../../src/devices/host-pids.js';
+import { driverPidsAreOurs, HostPidMap, HostPidTranslatingProvider, noteSpawnedOnDevices, processesLeftOut, spawnedOnDevices, type SpawnedOnDevices } from '../../src/devices/host-pids.js';
 
 const A = 'GPU-aaaa';
 const B = 'GPU-bbbb';
@@ -123,4 +124,37 @@ test('a spawned process is noted with its devices until it exits; one given none
   forget();
   forgetNone();
   assert.equal(spawnedOnDevices().some((s) => s.pid === child.pid), false);
+});
+
+test("a driver that reports this namespace's PIDs (recent NVIDIA, seen on the GPU host) is found from our worker, and its listings are then taken as they are", () => {
+  // PIDs 2 and 33 are processes here (as inside the GPU host's namespace): a tenant started before us, and our worker.
+  const here = new Set([2, 33]);
+  const map = new HostPidMap((pid) => here.has(pid));
+  // Nothing of ours yet, every PID a process here: shown as it is, nothing left out.
+  assert.deepEqual(map.translate([on(A, 2, 55 << 30)], []), [on(A, 2, 55 << 30)]);
+  assert.equal(map.leftOut, 0);
+  const workers: SpawnedOnDevices[] = [{ pid: 33, deviceUuids: [A], order: 1 }];
+  // Started, not on the card yet: not known yet, so the tenant is left out.
+  assert.deepEqual(map.translate([on(A, 2, 55 << 30)], workers), []);
+  assert.equal(map.leftOut, 1);
+  assert.equal(map.driverSpeaksOurs, false);
+  // Our worker is listed on its card under its own PID: the tenant is named again, and stays so.
+  assert.deepEqual(map.translate([on(A, 2, 55 << 30), on(A, 33, 1 << 30)], workers), [on(A, 2, 55 << 30), on(A, 33, 1 << 30)]);
+  assert.equal(map.driverSpeaksOurs, true);
+  assert.deepEqual(map.translate([on(A, 2, 55 << 30), on(A, 40)], []), [on(A, 2, 55 << 30), on(A, 40)], 'after the worker exited too');
+  assert.equal(map.leftOut, 0);
+});
+
+test("our worker's PID on another card than its own is no sign; PIDs that are not processes here are left out and counted", async () => {
+  const map = new HostPidMap(() => false);
+  assert.deepEqual(map.translate([on(A, 900_001)], []), []);
+  assert.equal(map.leftOut, 1);
+  const workers: SpawnedOnDevices[] = [{ pid: 57, deviceUuids: [B], order: 1 }];
+  assert.deepEqual(map.translate([on(A, 900_001), on(A, 57)], workers), []);
+  assert.equal(map.driverSpeaksOurs, false);
+  // The provider tells `gpupool devices` how many it left out.
+  const inner: DeviceProvider = { vendor: 'nvidia', source: 'nvml', list: async () => [], sample: async () => [], processes: async () => [on(A, 900_001), on(B, 900_002)], close: async () => undefined };
+  const provider = new HostPidTranslatingProvider(inner, () => []);
+  await provider.processes();
+  assert.equal(processesLeftOut([provider, inner]), 2);
 });

@@ -3,9 +3,9 @@ import { auditSnapshots, type AuditFindings, type Stray } from '../../audit/inde
 import { isGpupoolError, GpupoolError } from '../../errors/index.js';
 import {
   closeDeviceProviders,
-  driverPidsAreOurs,
   isDeviceToolError,
   openDeviceProviders,
+  processesLeftOut,
   snapshotDevices,
   type DeviceSnapshot,
   type OwnedDeviceProcess,
@@ -27,13 +27,12 @@ export interface DevicesCommandOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Under the table in a container: why no process is listed although memory is used. */
-const OTHER_NAMESPACE_NOTE =
-  "processes: not listed. This runs in a PID namespace of its own (a container), where the driver's PIDs are the host's and name nothing here;\n" +
-  'a running gpupool still learns its own workers\' (docs/deploy.md, Containers and device PIDs). Used memory counts every process.\n';
-
-function hasAccelerator(snapshots: readonly DeviceSnapshot[]): boolean {
-  return snapshots.some((s) => s.device.vendor !== 'cpu');
+/** Under the table in a container whose driver reports the host's PIDs: why processes are missing although memory is used. */
+function otherNamespaceNote(leftOut: number): string {
+  return (
+    `processes: ${leftOut} not listed. This runs in a PID namespace of its own (a container), and the driver reports PIDs that are not this namespace's (an older driver's: the host's);\n` +
+    "a running gpupool still learns its own workers' (docs/deploy.md, Containers and device PIDs). Used memory counts every process.\n"
+  );
 }
 
 /** `gpupool devices`: every device, its memory and who holds it. */
@@ -49,7 +48,7 @@ export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<
     const audit = await auditSnapshots(snapshots);
     return opts.json
       ? `${JSON.stringify(devicesToJson(snapshots, audit), null, oneLine ? undefined : 2)}\n`
-      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n${hasAccelerator(snapshots) && !driverPidsAreOurs() ? OTHER_NAMESPACE_NOTE : ''}`;
+      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n${processesLeftOut(providers) > 0 ? otherNamespaceNote(processesLeftOut(providers)) : ''}`;
   };
   try {
     if (seconds === undefined) {
