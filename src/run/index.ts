@@ -9,3 +9,4 @@ export * from './run-tally.js';
 export * from './sources/index.js';
 export * from './input-drift.js';
 export * from './on-abort.js';
+export { SHARD_RULES, type ShardRule } from './shard.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { GpupoolConfig, ModelConfig } from '../config/index.js';
 import type { JobIdentity } from '../store/index.js';
-import { describeShard } from './shard.js';
+import { describeShard, type Shard } from './shard.js';
 import type { InputSource } from './sources/index.js';
 
 /**
@@ -23,7 +23,7 @@ import type { InputSource } from './sources/index.js';
  * does a JSONL file that only gained lines after its last (checked against the digest of its bytes
  * that a run kept in the journal).
  */
-export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: { index: number; count: number }): JobIdentity {
+export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: Shard): JobIdentity {
   const description = {
     model: model.name,
     command: model.command,
@@ -32,7 +32,7 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
     inputIdentity: source.identity,
     inputState: source.state,
     output: path.resolve(output),
-    shard: shard ? describeShard(shard, source.shardsByName === true) : undefined,
+    shard: shard ? describeShard(shard) : undefined,
   };
   const hash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   const keyOf = (identity: string) => hash([model.name, model.command, identity, description.shard ?? null]);

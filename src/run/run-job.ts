@@ -12,7 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { shardOwns, shardOwnsName } from './shard.js';
+import { shardByNameRefused, shardOwns, shardOwnsName } from './shard.js';
 import { onAbort } from './on-abort.js';
 import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
@@ -56,6 +56,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const source = await openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
   let journal: JobJournal;
   try {
+    if (options.shard?.by === 'name' && !source.recordsHaveNames) throw shardByNameRefused(options.input);
     checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
     journal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   } catch (err) {
@@ -195,7 +196,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
             }
             continue;
           }
-          if (options.shard && !(rec.name === undefined ? shardOwns(options.shard, rec.seq) : shardOwnsName(options.shard, rec.name))) continue;
+          if (options.shard && !(options.shard.by === 'name' && rec.name !== undefined ? shardOwnsName(options.shard, rec.name) : shardOwns(options.shard, rec.seq))) continue;
           tally.inputs++;
           if (skipSettled(rec.seq)) continue;
           if ('parseError' in rec) {

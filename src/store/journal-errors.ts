@@ -77,10 +77,13 @@ function stateText(state: unknown): string {
 /** What `mismatchError` suggests unless told otherwise: the CLI's ways out. */
 const CLI_REMEDY = 'run with --fresh to discard that journal and write the output from the start, or choose another output or --state-dir';
 
-/** A folder shard's journal made before shards went by file name (`--shard`, src/run/shard.ts). */
-const SHARD_RULE_CHANGED =
-  "this gpupool gives a folder's files to shards by their names, so that shards that list the folder at different moments never run one file twice; " +
-  'this journal was made by an earlier gpupool, which gave them by position: finish the job with that version, or run this shard again with --fresh';
+/** The same shard under the other `--shard-by` rule (src/run/shard.ts): why it is another job, and what to do. */
+function shardRuleChanged(journal: unknown, thisRun: unknown): string | undefined {
+  const rule = (shard: unknown) => (typeof shard === 'string' && shard.endsWith(' by file name') ? 'name' : 'position');
+  const bare = (shard: unknown) => (typeof shard === 'string' ? shard.replace(/ by file name$/, '') : shard);
+  if (journal === undefined || thisRun === undefined || bare(journal) !== bare(thisRun)) return undefined;
+  return `the journal's run gave this shard its inputs by ${rule(journal)}, this run by ${rule(thisRun)}: they are other inputs; run with --shard-by ${rule(journal)} as it did, or again with --fresh`;
+}
 
 /**
  * GPUPOOL_E_JOURNAL_MISMATCH naming both jobs and what differs. When only the input's state
@@ -103,7 +106,7 @@ export function mismatchError(
       ? `the input changed since the journal in ${stateDir} was made (${stateText(journal.inputState)} then, ${stateText(thisRun.inputState)} now): its items are resumed by position, so it is not resumed`
       : `the journal in ${stateDir} belongs to another job`,
     ...(inputChanged && why !== undefined ? [`  why: ${why}`] : []),
-    ...(differs.length === 1 && thisRun.shard === `${String(journal.shard)} by file name` ? [`  why: ${SHARD_RULE_CHANGED}`] : []),
+    ...(differs.length === 1 && differs[0] === 'shard' && shardRuleChanged(journal.shard, thisRun.shard) ? [`  why: ${shardRuleChanged(journal.shard, thisRun.shard)}`] : []),
     `  journal:  ${JSON.stringify(journal)}`,
     `  this run: ${JSON.stringify(thisRun)}`,
   ];

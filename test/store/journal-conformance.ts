@@ -112,11 +112,11 @@ export function journalConformance(factory: JournalFactory): void {
       await again.close();
     });
 
-    test("a folder shard's journal from when shards went by position is refused, saying why", async (t) => {
+    test('a shard run under the other --shard-by rule is refused, saying why', async (t) => {
       const place = factory.place(t);
       await (await factory.open(place, identity('fp-pos', { input: 'pages', shard: '0/2' }))).close();
       const err = await rejectsWith(() => factory.open(place, identity('fp-name', { input: 'pages', shard: '0/2 by file name' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
-      assert.match(err.message, /\n {2}why: this gpupool gives a folder's files to shards by their names, .*: finish the job with that version, or run this shard again with --fresh\n/);
+      assert.match(err.message, /\n {2}why: the journal's run gave this shard its inputs by position, this run by name: they are other inputs; run with --shard-by position as it did, or again with --fresh\n/);
       // Another shard is another job: no such line.
       const other = await rejectsWith(() => factory.open(place, identity('fp-other', { input: 'pages', shard: '1/2' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
       assert.doesNotMatch(other.message, /why:/);

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { OnStray } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
-import { ERROR_CODES } from '../../errors/index.js';
-import { runJob, type RunOptions } from '../../run/index.js';
+import { ERROR_CODES, GpupoolError } from '../../errors/index.js';
+import { runJob, SHARD_RULES, type RunOptions, type ShardRule } from '../../run/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { listenForInterrupts } from '../interrupt-signals.js';
 import { exitWithHeldBack } from '../report-held-back.js';
@@ -17,6 +17,7 @@ interface RunFlags {
   devices?: string;
   maxPending?: number;
   shard?: { index: number; count: number };
+  shardBy?: ShardRule;
   onError: 'continue' | 'stop';
   fresh?: boolean;
   stateDir?: string;
@@ -25,6 +26,12 @@ interface RunFlags {
   progress?: 'tty' | 'plain' | 'none';
   json?: boolean;
   onStray: OnStray;
+}
+
+/** `--shard` with its rule; `--shard-by` alone is a usage error (it would shard nothing). */
+function shardOf(flags: RunFlags): RunOptions['shard'] {
+  if (flags.shardBy !== undefined && flags.shard === undefined) throw new GpupoolError('GPUPOOL_E_USAGE', `--shard-by ${flags.shardBy} goes with --shard I/N, which was not given`);
+  return flags.shard && { ...flags.shard, by: flags.shardBy ?? 'position' };
 }
 
 /** `GPUPOOL_AUDIT_RECORD=<file>`: every audit sample and its findings, one JSON line each (to record fixtures on a GPU host). */
@@ -44,6 +51,7 @@ export function registerRunCommand(program: Command): void {
     .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
     .option('--max-pending <n>', 'items read but not yet written; reading pauses at this', parsePositiveInt('--max-pending'))
     .option('--shard <I/N>', 'only the items whose position modulo N is I', parseShard)
+    .option('--shard-by <rule>', 'position, or name: a folder\'s files by a hash of their names, whatever each shard listed', parseChoice('--shard-by', SHARD_RULES))
     .option('--on-error <mode>', 'continue: write a failed line and go on; stop: stop at the first', parseChoice('--on-error', ['continue', 'stop'] as const), 'continue')
     .option('--fresh', 'ignore the journal and start over')
     .option('--state-dir <dir>', 'where the journal and worker logs live (default: <output dir>/.gpupool/<output name>)')
@@ -61,7 +69,7 @@ export function registerRunCommand(program: Command): void {
         output: flags.output,
         devices: flags.devices,
         maxPending: flags.maxPending,
-        shard: flags.shard,
+        shard: shardOf(flags),
         onError: flags.onError,
         fresh: flags.fresh,
         stateDir: flags.stateDir,

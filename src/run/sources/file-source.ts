@@ -44,8 +44,8 @@ export class FileSource implements InputSource {
   /** Older gpupool recorded no state for a folder or glob: a journal it made is still resumed. */
   readonly formerlyStateless = true;
 
-  /** `--shard` takes a file by its name (`record.name`), whatever other shards listed. */
-  readonly shardsByName = true;
+  /** Each record has its file's `name`, which `--shard-by name` goes by. */
+  readonly recordsHaveNames = true;
 
   get description(): string {
     return this.walk.description;

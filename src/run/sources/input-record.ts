@@ -6,7 +6,7 @@ export type InputRecord = (
   | { readonly seq: number; readonly id: string | number; readonly json: string; readonly cost: number }
   | { readonly seq: number; readonly id: string | number; readonly parseError: string }
 ) & {
-  /** A folder's file: its path relative to where the walk starts (`/` between parts), which `--shard` goes by. */
+  /** A folder's file: its path relative to where the walk starts (`/` between parts), which `--shard-by name` goes by. */
   readonly name?: string;
 };
 
@@ -38,8 +38,8 @@ export interface InputSource {
    * its listing was): a journal made then, fingerprinted with none, is still this job's.
    */
   readonly formerlyStateless?: boolean;
-  /** Records carry a `name` and `--shard` picks by it (a folder or glob), not by position. */
-  readonly shardsByName?: boolean;
+  /** Records carry a `name` (a folder or glob), so that `--shard-by name` can pick by it. */
+  readonly recordsHaveNames?: boolean;
   /** The identity an earlier gpupool gave this input, where it differs (a folder by its path as given, not its real path): its journals are still this job's. */
   readonly formerIdentity?: string;
   /**
