@@ -9,9 +9,10 @@
  * PID could name the wrong process here.
  *
  * So, in such a namespace, each provider's process listing goes through {@link HostPidMap},
- * which finds out which kind of driver it has from our own workers: once one of them is listed
- * on its own card under its own PID, the driver speaks this namespace's PIDs and its listings
- * are taken as they are from then on. Until then a driver PID becomes the PID of the worker this
+ * which finds out which kind of driver it has from our own workers: once one of them (or a
+ * process under it) is listed on its own card under its own PID, in a listing whose every PID is
+ * a process here, the driver speaks this namespace's PIDs and its listings are taken as they are
+ * from then on. Until then a driver PID becomes the PID of the worker this
  * gpupool started on that device, learned as the first PID the driver shows there that it did
  * not show before, while a worker started on the device has none yet (in start order, PIDs in
  * ascending order: the kernel hands them out rising). Every other process (another container's,
@@ -66,6 +67,26 @@ export function spawnedOnDevices(): SpawnedOnDevices[] {
   return [...spawned.values()];
 }
 
+/** What this PID namespace's /proc says of a PID; tests stand in their own. */
+export interface ProcView {
+  exists(pid: number): boolean;
+  parent(pid: number): number | undefined;
+}
+
+const THIS_NAMESPACE: ProcView = {
+  exists: (pid) => fs.existsSync(`/proc/${pid}`),
+  parent: (pid) => {
+    try {
+      // After the command's closing parenthesis (the command may hold spaces and parentheses): state, then the parent.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return Number.isInteger(ppid) ? ppid : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
 /** Driver PIDs against our PIDs, learned listing by listing (one per provider). */
 export class HostPidMap {
   /** Per device: the driver PIDs of the latest listing that showed it. */
@@ -78,11 +99,10 @@ export class HostPidMap {
   #baselined = false;
   /** Set once a worker of ours was listed on its card under its own PID: the driver speaks this namespace's PIDs. */
   #driverSpeaksOurs = false;
-  /** How many processes the latest listing left out (for `gpupool devices`' note). */
+  /** How many listed processes the latest listing left out (for `gpupool devices`' note). */
   leftOut = 0;
 
-  /** `existsHere`: whether a PID is a process in this namespace (its /proc entry). */
-  constructor(private readonly existsHere: (pid: number) => boolean = (pid) => fs.existsSync(`/proc/${pid}`)) {}
+  constructor(private readonly proc: ProcView = THIS_NAMESPACE) {}
 
   /** Whether the driver was seen to report this namespace's PIDs. */
   get driverSpeaksOurs(): boolean {
@@ -95,14 +115,36 @@ export class HostPidMap {
    */
   translate(listing: readonly DeviceProcess[], processes: readonly SpawnedOnDevices[]): DeviceProcess[] {
     this.leftOut = 0;
-    this.#driverSpeaksOurs ||= listing.some((l) => processes.some((p) => p.pid === l.pid && p.deviceUuids.includes(l.deviceUuid)));
+    // CPU workers are noted too (as `cpu`): no accelerator lists them.
+    const onCards = processes.filter((p) => p.deviceUuids.some((u) => u !== 'cpu'));
+    this.#driverSpeaksOurs ||= this.#listsOursUnderOurPids(listing, onCards);
     if (this.#driverSpeaksOurs) return [...listing];
-    const learned = this.#learnedListing(listing, processes);
-    // Nothing of ours started yet (`gpupool devices`, a pool's baseline) and every PID is a process
-    // here: a driver that speaks this namespace's PIDs, most likely; shown as it is, not relied on.
-    if (processes.length === 0 && listing.every((l) => this.existsHere(l.pid))) return [...listing];
-    this.leftOut = listing.length - learned.length;
-    return learned;
+    const learned = this.#learnedListing(listing, onCards);
+    // Nothing of ours on a card (`gpupool devices`, a pool's baseline): a PID that is a process
+    // here is shown (a driver that speaks this namespace's PIDs, most likely), not relied on.
+    const shown = onCards.length === 0 ? listing.filter((l) => this.proc.exists(l.pid)) : learned;
+    this.leftOut = listing.length - shown.length;
+    return shown;
+  }
+
+  /**
+   * Whether a worker of ours, or a process under it (a wrapper's child: `bash -c`, torchrun), is
+   * listed on the worker's card under its PID here, and every listed PID is a process here: a
+   * host-PID driver could list a foreign process under a number that is also our worker's, but
+   * not every one of its host PIDs under a number of this namespace.
+   */
+  #listsOursUnderOurPids(listing: readonly DeviceProcess[], onCards: readonly SpawnedOnDevices[]): boolean {
+    if (onCards.length === 0 || !listing.every((l) => this.proc.exists(l.pid))) return false;
+    return listing.some((l) => onCards.some((p) => p.deviceUuids.includes(l.deviceUuid) && this.#descendsFrom(l.pid, p.pid)));
+  }
+
+  /** Whether `pid` is `ancestor` or a process under it, by the parents in /proc. */
+  #descendsFrom(pid: number, ancestor: number): boolean {
+    for (let current: number | undefined = pid, steps = 0; current !== undefined && current > 0 && steps < 64; steps++) {
+      if (current === ancestor) return true;
+      current = this.proc.parent(current);
+    }
+    return false;
   }
 
   #learnedListing(listing: readonly DeviceProcess[], processes: readonly SpawnedOnDevices[]): DeviceProcess[] {
@@ -134,6 +176,9 @@ export class HostPidMap {
     const waiting = processes.filter((p) => p.deviceUuids.includes(uuid) && !here.has(p.pid)).sort((a, b) => a.order - b.order);
     // Paired only once as many new PIDs are there as workers wait: the second worker started may
     // reach the card first, and the kernel's rising PIDs follow the start order, not the arrival.
+    // A new PID that is a process here but under none of the waiting workers is someone else's
+    // (with a driver speaking our PIDs, a tenant of this namespace that came first): not theirs.
+    for (const pid of pending) if (this.proc.exists(pid) && !waiting.some((w) => this.#descendsFrom(pid, w.pid))) pending.delete(pid);
     if (waiting.length > 0 && pending.size >= waiting.length) {
       const fresh = [...pending].sort((a, b) => a - b);
       for (let i = 0; i < waiting.length; i++) this.#ours.set(fresh[i], waiting[i].pid);
@@ -150,13 +195,17 @@ export class HostPidMap {
  * nobody: a pool lists devices before it starts a worker.
  */
 export class HostPidTranslatingProvider implements DeviceProvider {
-  readonly #map = new HostPidMap();
   #baseline?: Promise<unknown>;
+
+  readonly #map: HostPidMap;
 
   constructor(
     private readonly inner: DeviceProvider,
     private readonly started: () => readonly SpawnedOnDevices[] = spawnedOnDevices,
-  ) {}
+    proc?: ProcView,
+  ) {
+    this.#map = new HostPidMap(proc);
+  }
 
   get vendor(): DeviceProvider['vendor'] {
     return this.inner.vendor;

@@ -11,11 +11,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { DeviceProcess, DeviceProvider } from '../../src/devices/device.js';
-import { driverPidsAreOurs, HostPidMap, HostPidTranslatingProvider, noteSpawnedOnDevices, processesLeftOut, spawnedOnDevices, type SpawnedOnDevices } from '../../src/devices/host-pids.js';
+import { driverPidsAreOurs, HostPidMap, HostPidTranslatingProvider, noteSpawnedOnDevices, processesLeftOut, spawnedOnDevices, type ProcView, type SpawnedOnDevices } from '../../src/devices/host-pids.js';
 
 const A = 'GPU-aaaa';
 const B = 'GPU-bbbb';
 const on = (uuid: string, pid: number, usedMemory = 1 << 30): DeviceProcess => ({ pid, deviceUuid: uuid, usedMemory });
+
+/** A namespace's /proc as PID → parent PID; a PID not in it is no process here. */
+function procWith(parents: Record<number, number>): ProcView {
+  return { exists: (pid) => pid in parents, parent: (pid) => parents[pid] };
+}
+/** A container whose few PIDs are none of the driver's (an older driver's host PIDs). */
+const NONE_HERE = procWith({});
 
 test('the first PID namespace is told from a container by its inode; no /proc means the PIDs are ours', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpupool-pidns-'));
@@ -28,7 +35,7 @@ test('the first PID namespace is told from a container by its inode; no /proc me
 });
 
 test('a worker is named by the first new driver PID on its device; others on the card are left out', () => {
-  const map = new HostPidMap();
+  const map = new HostPidMap(NONE_HERE);
   // Before any worker: another container's process on card A is nobody we know.
   assert.deepEqual(map.translate([on(A, 900_001)], []), []);
   const workers: SpawnedOnDevices[] = [{ pid: 57, deviceUuids: [A], order: 1 }, { pid: 58, deviceUuids: [B], order: 2 }];
@@ -41,7 +48,7 @@ test('a worker is named by the first new driver PID on its device; others on the
 });
 
 test('a restarted worker learns its new PID; several on one card pair in start order with rising PIDs', () => {
-  const map = new HostPidMap();
+  const map = new HostPidMap(NONE_HERE);
   map.translate([], []);
   let workers: SpawnedOnDevices[] = [{ pid: 10, deviceUuids: [A], order: 1 }, { pid: 11, deviceUuids: [A], order: 2 }];
   assert.deepEqual(map.translate([on(A, 5002), on(A, 5001)], workers), [on(A, 11), on(A, 10)]);
@@ -52,7 +59,7 @@ test('a restarted worker learns its new PID; several on one card pair in start o
 });
 
 test('a worker over two cards is one driver PID on both', () => {
-  const map = new HostPidMap();
+  const map = new HostPidMap(NONE_HERE);
   map.translate([], []);
   const workers: SpawnedOnDevices[] = [{ pid: 30, deviceUuids: [A, B], order: 1 }];
   assert.deepEqual(map.translate([on(A, 7000), on(B, 7000)], workers), [on(A, 30), on(B, 30)]);
@@ -72,7 +79,7 @@ test('the provider takes its baseline at its first read, giving nobody what is t
   const started: SpawnedOnDevices[] = [{ pid: 57, deviceUuids: [A], order: 1 }];
   for (const first of ['list', 'processes'] as const) {
     listing = [on(A, 900_001, 30 << 30)];
-    const provider = new HostPidTranslatingProvider(inner, () => started);
+    const provider = new HostPidTranslatingProvider(inner, () => started, NONE_HERE);
     assert.equal(provider.source, 'nvml', 'the doctor still tells NVML from nvidia-smi');
     if (first === 'list') await provider.list();
     // Without the baseline, the 30 GiB process that was there before would be taken for the worker.
@@ -83,7 +90,7 @@ test('the provider takes its baseline at its first read, giving nobody what is t
 });
 
 test('two workers on one card are paired in start order even when the second reaches the card first', () => {
-  const map = new HostPidMap();
+  const map = new HostPidMap(NONE_HERE);
   map.translate([], []);
   const workers: SpawnedOnDevices[] = [{ pid: 10, deviceUuids: [A], order: 1 }, { pid: 11, deviceUuids: [A], order: 2 }];
   // Worker 11 (host PID 5002) is on the card; worker 10 (5001) is still loading: nobody is named yet.
@@ -92,7 +99,7 @@ test('two workers on one card are paired in start order even when the second rea
 });
 
 test('a worker over two cards with a process on each (tensor parallel) is learned on both', () => {
-  const map = new HostPidMap();
+  const map = new HostPidMap(NONE_HERE);
   map.translate([], []);
   const workers: SpawnedOnDevices[] = [{ pid: 30, deviceUuids: [A, B], order: 1 }];
   assert.deepEqual(map.translate([on(A, 7001)], workers), [on(A, 30)]);
@@ -100,7 +107,7 @@ test('a worker over two cards with a process on each (tensor parallel) is learne
 });
 
 test('an empty listing (a driver hiccup) forgets nothing: a process that was there all along is not taken for ours after it', () => {
-  const map = new HostPidMap();
+  const map = new HostPidMap(NONE_HERE);
   map.translate([on(A, 4000, 30 << 30)], []);
   const workers: SpawnedOnDevices[] = [{ pid: 10, deviceUuids: [A], order: 1 }];
   assert.deepEqual(map.translate([on(A, 4000, 30 << 30), on(A, 5001)], workers), [on(A, 10)]);
@@ -128,8 +135,7 @@ test('a spawned process is noted with its devices until it exits; one given none
 
 test("a driver that reports this namespace's PIDs (recent NVIDIA, seen on the GPU host) is found from our worker, and its listings are then taken as they are", () => {
   // PIDs 2 and 33 are processes here (as inside the GPU host's namespace): a tenant started before us, and our worker.
-  const here = new Set([2, 33]);
-  const map = new HostPidMap((pid) => here.has(pid));
+  const map = new HostPidMap(procWith({ 2: 1, 33: 1 }));
   // Nothing of ours yet, every PID a process here: shown as it is, nothing left out.
   assert.deepEqual(map.translate([on(A, 2, 55 << 30)], []), [on(A, 2, 55 << 30)]);
   assert.equal(map.leftOut, 0);
@@ -146,7 +152,7 @@ test("a driver that reports this namespace's PIDs (recent NVIDIA, seen on the GP
 });
 
 test("our worker's PID on another card than its own is no sign; PIDs that are not processes here are left out and counted", async () => {
-  const map = new HostPidMap(() => false);
+  const map = new HostPidMap(NONE_HERE);
   assert.deepEqual(map.translate([on(A, 900_001)], []), []);
   assert.equal(map.leftOut, 1);
   const workers: SpawnedOnDevices[] = [{ pid: 57, deviceUuids: [B], order: 1 }];
@@ -154,7 +160,41 @@ test("our worker's PID on another card than its own is no sign; PIDs that are no
   assert.equal(map.driverSpeaksOurs, false);
   // The provider tells `gpupool devices` how many it left out.
   const inner: DeviceProvider = { vendor: 'nvidia', source: 'nvml', list: async () => [], sample: async () => [], processes: async () => [on(A, 900_001), on(B, 900_002)], close: async () => undefined };
-  const provider = new HostPidTranslatingProvider(inner, () => []);
+  const provider = new HostPidTranslatingProvider(inner, () => [], NONE_HERE);
   await provider.processes();
   assert.equal(processesLeftOut([provider, inner]), 2);
+});
+
+test("a wrapper's child holding the card (bash -c, torchrun) shows the driver speaks our PIDs too", () => {
+  // Worker 33 is `bash -c`; its child 34 runs the model. PID 2 is a tenant of this namespace.
+  const map = new HostPidMap(procWith({ 1: 0, 2: 1, 33: 1, 34: 33 }));
+  const workers: SpawnedOnDevices[] = [{ pid: 33, deviceUuids: [A], order: 1 }];
+  assert.deepEqual(map.translate([on(A, 2, 55 << 30), on(A, 34)], workers), [on(A, 2, 55 << 30), on(A, 34)]);
+  assert.equal(map.driverSpeaksOurs, true);
+});
+
+test("a host-PID driver's foreign process numbered as our worker is no sign while its other PIDs are not processes here", () => {
+  // Our worker is 33 here; the driver lists it as 3141592, and another container's process happens to be host PID 33.
+  const map = new HostPidMap(procWith({ 1: 0, 33: 1 }));
+  map.translate([on(A, 33, 20 << 30)], []);
+  const workers: SpawnedOnDevices[] = [{ pid: 33, deviceUuids: [A], order: 1 }];
+  assert.deepEqual(map.translate([on(A, 33, 20 << 30), on(A, 3_141_592, 5 << 30)], workers), [on(A, 33, 5 << 30)], 'ours learned from the new host PID');
+  assert.equal(map.driverSpeaksOurs, false);
+});
+
+test("a tenant of this namespace that reaches the card before our worker is not taken for it", () => {
+  const map = new HostPidMap(procWith({ 1: 0, 33: 1, 40: 1 }));
+  map.translate([], []);
+  const workers: SpawnedOnDevices[] = [{ pid: 33, deviceUuids: [A], order: 1 }];
+  // PID 40 is a process here under none of our workers; the listing is not all-ours yet either.
+  const first = map.translate([on(A, 40, 55 << 30)], workers);
+  assert.deepEqual(first, [], 'not named as worker 33');
+  assert.deepEqual(map.translate([on(A, 40, 55 << 30), on(A, 33)], workers), [on(A, 40, 55 << 30), on(A, 33)], 'then ours comes, under its own PID');
+});
+
+test('CPU workers leave the cards as if nothing of ours ran: PIDs that are processes here are shown, the others counted out', () => {
+  const map = new HostPidMap(procWith({ 1: 0, 2: 1 }));
+  const cpuWorkers: SpawnedOnDevices[] = [{ pid: 50, deviceUuids: ['cpu'], order: 1 }];
+  assert.deepEqual(map.translate([on(A, 2), on(A, 900_001), on(B, 900_001)], cpuWorkers), [on(A, 2)]);
+  assert.equal(map.leftOut, 2);
 });

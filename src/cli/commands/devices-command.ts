@@ -27,10 +27,10 @@ export interface DevicesCommandOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Under the table in a container whose driver reports the host's PIDs: why processes are missing although memory is used. */
+/** Under the table in a container: why processes are missing although memory is used. */
 function otherNamespaceNote(leftOut: number): string {
   return (
-    `processes: ${leftOut} not listed. This runs in a PID namespace of its own (a container), and the driver reports PIDs that are not this namespace's (an older driver's: the host's);\n` +
+    `processes: ${leftOut} listed by the driver not shown: their PIDs are no process of this PID namespace (a container; an older driver reports the host's PIDs);\n` +
     "a running gpupool still learns its own workers' (docs/deploy.md, Containers and device PIDs). Used memory counts every process.\n"
   );
 }
