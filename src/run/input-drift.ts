@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { GpupoolError } from '../errors/index.js';
-import { describedShard, shardOwns } from './shard.js';
+import { describedShard, shardOwns, type Shard } from './shard.js';
 import { fileSizeAndState, INPUT_DIGEST_META, jsonlFileContinues, openSource, heldBackWhere, stateBytes, unfinishedLastLine, type HeldBackLine, type InputDigest } from './sources/index.js';
 
 /** A job's input as it is now, against the state its journal holds, and what the next run will do with it. */
@@ -31,7 +31,8 @@ export async function inputDrift(description: Record<string, unknown>, meta: Rec
   if (identity.startsWith('file:')) return jsonlFileDrift(identity.slice('file:'.length), then, meta);
   if (identity.startsWith('files:')) {
     const own = [description.output, stateDir].filter((p): p is string => typeof p === 'string');
-    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, own);
+    const shard = describedShard(description);
+    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, own, shard?.by === 'name' ? shard : undefined);
   }
   return undefined;
 }
@@ -55,10 +56,10 @@ function jsonlFileDrift(file: string, then: string, meta: Record<string, unknown
   }
 }
 
-async function folderDrift(where: string, then: string, skip: string[]): Promise<InputDrift | undefined> {
+async function folderDrift(where: string, then: string, skip: string[], shardByName: Shard | undefined): Promise<InputDrift | undefined> {
   let source;
   try {
-    source = await openSource(where, '', { skip });
+    source = await openSource(where, '', { skip, shardByName });
   } catch (err) {
     const gone = err instanceof GpupoolError && err.code === 'GPUPOOL_E_INPUT_NOT_FOUND';
     return { then, now: gone ? 'gone' : `unreadable: ${(err as Error).message}`, resumes: 'a run needs it back as it was', runs: '' };

@@ -12,7 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
-import { shardByNameRefused, shardOwns, shardOwnsName } from './shard.js';
+import { shardOwns } from './shard.js';
 import { onAbort } from './on-abort.js';
 import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
@@ -53,10 +53,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const writerThread = options.writerThread ?? wantsWriterThread(writerThreadSetting());
   const output = resolveOutput(options.output);
   const stateDir = options.stateDir ?? stateDirFor(output);
-  const source = await openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir] });
+  // By name, the listing holds only the shard's files: its positions and state are the shard's own.
+  const shardByName = options.shard?.by === 'name' ? options.shard : undefined;
+  const source = await openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir], shardByName });
   let journal: JobJournal;
   try {
-    if (options.shard?.by === 'name' && !source.recordsHaveNames) throw shardByNameRefused(options.input);
     checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
     journal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
   } catch (err) {
@@ -196,7 +197,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
             }
             continue;
           }
-          if (options.shard && !(options.shard.by === 'name' && rec.name !== undefined ? shardOwnsName(options.shard, rec.name) : shardOwns(options.shard, rec.seq))) continue;
+          if (options.shard && !shardByName && !shardOwns(options.shard, rec.seq)) continue;
           tally.inputs++;
           if (skipSettled(rec.seq)) continue;
           if ('parseError' in rec) {

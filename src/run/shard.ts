@@ -25,7 +25,8 @@ export function shardOwns(shard: Shard, seq: number): boolean {
 
 /** Whether the input `name`d so (a folder's file: its path relative to the walk's start, with `/`) is the shard's. */
 export function shardOwnsName(shard: Shard, name: string): boolean {
-  return createHash('sha1').update(name).digest().readUInt32BE(0) % shard.count === shard.index;
+  // NFC: a Mac's mount may spell "é" as e + accent (NFD) where Linux's spells it as one character.
+  return createHash('sha1').update(name.normalize('NFC')).digest().readUInt32BE(0) % shard.count === shard.index;
 }
 
 /** The shard as a job's description writes it (`jobIdentity`): "I/N", and " by file name" with `--shard-by name`. */
@@ -33,10 +34,10 @@ export function describeShard(shard: Shard): string {
   return `${shard.index}/${shard.count}${shard.by === 'name' ? ' by file name' : ''}`;
 }
 
-/** A job's shard by position as its description writes it ("I/N"), or undefined for a job of all inputs (or one by name). */
+/** A job's shard as its description writes it ("I/N", "I/N by file name"), or undefined for a job of all inputs. */
 export function describedShard(description: Record<string, unknown>): Shard | undefined {
-  const m = typeof description.shard === 'string' ? /^(\d+)\/(\d+)$/.exec(description.shard) : null;
-  return m === null ? undefined : { index: Number(m[1]), count: Number(m[2]) };
+  const m = typeof description.shard === 'string' ? /^(\d+)\/(\d+)( by file name)?$/.exec(description.shard) : null;
+  return m === null ? undefined : { index: Number(m[1]), count: Number(m[2]), by: m[3] === undefined ? 'position' : 'name' };
 }
 
 /** `--shard-by name` over an input whose items have no names (a JSONL file, stdin): GPUPOOL_E_USAGE naming it. */

@@ -106,7 +106,7 @@ export function mismatchError(
       ? `the input changed since the journal in ${stateDir} was made (${stateText(journal.inputState)} then, ${stateText(thisRun.inputState)} now): its items are resumed by position, so it is not resumed`
       : `the journal in ${stateDir} belongs to another job`,
     ...(inputChanged && why !== undefined ? [`  why: ${why}`] : []),
-    ...(differs.length === 1 && differs[0] === 'shard' && shardRuleChanged(journal.shard, thisRun.shard) ? [`  why: ${shardRuleChanged(journal.shard, thisRun.shard)}`] : []),
+    ...(differs.includes('shard') && shardRuleChanged(journal.shard, thisRun.shard) ? [`  why: ${shardRuleChanged(journal.shard, thisRun.shard)}`] : []),
     `  journal:  ${JSON.stringify(journal)}`,
     `  this run: ${JSON.stringify(thisRun)}`,
   ];

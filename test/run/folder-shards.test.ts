@@ -79,6 +79,34 @@ test("a shard's journal names its rule and resumes under it; the other rule is r
   assert.match(byPosition.stderr, /why: the journal's run gave this shard its inputs by name, this run by position: they are other inputs; run with --shard-by name as it did, or again with --fresh/);
 });
 
+test("by name, a shard's journal is of its own files: files another shard takes, added anywhere, change nothing for it; its own added after its last resume", async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  const shard = { index: 0, count: 2 };
+  const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}.txt`);
+  addPages(pages, names('m', 20));
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', pages, '-o', out, '--progress', 'none', '--shard', '0/2', '--shard-by', 'name', '--json'];
+  const first = await runCli(args);
+  assert.equal(first.code, 0, first.stderr);
+  const mine = names('m', 20).filter((n) => shardOwnsName(shard, n));
+  assert.equal(readOutput(out).length, mine.length);
+  // The other shard's files, in the middle of the walk order ("a…" before "m…"): nothing changed for this shard.
+  addPages(pages, names('a', 40).filter((n) => !shardOwnsName(shard, n)));
+  assert.doesNotMatch((await runCli(['status', out])).stdout, /^input:/m, 'status: its input is as it was');
+  const same = await runCli(args);
+  assert.equal(same.code, 0, same.stderr);
+  assert.deepEqual((JSON.parse(same.stdout) as { done: number; resumed: number }).done, 0);
+  // Its own files added after its last ("z…"): they run, nothing twice.
+  const added = names('z', 20).filter((n) => shardOwnsName(shard, n));
+  addPages(pages, added);
+  const grown = await runCli(args);
+  assert.equal(grown.code, 0, grown.stderr);
+  assert.deepEqual((JSON.parse(grown.stdout) as { done: number; resumed: number }).done, added.length);
+  const ids = readOutput(out).map((l) => path.relative(pages, String(l.id)));
+  assert.deepEqual([...ids].sort(), [...mine, ...added].sort());
+});
+
 test('--shard-by: by name only over a folder or glob, only with --shard, and only position or name', async () => {
   const dir = tempDir();
   const input = path.join(dir, 'in.jsonl');

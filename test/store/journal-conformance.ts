@@ -117,6 +117,9 @@ export function journalConformance(factory: JournalFactory): void {
       await (await factory.open(place, identity('fp-pos', { input: 'pages', shard: '0/2' }))).close();
       const err = await rejectsWith(() => factory.open(place, identity('fp-name', { input: 'pages', shard: '0/2 by file name' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
       assert.match(err.message, /\n {2}why: the journal's run gave this shard its inputs by position, this run by name: they are other inputs; run with --shard-by position as it did, or again with --fresh\n/);
+      // Also when the folder changed as well (by name, a shard's listing is its own files).
+      const both = await rejectsWith(() => factory.open(place, identity('fp-both', { input: 'pages', shard: '0/2 by file name', inputState: 'other' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
+      assert.match(both.message, /\n {2}why: the journal's run gave this shard its inputs by position, this run by name/);
       // Another shard is another job: no such line.
       const other = await rejectsWith(() => factory.open(place, identity('fp-other', { input: 'pages', shard: '1/2' })), 'GPUPOOL_E_JOURNAL_MISMATCH');
       assert.doesNotMatch(other.message, /why:/);

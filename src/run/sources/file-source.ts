@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import { globDepth, realPath, skipSet, walkFiles, type WalkEntry } from './folder-walk.js';
 import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
 import { inputReadError } from './input-read-error.js';
+import { shardOwnsName, type Shard } from '../shard.js';
 import { ListingSpill } from './listing-spill.js';
 import { probeInputFolder } from './probe-input.js';
 
@@ -44,9 +45,6 @@ export class FileSource implements InputSource {
   /** Older gpupool recorded no state for a folder or glob: a journal it made is still resumed. */
   readonly formerlyStateless = true;
 
-  /** Each record has its file's `name`, which `--shard-by name` goes by. */
-  readonly recordsHaveNames = true;
-
   get description(): string {
     return this.walk.description;
   }
@@ -75,24 +73,27 @@ export class FileSource implements InputSource {
    * `skip`: paths left out wherever the walk meets them: a run's own output and state dir, which
    * would otherwise become inputs of the run when they lie in the folder it reads.
    */
-  static async directory(dir: string, skip: readonly string[] = []): Promise<FileSource> {
+  static async directory(dir: string, skip: readonly string[] = [], shard?: Shard): Promise<FileSource> {
     probeInputFolder(dir, dir);
-    return FileSource.listed({ root: dir, realRoot: realPath(dir), description: dir }, skip);
+    return FileSource.listed({ root: dir, realRoot: realPath(dir), description: dir }, skip, shard);
   }
 
   /** Folders deeper than the glob can match are not read (`pages/*.png` reads `pages/` alone; a negated glob reads all). */
-  static async glob(pattern: string, skip: readonly string[] = []): Promise<FileSource> {
+  static async glob(pattern: string, skip: readonly string[] = [], shard?: Shard): Promise<FileSource> {
     // As the shell reads it: `pages//*.png` and `pages/./*.png` are `pages/*.png` (the walk's paths are normalised).
     const normal = path.normalize(pattern);
     const scan = picomatch.scan(normal);
     const root = scan.base || '.';
     probeInputFolder(root, pattern);
     const matcher = picomatch(normal, { dot: false });
-    return FileSource.listed({ root, realRoot: realPath(root), description: pattern, globPart: scan.negated ? `!${scan.glob}` : scan.glob, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip);
+    return FileSource.listed({ root, realRoot: realPath(root), description: pattern, globPart: scan.negated ? `!${scan.glob}` : scan.glob, match: (p) => matcher(p), depth: scan.negated ? Infinity : globDepth(scan.glob) }, skip, shard);
   }
 
-  /** Walks the files into the listing; a folder that cannot be read on the way is GPUPOOL_E_INPUT_READ, before the run starts. */
-  private static async listed(walk: Walk, skipPaths: readonly string[]): Promise<FileSource> {
+  /**
+   * Walks the files into the listing (only the shard's, with `--shard-by name`); a folder that
+   * cannot be read on the way is GPUPOOL_E_INPUT_READ, before the run starts.
+   */
+  private static async listed(walk: Walk, skipPaths: readonly string[], shard?: Shard): Promise<FileSource> {
     const skip = skipSet(skipPaths);
     const listing = ListingSpill.create();
     const digest = new ListingDigest(walk.root);
@@ -100,6 +101,7 @@ export class FileSource implements InputSource {
       for await (const entry of walkFiles(walk.root, walk.realRoot, { skip, depth: walk.depth })) {
         // A folder whose name is not UTF-8 may hold matches: it fails as an input whatever the glob.
         if (walk.match && entry.notUtf8 !== 'folder' && !walk.match(entry.path)) continue;
+        if (shard && !shardOwnsName(shard, nameInWalk(walk.root, entry.path))) continue;
         listing.add(encodeEntry(entry));
         digest.add(entry);
       }
@@ -140,11 +142,10 @@ export class FileSource implements InputSource {
     for await (const chunk of this.listing.chunks()) {
       yield chunk.map((listed): InputRecord => {
         const entry = decodeEntry(listed);
-        const name = nameInWalk(this.walk.root, entry.path);
-        if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, name, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
+        if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
         const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
         const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
-        return { seq: seq++, id: entry.path, name, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it, then run again with --fresh or into another output (a renamed file changes the folder's listing)` };
+        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it, then run again with --fresh or into another output (a renamed file changes the folder's listing)` };
       });
     }
   }

@@ -2,13 +2,9 @@ import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import type { HeldBackLine } from './unfinished-line.js';
 
 /** One input as read from the source, before the scheduler sees it. */
-export type InputRecord = (
+export type InputRecord =
   | { readonly seq: number; readonly id: string | number; readonly json: string; readonly cost: number }
-  | { readonly seq: number; readonly id: string | number; readonly parseError: string }
-) & {
-  /** A folder's file: its path relative to where the walk starts (`/` between parts), which `--shard-by name` goes by. */
-  readonly name?: string;
-};
+  | { readonly seq: number; readonly id: string | number; readonly parseError: string };
 
 /**
  * Consecutive JSONL lines, each checked to be one JSON value, as one record: line numbers
@@ -38,8 +34,6 @@ export interface InputSource {
    * its listing was): a journal made then, fingerprinted with none, is still this job's.
    */
   readonly formerlyStateless?: boolean;
-  /** Records carry a `name` (a folder or glob), so that `--shard-by name` can pick by it. */
-  readonly recordsHaveNames?: boolean;
   /** The identity an earlier gpupool gave this input, where it differs (a folder by its path as given, not its real path): its journals are still this job's. */
   readonly formerIdentity?: string;
   /**

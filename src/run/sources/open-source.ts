@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import picomatch from 'picomatch';
 import { GpupoolError } from '../../errors/index.js';
+import { shardByNameRefused, type Shard } from '../shard.js';
 import { FileSource } from './file-source.js';
 import type { InputSource } from './input-record.js';
 import { JsonlSource } from './jsonl-source.js';
@@ -15,6 +16,11 @@ export interface OpenSourceOptions {
   readonly stdin?: NodeJS.ReadableStream;
   /** Left out of a directory or glob: the run's own output and state dir. */
   readonly skip?: readonly string[];
+  /**
+   * `--shard-by name`: a folder's or glob's listing holds only the shard's files, so that its
+   * positions and its state are the shard's own (files another shard takes change neither).
+   */
+  readonly shardByName?: Shard;
 }
 
 /**
@@ -23,6 +29,7 @@ export interface OpenSourceOptions {
  * is `FileSource`'s, which walks it once for its listing).
  */
 export async function openSource(input: string, costField: string, options: OpenSourceOptions = {}): Promise<InputSource> {
+  if (options.shardByName !== undefined && (input === '-' || fs.statSync(input, { throwIfNoEntry: false })?.isFile())) throw shardByNameRefused(input);
   if (input === '-') {
     const state = options.stdin === undefined ? stdinState() : undefined;
     if (options.readerThread) return ThreadedJsonlSource.fromStdin(costField, state);
@@ -35,12 +42,12 @@ export async function openSource(input: string, costField: string, options: Open
   } catch {
     stat = undefined;
   }
-  if (stat?.isDirectory()) return FileSource.directory(input, options.skip);
+  if (stat?.isDirectory()) return FileSource.directory(input, options.skip, options.shardByName);
   if (stat?.isFile()) {
     probeInputFile(input);
     return options.readerThread ? ThreadedJsonlSource.fromFile(input, costField) : JsonlSource.fromFile(input, costField);
   }
-  if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input, options.skip);
+  if (!stat && picomatch.scan(input).isGlob) return FileSource.glob(input, options.skip, options.shardByName);
   if (stat) throw notFileOrFolder(input);
   throw new GpupoolError('GPUPOOL_E_INPUT_NOT_FOUND', `input "${input}" does not exist (expected a JSONL file, a directory, a glob, or - for stdin)`);
 }
