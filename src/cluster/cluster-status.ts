@@ -43,7 +43,10 @@ export interface ClusterStatus {
   /** The URL, password masked. */
   readonly redis: string;
   readonly prefix: string;
+  /** Registered jobs, then the latest {@link FINISHED_SHOWN} no longer registered whose journal is in Redis (finished). */
   readonly jobs: JobStatusView[];
+  /** How many more such journals there are, older than those listed. */
+  readonly olderFinished?: number;
   readonly agents: AgentInfo[];
 }
 
@@ -69,8 +72,12 @@ export async function readClusterStatus(options: ClusterStatusOptions): Promise<
     }
     const { jobs } = await listJobs(redis, keys);
     let views: JobStatusView[];
+    let olderFinished = 0;
     if (options.job === undefined) {
       views = await Promise.all(jobs.map((job) => jobView(redis, keys, masked, job)));
+      const finished = await finishedJobViews(redis, keys, masked, new Set(jobs.map((j) => j.id)));
+      views.push(...finished.shown);
+      olderFinished = finished.older;
     } else {
       const chosen = jobs.filter((j) => j.id === options.job);
       if (chosen.length > 0) {
@@ -86,6 +93,7 @@ export async function readClusterStatus(options: ClusterStatusOptions): Promise<
       redis: masked,
       prefix: keys.prefix,
       jobs: views,
+      ...(olderFinished > 0 ? { olderFinished } : {}),
       // With a JOB: the agents that hold its chunks or run its model (also for a finished job).
       agents: options.job === undefined ? agents : agents.filter((a) => a.jobs[options.job!] !== undefined || views.some((v) => a.capacity[v.job.model] !== undefined)),
     };
@@ -115,6 +123,30 @@ async function jobView(redis: Redis, keys: ClusterKeys, masked: string, job: Clu
 async function withInput(view: JobStatusView): Promise<JobStatusView> {
   const input = await checkJobInput(view.job, view.journal);
   return input === undefined ? view : { ...view, input };
+}
+
+/** The most finished jobs `status --redis` lists without a JOB: the latest first; `status --redis … JOB` shows any. */
+export const FINISHED_SHOWN = 20;
+
+/**
+ * Jobs no longer registered (a job is unregistered once finished) whose journal is in Redis
+ * (`submit --journal redis`), found by their journal's keys: the latest {@link FINISHED_SHOWN}
+ * by when they were last written, and how many older ones there are.
+ */
+async function finishedJobViews(redis: Redis, keys: ClusterKeys, masked: string, registered: ReadonlySet<string>): Promise<{ shown: JobStatusView[]; older: number }> {
+  const ids: string[] = [];
+  const meta = new RegExp(`^${keys.prefix.replace(/[.]/g, '\\.')}:job:([A-Za-z0-9_.-]+):journal:meta$`);
+  for await (const batch of redis.scanStream({ match: `${keys.prefix}:job:*:journal:meta`, count: 1000 }) as AsyncIterable<string[]>) {
+    for (const key of batch) {
+      const id = meta.exec(key)?.[1];
+      if (id !== undefined && !registered.has(id) && !ids.includes(id)) ids.push(id);
+    }
+  }
+  const journals = await Promise.all(ids.map(async (id) => ({ id, journal: await readRedisJournalStatus(redis, keys.journal(id), `${masked} key ${keys.journal(id)}`) })));
+  const found = journals.filter((j): j is { id: string; journal: JournalStatus } => j.journal !== null);
+  found.sort((a, b) => (b.journal.finishedAt ?? b.journal.updatedAt) - (a.journal.finishedAt ?? a.journal.updatedAt));
+  const shown = await Promise.all(found.slice(0, FINISHED_SHOWN).map((j) => withInput(finishedView(j.id, j.journal))));
+  return { shown, older: Math.max(0, found.length - FINISHED_SHOWN) };
 }
 
 /** A job no longer registered (finished) whose journal is in Redis. */

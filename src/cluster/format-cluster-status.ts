@@ -64,6 +64,7 @@ export function formatClusterStatus(s: ClusterStatus, now = Date.now()): string 
   const lines = [`Redis ${s.redis}, prefix ${s.prefix}`];
   lines.push(s.jobs.length === 0 ? 'jobs: none' : `jobs (${s.jobs.length}):`);
   for (const v of s.jobs) lines.push(...jobLines(v, now));
+  if (s.olderFinished) lines.push(`  and ${n(s.olderFinished)} older finished jobs whose journal is in Redis: gpupool status --redis URL --prefix ${s.prefix} JOB shows one`);
   lines.push(s.agents.length === 0 ? 'agents: none' : `agents (${s.agents.length}):`);
   for (const a of s.agents) lines.push(...agentLines(a, now));
   return `${lines.join('\n')}\n`;
