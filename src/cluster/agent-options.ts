@@ -31,4 +31,9 @@ export interface AgentOptions {
   readonly onEvent?: (e: PoolEvent) => void;
   /** One line per thing worth knowing (a job taken up, Redis lost and back). */
   readonly log?: (line: string) => void;
+  /**
+   * Ctrl-C while the models load: the start stops with GPUPOOL_E_INTERRUPTED, its workers killed
+   * and its name given back, instead of the process dying and leaving them loading.
+   */
+  readonly startSignal?: AbortSignal;
 }

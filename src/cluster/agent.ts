@@ -84,6 +84,7 @@ export class Agent {
         onEvent: options.onEvent,
         onStray: options.onStray,
         measuredNeeds: MeasuredNeedStore.fromEnv(),
+        startSignal: options.startSignal,
       });
     } catch (err) {
       claim?.stop();

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { publishAgent, readAgent, type AgentInfo } from '../../src/cluster/agent-info.js';
@@ -13,6 +15,7 @@ import { chooseAgentName, releaseAgentName } from '../../src/cluster/agent-name.
 import { ClusterKeys } from '../../src/cluster/cluster-keys.js';
 import { pidScope, type PidRecord } from '../../src/store/index.js';
 import { pyWorker, startCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 import { clusterConfig, SHARED_REDIS, uniquePrefix, waitForText } from './cluster-helpers.js';
 
 const redis = new Redis(SHARED_REDIS, { maxRetriesPerRequest: null });
@@ -117,4 +120,30 @@ test('a claim is given back only by its holder', async (t) => {
   assert.equal(await redis.exists(keys.agentNameClaim(`${os.hostname()}-1`)), 1, "another container's claim stays");
   await releaseAgentName(redis, keys, `${os.hostname()}-1`, other);
   assert.equal(await redis.exists(keys.agentNameClaim(`${os.hostname()}-1`)), 0);
+});
+
+test('Ctrl-C while the models load stops the agent with exit 130: its worker is killed and its name given back', { timeout: 60_000 }, async (t) => {
+  const prefix = uniquePrefix(t);
+  const keys = new ClusterKeys(prefix);
+  const dir = tempDir();
+  const started = path.join(dir, 'setup-started');
+  const slow = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    env: { SETUP_SLEEP_MS: "30000", SETUP_STARTED_FILE: ${JSON.stringify(started)} }\n`, 'slow.yaml');
+  const agent = startCli(['agent', '-c', slow, '--redis', SHARED_REDIS, '--prefix', prefix]);
+  const name = `${os.hostname()}-${agent.child.pid}`;
+  const workerPid = Number(await until('the worker to begin loading its model', () => fs.existsSync(started) && fs.readFileSync(started, 'utf8')));
+  agent.child.kill('SIGINT');
+  const result = await agent.done;
+  assert.equal(result.code, 130, `${result.signal} ${result.stderr}`);
+  assert.match(result.stderr, /stopping: the models were still loading; their workers are stopped/);
+  assert.match(result.stderr, /GPUPOOL_E_INTERRUPTED: interrupted while the workers started \(models loading\)/);
+  await until('the worker to be gone', () => {
+    try {
+      process.kill(workerPid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 10_000);
+  assert.equal(await redis.exists(keys.agentNameClaim(name)), 0, 'no claim left');
+  assert.equal(await readAgent(redis, keys, name), null, 'no entry left');
 });

@@ -124,3 +124,20 @@ test('--shard-by: by name only over a folder or glob, only with --shard, and onl
   assert.match(bad.stderr, /--shard-by must be one of position, name, got "hash"/);
   assert.equal(fs.existsSync(out), false, 'nothing written by a refused run');
 });
+
+test("shards writing their outputs into the folder they read do not take each other's outputs for inputs", async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  addPages(pages, Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}.txt`));
+  const config = echoConfig(dir);
+  const ran: string[] = [];
+  for (const shard of ['0/2', '1/2', '0/2']) {
+    const out = path.join(pages, `out-${shard[0]}.jsonl`);
+    const r = await runCli(['run', '-c', config, '-i', pages, '-o', out, '--progress', 'none', '--shard', shard, '--shard-by', 'name']);
+    assert.equal(r.code, 0, r.stderr);
+    ran.push(...readOutput(out).map((l) => path.relative(pages, String(l.id))));
+  }
+  assert.deepEqual(ran.filter((name) => name.startsWith('out-')), [], 'no output ran as an input');
+  // A file that merely sits beside .gpupool, with no journal of its own there, is still an input.
+  assert.ok(ran.includes('p00.txt') || ran.includes('p01.txt'));
+});

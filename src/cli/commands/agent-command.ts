@@ -51,6 +51,15 @@ export function registerAgentCommand(program: Command): void {
       const log = (line: string): void => void process.stderr.write(`gpupool agent: ${line}\n`);
       // Loaded here, not at startup: BullMQ is only for the cluster commands.
       const { Agent } = await import('../../cluster/index.js');
+      // Ctrl-C (or SIGTERM) while the models load stops the start: its workers are killed, not
+      // left loading on their own as they were when the signal's default action ended the agent.
+      const starting = new AbortController();
+      const stopStart = (): void => {
+        if (!starting.signal.aborted) log('stopping: the models were still loading; their workers are stopped');
+        starting.abort();
+      };
+      process.on('SIGINT', stopStart);
+      process.on('SIGTERM', stopStart);
       const agent = await Agent.start({
         config: loadConfig(flags.config),
         redisUrl: flags.redis,
@@ -67,6 +76,10 @@ export function registerAgentCommand(program: Command): void {
           const line = describeEvent(e);
           if (line) log(line);
         },
+        startSignal: starting.signal,
+      }).finally(() => {
+        process.off('SIGINT', stopStart);
+        process.off('SIGTERM', stopStart);
       });
       let interrupts = 0;
       const stopped = new Promise<number>((resolve) => {
@@ -81,6 +94,8 @@ export function registerAgentCommand(program: Command): void {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        // Asked to stop after the models had loaded, while the agent joined: it drains now.
+        if (starting.signal.aborted) onSignal();
       });
       // Said once Ctrl-C drains: a supervisor (or a test) that stops the agent as soon as it reads
       // this line must not find the signal's default action, which killed it without a drain.

@@ -28,6 +28,7 @@ export type WalkEntry = { readonly path: string; readonly notUtf8?: undefined } 
  */
 export async function* walkFiles(dir: string, realDir: string, options: WalkOptions, level = 1): AsyncIterable<WalkEntry> {
   const entries = await readEntries(dir);
+  const outputsHere = await gpupoolOutputsIn(dir, entries);
   // By name as a string (as always: positions must not move), the bytes deciding between names read alike.
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Buffer.compare(a.bytes ?? EMPTY, b.bytes ?? EMPTY)));
   for (const { e, name, utf8 } of entries) {
@@ -42,6 +43,10 @@ export async function* walkFiles(dir: string, realDir: string, options: WalkOpti
     if (options.skip.has(real)) continue;
     if (e.isDirectory()) {
       if (name !== STATE_FOLDER && level < (options.depth ?? Infinity)) yield* walkFiles(full, real, options, level + 1);
+    } else if (outputsHere.has(name)) {
+      // Another gpupool run's output (its journal is in .gpupool/<name>): a result, not an input
+      // (shards writing into the folder they read took each other's outputs for inputs).
+      continue;
     } else if (e.isFile() || (e.isSymbolicLink() && !(await isFolder(full)))) {
       // A link to a file is an input; a link to a folder is neither walked into (no loops, no
       // second copy of a tree) nor an input; a dangling link is an input, which fails alone.
@@ -49,6 +54,15 @@ export async function* walkFiles(dir: string, realDir: string, options: WalkOpti
     }
   }
 }
+
+/** The names in `dir` that a gpupool run writes into: those with a state folder in `dir/.gpupool/` (`stateDirFor`). */
+async function gpupoolOutputsIn(dir: string, entries: readonly Entry[]): Promise<ReadonlySet<string>> {
+  if (!entries.some((x) => x.name === STATE_FOLDER && x.e.isDirectory())) return NONE;
+  const states = await fs.promises.readdir(path.join(dir, STATE_FOLDER), { withFileTypes: true }).catch(() => []);
+  return new Set(states.filter((x) => x.isDirectory()).map((x) => x.name));
+}
+
+const NONE: ReadonlySet<string> = new Set();
 
 interface Entry {
   readonly e: fs.Dirent<string> | fs.Dirent<Buffer>;
