@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_WORKER_CRASHED: { httpStatus: 502, exitCode: 1, remedy: 'The item crashed its worker on every attempt; read the worker log for the cause.' },
   GPUPOOL_E_BATCH_DEADLINE: { httpStatus: 504, exitCode: 1, remedy: 'Raise `batch.deadline` or find why the worker hangs (its log).' },
   GPUPOOL_E_CRASH_LOOP: { httpStatus: 503, exitCode: 6, remedy: 'The worker keeps dying right after start: read its log; fix the model or its environment.' },
-  GPUPOOL_E_JOURNAL_MISMATCH: { httpStatus: 409, exitCode: 10, remedy: 'The state directory holds another job: use --fresh to start over, or another output/--state-dir.' },
+  GPUPOOL_E_JOURNAL_MISMATCH: { httpStatus: 409, exitCode: 10, remedy: 'The state directory holds another job, or this one with an input changed so that it cannot resume: use --fresh to start over, or another output/--state-dir.' },
   GPUPOOL_E_JOURNAL_LOCKED: { httpStatus: 409, exitCode: 10, remedy: 'Another gpupool process uses this journal: wait for it or stop it.' },
   GPUPOOL_E_JOURNAL_CORRUPT: { httpStatus: 500, exitCode: 10, remedy: 'Move the damaged journal aside and run with --fresh; the output written so far stays.' },
   GPUPOOL_E_OUTPUT: { httpStatus: 400, exitCode: 11, remedy: 'Pass -o a file that can be written (not a folder, a pipe or the input itself), and folders that can be made to --state-dir or --log-dir (a device such as -o /dev/null needs --state-dir).' },
