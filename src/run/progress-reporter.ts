@@ -90,16 +90,20 @@ export class ProgressReporter {
   }
 
   summary(s: RunSummary): void {
-    if (this.mode === 'none') return;
-    const lines = [
-      `${s.outcome === 'complete' ? 'done' : s.outcome}: ${s.done.toLocaleString('en-US')} items ok, ${s.failed.toLocaleString('en-US')} failed${s.resumed ? `, ${s.resumed.toLocaleString('en-US')} already done before${s.resumedFailed ? ` (${s.resumedFailed.toLocaleString('en-US')} of them failed)` : ''}` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${formatRate(s.itemsPerSecond)} items/s)`,
-      ...s.devices.map(
-        (d) => `  ${d.key.padEnd(8)} ${d.name.slice(0, 28).padEnd(28)} ${d.items.toLocaleString('en-US').padStart(10)} items  ${formatRate(d.itemsPerSecond).padStart(9)} items/s  peak ${formatBytes(d.peakMemoryUsed)} of ${formatBytes(d.memoryTotal)}  batch limit ${s.batchLimits[d.key] ?? '-'}`,
-      ),
-      `  ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.workerRestarts} restart${s.workerRestarts === 1 ? '' : 's'}; host peak RSS ${formatBytes(s.peakRssBytes)}`,
-    ];
-    this.out.write(`${lines.join('\n')}\n`);
+    if (this.mode !== 'none') this.out.write(formatRunSummary(s));
   }
+}
+
+/** The summary's lines, as a run ends: items, rate, each device, workers and host memory. */
+export function formatRunSummary(s: RunSummary): string {
+  const lines = [
+    `${s.outcome === 'complete' ? 'done' : s.outcome}: ${s.done.toLocaleString('en-US')} items ok, ${s.failed.toLocaleString('en-US')} failed${s.resumed ? `, ${s.resumed.toLocaleString('en-US')} already done before${s.resumedFailed ? ` (${s.resumedFailed.toLocaleString('en-US')} of them failed)` : ''}` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${formatRate(s.itemsPerSecond)} items/s)`,
+    ...s.devices.map(
+      (d) => `  ${d.key.padEnd(8)} ${d.name.slice(0, 28).padEnd(28)} ${d.items.toLocaleString('en-US').padStart(10)} items  ${formatRate(d.itemsPerSecond).padStart(9)} items/s  peak ${formatBytes(d.peakMemoryUsed)} of ${formatBytes(d.memoryTotal)}  batch limit ${s.batchLimits[d.key] ?? '-'}`,
+    ),
+    `  ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.workerRestarts} restart${s.workerRestarts === 1 ? '' : 's'}; host peak RSS ${formatBytes(s.peakRssBytes)}`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 /** Slow models (OCR: ~2 pages/s) need decimals; fast ones need thousands separators. */

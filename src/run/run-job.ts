@@ -4,11 +4,12 @@ import { GpupoolError } from '../errors/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { newSpanItem, newWorkItem, shownCode, unpackSpan, type WorkItem } from '../scheduler/index.js';
 import type { SeqSet } from '../store/index.js';
-import { openJournal, reconcileOutput, stateDirFor, type JobJournal } from '../store/index.js';
+import { openJournal, reconcileOutput, stateDirFor, type JobIdentity, type JobJournal } from '../store/index.js';
 import { Admission } from './admission.js';
 import { checkOutput, resolveOutput } from './check-output.js';
 import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
+import { nothingLeftSummary, nothingLeftToRun } from './nothing-left.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
@@ -47,6 +48,7 @@ function overlaps(set: SeqSet, start: number, end: number): boolean {
  * Memory is bounded by `maxPending`; the result is the summary (the caller picks the exit code).
  */
 export async function runJob(options: RunOptions): Promise<RunSummary> {
+  const startedAt = Date.now();
   const { config } = options;
   const model = pickModel(config, options.model);
   const readerThread = options.readerThread ?? wantsReaderThread(readerThreadSetting());
@@ -57,9 +59,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const shardByName = options.shard?.by === 'name' ? options.shard : undefined;
   const source = await openSource(options.input, options.costField ?? model.cost_field, { readerThread, skip: [output, stateDir], shardByName });
   let journal: JobJournal;
+  let identity: JobIdentity;
   try {
     checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
-    journal = (options.openJournal ?? openJournal)({ stateDir, identity: jobIdentity(config, model, source, output, options.shard), fresh: options.fresh });
+    identity = jobIdentity(config, model, source, output, options.shard);
+    journal = (options.openJournal ?? openJournal)({ stateDir, identity, fresh: options.fresh });
   } catch (err) {
     source.close?.(); // a folder's listing, a reader thread
     throw err;
@@ -69,6 +73,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
+    if (await nothingLeftToRun(journal, options.input, identity.description)) return nothingLeftSummary(model.name, resume.counts, startedAt, options);
     const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();

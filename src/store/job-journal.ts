@@ -153,7 +153,12 @@ export interface StatusOptions {
   readonly failureLimit?: number;
 }
 
+/** How an opened journal was found: made now, this job's as it was, under a fingerprint of an earlier gpupool, or with its input grown. */
+export type JournalOpening = 'new' | 'same' | 'former' | 'grown';
+
 export interface JobStore {
+  /** How it was found when opened (absent where the store does not tell). */
+  readonly openedAs?: JournalOpening;
   /** The state this journal holds: call once after opening, before the first commit. */
   resume(): Awaitable<ResumeState>;
   /**

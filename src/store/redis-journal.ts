@@ -10,7 +10,7 @@ import type {
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
-import { howJournalMatches } from './job-journal.js';
+import { howJournalMatches, type JournalOpening } from './job-journal.js';
 import { corruptError, mismatchError } from './journal-errors.js';
 import { META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX, userMetaOf } from './journal-schema.js';
 import { RedisLease } from './redis-lease.js';
@@ -109,8 +109,8 @@ export class RedisJournal implements JobStore {
     try {
       // Only under the lease: never wipe the journal of a live submitter.
       if (options.fresh === true) await redis.del(...dataKeys(keys));
-      await prepare(redis, keys, where, identity);
-      const journal = new RedisJournal(redis, keys, lease, where, foldEvery, ttlMs);
+      const openedAs = await prepare(redis, keys, where, identity);
+      const journal = new RedisJournal(redis, keys, lease, where, foldEvery, ttlMs, openedAs);
       await journal.#load();
       return journal;
     } catch (err) {
@@ -119,7 +119,7 @@ export class RedisJournal implements JobStore {
     }
   }
 
-  private constructor(redis: Redis, keys: RedisJournalKeys, lease: RedisLease, where: string, foldEvery: number, ttlMs: number) {
+  private constructor(redis: Redis, keys: RedisJournalKeys, lease: RedisLease, where: string, foldEvery: number, ttlMs: number, readonly openedAs: JournalOpening) {
     this.#redis = redis;
     this.#keys = keys;
     this.#lease = lease;
@@ -280,7 +280,7 @@ export function openRedisJournal(options: OpenRedisJournalOptions): Promise<Redi
 }
 
 /** Creates the journal's meta and progress, or checks that the one there is this job's. */
-async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, identity: JobIdentity): Promise<void> {
+async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, identity: JobIdentity): Promise<JournalOpening> {
   const meta = await redis.hgetall(keys.meta);
   const description = JSON.stringify(identity.description);
   if (meta[META_FINGERPRINT] === undefined) {
@@ -290,7 +290,7 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
       .hset(keys.meta, META_FINGERPRINT, identity.fingerprint, META_DESCRIPTION, description, META_SCHEMA, REDIS_JOURNAL_SCHEMA)
       .hset(keys.progress, 'outputBytes', 0, 'done', 0, 'failed', 0, 'commits', 0, 'startedAt', now, 'updatedAt', now)
       .exec();
-    return;
+    return 'new';
   }
   const schema = Number(meta[META_SCHEMA]);
   if (schema !== REDIS_JOURNAL_SCHEMA) {
@@ -302,12 +302,13 @@ async function prepare(redis: Redis, keys: RedisJournalKeys, where: string, iden
   const stored = JSON.parse(meta[META_DESCRIPTION] ?? '{}') as Record<string, unknown>;
   const { match, why } = howJournalMatches({ fingerprint: meta[META_FINGERPRINT], description: stored, meta: userMetaOf(Object.entries(meta)) }, identity);
   if (match === undefined) throw mismatchError(where, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
-  if (match === 'same' && meta[META_DESCRIPTION] === description) return;
+  if (match === 'same' && meta[META_DESCRIPTION] === description) return match;
   // At once: the new fingerprint with the current description (a moved config, a grown input);
   // for a grown input, not finished until its new items are done.
   const update = redis.multi().hset(keys.meta, META_FINGERPRINT, identity.fingerprint, META_DESCRIPTION, description);
   if (match === 'grown') update.hdel(keys.progress, 'finishedAt', 'total');
   const failed = (await update.exec())?.find(([err]) => err !== null)?.[0];
   if (failed) throw failed;
+  return match;
 }
 

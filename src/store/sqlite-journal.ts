@@ -14,7 +14,7 @@ import type {
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
-import { howJournalMatches } from './job-journal.js';
+import { howJournalMatches, type JournalOpening } from './job-journal.js';
 import type { OpenJournalOptions } from './journal-options.js';
 import { classifyWriteError, corruptError, journalError, mismatchError } from './journal-errors.js';
 import { JournalLock } from './journal-lock.js';
@@ -72,8 +72,9 @@ export class SqliteJournal implements JobJournal {
     try {
       // Only under the lock: never wipe the journal of a live run.
       if (options.fresh === true) wipe(paths);
-      db = openDatabase(paths.journal, stateDir, identity, options);
-      return new SqliteJournal(db, lock, paths, stateDir, options.durability ?? 'process', foldEvery);
+      let openedAs: JournalOpening;
+      ({ db, openedAs } = openDatabase(paths.journal, stateDir, identity, options));
+      return new SqliteJournal(db, lock, paths, stateDir, options.durability ?? 'process', foldEvery, openedAs);
     } catch (err) {
       db?.close();
       lock.release();
@@ -81,7 +82,7 @@ export class SqliteJournal implements JobJournal {
     }
   }
 
-  private constructor(db: Database.Database, lock: JournalLock, paths: StatePaths, stateDir: string, durability: Durability, foldEvery: number) {
+  private constructor(db: Database.Database, lock: JournalLock, paths: StatePaths, stateDir: string, durability: Durability, foldEvery: number, readonly openedAs: JournalOpening) {
     this.#db = db;
     this.#lock = lock;
     this.#paths = paths;
@@ -254,7 +255,7 @@ export class SqliteJournal implements JobJournal {
   }
 }
 
-function openDatabase(file: string, stateDir: string, identity: JobIdentity, options: OpenJournalOptions): Database.Database {
+function openDatabase(file: string, stateDir: string, identity: JobIdentity, options: OpenJournalOptions): { db: Database.Database; openedAs: JournalOpening } {
   const db = new Database(file, { timeout: 5000 });
   try {
     // The first statement reads the header: a file that is not SQLite fails here (NOTADB).
@@ -264,6 +265,7 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
     db.pragma('journal_size_limit = 67108864');
+    let openedAs: JournalOpening = 'new';
     if (isEmptyDatabase(db)) {
       createSchema(db, identity.fingerprint, identity.description);
     } else {
@@ -272,6 +274,7 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
       const { match, why } = howJournalMatches({ fingerprint: meta.get(META_FINGERPRINT), description: stored, meta: userMetaOf(meta) }, identity);
       if (match === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
+      openedAs = match;
       const description = JSON.stringify(identity.description);
       // At once, so that a kill cannot leave the new fingerprint with the old description (whose state a later growth is checked from).
       db.transaction(() => {
@@ -286,7 +289,7 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       const pageSize = db.pragma('page_size', { simple: true }) as number;
       db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
     }
-    return db;
+    return { db, openedAs };
   } catch (err) {
     db.close();
     throw err;
