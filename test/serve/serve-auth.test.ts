@@ -8,6 +8,7 @@ let server: RunningServer;
 after(async () => {
   const r = await server?.stop();
   assert.equal(r?.code, 0, r?.stderr);
+  assert.match(r?.stderr ?? '', /gpupool: shutting down .*\ngpupool: stopped\n$/, 'the log shows that the shutdown finished');
 });
 const pids = killAtEnd();
 const bearer = { authorization: 'Bearer s3cret-token' };

@@ -122,5 +122,7 @@ export function registerServeCommand(program: Command): void {
       ];
       say('ready', { models: [...core.models.keys(), ...core.httpModelNames], workers, replicas: replicas.length }, `ready: ${described.join(', ')}`);
       await stopped;
+      // As the agent ends: a supervisor's log shows that the shutdown finished, not only that it began.
+      process.stderr.write('gpupool: stopped\n');
     });
 }
