@@ -73,7 +73,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
-    if (await nothingLeftToRun(journal, options.input, identity.description)) return nothingLeftSummary(model.name, resume.counts, startedAt, options);
+    if (await nothingLeftToRun(journal, options.input, identity.description)) return nothingLeftSummary(model.name, resume.counts, startedAt, output, options);
     const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();

@@ -88,4 +88,6 @@ export interface RunSummary {
   readonly writerThread: boolean;
   /** The JSONL file's last line, left for the next run: no line end, and it may be unfinished (a producer may still be writing it). */
   readonly heldBack?: HeldBackLine;
+  /** Set when a finished job's input was as it was: nothing ran, and no model was loaded. */
+  readonly nothingToRun?: true;
 }

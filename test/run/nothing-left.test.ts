@@ -7,9 +7,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../../src/config/index.js';
+import { runJob } from '../../src/run/index.js';
+import { openJournal } from '../../src/store/index.js';
+import { echoConfig, pyWorker, readOutput, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 
 interface Summary {
+  nothingToRun?: boolean;
   done: number;
   failed: number;
   resumed: number;
@@ -17,13 +22,21 @@ interface Summary {
   workers: number;
 }
 
-test('a finished job run again with its input as it was loads no model, and says so; a failed item keeps exit 1', async () => {
+/**
+ * A folder with `in.jsonl` holding `lines`, and a config whose worker writes `started` as its
+ * setup begins: whether a run loaded the model is whether that file is there.
+ */
+function markedJob(lines: string): { dir: string; input: string; out: string; started: string; config: string } {
   const dir = tempDir();
   const input = path.join(dir, 'in.jsonl');
-  fs.writeFileSync(input, '{"v":1}\n{"broken":\n{"v":3}\n');
-  const out = path.join(dir, 'out.jsonl');
+  fs.writeFileSync(input, lines);
   const started = path.join(dir, 'setup-started');
   const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('slow_worker.py')}\n    devices: cpu\n    env: { SETUP_STARTED_FILE: ${JSON.stringify(started)} }\n`);
+  return { dir, input, out: path.join(dir, 'out.jsonl'), started, config };
+}
+
+test('a finished job run again with its input as it was loads no model, and says so; a failed item keeps exit 1', async () => {
+  const { input, out, started, config } = markedJob('{"v":1}\n{"broken":\n{"v":3}\n');
   const args = ['run', '-c', config, '-i', input, '-o', out, '--json'];
   const first = await runCli([...args, '--progress', 'none']);
   assert.equal(first.code, 1, first.stderr);
@@ -33,7 +46,7 @@ test('a finished job run again with its input as it was loads no model, and says
   const again = await runCli([...args, '--progress', 'plain']);
   assert.equal(again.code, 1, 'the failed line still fails the job');
   const summary = JSON.parse(again.stdout) as Summary;
-  assert.deepEqual([summary.done, summary.failed, summary.resumed, summary.resumedFailed, summary.workers], [0, 0, 3, 1, 0]);
+  assert.deepEqual([summary.done, summary.failed, summary.resumed, summary.resumedFailed, summary.workers, summary.nothingToRun], [0, 0, 3, 1, 0, true]);
   assert.equal(fs.existsSync(started), false, 'no worker started');
   assert.match(again.stderr, /^done: 0 items ok, 0 failed, 3 already done before \(1 of them failed\) in .*\n {2}0 workers, 0 restarts; host peak RSS .*\n {2}nothing left to run: the journal says the job finished, and its input is as it was then; no model was loaded\n/m);
   assert.equal(readOutput(out).length, 3, 'the output as it was');
@@ -67,4 +80,61 @@ test('a folder job run again unchanged loads no model; stdin is read again as al
   const stdinAgain = await runCli(stdinArgs, { input: '{"v":1}\n' });
   assert.equal(stdinAgain.code, 0, stdinAgain.stderr);
   assert.ok(fs.existsSync(started), 'stdin cannot be known: the run reads it');
+});
+
+test("a journal with no digest of the whole file (an earlier gpupool's) runs once, which records it: lines added later then resume", async () => {
+  const { dir, input, out, started, config } = markedJob('{"v":1}\n{"v":2}\n');
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  const db = new Database(path.join(dir, '.gpupool', 'out.jsonl', 'journal.sqlite'));
+  db.prepare("DELETE FROM meta WHERE key = 'user.inputDigest'").run();
+  db.close();
+  fs.rmSync(started);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as Summary).nothingToRun, undefined, 'it ran, to read the file through');
+  assert.ok(fs.existsSync(started));
+  fs.appendFileSync(input, '{"v":3}\n');
+  const grown = await runCli(args);
+  assert.equal(grown.code, 0, grown.stderr);
+  assert.deepEqual((JSON.parse(grown.stdout) as Summary).done, 1);
+});
+
+test('an output removed since a finished job with nothing in it is there again, as a run leaves it', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '');
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  fs.rmSync(out);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as Summary).nothingToRun, true);
+  assert.equal(fs.readFileSync(out, 'utf8'), '');
+});
+
+test('a waiting last line finished by its producer after the file was opened is still reported as waiting (exit 16), not taken for nothing left', async () => {
+  const dir = tempDir();
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"v":1}\n{"v":2');
+  const output = path.join(dir, 'out.jsonl');
+  const config = loadConfig(echoConfig(dir));
+  const first = await runJob({ config, input, output, progress: 'none', writerThread: false });
+  assert.equal(first.heldBack?.line, 2, 'the last line waits');
+  const second = await runJob({
+    config,
+    input,
+    output,
+    progress: 'none',
+    writerThread: false,
+    // The producer ends the line between the run's open of the file and its look at the journal.
+    openJournal: (options) => {
+      fs.appendFileSync(input, '}\n');
+      return openJournal(options);
+    },
+  });
+  // The run reads the file as it was opened: the line still waits, and the next run takes it.
+  assert.equal(second.nothingToRun, undefined);
+  assert.deepEqual([second.done, second.heldBack?.line], [0, 2]);
 });
