@@ -56,7 +56,7 @@ export async function openDeviceProviders(
   const rocm = await probe('rocm-smi', await findExecutable('rocm-smi', env.GPUPOOL_ROCM_SMI, ROCM_SMI_FALLBACKS, env.PATH), (p) => new RocmSmiProvider(p), skipped);
   if (rocm) providers.push(rocm);
 
-  // In a PID namespace of its own (a container) the drivers' PIDs are the host's: translated.
+  // In a PID namespace of its own (a container) a driver may report the host's PIDs: found out, and translated where so (host-pids.ts).
   const translated = driverPidsAreOurs() ? providers : providers.map((p) => new HostPidTranslatingProvider(p));
   translated.push(new CpuProvider());
   return translated;

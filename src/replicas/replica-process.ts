@@ -75,7 +75,7 @@ export class ReplicaProcess {
     this.child = child;
     this.log.attach(child.stdout, false);
     this.log.attach(child.stderr, true);
-    // Inside a container the drivers name this process by its host PID: learned from this note (devices/host-pids.ts).
+    // Inside a container a driver may name this process by its host PID: learned from this note (devices/host-pids.ts).
     const forget = noteSpawnedOnDevices(child.pid, env.GPUPOOL_DEVICE_UUIDS);
     this.exited = new Promise((resolve) => {
       child.on('exit', forget);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { heldBackNow } from './input-drift.js';
-import { formatRunSummary } from './progress-reporter.js';
+import { formatRunSummary, progressMode } from './progress-reporter.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { fileSizeAndState, INPUT_DIGEST_META, stateBytes, type InputDigest } from './sources/index.js';
 import type { JobJournal, JournalCounts } from '../store/index.js';
@@ -66,7 +66,6 @@ export function nothingLeftSummary(model: string, counts: JournalCounts, started
     nothingToRun: true,
   };
   const out = options.progressOut ?? process.stderr;
-  const mode = options.progress ?? ((out as NodeJS.WriteStream).isTTY ? 'tty' : 'plain');
-  if (mode !== 'none') out.write(`${formatRunSummary(summary)}  nothing left to run: the journal says the job finished, and its input is as it was then; no model was loaded\n`);
+  if (progressMode(options.progress, out) !== 'none') out.write(`${formatRunSummary(summary)}  nothing left to run: the journal says the job finished, and its input is as it was then; no model was loaded\n`);
   return summary;
 }

@@ -29,7 +29,7 @@ export class ProgressReporter {
     /** `--shard I/N`: N. The estimate from the bytes read counts every line; the run takes one in N. */
     private readonly shards = 1,
   ) {
-    this.mode = mode ?? ((out as NodeJS.WriteStream).isTTY ? 'tty' : 'plain');
+    this.mode = progressMode(mode, out);
   }
 
   start(): void {
@@ -92,6 +92,11 @@ export class ProgressReporter {
   summary(s: RunSummary): void {
     if (this.mode !== 'none') this.out.write(formatRunSummary(s));
   }
+}
+
+/** `--progress` as given, or by where it goes: a live bar in a terminal, plain lines elsewhere. */
+export function progressMode(mode: 'tty' | 'plain' | 'none' | undefined, out: NodeJS.WritableStream): 'tty' | 'plain' | 'none' {
+  return mode ?? ((out as NodeJS.WriteStream).isTTY ? 'tty' : 'plain');
 }
 
 /** The summary's lines, as a run ends: items, rate, each device, workers and host memory. */

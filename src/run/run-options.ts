@@ -19,7 +19,7 @@ export interface RunOptions {
   readonly devices?: string;
   /** `--max-pending`: items read but not yet written; reading pauses at this. @defaultValue derived from worker capacity */
   readonly maxPending?: number;
-  /** `--shard I/N`: only items whose position modulo N is I. */
+  /** `--shard I/N`: only items whose position modulo N is I; with `by: 'name'` (`--shard-by name`), a folder's files whose name hashes to I. */
   readonly shard?: Shard;
   /** `--on-error`: `continue` writes a failed line and goes on; `stop` stops at the first. @defaultValue continue */
   readonly onError?: 'continue' | 'stop';

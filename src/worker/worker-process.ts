@@ -104,7 +104,7 @@ export class WorkerProcess<B> {
       }
     });
     channel.on('error', () => {}); // EPIPE when the child dies mid-write; 'close' tells the story.
-    // Inside a container the drivers name this process by its host PID: learned from this note (devices/host-pids.ts).
+    // Inside a container a driver may name this process by its host PID: learned from this note (devices/host-pids.ts).
     const forget = noteSpawnedOnDevices(child.pid, env.GPUPOOL_DEVICE_UUIDS);
     this.exited = new Promise((resolve) => child.on('close', (code, signal) => {
       forget();

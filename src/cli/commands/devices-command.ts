@@ -46,9 +46,9 @@ export async function devicesCommand(opts: DevicesCommandOptions = {}): Promise<
   const render = async (oneLine: boolean): Promise<string> => {
     const snapshots = await snapshotDevices(providers);
     const audit = await auditSnapshots(snapshots);
-    return opts.json
-      ? `${JSON.stringify(devicesToJson(snapshots, audit), null, oneLine ? undefined : 2)}\n`
-      : `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n${processesLeftOut(providers) > 0 ? otherNamespaceNote(processesLeftOut(providers)) : ''}`;
+    if (opts.json) return `${JSON.stringify(devicesToJson(snapshots, audit), null, oneLine ? undefined : 2)}\n`;
+    const leftOut = processesLeftOut(providers);
+    return `${renderDeviceTable(snapshots, { color, width: tty.columns ?? 100, audit })}\n${leftOut > 0 ? otherNamespaceNote(leftOut) : ''}`;
   };
   try {
     if (seconds === undefined) {
