@@ -14,6 +14,8 @@ export interface InputDrift {
   readonly runs: string;
   /** `runs` holds every input not run yet (a JSONL file whose last run stopped before its end), not only those added. */
   readonly runsAllNotRun?: boolean;
+  /** The next run takes the journal to where its files are now (the folder changed in the middle; see `FileSource.remapFrom`). */
+  readonly byName?: boolean;
 }
 
 /**
@@ -32,7 +34,9 @@ export async function inputDrift(description: Record<string, unknown>, meta: Rec
   if (identity.startsWith('files:')) {
     const own = [description.output, stateDir].filter((p): p is string => typeof p === 'string');
     const shard = describedShard(description);
-    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, own, shard?.by === 'name' ? shard : undefined);
+    // As `jobIdentity` has it: by position, a shard's journal is never taken to files that moved.
+    const remapIn = shard === undefined || shard.by === 'name' ? stateDir : undefined;
+    return folderDrift(identity.slice('files:'.length).replace(OWN_FILES_MARK, ''), then, own, shard?.by === 'name' ? shard : undefined, remapIn);
   }
   return undefined;
 }
@@ -56,7 +60,7 @@ function jsonlFileDrift(file: string, then: string, meta: Record<string, unknown
   }
 }
 
-async function folderDrift(where: string, then: string, skip: string[], shardByName: Shard | undefined): Promise<InputDrift | undefined> {
+async function folderDrift(where: string, then: string, skip: string[], shardByName: Shard | undefined, remapIn: string | undefined): Promise<InputDrift | undefined> {
   let source;
   try {
     source = await openSource(where, '', { skip, shardByName });
@@ -68,6 +72,9 @@ async function folderDrift(where: string, then: string, skip: string[], shardByN
     const now = source.state;
     if (now === undefined || now === then) return undefined;
     const continues = source.continues?.(then, {}) ?? false;
+    if (continues !== true && remapIn !== undefined && source.remapFrom?.(remapIn, then) !== undefined) {
+      return { then, now, resumes: true, runs: 'by file name the files it did not run (added, or renamed: a renamed file is a new one); results of files no longer there stay in the output', byName: true };
+    }
     return { then, now, resumes: continues === true || (continues === false ? 'it is not the folder it was' : continues), runs: 'the files added after its last' };
   } finally {
     source.close?.();
@@ -84,14 +91,14 @@ export function describeDrift(drift: InputDrift, finished: boolean): string {
   const then = JSON.stringify(drift.then);
   if (!inputIsThere(drift)) return `input: ${drift.now} since the journal took it (${then}): ${drift.resumes}`;
   // An unfinished job also runs what it had not run yet.
-  const runs = finished || drift.runsAllNotRun === true ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
+  const runs = finished || drift.runsAllNotRun === true || drift.byName === true ? drift.runs : `the inputs it had not run yet and ${drift.runs}`;
   const next = drift.resumes === true ? `the same command resumes it and runs ${runs}` : `the same command will refuse it: ${drift.resumes}`;
   return `input: changed since the journal took it (${then} then, ${JSON.stringify(drift.now)} now): ${next}`;
 }
 
 /** `status --json`'s fields for a changed input. */
-export function driftFields(drift: InputDrift): { inputNow: string; inputResumes: boolean; inputRefusal?: string } {
-  return { inputNow: drift.now, inputResumes: drift.resumes === true, ...(drift.resumes === true ? {} : { inputRefusal: drift.resumes }) };
+export function driftFields(drift: InputDrift): { inputNow: string; inputResumes: boolean; inputResumesByName?: true; inputRefusal?: string } {
+  return { inputNow: drift.now, inputResumes: drift.resumes === true, ...(drift.byName === true && { inputResumesByName: true }), ...(drift.resumes === true ? {} : { inputRefusal: drift.resumes }) };
 }
 
 /**

@@ -23,7 +23,7 @@ import type { InputSource } from './sources/index.js';
  * does a JSONL file that only gained lines after its last (checked against the digest of its bytes
  * that a run kept in the journal).
  */
-export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: Shard): JobIdentity {
+export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: InputSource, output: string, shard?: Shard, remapIn?: string): JobIdentity {
   const description = {
     model: model.name,
     command: model.command,
@@ -54,6 +54,22 @@ export function jobIdentity(config: GpupoolConfig, model: ModelConfig, source: I
     key,
     formerFingerprints,
     continues: grownFrom(source, withState),
+    // By position, a shard's files are those whose place in the whole folder is its own: moved, they would be another's.
+    remap: remapIn === undefined || (shard !== undefined && shard.by !== 'name') ? undefined : remappedFrom(source, remapIn, withState),
+  };
+}
+
+/**
+ * `JobIdentity.remap` for a source that keeps its listing in the state dir `stateDir` (a folder):
+ * the stored description names the state of then, and the stored fingerprint must be this
+ * job's with it.
+ */
+function remappedFrom(source: Pick<InputSource, 'remapFrom'>, stateDir: string, withState: (state: string) => string): JobIdentity['remap'] {
+  if (source.remapFrom === undefined) return undefined;
+  return (storedFingerprint, storedDescription) => {
+    const former = storedDescription.inputState;
+    if (typeof former !== 'string' || withState(former) !== storedFingerprint) return undefined;
+    return source.remapFrom!(stateDir, former);
   };
 }
 

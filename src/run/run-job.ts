@@ -12,6 +12,7 @@ import { JsonlSink } from './jsonl-sink.js';
 import { nothingLeftSummary, nothingLeftToRun } from './nothing-left.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
+import { reportRemap } from './report-remap.js';
 import type { RunOptions, RunSummary } from './run-options.js';
 import { shardOwns } from './shard.js';
 import { onAbort } from './on-abort.js';
@@ -62,7 +63,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   let identity: JobIdentity;
   try {
     checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
-    identity = jobIdentity(config, model, source, output, options.shard);
+    identity = jobIdentity(config, model, source, output, options.shard, stateDir);
     journal = (options.openJournal ?? openJournal)({ stateDir, identity, fresh: options.fresh });
   } catch (err) {
     source.close?.(); // a folder's listing, a reader thread
@@ -70,6 +71,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
   let openedSink: JsonlSink | undefined;
   try {
+    // Kept once the journal took the listing's state: a later run over the folder changed in the middle resumes from it.
+    if (identity.remap !== undefined) source.keepListing?.(stateDir);
+    if (journal.remapped !== undefined) reportRemap(journal.remapped, options);
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
@@ -240,7 +244,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     });
     // Only where the read reached it: a run stopped before (Ctrl-C, --on-error stop) says nothing of it.
     const heldBack = stopReason === 'complete' ? shardsLine(source.heldBack, options.shard) : undefined;
-    const summary = { ...tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread }), ...(stoppedBy && { stoppedBy }), ...(heldBack && { heldBack }) };
+    const summary = { ...tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread }), ...(stoppedBy && { stoppedBy }), ...(heldBack && { heldBack }), ...(journal.remapped && { remapped: journal.remapped }) };
     await (outcome || writeError ? pool.destroy() : pool.close());
     for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
     if (writeError) throw outputWriteError(writeError, output);

@@ -3,7 +3,7 @@ import type { GpupoolConfig } from '../config/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import type { DeviceProvider } from '../devices/device.js';
 import type { PoolEvent } from '../pool/index.js';
-import type { JobJournal, OpenJournalOptions } from '../store/index.js';
+import type { JobJournal, OpenJournalOptions, RemapCounts } from '../store/index.js';
 import type { HeldBackLine } from './sources/index.js';
 import type { Shard } from './shard.js';
 
@@ -90,4 +90,6 @@ export interface RunSummary {
   readonly heldBack?: HeldBackLine;
   /** Set when a finished job's input was as it was: nothing ran, and no model was loaded. */
   readonly nothingToRun?: true;
+  /** Set when the folder changed in the middle since the journal was made, and the journal was taken to where its files are now (`describeRemap`). */
+  readonly remapped?: RemapCounts;
 }

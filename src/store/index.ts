@@ -11,3 +11,4 @@ export { openRedisJournal, RedisJournal, type OpenRedisJournalOptions } from './
 export { readRedisJournalStatus } from './redis-journal-status.js';
 export { RedisLease, type RedisLeaseOptions } from './redis-lease.js';
 export { isGoneHere, pidScope, placeOfPid, thisProcessRecord, type PidRecord } from './pid-scope.js';
+export { FORGOTTEN_RESULTS_META } from './remap-journal.js';

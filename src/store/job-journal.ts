@@ -33,6 +33,21 @@ export interface JobIdentity {
   readonly continues?: (storedFingerprint: string, storedDescription: Record<string, unknown>, storedMeta: Record<string, unknown>) => boolean | string;
   /** What a person can do when the journal holds another job; by default, the CLI's `--fresh` or another output. */
   readonly mismatchRemedy?: string;
+  /**
+   * Where a journal's items are now, for an input whose items are known by name (a folder's
+   * files), when `continues` refuses it (a file added before others, removed or renamed): a
+   * journal with this fingerprint and description, this job's with another state, takes its
+   * items that are still there to their new positions and forgets the others. Undefined where
+   * it cannot tell (no listing of the stored state was kept); the refusal stands then. Only
+   * the SQLite journal asks.
+   */
+  readonly remap?: (storedFingerprint: string, storedDescription: Record<string, unknown>) => SeqRemap | undefined;
+}
+
+/** The items of a journal that are items of the job now, as pairs of positions (see {@link JobIdentity.remap}). */
+export interface SeqRemap {
+  /** Calls `visit` once per item still there, in increasing order of both positions; throws where what tells them is damaged. */
+  forEachPair(visit: (formerSeq: number, seq: number) => void): void;
 }
 
 /** What a journal holds that tells whose it is. */
@@ -153,12 +168,24 @@ export interface StatusOptions {
   readonly failureLimit?: number;
 }
 
-/** How an opened journal was found: made now, this job's as it was, under a fingerprint of an earlier gpupool, or with its input grown. */
-export type JournalOpening = 'new' | 'same' | 'former' | 'grown';
+/**
+ * How an opened journal was found: made now, this job's as it was, under a fingerprint of an
+ * earlier gpupool, with its input grown, or with its items moved to where they are now
+ * (`remapped`, {@link JobIdentity.remap}).
+ */
+export type JournalOpening = 'new' | 'same' | 'former' | 'grown' | 'remapped';
+
+/** What a remap did: the items of the journal kept (under their new positions) and those forgotten, whose inputs are gone. */
+export interface RemapCounts {
+  readonly kept: JournalCounts;
+  readonly forgotten: JournalCounts;
+}
 
 export interface JobStore {
   /** How it was found when opened (absent where the store does not tell). */
   readonly openedAs?: JournalOpening;
+  /** With `openedAs` `remapped`: what the remap kept and forgot. */
+  readonly remapped?: RemapCounts;
   /** The state this journal holds: call once after opening, before the first commit. */
   resume(): Awaitable<ResumeState>;
   /**

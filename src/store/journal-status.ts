@@ -19,7 +19,8 @@ interface ProgressRow {
   total_items: number | null;
 }
 
-interface FailedRow {
+/** A row of the `failed` table. */
+export interface FailedRow {
   seq: number;
   item_id: string | number;
   code: string;

@@ -11,6 +11,7 @@ import type {
   JournalOwner,
   JournalStatus,
   LearnedLimit,
+  RemapCounts,
   ResumeState,
   StatusOptions,
 } from './job-journal.js';
@@ -21,6 +22,7 @@ import { JournalLock } from './journal-lock.js';
 import { makeDirectories } from './make-directories.js';
 import { checkSchema, createSchema, isEmptyDatabase, META_DESCRIPTION, META_FINGERPRINT, USER_META_PREFIX, userMetaOf } from './journal-schema.js';
 import { queryStatus } from './journal-status.js';
+import { remapFor, remapJournal } from './remap-journal.js';
 import { checkJournalOptions, itemId, JournalMemory } from './journal-memory.js';
 import { decodeSeqsInto, encodeSeqs, encodeSeqSet } from './seq-codec.js';
 import { isSeq } from './seq-set.js';
@@ -72,9 +74,9 @@ export class SqliteJournal implements JobJournal {
     try {
       // Only under the lock: never wipe the journal of a live run.
       if (options.fresh === true) wipe(paths);
-      let openedAs: JournalOpening;
-      ({ db, openedAs } = openDatabase(paths.journal, stateDir, identity, options));
-      return new SqliteJournal(db, lock, paths, stateDir, options.durability ?? 'process', foldEvery, openedAs);
+      let opened: Omit<ReturnType<typeof openDatabase>, 'db'>;
+      ({ db, ...opened } = openDatabase(paths.journal, stateDir, identity, options));
+      return new SqliteJournal(db, lock, paths, stateDir, options.durability ?? 'process', foldEvery, opened.openedAs, opened.remapped);
     } catch (err) {
       db?.close();
       lock.release();
@@ -82,7 +84,16 @@ export class SqliteJournal implements JobJournal {
     }
   }
 
-  private constructor(db: Database.Database, lock: JournalLock, paths: StatePaths, stateDir: string, durability: Durability, foldEvery: number, readonly openedAs: JournalOpening) {
+  private constructor(
+    db: Database.Database,
+    lock: JournalLock,
+    paths: StatePaths,
+    stateDir: string,
+    durability: Durability,
+    foldEvery: number,
+    readonly openedAs: JournalOpening,
+    readonly remapped: RemapCounts | undefined,
+  ) {
     this.#db = db;
     this.#lock = lock;
     this.#paths = paths;
@@ -255,7 +266,7 @@ export class SqliteJournal implements JobJournal {
   }
 }
 
-function openDatabase(file: string, stateDir: string, identity: JobIdentity, options: OpenJournalOptions): { db: Database.Database; openedAs: JournalOpening } {
+function openDatabase(file: string, stateDir: string, identity: JobIdentity, options: OpenJournalOptions): { db: Database.Database; openedAs: JournalOpening; remapped?: RemapCounts } {
   const db = new Database(file, { timeout: 5000 });
   try {
     // The first statement reads the header: a file that is not SQLite fails here (NOTADB).
@@ -266,15 +277,18 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
     db.pragma(`synchronous = ${options.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
     db.pragma('journal_size_limit = 67108864');
     let openedAs: JournalOpening = 'new';
+    let remapped: RemapCounts | undefined;
     if (isEmptyDatabase(db)) {
       createSchema(db, identity.fingerprint, identity.description);
     } else {
       checkSchema(db, file, true);
       const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
       const stored = JSON.parse(meta.get(META_DESCRIPTION) ?? '{}') as Record<string, unknown>;
-      const { match, why } = howJournalMatches({ fingerprint: meta.get(META_FINGERPRINT), description: stored, meta: userMetaOf(meta) }, identity);
-      if (match === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
-      openedAs = match;
+      const fingerprint = meta.get(META_FINGERPRINT);
+      const { match, why } = howJournalMatches({ fingerprint, description: stored, meta: userMetaOf(meta) }, identity);
+      const remap = match === undefined ? remapFor(identity, fingerprint, stored) : undefined;
+      if (match === undefined && remap === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
+      openedAs = match ?? 'remapped';
       const description = JSON.stringify(identity.description);
       // At once, so that a kill cannot leave the new fingerprint with the old description (whose state a later growth is checked from).
       db.transaction(() => {
@@ -283,13 +297,14 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
         if (meta.get(META_DESCRIPTION) !== description) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(description, META_DESCRIPTION);
         // New items came: not finished until they are done.
         if (match === 'grown') db.prepare('UPDATE progress SET finished_at = NULL, total_items = NULL, updated_at = ? WHERE id = 1').run(Date.now());
+        if (remap !== undefined) remapped = remapJournal(db, remap);
       })();
     }
     if (options.maxBytes !== undefined) {
       const pageSize = db.pragma('page_size', { simple: true }) as number;
       db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
     }
-    return { db, openedAs };
+    return { db, openedAs, remapped };
   } catch (err) {
     db.close();
     throw err;

@@ -96,41 +96,82 @@ test('an input with no inputs (an empty file, an empty folder, a glob that match
   assert.doesNotMatch(some.stderr, /warning/);
 });
 
-test('a folder whose files changed since its journal was made is not resumed by position; one whose files were only edited is', async () => {
+test('a folder whose files changed in the middle since its journal was made is resumed by file name; one whose files were only edited resumes as it was', async () => {
   const { dir, pages, cfg } = pagesJob(['b.png', 'd.png']);
   const out = path.join(dir, 'out.jsonl');
   const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
   assert.equal((await runCli(args)).code, 0);
-  const before = fs.readFileSync(out, 'utf8');
+  const names = () => readOutput(out).map((l) => path.basename(String(l.id)));
+  type Summary = { done: number; resumed: number; remapped?: { kept: { done: number; failed: number }; forgotten: { done: number; failed: number } } };
+  const run = async (extra: string[] = []) => {
+    const r = await runCli([...args, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Summary;
+  };
 
   // Edited in place: no file moved, so the journal still numbers the same files.
   fs.writeFileSync(path.join(pages, 'b.png'), 'edited');
-  const edited = await runCli(args);
-  assert.equal(edited.code, 0, edited.stderr);
-  assert.equal((JSON.parse(edited.stdout) as { resumed: number }).resumed, 2);
+  const edited = await run();
+  assert.deepEqual([edited.resumed, edited.remapped], [2, undefined]);
 
   // A file added before the others shifts them: resumed by position, a.png would be skipped as
-  // done and d.png written twice. Refused, naming both listings; the output is untouched.
+  // done and d.png written twice. By file name, a.png alone runs.
   fs.writeFileSync(path.join(pages, 'a.png'), 'new');
-  const added = await runCli(args);
-  assert.equal(added.code, 10, added.stderr);
-  const message = (JSON.parse(added.stderr) as { message: string }).message;
+  const added = await run();
+  assert.deepEqual([added.done, added.resumed, added.remapped], [1, 2, { kept: { done: 2, failed: 0 }, forgotten: { done: 0, failed: 0 } }]);
+  assert.deepEqual(names(), ['b.png', 'd.png', 'a.png']);
+
+  // Removed: its result stays in the output, and the journal forgets it (status says so).
+  fs.rmSync(path.join(pages, 'a.png'));
+  const removed = await run();
+  assert.deepEqual([removed.done, removed.resumed, removed.remapped?.forgotten], [0, 2, { done: 1, failed: 0 }]);
+  const status = (await runCli(['status', out])).stdout;
+  assert.match(status, /^state: finished; 2 done, 0 failed of 2$/m);
+  assert.match(status, /^output: 1 more result line, of files no longer in the input folder when a run resumed it by file name \(not counted above\)$/m);
+  const relative = await runCli(['run', '-c', cfg, '-i', 'pages', '-o', 'out.jsonl', '--progress', 'none', '--json'], { cwd: dir });
+  assert.equal(relative.code, 0, relative.stderr);
+  assert.equal((JSON.parse(relative.stdout) as Summary).resumed, 2, 'named relative to another folder: the same listing');
+
+  // Renamed: a new file to the journal, which forgets the old name.
+  fs.renameSync(path.join(pages, 'd.png'), path.join(pages, 'c.png'));
+  const renamed = await run();
+  assert.deepEqual([renamed.done, renamed.resumed, renamed.remapped?.forgotten.done], [1, 1, 1]);
+  assert.deepEqual(names(), ['b.png', 'd.png', 'a.png', 'c.png']);
+  assert.deepEqual((await run()).remapped, undefined, 'then the same listing: resumed as it is');
+
+  // Without the listing of then (a journal of an earlier gpupool), a folder changed in the middle
+  // is refused, naming both listings; the output is untouched.
+  const before = fs.readFileSync(out, 'utf8');
+  for (const kept of fs.readdirSync(path.join(dir, '.gpupool', 'out.jsonl')).filter((n) => n.startsWith('listing-'))) fs.rmSync(path.join(dir, '.gpupool', 'out.jsonl', kept));
+  fs.writeFileSync(path.join(pages, 'a.png'), 'back');
+  const refused = await runCli(args);
+  assert.equal(refused.code, 10, refused.stderr);
+  const message = (JSON.parse(refused.stderr) as { message: string }).message;
   assert.match(message, /"inputState":"2 files, listing sha256 [0-9a-f]{32}"/);
   assert.match(message, /"inputState":"3 files, listing sha256 [0-9a-f]{32}"/);
   assert.match(message, /differs in: inputState\n/);
+  assert.match(message, /why: its first 2 files in walk order are not those of then: a file was added before others, removed or renamed/);
   assert.equal(fs.readFileSync(out, 'utf8'), before);
+  const fresh = await run(['--fresh']);
+  assert.equal(fresh.done, 3);
+  assert.deepEqual(names().sort(), ['a.png', 'b.png', 'c.png']);
+});
 
-  // Removed again, the listing is the journal's: resumed. Renamed (same count), refused.
-  fs.rmSync(path.join(pages, 'a.png'));
-  assert.equal((JSON.parse((await runCli(args)).stdout) as { resumed: number }).resumed, 2);
-  const relative = await runCli(['run', '-c', cfg, '-i', 'pages', '-o', 'out.jsonl', '--progress', 'none', '--json'], { cwd: dir });
-  assert.equal(relative.code, 0, relative.stderr);
-  assert.equal((JSON.parse(relative.stdout) as { resumed: number }).resumed, 2, 'named relative to another folder: the same listing');
-  fs.renameSync(path.join(pages, 'd.png'), path.join(pages, 'c.png'));
-  assert.equal((await runCli(args)).code, 10);
-  const fresh = await runCli([...args, '--fresh']);
-  assert.equal(fresh.code, 0, fresh.stderr);
-  assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['b.png', 'c.png']);
+test('a listing kept beside the journal that does not make the state it names is refused as damaged, and the journal is left as it was', async () => {
+  const { dir, pages, cfg } = pagesJob(['b.png', 'd.png']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  const stateDir = path.join(dir, '.gpupool', 'out.jsonl');
+  const [kept] = fs.readdirSync(stateDir).filter((n) => n.startsWith('listing-'));
+  const file = path.join(stateDir, kept);
+  fs.writeFileSync(file, fs.readFileSync(file, 'latin1').replace('fd.png', 'fe.png'), 'latin1');
+  fs.writeFileSync(path.join(pages, 'a.png'), 'new');
+  const r = await runCli(args);
+  assert.equal(r.code, 10, r.stderr);
+  assert.match((JSON.parse(r.stderr) as { message: string }).message, /the listing kept in .*listing-[0-9a-f]{16} is not that of "2 files, listing sha256 [0-9a-f]{32}"/);
+  assert.match((await runCli(['status', out])).stdout, /^state: finished; 2 done, 0 failed of 2$/m, 'the journal as it was');
+  assert.equal(readOutput(out).length, 2);
 });
 
 test('an output given as a link into the folder read, to a file not made yet, is left out on the first run and on the next', async () => {
@@ -165,16 +206,19 @@ test('a folder that only gained files after its last one resumes: its new files 
   const summary = JSON.parse(grown.stdout) as { done: number; resumed: number };
   assert.deepEqual([summary.resumed, summary.done], [2, 1]);
   assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['2026-12-01.png', '2026-12-02.png', '2026-12-03.png'], 'each file once');
-  // The journal now holds the grown listing: run again, nothing to do; a file before the others is refused.
+  // The journal now holds the grown listing: run again, nothing to do; a file before the others runs by file name.
   assert.equal((JSON.parse((await runCli(args)).stdout) as { resumed: number }).resumed, 3);
   assert.doesNotMatch((await runCli(['status', out])).stdout, /^input:/m, 'the same listing: nothing said');
   fs.writeFileSync(path.join(pages, '2026-11-30.png'), 'late');
-  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: its first 3 files in walk order are not those of then: a file was added before others, removed or renamed$/m);
-  const refusing = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputResumes: unknown; inputRefusal: unknown };
-  assert.deepEqual([refusing.inputResumes, refusing.inputRefusal], [false, 'its first 3 files in walk order are not those of then: a file was added before others, removed or renamed']);
-  assert.equal((await runCli(args)).code, 10);
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command resumes it and runs by file name the files it did not run \(added, or renamed: a renamed file is a new one\); results of files no longer there stay in the output$/m);
+  const byName = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { inputResumes: unknown; inputResumesByName: unknown; inputRefusal: unknown };
+  assert.deepEqual([byName.inputResumes, byName.inputResumesByName, byName.inputRefusal], [true, true, undefined]);
+  const late = await runCli(args);
+  assert.equal(late.code, 0, late.stderr);
+  assert.deepEqual((JSON.parse(late.stdout) as { done: number }).done, 1);
+  assert.equal(readOutput(out).length, 4, 'each file once');
   fs.rmSync(pages, { recursive: true });
-  assert.match((await runCli(['status', out])).stdout, /^input: gone since the journal took it \("3 files, listing sha256 [0-9a-f]{32}"\): a run needs it back as it was$/m);
+  assert.match((await runCli(['status', out])).stdout, /^input: gone since the journal took it \("4 files, listing sha256 [0-9a-f]{32}"\): a run needs it back as it was$/m);
 });
 
 test('a folder read through a link, with the output in it in a folder not made yet: the same job on the first run and the next', async () => {

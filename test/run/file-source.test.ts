@@ -1,6 +1,7 @@
 // FileSource: the order a folder is walked in (positions must not change between runs, or a
 // resumed run would skip the wrong files), and the probe of the folder it starts from.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -75,6 +76,19 @@ test('the state counts the files found and digests their paths in order: the sam
   assert.match(first, /^3 files, listing sha256 [0-9a-f]{32}$/);
   assert.equal(await state(), first);
   assert.equal(await state(path.relative(process.cwd(), dir)), first, 'the same folder named relative to here');
+  // As journals of earlier versions hold it: the paths from the folder, each ended by NUL, in walk order.
+  const digest = createHash('sha256').update('a.png\0notes.txt\0sub/b.png\0').digest('hex').slice(0, 32);
+  assert.equal(first, `3 files, listing sha256 ${digest}`);
+  for (const spelled of [`${dir}/`, `${dir}/./`, `${dir}/sub/..`, `${dir}//`]) assert.equal(await state(spelled), first, spelled);
+  const here = process.cwd();
+  try {
+    process.chdir(path.join(dir, 'sub'));
+    assert.equal(await state('..'), first, '..');
+    process.chdir(dir);
+    assert.equal(await state('.'), first, '.');
+  } finally {
+    process.chdir(here);
+  }
   fs.writeFileSync(path.join(dir, 'a.png'), 'other contents');
   assert.equal(await state(), first, 'contents are not part of it');
   fs.writeFileSync(path.join(dir, 'out.jsonl'), '');

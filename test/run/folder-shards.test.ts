@@ -105,6 +105,28 @@ test("by name, a shard's journal is of its own files: files another shard takes,
   assert.deepEqual((JSON.parse(grown.stdout) as { done: number; resumed: number }).done, added.length);
   const ids = readOutput(out).map((l) => path.relative(pages, String(l.id)));
   assert.deepEqual([...ids].sort(), [...mine, ...added].sort());
+  // Its own files added in the middle ("b…" before "m…"): resumed by file name, they alone run.
+  const middle = names('b', 20).filter((n) => shardOwnsName(shard, n));
+  addPages(pages, middle);
+  const remapped = await runCli(args);
+  assert.equal(remapped.code, 0, remapped.stderr);
+  assert.deepEqual((JSON.parse(remapped.stdout) as { done: number }).done, middle.length);
+  const all = readOutput(out).map((l) => path.relative(pages, String(l.id)));
+  assert.deepEqual([...all].sort(), [...mine, ...added, ...middle].sort(), 'each of its files once');
+});
+
+test('by position, a shard whose folder changed in the middle is refused: its files would be other shards\'', async () => {
+  const dir = tempDir();
+  const pages = path.join(dir, 'pages');
+  addPages(pages, ['b.txt', 'c.txt', 'd.txt']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', echoConfig(dir), '-i', pages, '-o', out, '--progress', 'none', '--shard', '0/2', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  addPages(pages, ['a.txt']);
+  const r = await runCli(args);
+  assert.equal(r.code, 10, r.stderr);
+  assert.match((JSON.parse(r.stderr) as { message: string }).message, /why: its first 3 files in walk order are not those of then/);
+  assert.match((await runCli(['status', out])).stdout, /the same command will refuse it: its first 3 files/);
 });
 
 test('--shard-by: by name only over a folder or glob, only with --shard, and only position or name', async () => {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
 import { describeDrift, describeHeldBack, driftFields, heldBackNow, inputDrift } from '../../run/index.js';
-import { readJournalStatus, stateDirFor } from '../../store/index.js';
+import { FORGOTTEN_RESULTS_META, readJournalStatus, stateDirFor } from '../../store/index.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -42,6 +42,7 @@ export function registerStatusCommand(program: Command): void {
         `state: ${status.finished ? (heldBack ? 'finished but for its last line, which waits (input: below)' : 'finished') : status.running ? `running (pid ${status.running.pid})` : 'stopped (resumable)'}; ${c.done} done, ${c.failed} failed${c.total !== null ? ` of ${c.total}` : ''}`,
         ...(drift ? [describeDrift(drift, status.finished)] : []),
         ...(heldBack ? [describeHeldBack(heldBack)] : []),
+        ...forgottenLine(status.meta[FORGOTTEN_RESULTS_META]),
         `updated ${formatDuration(Date.now() - status.updatedAt)} ago`,
       ];
       for (const [model, limits] of Object.entries(status.learnedLimits)) {
@@ -50,4 +51,10 @@ export function registerStatusCommand(program: Command): void {
       for (const f of status.failures) lines.push(`  failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** Results in the output that the counts leave out: of files a resume by file name found gone (`remapJournal`). */
+function forgottenLine(forgotten: unknown): string[] {
+  if (typeof forgotten !== 'number' || forgotten <= 0) return [];
+  return [`output: ${forgotten} more result line${forgotten === 1 ? '' : 's'}, of files no longer in the input folder when a run resumed it by file name (not counted above)`];
 }

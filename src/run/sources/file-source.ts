@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { GpupoolError } from '../../errors/index.js';
+import type { SeqRemap } from '../../store/index.js';
 import { globDepth, realPath, skipSet, walkFiles, type WalkEntry } from './folder-walk.js';
 import { eachRecord, type InputRecord, type InputSource } from './input-record.js';
 import { inputReadError } from './input-read-error.js';
 import { shardOwnsName, type Shard } from '../shard.js';
+import { hasKeptListing, keepListing, keptListingPath, pruneKeptListings, readKeptListing, type KeptEntry } from './kept-listing.js';
+import { matchListings } from './listing-merge.js';
 import { ListingSpill } from './listing-spill.js';
 import { probeInputFolder } from './probe-input.js';
 
@@ -128,6 +132,45 @@ export class FileSource implements InputSource {
     return digest.state() === former || `its first ${then[1]} files in walk order are not those of then: a file was added before others, removed or renamed`;
   }
 
+  /**
+   * Keeps the listing in the job's state dir (once per listing state; see `kept-listing.ts`) and
+   * removes those of other states, which the journal, opened now, no longer resumes from.
+   */
+  keepListing(stateDir: string): void {
+    keepListing(stateDir, this.state, this.keptEntries());
+    pruneKeptListings(stateDir, this.state);
+  }
+
+  /**
+   * Where the files of a journal made over this folder in state `former` are now, from the
+   * listing of then kept in `stateDir`; undefined where none was kept. Files are matched by
+   * their path from the folder: one renamed is a new file, one removed is forgotten.
+   */
+  remapFrom(stateDir: string, former: string): SeqRemap | undefined {
+    if (former === this.state || !hasKeptListing(stateDir, former)) return undefined;
+    return {
+      forEachPair: (visit) => {
+        const digest = new ListingDigest(this.walk.root);
+        const then = (function* () {
+          for (const entry of readKeptListing(stateDir, former)) {
+            digest.addKept(entry);
+            yield entry;
+          }
+        })();
+        matchListings(then, this.keptEntries(), visit);
+        // The file names its state, and its entries must make it: a damaged one matches nothing.
+        const made = digest.state();
+        if (made !== former) throw new GpupoolError('GPUPOOL_E_JOURNAL_CORRUPT', `the listing kept in ${keptListingPath(stateDir, former)} is not that of ${JSON.stringify(former)} (its entries make ${JSON.stringify(made)}): remove it to have the run refuse the journal instead, or run with --fresh`);
+      },
+    };
+  }
+
+  /** The listing as kept beside a journal, read from the spill. */
+  private *keptEntries(): Generator<KeptEntry> {
+    const relative = relativeTo(this.walk.root);
+    for (const listed of this.listing.first(this.files)) yield keptEntry(relative, decodeEntry(listed));
+  }
+
   fractionRead(): number | undefined {
     return undefined;
   }
@@ -176,17 +219,42 @@ function nameInWalk(root: string, file: string): string {
   return path.sep === '/' ? relative : relative.split(path.sep).join('/');
 }
 
+/** An entry as kept beside the journal: its path from where the walk starts. */
+function keptEntry(relative: (p: string) => string, entry: WalkEntry): KeptEntry {
+  return { kind: encodeEntry(entry)[0] as KeptEntry['kind'], relative: relative(entry.path) };
+}
+
+/**
+ * `path.relative(root, p)` for the walk's paths, which are `path.join(root, …)`: their part after
+ * the root as joined, where they have it (a third of the cost of keeping a listing went to
+ * `path.relative`, which resolves both paths each time).
+ */
+function relativeTo(root: string): (p: string) => string {
+  const joined = path.join(root, 'x');
+  const prefix = joined.slice(0, -1);
+  if (!joined.endsWith(`${path.sep}x`) || path.isAbsolute(root) !== path.isAbsolute(joined)) return (p) => path.relative(root, p);
+  return (p) => (p.startsWith(prefix) && !p.includes(`${path.sep}..${path.sep}`) ? p.slice(prefix.length) : path.relative(root, p));
+}
+
 /** A listing's state: how many files, and a digest of their paths relative to where the walk starts, in order. */
 class ListingDigest {
   readonly #hash = createHash('sha256');
   files = 0;
 
-  constructor(private readonly root: string) {}
+  readonly #relative: (p: string) => string;
+
+  constructor(root: string) {
+    this.#relative = relativeTo(root);
+  }
+
+  add(entry: WalkEntry): void {
+    this.addKept(keptEntry(this.#relative, entry));
+  }
 
   /** A file's digest is of its path alone, as before names were checked; a name that is not UTF-8 is marked with its kind. */
-  add(entry: WalkEntry): void {
-    if (entry.notUtf8 !== undefined) this.#hash.update(`\0${encodeEntry(entry)[0]}`);
-    this.#hash.update(path.relative(this.root, entry.path)).update('\0');
+  addKept(entry: KeptEntry): void {
+    if (entry.kind !== 'f') this.#hash.update(`\0${entry.kind}`);
+    this.#hash.update(entry.relative).update('\0');
     this.files++;
   }
 

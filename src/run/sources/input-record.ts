@@ -1,5 +1,6 @@
 import type { DigestPlan, InputDigest } from './jsonl-file-digest.js';
 import type { HeldBackLine } from './unfinished-line.js';
+import type { SeqRemap } from '../../store/index.js';
 
 /** One input as read from the source, before the scheduler sees it. */
 export type InputRecord =
@@ -45,6 +46,14 @@ export interface InputSource {
    * (for the refusal).
    */
   continues?(former: string, storedMeta: Record<string, unknown>): boolean | string;
+  /**
+   * Where an input whose items are known by name (a folder's files) can tell where a journal's
+   * items are now although they moved: it keeps its listing in the job's state dir once the
+   * journal is open, and maps a journal of an earlier state from the listing kept then
+   * (undefined where none was kept). See `FileSource.remapFrom`.
+   */
+  keepListing?(stateDir: string): void;
+  remapFrom?(stateDir: string, former: string): SeqRemap | undefined;
   /**
    * A JSONL file's last line that has no line end and may be unfinished (a producer may still
    * be writing it): the read stops before it and it is left for the next run (`unfinishedLastLine`).

@@ -1,0 +1,48 @@
+// Which files of a folder's former listing are in its listing now, and at which positions: one
+// pass over both in step, as both are in walk order (memory flat in the number of files).
+import path from 'node:path';
+import type { KeptEntry } from './kept-listing.js';
+
+/**
+ * The order `walkFiles` lists files in, for paths from where the walk starts: folder by folder,
+ * depth first, the names of one folder compared as strings. A path that a folder's name is a
+ * prefix of comes after the folder's own name alone (never met between two listings of files).
+ */
+export function compareInWalk(a: string, b: string): number {
+  const x = a.split(path.sep);
+  const y = b.split(path.sep);
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * Calls `visit(formerPosition, position)` for each file in both listings, in order; returns how
+ * many entries the former one held. A name that is not UTF-8 is never matched: its kept form has
+ * U+FFFD for its bad bytes, which two names may share. Every entry of `former` is read, so a
+ * digest taken over them sees them all.
+ */
+export function matchListings(former: Iterable<KeptEntry>, now: Iterable<KeptEntry>, visit: (formerPosition: number, position: number) => void): number {
+  const older = former[Symbol.iterator]();
+  const newer = now[Symbol.iterator]();
+  let a = older.next();
+  let b = newer.next();
+  let i = 0;
+  let j = 0;
+  while (a.done !== true && b.done !== true) {
+    const order = compareInWalk(a.value.relative, b.value.relative);
+    if (order === 0 && a.value.kind === 'f' && b.value.kind === 'f') visit(i, j);
+    if (order <= 0) {
+      a = older.next();
+      i++;
+    }
+    if (order >= 0) {
+      b = newer.next();
+      j++;
+    }
+  }
+  for (; a.done !== true; a = older.next()) i++;
+  newer.return?.();
+  return i;
+}
