@@ -72,7 +72,14 @@ async function folderDrift(where: string, then: string, skip: string[], shardByN
     const now = source.state;
     if (now === undefined || now === then) return undefined;
     const continues = source.continues?.(then, {}) ?? false;
-    if (continues !== true && remapIn !== undefined && source.remapFrom?.(remapIn, then) !== undefined) {
+    const remap = continues !== true && remapIn !== undefined ? source.remapFrom?.(remapIn, then) : undefined;
+    if (remap !== undefined) {
+      // Matched through, as the run will: a kept listing that is damaged makes the run refuse.
+      try {
+        remap.forEachPair(() => undefined);
+      } catch (err) {
+        return { then, now, resumes: (err as Error).message, runs: '' };
+      }
       return { then, now, resumes: true, runs: 'by file name the files it did not run (added, or renamed: a renamed file is a new one); results of files no longer there stay in the output', byName: true };
     }
     return { then, now, resumes: continues === true || (continues === false ? 'it is not the folder it was' : continues), runs: 'the files added after its last' };

@@ -64,6 +64,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   try {
     checkOutput(output, options.input, { dir: stateDir, given: options.stateDir !== undefined });
     identity = jobIdentity(config, model, source, output, options.shard, stateDir);
+    // Before the journal may take this state (a kill between the two left a journal whose listing
+    // was never kept); written by state, so another run on this state dir writes the same bytes.
+    if (identity.remap !== undefined) source.keepListing?.(stateDir);
     journal = (options.openJournal ?? openJournal)({ stateDir, identity, fresh: options.fresh });
   } catch (err) {
     source.close?.(); // a folder's listing, a reader thread
@@ -71,8 +74,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
   let openedSink: JsonlSink | undefined;
   try {
-    // Kept once the journal took the listing's state: a later run over the folder changed in the middle resumes from it.
-    if (identity.remap !== undefined) source.keepListing?.(stateDir);
+    if (identity.remap !== undefined) source.dropOtherListings?.(stateDir);
     if (journal.remapped !== undefined) reportRemap(journal.remapped, options);
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { echoConfig, readOutput, runCli, tempDir } from '../helpers/cli.js';
 
 /** A folder `pages` holding `names` (each file's content its name), and a config of one CPU no-op worker. */
@@ -157,6 +158,55 @@ test('a folder whose files changed in the middle since its journal was made is r
   assert.deepEqual(names().sort(), ['a.png', 'b.png', 'c.png']);
 });
 
+test('a run killed while it keeps the listing of a changed folder leaves the journal as it was, and the next run resumes it by file name', async () => {
+  const { dir, pages, cfg } = pagesJob(['b.png', 'd.png', 'f.png']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  fs.writeFileSync(path.join(pages, 'a.png'), 'new');
+  const preload = fileURLToPath(new URL('./fixtures/kill-at-kept-listing.mjs', import.meta.url));
+  const killed = await runCli(args, { env: { NODE_OPTIONS: `--import ${preload}` } });
+  assert.equal(killed.signal ?? killed.code, 'SIGKILL', killed.stderr);
+  assert.match((await runCli(['status', out])).stdout, /^state: finished; 3 done, 0 failed of 3$/m, 'the journal kept its state');
+  fs.writeFileSync(path.join(pages, 'c.png'), 'new too');
+  const next = await runCli(args);
+  assert.equal(next.code, 0, next.stderr);
+  assert.equal((JSON.parse(next.stdout) as { done: number }).done, 2);
+  assert.deepEqual(readOutput(out).map((l) => path.basename(String(l.id))).sort(), ['a.png', 'b.png', 'c.png', 'd.png', 'f.png']);
+});
+
+test('a kept listing emptied (or cut) is written again by the next run of its state, which can then be resumed by file name', async () => {
+  const { dir, pages, cfg } = pagesJob(['b.png']);
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  const stateDir = path.join(dir, '.gpupool', 'out.jsonl');
+  const [kept] = fs.readdirSync(stateDir).filter((n) => n.startsWith('listing-'));
+  fs.writeFileSync(path.join(stateDir, kept), '');
+  assert.equal((await runCli(args)).code, 0);
+  assert.ok(fs.statSync(path.join(stateDir, kept)).size > 0, 'written again');
+  fs.writeFileSync(path.join(pages, 'a.png'), 'new');
+  const next = await runCli(args);
+  assert.equal(next.code, 0, next.stderr);
+  assert.equal((JSON.parse(next.stdout) as { done: number }).done, 1);
+});
+
+test('a file whose name is not UTF-8 keeps its failure when the folder is resumed by file name: it fails once', async () => {
+  const { dir, pages, cfg } = pagesJob(['b.png']);
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${pages}/c`), Buffer.from([0xff]), Buffer.from('.png')]), 'bad name');
+  const out = path.join(dir, 'out.jsonl');
+  const args = ['run', '-c', cfg, '-i', pages, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 1);
+  fs.writeFileSync(path.join(pages, 'a.png'), 'new');
+  const next = await runCli(args);
+  assert.equal(next.code, 1, next.stderr);
+  const summary = JSON.parse(next.stdout) as { done: number; remapped: unknown };
+  assert.deepEqual([summary.done, summary.remapped], [1, { kept: { done: 1, failed: 1 }, forgotten: { done: 0, failed: 0 } }]);
+  const lines = readOutput(out);
+  assert.equal(lines.length, 3);
+  assert.equal(lines.filter((l) => 'error' in l).length, 1, 'one parse error, not two');
+});
+
 test('a listing kept beside the journal that does not make the state it names is refused as damaged, and the journal is left as it was', async () => {
   const { dir, pages, cfg } = pagesJob(['b.png', 'd.png']);
   const out = path.join(dir, 'out.jsonl');
@@ -167,6 +217,7 @@ test('a listing kept beside the journal that does not make the state it names is
   const file = path.join(stateDir, kept);
   fs.writeFileSync(file, fs.readFileSync(file, 'latin1').replace('fd.png', 'fe.png'), 'latin1');
   fs.writeFileSync(path.join(pages, 'a.png'), 'new');
+  assert.match((await runCli(['status', out])).stdout, /^input: changed since .*: the same command will refuse it: the listing kept in .* is not that of/m, 'status says so too');
   const r = await runCli(args);
   assert.equal(r.code, 10, r.stderr);
   assert.match((JSON.parse(r.stderr) as { message: string }).message, /the listing kept in .*listing-[0-9a-f]{16} is not that of "2 files, listing sha256 [0-9a-f]{32}"/);

@@ -41,10 +41,14 @@ test('files are matched by path between two listings in walk order; added, remov
   assert.deepEqual(pairs(files('a', 'b'), files('a/b', 'b')), { pairs: [[1, 1]], formerCount: 2 });
 });
 
-test('a name that is not UTF-8 is never matched: its kept form may be another name\'s', () => {
-  const former: KeptEntry[] = [{ kind: 'u', relative: 'p\uFFFD' }, { kind: 'f', relative: 'q' }];
-  const now: KeptEntry[] = [{ kind: 'u', relative: 'p\uFFFD' }, { kind: 'f', relative: 'q' }];
-  assert.deepEqual(pairs(former, now), { pairs: [[1, 1]], formerCount: 2 });
+test('names that read alike (U+FFFD): entries of one kind pair, a file passes over a name not UTF-8 whichever comes first', () => {
+  const bad = (relative: string, kind: 'u' | 'U' = 'u'): KeptEntry => ({ kind, relative });
+  const A = 'a\uFFFD';
+  assert.deepEqual(pairs([bad(A), ...files('q')], [bad(A), ...files('q')]), { pairs: [[0, 0], [1, 1]], formerCount: 2 }, 'a name not UTF-8 keeps its failure');
+  assert.deepEqual(pairs(files(A), [bad(A), ...files(A)]), { pairs: [[0, 1]], formerCount: 1 }, 'one added before the file');
+  assert.deepEqual(pairs([bad(A), ...files(A)], files(A)), { pairs: [[1, 0]], formerCount: 2 }, 'one removed before the file');
+  assert.deepEqual(pairs([...files(A), bad(A)], [...files(A)]), { pairs: [[0, 0]], formerCount: 2 });
+  assert.deepEqual(pairs([bad(A, 'U')], [bad(A)]), { pairs: [], formerCount: 1 }, 'a folder and a file, both not UTF-8: none');
 });
 
 test('a kept listing is written once per state, read back as written, and others are pruned', () => {

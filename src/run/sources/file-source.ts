@@ -133,11 +133,15 @@ export class FileSource implements InputSource {
   }
 
   /**
-   * Keeps the listing in the job's state dir (once per listing state; see `kept-listing.ts`) and
-   * removes those of other states, which the journal, opened now, no longer resumes from.
+   * Keeps the listing in the job's state dir (once per listing state; see `kept-listing.ts`);
+   * once the journal took this state, `dropOtherListings` removes those of other states, which
+   * it no longer resumes from.
    */
   keepListing(stateDir: string): void {
     keepListing(stateDir, this.state, this.keptEntries());
+  }
+
+  dropOtherListings(stateDir: string): void {
     pruneKeptListings(stateDir, this.state);
   }
 
@@ -188,7 +192,7 @@ export class FileSource implements InputSource {
         if (entry.notUtf8 === undefined) return { seq: seq++, id: entry.path, json: JSON.stringify({ path: path.resolve(entry.path) }), cost: 1 };
         const what = entry.notUtf8 === 'folder' ? 'the folder' : 'the file';
         const lost = entry.notUtf8 === 'folder' ? ', so none of its files is an input' : '';
-        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it, then run again with --fresh or into another output (a renamed file changes the folder's listing)` };
+        return { seq: seq++, id: entry.path, parseError: `the name of ${what} ${entry.path} is not UTF-8 (shown with U+FFFD for its bad bytes): JSON cannot name it${lost}; rename it and run again (gpupool run then runs the renamed file; where a changed folder is refused, a --shard by position or a serve or submit job, run with --fresh or into another output)` };
       });
     }
   }

@@ -48,11 +48,13 @@ export interface InputSource {
   continues?(former: string, storedMeta: Record<string, unknown>): boolean | string;
   /**
    * Where an input whose items are known by name (a folder's files) can tell where a journal's
-   * items are now although they moved: it keeps its listing in the job's state dir once the
-   * journal is open, and maps a journal of an earlier state from the listing kept then
-   * (undefined where none was kept). See `FileSource.remapFrom`.
+   * items are now although they moved: it keeps its listing in the job's state dir before the
+   * journal opens (so a journal never holds a state whose listing was not kept), drops the others
+   * once the journal took its state, and maps a journal of an earlier state from the listing kept
+   * then (undefined where none was kept). See `FileSource.remapFrom`.
    */
   keepListing?(stateDir: string): void;
+  dropOtherListings?(stateDir: string): void;
   remapFrom?(stateDir: string, former: string): SeqRemap | undefined;
   /**
    * A JSONL file's last line that has no line end and may be unfinished (a producer may still

@@ -25,12 +25,13 @@ export function keptListingPath(stateDir: string, state: string): string {
 
 /**
  * Writes the listing of `state` into the state dir, unless it is there already (a resumed run of
- * the same listing writes nothing). Atomic: a temporary file renamed into place, so a kill leaves
- * the whole listing or none (about 100 bytes a file, like the run's listing in $TMPDIR).
+ * the same listing writes nothing; one whose first entries do not name its state is written
+ * again). Atomic and synced: a temporary file, fsynced, renamed into place, so a kill or a power
+ * loss leaves the whole listing or none.
  */
 export function keepListing(stateDir: string, state: string, entries: Iterable<KeptEntry>): void {
   const file = keptListingPath(stateDir, state);
-  if (fs.existsSync(file)) return;
+  if (hasKeptListing(stateDir, state)) return;
   const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   let fd: number | undefined;
   try {
@@ -45,13 +46,29 @@ export function keepListing(stateDir: string, state: string, entries: Iterable<K
       }
     }
     fs.writeSync(fd, pending);
+    fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(temporary, file);
+    syncFolder(stateDir);
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(temporary, { force: true });
     throw classifyWriteError(err, `the listing of the input folder kept in ${stateDir}`);
+  }
+}
+
+/** So that the rename outlives a power loss; best effort (some file systems cannot sync a folder). */
+function syncFolder(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // The listing is whole either way; at worst a power loss forgets it, and the next change is refused.
   }
 }
 

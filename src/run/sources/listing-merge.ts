@@ -18,10 +18,16 @@ export function compareInWalk(a: string, b: string): number {
 }
 
 /**
- * Calls `visit(formerPosition, position)` for each file in both listings, in order; returns how
- * many entries the former one held. A name that is not UTF-8 is never matched: its kept form has
- * U+FFFD for its bad bytes, which two names may share. Every entry of `former` is read, so a
- * digest taken over them sees them all.
+ * Calls `visit(formerPosition, position)` for each entry in both listings, in order; returns how
+ * many entries the former one held. Every entry of `former` is read, so a digest taken over them
+ * sees them all.
+ *
+ * A name that is not UTF-8 is kept with U+FFFD for its bad bytes, which a valid name may hold
+ * too, and the walk orders names that read alike by their bytes, which the listing does not keep.
+ * So between two entries that read alike: of the same kind, they are paired (two names not UTF-8
+ * that read alike fail alike, each an input naming its path as it reads); a file against a name
+ * not UTF-8, the latter is passed over, as it pairs with no file; two names not UTF-8 of other
+ * kinds (a file and a folder), both are passed over, and each runs again at worst.
  */
 export function matchListings(former: Iterable<KeptEntry>, now: Iterable<KeptEntry>, visit: (formerPosition: number, position: number) => void): number {
   const older = former[Symbol.iterator]();
@@ -31,8 +37,11 @@ export function matchListings(former: Iterable<KeptEntry>, now: Iterable<KeptEnt
   let i = 0;
   let j = 0;
   while (a.done !== true && b.done !== true) {
-    const order = compareInWalk(a.value.relative, b.value.relative);
-    if (order === 0 && a.value.kind === 'f' && b.value.kind === 'f') visit(i, j);
+    let order = compareInWalk(a.value.relative, b.value.relative);
+    if (order === 0 && a.value.kind !== b.value.kind) {
+      if (a.value.kind === 'f') order = 1;
+      else if (b.value.kind === 'f') order = -1;
+    } else if (order === 0) visit(i, j);
     if (order <= 0) {
       a = older.next();
       i++;
