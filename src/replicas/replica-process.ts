@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { groupReaper } from './group-reaper.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GpupoolError } from '../errors/index.js';
 import { noteSpawnedOnDevices } from '../devices/index.js';
@@ -73,6 +74,7 @@ export class ReplicaProcess {
     this.log.note(`starting ${JSON.stringify(command)} in ${cwd}, health http://${host}:${port}${healthPath}`);
     const child = spawn(command[0], command.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    if (child.pid !== undefined) groupReaper.watch(child.pid);
     this.log.attach(child.stdout, false);
     this.log.attach(child.stderr, true);
     // Inside a container a driver may name this process by its host PID: learned from this note (devices/host-pids.ts).
@@ -85,7 +87,10 @@ export class ReplicaProcess {
       });
       // Helpers the server forked may outlive it, holding the port, device memory or our
       // stdout pipe (which would hold back 'close'): the group goes with its leader.
-      child.on('exit', () => this.signalGroup('SIGKILL'));
+      child.on('exit', () => {
+        this.signalGroup('SIGKILL');
+        if (child.pid !== undefined) groupReaper.unwatch(child.pid);
+      });
       child.on('close', (code, signal) => resolve(this.onClose(code, signal)));
     });
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ROOT } from '../helpers/cli.js';
-import { killAtEnd } from '../helpers/processes.js';
+import { isAlive, killAtEnd } from '../helpers/processes.js';
 import { call, cpuModel, startServer, waitFor, type RunningServer } from './serve-helpers.js';
 
 let server: RunningServer | undefined;
@@ -37,3 +38,24 @@ test('a `kind: http` model is served beside a process model: proxied, ready, lis
     return m!.itemsPerSecond > 0 ? true : undefined;
   });
 });
+
+test('a `kind: http` server does not outlive a gpupool serve killed with SIGKILL (no exit handler runs then)', async () => {
+  const web = `  web:\n    kind: http\n    command: [python3, ${JSON.stringify(path.join(ROOT, 'examples/http-server/server.py'))}, --port, "{port}"]\n    devices: cpu\n`;
+  const killed = await startServer(web, [], { pids });
+  const workers = (await call(killed.url, 'GET', '/v1/workers')).json() as { kind: string; pid: number | null }[];
+  const replica = workers.find((w) => w.kind === 'http')?.pid;
+  assert.ok(replica, 'the replica has a pid');
+  pids.push(replica);
+  killed.child.kill('SIGKILL');
+  await killed.done;
+  await waitFor('the replica to end', async () => (isAlive(replica) && !isZombie(replica) ? undefined : true), 10_000);
+});
+
+/** A process that ended but was not reaped yet (its parent, gpupool, is gone; init reaps it soon). */
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
