@@ -1,7 +1,7 @@
 import type { HttpConfig } from '../config/index.js';
 import type { Device } from '../devices/device.js';
 import { RestartScheduler, type RestartPolicy } from '../worker/index.js';
-import { pickFreePort } from './free-port.js';
+import { assertPortFree, pickFreePort } from './free-port.js';
 import { probeHealth } from './health-check.js';
 import { ReplicaProcess, type ReplicaExit } from './replica-process.js';
 
@@ -169,6 +169,7 @@ export class Replica {
     const { http, host, index } = this.options;
     // A fresh port each start: the old one may linger in TIME_WAIT or be held by a straggler.
     const port = http.port_base !== undefined ? http.port_base + index : await pickFreePort(host);
+    if (http.port_base !== undefined) await assertPortFree(host, port, this.id);
     const { command, env } = this.options.launch(port);
     const proc = new ReplicaProcess({
       id: this.id,

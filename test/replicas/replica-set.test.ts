@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { findProcessOwner, snapshotDevices } from '../../src/devices/index.js';
 import { GpupoolError } from '../../src/errors/index.js';
@@ -233,5 +234,23 @@ test('a replica that exits before it is healthy fails the start with its exit an
     const pid = readPid(path.join(dir, card));
     leftovers.push(pid);
     assert.equal(isAlive(pid), false, `the replica on card ${card} is gone`);
+  }
+});
+
+test('a fixed port (http.port_base) that another process listens on is refused before the server starts, naming it', async () => {
+  const squatter = net.createServer((socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  const port = (squatter.address() as net.AddressInfo).port;
+  try {
+    const model = httpModel('squatted', { devices: 'cuda:0', http: { port_base: port } });
+    const logDir = tempDir();
+    await assert.rejects(ReplicaSet.start({ model, baseDir: ROOT, logDir, providers: (await twoFakeGpus()).providers }), (err: GpupoolError) => {
+      assert.equal(err.code, 'GPUPOOL_E_REPLICA_START');
+      assert.equal(err.message, `replica squatted/cuda:0/0 cannot start on port ${port} of 127.0.0.1 (http.port_base + its index): another process listens there (a server left from an earlier run?); stop that process or choose another http.port_base`);
+      return true;
+    });
+    assert.equal(fs.existsSync(path.join(logDir, 'squatted_cuda_0_0.log')), false, 'no server was started');
+  } finally {
+    squatter.close();
   }
 });
