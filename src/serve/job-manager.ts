@@ -41,9 +41,16 @@ export class JobManager {
 
   /** Loads the jobs a previous server left; those not final are queued again. */
   recover(): void {
+    const { models, allModels } = this.options;
     for (const folder of JobFolder.list(this.options.root)) {
       const spec = folder.readSpec();
-      if (spec) this.jobs.set(spec.id, new ServeJob(folder, spec, folder.readEnd()));
+      if (!spec) continue;
+      const job = new ServeJob(folder, spec, folder.readEnd());
+      // Kept as it is for a server that runs its model (the same --state-dir with another config): said, not failed.
+      if (!job.final && !models.has(spec.model)) {
+        job.waiting = `model "${spec.model}" is not one this server runs (${[...models.keys()].join(', ') || 'none'}${allModels.includes(spec.model) ? `; here it is \`kind: http\`` : ''}): the job stays queued for a server started with a config that has it; DELETE cancels it`;
+      }
+      this.jobs.set(spec.id, job);
     }
   }
 

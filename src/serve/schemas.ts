@@ -84,9 +84,10 @@ export const jobViewSchema = {
     failed: int,
     progress: nullable('number'),
     error: { type: ['object', 'null'], properties: { code: str, message: str } },
+    waiting: { type: ['string', 'null'], description: 'Why a queued job does not start on this server (its model is not one it runs).' },
     results: { type: 'string', description: 'Where the results stream (NDJSON).' },
   },
-  required: ['id', 'model', 'state', 'total', 'done', 'failed', 'progress', 'error', 'input', 'createdAt', 'startedAt', 'finishedAt', 'results'],
+  required: ['id', 'model', 'state', 'total', 'done', 'failed', 'progress', 'error', 'waiting', 'input', 'createdAt', 'startedAt', 'finishedAt', 'results'],
 } as const;
 
 export const modelViewSchema = {

@@ -35,6 +35,8 @@ export interface JobView {
   /** (done + failed) / total, 0..1; null while the total is unknown. */
   readonly progress: number | null;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** Why a queued job does not start on this server (its model is not one it runs); null otherwise. */
+  readonly waiting: string | null;
   readonly results: string;
 }
 
@@ -58,6 +60,8 @@ export class ServeJob implements ItemOwner {
   error: { code: string; message: string } | null = null;
   /** Set when the server closes: results streams end with what is committed. */
   released = false;
+  /** Set by the server that found the job queued for a model it does not run (`JobManager.recover`). */
+  waiting: string | null = null;
 
   private outstanding = 0;
   private readingDone = false;
@@ -85,6 +89,8 @@ export class ServeJob implements ItemOwner {
       this.error = end.error ?? null;
     } else {
       this.state = 'queued';
+      // A job an earlier server left unfinished: what it committed is shown and served from the start.
+      this.showCommitted();
     }
   }
 
@@ -112,6 +118,7 @@ export class ServeJob implements ItemOwner {
       failed: this.failed,
       progress: total === null ? null : total === 0 ? 1 : Math.min(1, (this.done + this.failed) / total),
       error: this.error,
+      waiting: this.state === 'queued' ? this.waiting : null,
       results: `/v1/jobs/${this.id}/results`,
     };
   }
@@ -260,7 +267,8 @@ export class ServeJob implements ItemOwner {
 
   /**
    * For a job that failed before its journal was taken up (an input changed or gone while the
-   * job was stopped): what earlier servers committed stays served, as its journal counts it.
+   * job was stopped), or one an earlier server left queued or running: what earlier servers
+   * committed stays served, as its journal counts it.
    */
   private showCommitted(): void {
     try {

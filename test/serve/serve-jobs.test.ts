@@ -191,6 +191,33 @@ test('a job survives a server killed mid-job: the next server resumes it, every 
   }
 });
 
+test('a job left by a killed server, found by a server that does not run its model: queued, saying why, its committed results shown and served; DELETE cancels it', async () => {
+  const state = tempDir('gpupool-serve-other-model-');
+  const first = await startServer(cpuModel('slow', 'slow_worker.py', '    batch: { max: 4, timeout: 1ms }\n'), [], { pids, dir: state });
+  const id = ((await call(first.url, 'POST', '/v1/jobs', { inputs: Array.from({ length: 80 }, (_, i) => ({ i, sleep_ms: 30 })) })).json() as Job).id;
+  const resultsFile = path.join(state, 'state', 'jobs', id, 'results.jsonl');
+  await waitFor('some results committed', async () => (fs.existsSync(resultsFile) && fs.readFileSync(resultsFile, 'utf8').split('\n').length > 8 ? true : undefined));
+  pids.push(...((await call(first.url, 'GET', '/v1/workers')).json() as { pid: number }[]).map((w) => w.pid));
+  first.child.kill('SIGKILL');
+  await first.done;
+
+  const second = await startServer(cpuModel('echo', 'noop_worker.py'), [], { pids, dir: state });
+  try {
+    const job = (await call(second.url, 'GET', `/v1/jobs/${id}`)).json() as Job & { waiting: string | null };
+    assert.equal(job.state, 'queued');
+    assert.ok(job.done > 0 && job.done < 80, `done ${job.done}`);
+    assert.equal(job.waiting, 'model "slow" is not one this server runs (echo): the job stays queued for a server started with a config that has it; DELETE cancels it');
+    const cancelled = await call(second.url, 'DELETE', `/v1/jobs/${id}`);
+    assert.equal(cancelled.status, 200, cancelled.text);
+    const after = (await call(second.url, 'GET', `/v1/jobs/${id}`)).json() as Job & { waiting: string | null };
+    assert.deepEqual([after.state, after.done, after.waiting], ['cancelled', job.done, null]);
+    // Final now, its stream ends: with every committed line (a queued job's stream waits for it to end).
+    assert.equal((await results(id, second.url)).length, job.done + job.failed, 'its committed results are served');
+  } finally {
+    await second.stop();
+  }
+});
+
 const STOPPED_JOB_TITLES = {
   'JSONL file': 'a server-side JSONL file changed while its job was stopped is not resumed by position: the job fails naming it',
   folder: 'a server-side folder changed while its job was stopped is not resumed by position: the job fails naming it',
