@@ -5,6 +5,7 @@ import { listAgents, type AgentInfo } from './agent-info.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { listJobs, type ClusterJob } from './cluster-job.js';
 import { ClusterKeys } from './cluster-keys.js';
+import { checkName } from './cluster-name.js';
 import { checkQueueSchema } from './cluster-schema.js';
 import { checkJobInput, SUBMITTER_HOST_META, type JobInputCheck } from './job-input-check.js';
 import { connectRedis } from './redis-connect.js';
@@ -62,7 +63,7 @@ export interface ClusterStatusOptions {
 export async function readClusterStatus(options: ClusterStatusOptions): Promise<ClusterStatus> {
   const url = parseRedisUrl(options.redisUrl);
   const masked = maskRedisUrl(url);
-  const keys = new ClusterKeys(options.prefix ?? 'gpupool');
+  const keys = new ClusterKeys(checkName(options.prefix ?? 'gpupool', '--prefix'));
   const redis = await connectRedis(url, { name: 'gpupool-status' });
   try {
     const empty: ClusterStatus = { redis: masked, prefix: keys.prefix, jobs: [], agents: [] };

@@ -11,7 +11,8 @@ import { ChunkQueue } from './chunk-queue.js';
 import { SUBMITTER_HOST_META } from './job-input-check.js';
 import { ChunkRescuer } from './chunk-rescuer.js';
 import { registerJob, unregisterJob, type ClusterJob } from './cluster-job.js';
-import { CLUSTER_SCHEMA, ClusterKeys, NAME_PATTERN } from './cluster-keys.js';
+import { CLUSTER_SCHEMA, ClusterKeys } from './cluster-keys.js';
+import { checkName } from './cluster-name.js';
 import { checkQueueSchema } from './cluster-schema.js';
 import { OpenChunks } from './open-chunks.js';
 import { connectRedis, duplicateRedis } from './redis-connect.js';
@@ -288,11 +289,4 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   } finally {
     await closeAll();
   }
-}
-
-function checkName(value: string, flag: string): string {
-  if (!NAME_PATTERN.test(value)) {
-    throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
