@@ -10,10 +10,11 @@ import type { ChunkData, ChunkItem } from './chunk-format.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { SUBMITTER_HOST_META } from './job-input-check.js';
 import { ChunkRescuer } from './chunk-rescuer.js';
-import { registerJob, unregisterJob, type ClusterJob } from './cluster-job.js';
+import { readJob, registerJob, unregisterJob, type ClusterJob } from './cluster-job.js';
 import { CLUSTER_SCHEMA, ClusterKeys } from './cluster-keys.js';
 import { checkName } from './cluster-name.js';
 import { checkQueueSchema } from './cluster-schema.js';
+import { refuseAnotherJob } from './job-name-taken.js';
 import { OpenChunks } from './open-chunks.js';
 import { connectRedis, duplicateRedis } from './redis-connect.js';
 import { maskRedisUrl, parseRedisUrl } from './redis-url.js';
@@ -75,6 +76,8 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       onLost: (holder) => failWith(new GpupoolError('GPUPOOL_E_JOURNAL_LOCKED', `job ${jobId} at ${masked} was taken over by ${holder ? `PID ${holder.pid} on ${holder.hostname}` : 'another submitter'}`)),
     });
     closers.push(() => lease.release());
+    // Before anything is deleted or written: another job's chunks and results are not for this output.
+    if (!options.fresh) refuseAnotherJob(await readJob(redis, keys, jobId), jobId, identity.description, `${masked} under prefix "${keys.prefix}"`);
     const journal: JobStore =
       options.journal === 'redis'
         ? await openRedisJournal({ redis, key: keys.journal(jobId), identity, fresh: options.fresh, where: `${masked} key ${keys.journal(jobId)}` })

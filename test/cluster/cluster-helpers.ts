@@ -83,6 +83,16 @@ function countLines(file: string): number {
   return n;
 }
 
+/** Resolves once an agent holds a chunk of `job` (BullMQ's active list of its queue is not empty). */
+export async function untilChunkHeld(url: string, prefix: string, job: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    while ((await redis.llen(`${prefix}:chunks-${job}:active`)) === 0) await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Output ids with how often each occurs, and the failures by id. */
 export function tallyIds(file: string): { ids: Map<string | number, number>; errors: Map<string | number, string> } {
   const ids = new Map<string | number, number>();
