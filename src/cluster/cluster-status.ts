@@ -23,6 +23,8 @@ export interface JobProgress {
   readonly window: number;
   readonly splits: number;
   readonly duplicates: number;
+  /** Results of chunks from before `--fresh`, dropped. */
+  readonly stale: number;
   readonly itemsPerSecond: number;
   readonly updatedAt: number;
 }
@@ -185,6 +187,7 @@ function parseProgress(raw: Record<string, string>): JobProgress | null {
     window: n('window'),
     splits: n('splits'),
     duplicates: n('duplicates'),
+    stale: n('stale'),
     itemsPerSecond: n('itemsPerSecond'),
     updatedAt: n('updatedAt'),
   };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -7,6 +7,7 @@ import { GpupoolError } from '../errors/index.js';
 import { checkOutput, InputDigestKeeper, jobIdentity, JsonlSink, onAbort, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
+import { ChunkIds } from './chunk-ids.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { SUBMITTER_HOST_META } from './job-input-check.js';
 import { ChunkRescuer } from './chunk-rescuer.js';
@@ -14,6 +15,7 @@ import { readJob, registerJob, unregisterJob, type ClusterJob } from './cluster-
 import { CLUSTER_SCHEMA, ClusterKeys } from './cluster-keys.js';
 import { checkName } from './cluster-name.js';
 import { checkQueueSchema } from './cluster-schema.js';
+import { chooseGeneration, GENERATION_META } from './job-generation.js';
 import { refuseAnotherJob } from './job-name-taken.js';
 import { OpenChunks } from './open-chunks.js';
 import { connectRedis, duplicateRedis } from './redis-connect.js';
@@ -77,7 +79,8 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     });
     closers.push(() => lease.release());
     // Before anything is deleted or written: another job's chunks and results are not for this output.
-    if (!options.fresh) refuseAnotherJob(await readJob(redis, keys, jobId), jobId, identity.description, `${masked} under prefix "${keys.prefix}"`);
+    const registered = await readJob(redis, keys, jobId);
+    if (!options.fresh) refuseAnotherJob(registered, jobId, identity.description, `${masked} under prefix "${keys.prefix}"`);
     const journal: JobStore =
       options.journal === 'redis'
         ? await openRedisJournal({ redis, key: keys.journal(jobId), identity, fresh: options.fresh, where: `${masked} key ${keys.journal(jobId)}` })
@@ -90,10 +93,17 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       await queue.obliterate();
       await solo.obliterate();
     };
-    if (options.fresh) {
+    const { generation, carriedOn } = await chooseGeneration(registered === 'unreadable' ? undefined : registered, journal, options.fresh ?? false);
+    if (!carriedOn) {
+      // What Redis holds of the job is of another generation, which this journal did not take results under.
+      if (registered !== undefined && !options.fresh) {
+        log(`job ${jobId}'s chunks and results in Redis were sent by a submit whose journal is not this one (made anew, or by an older gpupool): they are deleted, and their items run again`);
+      }
       await obliterate();
       await redis.del(keys.results(jobId), keys.progress(jobId));
+      await journal.setMeta(GENERATION_META, generation);
     }
+    const chunkIds = new ChunkIds(generation);
     await queue.capEvents();
     await solo.capEvents();
 
@@ -128,6 +138,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       description: identity.description,
       submitter: { host: os.hostname(), pid: process.pid },
       createdAt: Date.now(),
+      generation,
     };
     await registerJob(redis, keys, record);
     await redis.publish(keys.jobsChannel, jobId);
@@ -159,6 +170,11 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       log,
       onResults: async (results) => {
         for (const r of results) {
+          // Of a chunk an agent held from before --fresh (or before the job was replaced): another input's items.
+          if (!chunkIds.ofGeneration(r.chunk)) {
+            tally.stale += r.done.length + r.failed.length;
+            continue;
+          }
           writer.chunk(r);
           open.close(r.chunk);
         }
@@ -195,8 +211,6 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     });
     onAbort(options.killSignal, () => failWith(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume')));
     const stopped = (): boolean => drain.signal.aborted || hardStop.signal.aborted;
-    const runToken = randomBytes(4).toString('hex');
-    let chunkNo = 0;
 
     /** One pass over the input: every item neither written nor out goes out in chunks. */
     const readPass = async (first: boolean): Promise<void> => {
@@ -207,7 +221,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         // A chunk in Redis outlives this submitter (the next one takes it over): the journal's
         // digest must cover its lines before it goes, as before a commit.
         await digests.coverRead();
-        await addChunk(`${runToken}-${chunkNo++}`, { items: pending });
+        await addChunk(chunkIds.next(), { items: pending });
         pending = [];
       };
       // A read chunk at a time, like `gpupool run`: one await per chunk, not per record.
@@ -280,6 +294,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       resumed: tally.resumed,
       resumedFailed: tally.resumedFailed,
       duplicates: tally.duplicates,
+      stale: tally.stale,
       wallSeconds: wall,
       itemsPerSecond: (tally.done + tally.failed) / Math.max(1e-3, wall),
       splits: rescuer.splits,

@@ -105,6 +105,7 @@ export class SubmitMonitor {
         window: this.#window,
         splits: this.options.splits(),
         duplicates: tally.duplicates,
+        stale: tally.stale,
         itemsPerSecond: Math.round(this.#rate()),
         updatedAt: Date.now(),
       });
@@ -141,7 +142,7 @@ export class SubmitMonitor {
       ...Object.entries(s.devices)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([d, items]) => `  ${d.padEnd(32)} ${n(items).padStart(10)} items`),
-      `  chunks split after an agent died: ${s.splits}; results that came twice, written once: ${n(s.duplicates)}`,
+      `  chunks split after an agent died: ${s.splits}; results that came twice, written once: ${n(s.duplicates)}${s.stale ? `; results of chunks sent before --fresh, dropped: ${n(s.stale)}` : ''}`,
     ];
     this.options.out.write(`${lines.join('\n')}\n`);
   }
