@@ -8,24 +8,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { readOutput, startCli, tempDir, writeJsonl } from '../helpers/cli.js';
+import { readOutput, startCli, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { clusterConfig, duplicatesAndMissing, FIXTURES, SHARED_REDIS, startAgent, uniquePrefix, untilChunkHeld } from './cluster-helpers.js';
+import { duplicatesAndMissing, gatedAgent, SHARED_REDIS, untilChunkHeld } from './cluster-helpers.js';
 
 const pids = killAtEnd();
 
 test('--fresh writes no result of a chunk an agent held from before (an edited input): dropped and counted', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir();
-  const prefix = uniquePrefix(t);
-  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py') });
-  const gate = path.join(dir, 'gate');
+  const { dir, prefix, config, gate, agent } = await gatedAgent(t, pids);
   const input = path.join(dir, 'in.jsonl');
   const out = path.join(dir, 'out.jsonl');
   const count = 400;
   // The first version's items wait for the gate: the agent holds its chunks until the fresh run is on.
   writeJsonl(input, count, (i) => ({ v: 1, n: i, gate }));
-  const agent = await startAgent(config, SHARED_REDIS, prefix, 'a1');
-  pids.push(agent.child.pid!);
   const args = ['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', out, '--job', 'edited', '--chunk-size', '20', '--progress', 'none', '--json'];
 
   const first = startCli(args);

@@ -7,22 +7,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { readOutput, startCli, tempDir, writeJsonl } from '../helpers/cli.js';
+import { readOutput, startCli, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
-import { clusterConfig, duplicatesAndMissing, FIXTURES, SHARED_REDIS, startAgent, uniquePrefix, untilChunkHeld } from './cluster-helpers.js';
+import { duplicatesAndMissing, gatedAgent, SHARED_REDIS, untilChunkHeld } from './cluster-helpers.js';
 
 const pids = killAtEnd();
 
 test('a job name taken by another unfinished job is refused (GPUPOOL_E_JOURNAL_MISMATCH), and that job resumes untouched', { timeout: 120_000 }, async (t) => {
-  const dir = tempDir();
-  const prefix = uniquePrefix(t);
+  const { dir, prefix, config, gate, agent } = await gatedAgent(t, pids);
   // The first job's items wait for the gate: its submitter is surely killed with chunks out.
-  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py') });
-  const gate = path.join(dir, 'gate');
   const one = writeJsonl(path.join(dir, 'one.jsonl'), 200, (i) => ({ src: 'one', n: i, gate }));
   const two = writeJsonl(path.join(dir, 'two-in.jsonl'), 400, (i) => ({ src: 'two', n: i }));
-  const agent = await startAgent(config, SHARED_REDIS, prefix, 'a1');
-  pids.push(agent.child.pid!);
   const submit = (input: string, output: string): string[] =>
     ['submit', '-c', config, '--redis', SHARED_REDIS, '--prefix', prefix, '-i', input, '-o', output, '--job', 'samename', '--chunk-size', '20', '--progress', 'none', '--json'];
   const e1 = path.join(dir, 'e1.jsonl');
