@@ -207,7 +207,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     const drain = new AbortController();
     onAbort(options.drainSignal, () => {
       drain.abort();
-      open.wake(true);
+      open.stopWaitingForRoom();
     });
     onAbort(options.killSignal, () => failWith(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume')));
     const stopped = (): boolean => drain.signal.aborted || hardStop.signal.aborted;
