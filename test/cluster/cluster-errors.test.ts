@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { ClusterKeys } from '../../src/cluster/index.js';
+import { openRedisJournal } from '../../src/store/index.js';
 import { runCli, startCli, tempDir, writeJsonl, type CliResult } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, startAgent, uniquePrefix, waitForText } from './cluster-helpers.js';
@@ -112,14 +114,23 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
   assert.equal(fs.readFileSync(input, 'utf8').split('\n').length, 4, 'the input is untouched');
 });
 
-test('status of a job that is not there names the jobs that are', { timeout: 120_000 }, async (t) => {
+test('status of a job that is not there names the jobs that are, finished ones too', { timeout: 120_000 }, async (t) => {
   const prefix = uniquePrefix(t);
   const redis = new Redis(SHARED_REDIS);
+  t.after(() => redis.disconnect());
   await redis.hset(`${prefix}:meta`, { schema: 1, createdBy: 'test' });
-  redis.disconnect();
   const r = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'no-such-job']);
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, new RegExp(`GPUPOOL_E_NOT_FOUND: no job "no-such-job" at redis://127\\.0\\.0\\.1:6379 under prefix "${prefix}"; there are no jobs there`));
+  // A registered job and a finished one (unregistered, its journal in Redis) are both named.
+  const keys = new ClusterKeys(prefix);
+  await redis.hset(keys.jobs, 'live-job', JSON.stringify({ id: 'live-job', model: 'echo', schema: 1, description: {}, submitter: { host: 'h', pid: 1 }, createdAt: 0 }));
+  const journal = await openRedisJournal({ redis, key: keys.journal('done-job'), identity: { fingerprint: 'fp', description: { model: 'echo' } } });
+  await journal.markFinished(0);
+  await journal.close();
+  const both = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'no-such-job']);
+  assert.equal(both.code, 4, both.stderr);
+  assert.match(both.stderr, /no job "no-such-job" at \S+ under prefix "\S+"; jobs there: live-job; finished jobs whose journal is in Redis: done-job\n/);
 });
 
 test('a job whose output takes no positioned writes (a file of /proc) fails naming it, GPUPOOL_E_OUTPUT', { timeout: 120_000 }, async (t) => {
