@@ -205,9 +205,18 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     closers.push(() => monitor.stop());
 
     const drain = new AbortController();
+    // Said here, not by the CLI's signal handler: only the submitter knows whether an agent is there to answer.
+    const leftInRedis = 'they stay in Redis, and the same command resumes';
+    let drainAnswered = false;
     onAbort(options.drainSignal, () => {
       drain.abort();
       open.stopWaitingForRoom();
+      drainAnswered = monitor.agents > 0;
+      log(
+        drainAnswered
+          ? 'draining (chunks out are answered and written); press Ctrl-C again to stop at once'
+          : `stopping: no live agent runs model "${model.name}" to answer the ${open.size} chunks out; ${leftInRedis}`,
+      );
     });
     onAbort(options.killSignal, () => failWith(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume')));
     const stopped = (): boolean => drain.signal.aborted || hardStop.signal.aborted;
@@ -254,6 +263,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         const check = setInterval(() => {
           if (drain.signal.aborted && monitor.agents === 0) {
             clearInterval(check);
+            if (drainAnswered && open.size > 0) log(`no live agent is left to answer the ${open.size} chunks out: stopping; ${leftInRedis}`);
             resolve();
           }
         }, 200);

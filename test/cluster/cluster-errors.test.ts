@@ -172,6 +172,9 @@ test('a submitter with no agent for its model says so after 10 s; Ctrl-C then en
   submit.child.kill('SIGINT'); // one Ctrl-C: the drain does not wait for answers that cannot come
   const r = await submit.done;
   assert.equal(r.code, 130, r.stderr);
+  // And says so, not that it drains.
+  assert.match(r.stderr, /gpupool: stopping: no live agent runs model "echo" to answer the \d+ chunks out; they stay in Redis, and the same command resumes\n/);
+  assert.doesNotMatch(r.stderr, /draining|press Ctrl-C again/);
   const agent = await startAgent(config, SHARED_REDIS, prefix, 'late');
   pids.push(agent.child.pid!);
   const again = await runCli(args, { timeoutMs: 60_000 });

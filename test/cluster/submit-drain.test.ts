@@ -27,7 +27,7 @@ test('Ctrl-C after the whole input is out drains: every chunk out is answered an
   fs.writeFileSync(gate, '');
   const r = await submit.done;
   assert.equal(r.code, 130, r.stderr);
-  assert.match(r.stderr, /draining \(chunks out are answered and written\)/);
+  assert.match(r.stderr, /gpupool: draining \(chunks out are answered and written\); press Ctrl-C again to stop at once\n/);
   assert.equal((JSON.parse(r.stdout) as { done: number }).done, 200, r.stdout);
   assert.deepEqual(duplicatesAndMissing(out, 200), { duplicates: [], missing: [] });
   agent.child.kill('SIGINT');
