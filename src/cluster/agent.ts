@@ -13,6 +13,7 @@ import { forgetQueue } from './chunk-queue.js';
 import { chunkSink } from './chunk-run.js';
 import { listJobs, type ClusterJob } from './cluster-job.js';
 import { ClusterKeys } from './cluster-keys.js';
+import { checkName } from './cluster-name.js';
 import { checkQueueSchema, gpupoolVersion } from './cluster-schema.js';
 import { JobConsumer } from './job-consumer.js';
 import { connectRedis, nameConnection } from './redis-connect.js';
@@ -52,7 +53,9 @@ export class Agent {
 
   static async start(options: AgentOptions): Promise<Agent> {
     const url = parseRedisUrl(options.redisUrl);
-    const keys = new ClusterKeys(options.prefix ?? 'gpupool');
+    const keys = new ClusterKeys(checkName(options.prefix ?? 'gpupool', '--prefix'));
+    // It names the agent's Redis connection and, by default, its log folder.
+    if (options.name !== undefined) checkName(options.name, '--name');
     const models = options.models ?? Object.values(options.config.models).filter((m) => m.kind === 'process').map((m) => m.name);
     for (const m of models) pickModel(options.config, m);
     if (models.length === 0) throw new GpupoolError('GPUPOOL_E_USAGE', 'the config has no `kind: process` model for an agent to run');

@@ -18,10 +18,22 @@ export interface ClusterJob {
   readonly description: Record<string, unknown>;
   readonly submitter: { readonly host: string; readonly pid: number };
   readonly createdAt: number;
+  /**
+   * The submission generation whose chunks are this job's now (see job-generation.ts); absent
+   * from records of submitters before it was kept.
+   */
+  readonly generation?: string;
 }
 
 export async function registerJob(redis: Redis, keys: ClusterKeys, job: ClusterJob): Promise<void> {
   await redis.hset(keys.jobs, job.id, JSON.stringify(job));
+}
+
+/** The job registered under `id`: undefined when none is, `unreadable` when its record does not parse as this version's. */
+export async function readJob(redis: Redis, keys: ClusterKeys, id: string): Promise<ClusterJob | 'unreadable' | undefined> {
+  const text = await redis.hget(keys.jobs, id);
+  if (text === null) return undefined;
+  return parseJob(text) ?? 'unreadable';
 }
 
 export async function unregisterJob(redis: Redis, keys: ClusterKeys, id: string): Promise<void> {
@@ -34,14 +46,20 @@ export async function listJobs(redis: Redis, keys: ClusterKeys): Promise<{ jobs:
   const jobs: ClusterJob[] = [];
   const unreadable: string[] = [];
   for (const [id, text] of Object.entries(raw)) {
-    try {
-      const job = JSON.parse(text) as ClusterJob;
-      if (job.schema !== CLUSTER_SCHEMA || typeof job.model !== 'string') unreadable.push(id);
-      else jobs.push(job);
-    } catch {
-      unreadable.push(id);
-    }
+    const job = parseJob(text);
+    if (job === undefined) unreadable.push(id);
+    else jobs.push(job);
   }
   jobs.sort((a, b) => a.createdAt - b.createdAt);
   return { jobs, unreadable };
+}
+
+/** Undefined for a record this version did not write (another schema, or not JSON). */
+function parseJob(text: string): ClusterJob | undefined {
+  try {
+    const job = JSON.parse(text) as ClusterJob;
+    return job.schema === CLUSTER_SCHEMA && typeof job.model === 'string' ? job : undefined;
+  } catch {
+    return undefined;
+  }
 }

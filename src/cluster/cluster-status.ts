@@ -5,6 +5,7 @@ import { listAgents, type AgentInfo } from './agent-info.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { listJobs, type ClusterJob } from './cluster-job.js';
 import { ClusterKeys } from './cluster-keys.js';
+import { checkName } from './cluster-name.js';
 import { checkQueueSchema } from './cluster-schema.js';
 import { checkJobInput, SUBMITTER_HOST_META, type JobInputCheck } from './job-input-check.js';
 import { connectRedis } from './redis-connect.js';
@@ -22,6 +23,8 @@ export interface JobProgress {
   readonly window: number;
   readonly splits: number;
   readonly duplicates: number;
+  /** Results of chunks from before `--fresh`, dropped. */
+  readonly stale: number;
   readonly itemsPerSecond: number;
   readonly updatedAt: number;
 }
@@ -62,12 +65,12 @@ export interface ClusterStatusOptions {
 export async function readClusterStatus(options: ClusterStatusOptions): Promise<ClusterStatus> {
   const url = parseRedisUrl(options.redisUrl);
   const masked = maskRedisUrl(url);
-  const keys = new ClusterKeys(options.prefix ?? 'gpupool');
+  const keys = new ClusterKeys(checkName(options.prefix ?? 'gpupool', '--prefix'));
   const redis = await connectRedis(url, { name: 'gpupool-status' });
   try {
     const empty: ClusterStatus = { redis: masked, prefix: keys.prefix, jobs: [], agents: [] };
     if (!(await checkQueueSchema(redis, keys, masked, false))) {
-      if (options.job !== undefined) throw notFound(options.job, masked, keys, []);
+      if (options.job !== undefined) throw notFound(options.job, masked, keys, [], []);
       return empty;
     }
     const { jobs } = await listJobs(redis, keys);
@@ -84,7 +87,10 @@ export async function readClusterStatus(options: ClusterStatusOptions): Promise<
         views = await Promise.all(chosen.map((job) => jobView(redis, keys, masked, job)));
       } else {
         const journal = await readRedisJournalStatus(redis, keys.journal(options.job), `${masked} key ${keys.journal(options.job)}`);
-        if (journal === null) throw notFound(options.job, masked, keys, jobs.map((j) => j.id));
+        if (journal === null) {
+          const registered = jobs.map((j) => j.id);
+          throw notFound(options.job, masked, keys, registered, await finishedJournals(redis, keys, masked, new Set(registered)));
+        }
         views = [await withInput(finishedView(options.job, journal))];
       }
     }
@@ -134,6 +140,13 @@ export const FINISHED_SHOWN = 20;
  * by when they were last written, and how many older ones there are.
  */
 async function finishedJobViews(redis: Redis, keys: ClusterKeys, masked: string, registered: ReadonlySet<string>): Promise<{ shown: JobStatusView[]; older: number }> {
+  const found = await finishedJournals(redis, keys, masked, registered);
+  const shown = await Promise.all(found.slice(0, FINISHED_SHOWN).map((j) => withInput(finishedView(j.id, j.journal))));
+  return { shown, older: Math.max(0, found.length - FINISHED_SHOWN) };
+}
+
+/** The journals in Redis of jobs no longer registered (finished), the latest first. */
+async function finishedJournals(redis: Redis, keys: ClusterKeys, masked: string, registered: ReadonlySet<string>): Promise<{ id: string; journal: JournalStatus }[]> {
   const ids: string[] = [];
   const meta = new RegExp(`^${keys.prefix.replace(/[.]/g, '\\.')}:job:([A-Za-z0-9_.-]+):journal:meta$`);
   for await (const batch of redis.scanStream({ match: `${keys.prefix}:job:*:journal:meta`, count: 1000 }) as AsyncIterable<string[]>) {
@@ -145,8 +158,7 @@ async function finishedJobViews(redis: Redis, keys: ClusterKeys, masked: string,
   const journals = await Promise.all(ids.map(async (id) => ({ id, journal: await readRedisJournalStatus(redis, keys.journal(id), `${masked} key ${keys.journal(id)}`) })));
   const found = journals.filter((j): j is { id: string; journal: JournalStatus } => j.journal !== null);
   found.sort((a, b) => (b.journal.finishedAt ?? b.journal.updatedAt) - (a.journal.finishedAt ?? a.journal.updatedAt));
-  const shown = await Promise.all(found.slice(0, FINISHED_SHOWN).map((j) => withInput(finishedView(j.id, j.journal))));
-  return { shown, older: Math.max(0, found.length - FINISHED_SHOWN) };
+  return found;
 }
 
 /** A job no longer registered (finished) whose journal is in Redis. */
@@ -184,12 +196,19 @@ function parseProgress(raw: Record<string, string>): JobProgress | null {
     window: n('window'),
     splits: n('splits'),
     duplicates: n('duplicates'),
+    stale: n('stale'),
     itemsPerSecond: n('itemsPerSecond'),
     updatedAt: n('updatedAt'),
   };
 }
 
-function notFound(job: string, masked: string, keys: ClusterKeys, known: string[]): GpupoolError {
-  const there = known.length > 0 ? `jobs there: ${known.join(', ')}` : 'there are no jobs there';
-  return new GpupoolError('GPUPOOL_E_NOT_FOUND', `no job "${job}" at ${masked} under prefix "${keys.prefix}"; ${there}`);
+/** Names the jobs that are there: registered ones, then finished ones whose journal is in Redis (the latest {@link FINISHED_SHOWN}). */
+function notFound(job: string, masked: string, keys: ClusterKeys, registered: string[], finished: readonly { id: string }[]): GpupoolError {
+  const there: string[] = [];
+  if (registered.length > 0) there.push(`jobs there: ${registered.join(', ')}`);
+  if (finished.length > 0) {
+    const older = finished.length > FINISHED_SHOWN ? ` and ${finished.length - FINISHED_SHOWN} older` : '';
+    there.push(`finished jobs whose journal is in Redis: ${finished.slice(0, FINISHED_SHOWN).map((f) => f.id).join(', ')}${older}`);
+  }
+  return new GpupoolError('GPUPOOL_E_NOT_FOUND', `no job "${job}" at ${masked} under prefix "${keys.prefix}"; ${there.length > 0 ? there.join('; ') : 'there are no jobs there'}`);
 }

@@ -17,7 +17,7 @@ function jobLines(v: JobStatusView, now: number): string[] {
     const read = progress.fractionRead !== null ? `, ${Math.floor(progress.fractionRead * 100)}% of the input read` : '';
     const before = progress.resumed ? ` (+${n(progress.resumed)} done before)` : '';
     lines.push(`    ${n(progress.done)} done, ${n(progress.failed)} failed${before}${read}; ${n(progress.itemsPerSecond)} items/s`);
-    lines.push(`    chunks: ${n(progress.chunksOut)} out of a window of ${n(progress.window)} (${chunkCounts(v.chunks)}); ${progress.splits} split after an agent died`);
+    lines.push(`    chunks: ${n(progress.chunksOut)} out of a window of ${n(progress.window)} (${chunkCounts(v.chunks)}); ${progress.splits} split after an agent died${progress.stale ? `; ${n(progress.stale)} results of chunks from before --fresh dropped` : ''}`);
   } else if (journal) {
     const total = journal.counts.total !== null ? ` of ${n(journal.counts.total)}` : '';
     lines.push(`    ${n(journal.counts.done)} done, ${n(journal.counts.failed)} failed${total}; ${journal.finished ? 'finished' : 'not finished'} (journal in Redis)`);

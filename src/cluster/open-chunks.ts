@@ -7,7 +7,7 @@ import { SeqSet } from '../store/index.js';
 export class OpenChunks {
   readonly #chunks = new Map<string, readonly number[]>();
   readonly #seqs = new SeqSet();
-  #waiter?: { below: () => number; resolve: () => void };
+  #waiter?: { below: () => number; resolve: () => void; forRoom: boolean };
 
   get size(): number {
     return this.#chunks.size;
@@ -55,13 +55,25 @@ export class OpenChunks {
 
   /** Resolves once fewer than `below()` chunks are open; `below` is read again at every wake. */
   room(below: () => number): Promise<void> {
-    if (this.#chunks.size < below()) return Promise.resolve();
-    return new Promise((resolve) => (this.#waiter = { below, resolve }));
+    return this.#wait(below, true);
   }
 
   /** Resolves once no chunk is open. */
   empty(): Promise<void> {
-    return this.room(() => 1);
+    return this.#wait(() => 1, false);
+  }
+
+  #wait(below: () => number, forRoom: boolean): Promise<void> {
+    if (this.#chunks.size < below()) return Promise.resolve();
+    return new Promise((resolve) => (this.#waiter = { below, resolve, forRoom }));
+  }
+
+  /**
+   * Ends a wait for {@link room} (a drain: no more chunks go out), but not one for {@link empty}:
+   * the chunks out are still to be answered, once the input has all gone out as before.
+   */
+  stopWaitingForRoom(): void {
+    if (this.#waiter?.forRoom) this.wake(true);
   }
 
   /** Re-checks a waiter (the window grew, or it must stop waiting: `force`). */

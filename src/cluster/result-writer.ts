@@ -8,6 +8,8 @@ import type { ChunkResult } from './chunk-format.js';
 export class SubmitTally extends ItemTally {
   /** Results that arrived a second time (a chunk redone after its agent died) and were dropped. */
   duplicates = 0;
+  /** Results of chunks of another generation (sent before --fresh, or for a job since replaced), dropped. */
+  stale = 0;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -7,12 +7,16 @@ import { GpupoolError } from '../errors/index.js';
 import { checkOutput, InputDigestKeeper, jobIdentity, JsonlSink, onAbort, openingOutput, openSource, outputWriteError, resolveOutput } from '../run/index.js';
 import { classifyWriteError, openJournal, openRedisJournal, reconcileOutput, RedisLease, stateDirFor, type JobIdentity, type JobStore } from '../store/index.js';
 import type { ChunkData, ChunkItem } from './chunk-format.js';
+import { ChunkIds } from './chunk-ids.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { SUBMITTER_HOST_META } from './job-input-check.js';
 import { ChunkRescuer } from './chunk-rescuer.js';
-import { registerJob, unregisterJob, type ClusterJob } from './cluster-job.js';
-import { CLUSTER_SCHEMA, ClusterKeys, NAME_PATTERN } from './cluster-keys.js';
+import { readJob, registerJob, unregisterJob, type ClusterJob } from './cluster-job.js';
+import { CLUSTER_SCHEMA, ClusterKeys } from './cluster-keys.js';
+import { checkName } from './cluster-name.js';
 import { checkQueueSchema } from './cluster-schema.js';
+import { chooseGeneration, GENERATION_META } from './job-generation.js';
+import { refuseAnotherJob } from './job-name-taken.js';
 import { OpenChunks } from './open-chunks.js';
 import { connectRedis, duplicateRedis } from './redis-connect.js';
 import { maskRedisUrl, parseRedisUrl } from './redis-url.js';
@@ -74,6 +78,9 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       onLost: (holder) => failWith(new GpupoolError('GPUPOOL_E_JOURNAL_LOCKED', `job ${jobId} at ${masked} was taken over by ${holder ? `PID ${holder.pid} on ${holder.hostname}` : 'another submitter'}`)),
     });
     closers.push(() => lease.release());
+    // Before anything is deleted or written: another job's chunks and results are not for this output.
+    const registered = await readJob(redis, keys, jobId);
+    if (!options.fresh) refuseAnotherJob(registered, jobId, identity.description, `${masked} under prefix "${keys.prefix}"`);
     const journal: JobStore =
       options.journal === 'redis'
         ? await openRedisJournal({ redis, key: keys.journal(jobId), identity, fresh: options.fresh, where: `${masked} key ${keys.journal(jobId)}` })
@@ -86,10 +93,17 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       await queue.obliterate();
       await solo.obliterate();
     };
-    if (options.fresh) {
+    const { generation, carriedOn } = await chooseGeneration(registered === 'unreadable' ? undefined : registered, journal, options.fresh ?? false);
+    if (!carriedOn) {
+      // What Redis holds of the job is of another generation, which this journal did not take results under.
+      if (registered !== undefined && !options.fresh) {
+        log(`job ${jobId}'s chunks and results in Redis were sent by a submit whose journal is not this one (made anew, or by an older gpupool): they are deleted, and their items run again`);
+      }
       await obliterate();
       await redis.del(keys.results(jobId), keys.progress(jobId));
+      await journal.setMeta(GENERATION_META, generation);
     }
+    const chunkIds = new ChunkIds(generation);
     await queue.capEvents();
     await solo.capEvents();
 
@@ -124,6 +138,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       description: identity.description,
       submitter: { host: os.hostname(), pid: process.pid },
       createdAt: Date.now(),
+      generation,
     };
     await registerJob(redis, keys, record);
     await redis.publish(keys.jobsChannel, jobId);
@@ -155,6 +170,11 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       log,
       onResults: async (results) => {
         for (const r of results) {
+          // Of a chunk an agent held from before --fresh (or before the job was replaced): another input's items.
+          if (!chunkIds.ofGeneration(r.chunk)) {
+            tally.stale += r.done.length + r.failed.length;
+            continue;
+          }
           writer.chunk(r);
           open.close(r.chunk);
         }
@@ -185,14 +205,21 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
     closers.push(() => monitor.stop());
 
     const drain = new AbortController();
+    // Said here, not by the CLI's signal handler: only the submitter knows whether an agent is there to answer.
+    const leftInRedis = 'they stay in Redis, and the same command resumes';
+    let drainAnswered = false;
     onAbort(options.drainSignal, () => {
       drain.abort();
-      open.wake(true);
+      open.stopWaitingForRoom();
+      drainAnswered = monitor.agents > 0;
+      log(
+        drainAnswered
+          ? 'draining (chunks out are answered and written); press Ctrl-C again to stop at once'
+          : `stopping: no live agent runs model "${model.name}" to answer the ${open.size} chunks out; ${leftInRedis}`,
+      );
     });
     onAbort(options.killSignal, () => failWith(new GpupoolError('GPUPOOL_E_INTERRUPTED', 'stopped at once by a second interrupt; run the same command again to resume')));
     const stopped = (): boolean => drain.signal.aborted || hardStop.signal.aborted;
-    const runToken = randomBytes(4).toString('hex');
-    let chunkNo = 0;
 
     /** One pass over the input: every item neither written nor out goes out in chunks. */
     const readPass = async (first: boolean): Promise<void> => {
@@ -203,7 +230,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         // A chunk in Redis outlives this submitter (the next one takes it over): the journal's
         // digest must cover its lines before it goes, as before a commit.
         await digests.coverRead();
-        await addChunk(`${runToken}-${chunkNo++}`, { items: pending });
+        await addChunk(chunkIds.next(), { items: pending });
         pending = [];
       };
       // A read chunk at a time, like `gpupool run`: one await per chunk, not per record.
@@ -236,6 +263,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
         const check = setInterval(() => {
           if (drain.signal.aborted && monitor.agents === 0) {
             clearInterval(check);
+            if (drainAnswered && open.size > 0) log(`no live agent is left to answer the ${open.size} chunks out: stopping; ${leftInRedis}`);
             resolve();
           }
         }, 200);
@@ -276,6 +304,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       resumed: tally.resumed,
       resumedFailed: tally.resumedFailed,
       duplicates: tally.duplicates,
+      stale: tally.stale,
       wallSeconds: wall,
       itemsPerSecond: (tally.done + tally.failed) / Math.max(1e-3, wall),
       splits: rescuer.splits,
@@ -288,11 +317,4 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
   } finally {
     await closeAll();
   }
-}
-
-function checkName(value: string, flag: string): string {
-  if (!NAME_PATTERN.test(value)) {
-    throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(value)}`);
-  }
-  return value;
 }

@@ -34,6 +34,9 @@ export interface SubmitMonitorOptions {
 /** The smallest window: enough for the first agent to find work the moment it joins. */
 const MIN_WINDOW = 4;
 
+/** How long a stopping monitor waits for Redis to take the last counts. */
+const LAST_PUBLISH_MS = 2000;
+
 /**
  * Once a second: sizes the window of chunks out from the agents' heartbeats (twice what they
  * hold, so a chunk is always waiting for the next free agent, and a new agent finds work at
@@ -69,12 +72,20 @@ export class SubmitMonitor {
     this.#timer.unref();
   }
 
-  /** Stops ticking; resolves once a tick in progress is over (it may write to Redis). */
+  /**
+   * Stops ticking, and publishes the counts once more: a drain writes results after the last
+   * tick, and `status --redis` shows what was published last. Waits for Redis at most
+   * {@link LAST_PUBLISH_MS}: a submitter stopping while Redis is away does not hang on it.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#ticking;
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, LAST_PUBLISH_MS)));
+    await Promise.race([this.#publish().catch(() => undefined), giveUp]);
+    clearTimeout(timer);
     if (this.options.mode === 'tty') this.options.out.write(`\r\x1b[K${this.#line()}\n`);
   }
 
@@ -85,7 +96,7 @@ export class SubmitMonitor {
   }
 
   async #tick(): Promise<void> {
-    const { redis, keys, jobId, tally, open } = this.options;
+    const { redis, keys, open } = this.options;
     try {
       await this.options.onTick?.();
       this.#agents = await listAgents(redis, keys);
@@ -95,23 +106,30 @@ export class SubmitMonitor {
         this.#window = Math.max(MIN_WINDOW, 2 * held);
         open.wake();
       }
-      await redis.hset(keys.progress(jobId), {
-        done: tally.done,
-        failed: tally.failed,
-        resumed: tally.resumed,
-        read: tally.read,
-        fractionRead: this.options.source.fractionRead() ?? '',
-        chunksOut: open.size,
-        window: this.#window,
-        splits: this.options.splits(),
-        duplicates: tally.duplicates,
-        itemsPerSecond: Math.round(this.#rate()),
-        updatedAt: Date.now(),
-      });
+      await this.#publish();
     } catch {
       // Redis away: the connection watcher says so once; the next tick tries again.
     }
     if (!this.#stopped) this.#show();
+  }
+
+  /** The job's counts for `gpupool status --redis`. */
+  async #publish(): Promise<void> {
+    const { redis, keys, jobId, tally, open } = this.options;
+    await redis.hset(keys.progress(jobId), {
+      done: tally.done,
+      failed: tally.failed,
+      resumed: tally.resumed,
+      read: tally.read,
+      fractionRead: this.options.source.fractionRead() ?? '',
+      chunksOut: open.size,
+      window: this.#window,
+      splits: this.options.splits(),
+      duplicates: tally.duplicates,
+      stale: tally.stale,
+      itemsPerSecond: Math.round(this.#rate()),
+      updatedAt: Date.now(),
+    });
   }
 
   /** Once, after a while without any: chunks wait in Redis for an agent that may never come. */
@@ -141,7 +159,7 @@ export class SubmitMonitor {
       ...Object.entries(s.devices)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([d, items]) => `  ${d.padEnd(32)} ${n(items).padStart(10)} items`),
-      `  chunks split after an agent died: ${s.splits}; results that came twice, written once: ${n(s.duplicates)}`,
+      `  chunks split after an agent died: ${s.splits}; results that came twice, written once: ${n(s.duplicates)}${s.stale ? `; results of chunks sent before --fresh, dropped: ${n(s.stale)}` : ''}`,
     ];
     this.options.out.write(`${lines.join('\n')}\n`);
   }

@@ -52,6 +52,8 @@ export interface SubmitSummary {
   readonly resumedFailed: number;
   /** Results that came twice (a chunk redone) and were written once. */
   readonly duplicates: number;
+  /** Results of chunks sent before `--fresh` (or for a job this one replaced) that agents answered since: another input's, dropped. */
+  readonly stale: number;
   readonly wallSeconds: number;
   readonly itemsPerSecond: number;
   /** Chunks split after their agent died holding them. */

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { ClusterKeys } from '../../src/cluster/index.js';
+import { openRedisJournal } from '../../src/store/index.js';
 import { runCli, startCli, tempDir, writeJsonl, type CliResult } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { clusterConfig, freePort, PrivateRedis, SHARED_REDIS, startAgent, uniquePrefix, waitForText } from './cluster-helpers.js';
@@ -78,6 +80,7 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
   const config = clusterConfig(dir);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 3);
   const submit = ['submit', '-c', config, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none'];
+  const agent = ['agent', '-c', config, '--redis', SHARED_REDIS, '--prefix', 'namecheck', '--name', 'a1'];
   const cases: [string[], RegExp][] = [
     [[...submit, '--redis', 'http://127.0.0.1:6379'], /--redis must be a URL like redis:\/\/host:6379.*got "http:\/\/127\.0\.0\.1:6379"/],
     [[...submit, '--redis', 'redis://:pw@host/abc'], /the database in the URL's path must be a number.*got "\/abc" in "redis:\/\/:\*\*\*@host\/abc"/],
@@ -85,9 +88,16 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
     [[...submit, '--redis', SHARED_REDIS, '--lock-duration', '5ms'], /--lock-duration must be a duration of at least 100ms.*got "5ms"/],
     [[...submit, '--redis', SHARED_REDIS, '--job', 'a b'], /--job must be 1 to 64 letters, digits, "_", "\." or "-", got "a b"/],
     [[...submit, '--redis', SHARED_REDIS, '--prefix', 'a:b'], /--prefix must be 1 to 64 letters.*got "a:b"/],
+    // An agent's name is its Redis connection's (no spaces there) and its log folder's; its prefix is submit's.
+    [[...agent, '--name', 'gpu node 1'], /--name must be 1 to 64 letters, digits, "_", "\." or "-", got "gpu node 1"/],
+    [[...agent, '--name', 'bad/name'], /--name must be 1 to 64 letters.*got "bad\/name"/],
+    [[...agent, '--name', ''], /--name must be 1 to 64 letters.*got ""/],
+    [[...agent, '--prefix', 'bad:pre'], /--prefix must be 1 to 64 letters.*got "bad:pre"/],
+    [['status', '--redis', SHARED_REDIS, '--prefix', 'bad:pre'], /--prefix must be 1 to 64 letters.*got "bad:pre"/],
     [['status'], /status needs the OUTPUT file of a run \(or the --state-dir it was given\), or --redis URL \[JOB\]/],
   ];
-  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  // Refused before anything starts: a run past the limit (an agent that took the name) is a failure.
+  const results = await Promise.all(cases.map(([args]) => runCli(args, { timeoutMs: 30_000 })));
   results.forEach((r, i) => {
     assert.equal(r.code, 2, `${cases[i][0].join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, cases[i][1]);
@@ -104,14 +114,23 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
   assert.equal(fs.readFileSync(input, 'utf8').split('\n').length, 4, 'the input is untouched');
 });
 
-test('status of a job that is not there names the jobs that are', { timeout: 120_000 }, async (t) => {
+test('status of a job that is not there names the jobs that are, finished ones too', { timeout: 120_000 }, async (t) => {
   const prefix = uniquePrefix(t);
   const redis = new Redis(SHARED_REDIS);
+  t.after(() => redis.disconnect());
   await redis.hset(`${prefix}:meta`, { schema: 1, createdBy: 'test' });
-  redis.disconnect();
   const r = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'no-such-job']);
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, new RegExp(`GPUPOOL_E_NOT_FOUND: no job "no-such-job" at redis://127\\.0\\.0\\.1:6379 under prefix "${prefix}"; there are no jobs there`));
+  // A registered job and a finished one (unregistered, its journal in Redis) are both named.
+  const keys = new ClusterKeys(prefix);
+  await redis.hset(keys.jobs, 'live-job', JSON.stringify({ id: 'live-job', model: 'echo', schema: 1, description: {}, submitter: { host: 'h', pid: 1 }, createdAt: 0 }));
+  const journal = await openRedisJournal({ redis, key: keys.journal('done-job'), identity: { fingerprint: 'fp', description: { model: 'echo' } } });
+  await journal.markFinished(0);
+  await journal.close();
+  const both = await runCli(['status', '--redis', SHARED_REDIS, '--prefix', prefix, 'no-such-job']);
+  assert.equal(both.code, 4, both.stderr);
+  assert.match(both.stderr, /no job "no-such-job" at \S+ under prefix "\S+"; jobs there: live-job; finished jobs whose journal is in Redis: done-job\n/);
 });
 
 test('a job whose output takes no positioned writes (a file of /proc) fails naming it, GPUPOOL_E_OUTPUT', { timeout: 120_000 }, async (t) => {
@@ -153,6 +172,9 @@ test('a submitter with no agent for its model says so after 10 s; Ctrl-C then en
   submit.child.kill('SIGINT'); // one Ctrl-C: the drain does not wait for answers that cannot come
   const r = await submit.done;
   assert.equal(r.code, 130, r.stderr);
+  // And says so, not that it drains.
+  assert.match(r.stderr, /gpupool: stopping: no live agent runs model "echo" to answer the \d+ chunks out; they stay in Redis, and the same command resumes\n/);
+  assert.doesNotMatch(r.stderr, /draining|press Ctrl-C again/);
   const agent = await startAgent(config, SHARED_REDIS, prefix, 'late');
   pids.push(agent.child.pid!);
   const again = await runCli(args, { timeoutMs: 60_000 });

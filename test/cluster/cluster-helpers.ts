@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { pyWorker, readOutput, startCli, writeConfig, type CliResult } from '../helpers/cli.js';
+import { pyWorker, readOutput, startCli, tempDir, writeConfig, type CliResult } from '../helpers/cli.js';
 
 export const SHARED_REDIS = 'redis://127.0.0.1:6379';
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -81,6 +81,30 @@ function countLines(file: string): number {
   let n = 0;
   for (let i = 0; i < buf.length; i++) if (buf[i] === 10) n++;
   return n;
+}
+
+/**
+ * A test's own folder and prefix, a config of the gate worker (items with `"gate": gate` wait
+ * until that file exists) and one agent, `a1`, running it: a job's chunks stay in its hand
+ * until the test opens the gate. The agent's PID goes to `pids` (killAtEnd).
+ */
+export async function gatedAgent(t: { after(fn: () => Promise<void>): void }, pids: number[]): Promise<{ dir: string; prefix: string; config: string; gate: string; agent: RunningCli }> {
+  const dir = tempDir();
+  const prefix = uniquePrefix(t);
+  const config = clusterConfig(dir, { worker: path.join(FIXTURES, 'gate_worker.py') });
+  const agent = await startAgent(config, SHARED_REDIS, prefix, 'a1');
+  pids.push(agent.child.pid!);
+  return { dir, prefix, config, gate: path.join(dir, 'gate'), agent };
+}
+
+/** Resolves once an agent holds a chunk of `job` (BullMQ's active list of its queue is not empty). */
+export async function untilChunkHeld(url: string, prefix: string, job: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    while ((await redis.llen(`${prefix}:chunks-${job}:active`)) === 0) await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Output ids with how often each occurs, and the failures by id. */

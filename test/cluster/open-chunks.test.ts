@@ -33,3 +33,18 @@ test('room() waits while the window is full and follows the window as it grows',
   await room;
   assert.equal(open.close('zzz'), false, 'closing an unknown chunk is a no-op');
 });
+
+test('a drain ends a wait for room, not a wait for the chunks out to be answered', async () => {
+  const open = new OpenChunks();
+  open.add('a', [0]);
+  let emptied = false;
+  const empty = open.empty().then(() => (emptied = true));
+  open.stopWaitingForRoom();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(emptied, false);
+  open.close('a');
+  await empty;
+  const room = open.room(() => 0);
+  open.stopWaitingForRoom();
+  await room;
+});

@@ -43,6 +43,8 @@ for (const journal of ['sqlite', 'redis'] as const) {
 
     const second = await startCli(args).done;
     assert.equal(second.code, 0, second.stderr);
+    // Its journal took results under the job's generation: what the agents left in Redis is used, not deleted.
+    assert.doesNotMatch(second.stderr, /are deleted, and their items run again/);
     const summary = JSON.parse(second.stdout) as { done: number; resumed: number; outcome: string };
     assert.equal(summary.outcome, 'complete');
     // Lines written after the first run's last commit are cut from the output and done again.

@@ -53,7 +53,8 @@ export function registerSubmitCommand(program: Command): void {
     .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (flags: SubmitFlags) => {
-      const interrupts = listenForInterrupts('draining (chunks out are answered and written)');
+      // submitJob says what the first one does: drain, or, with no live agent to answer, stop.
+      const interrupts = listenForInterrupts();
       // Loaded here, not at startup: BullMQ is only for the cluster commands.
       const { submitJob } = await import('../../cluster/index.js');
       const summary = await submitJob({
