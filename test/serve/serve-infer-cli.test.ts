@@ -117,6 +117,33 @@ test('gpupool infer: a server that never answers times out after --timeout and s
   }
 });
 
+test('gpupool infer: an HTTP error that is not gpupool\'s (a model server\'s, a proxy\'s) is said with its status and body start, not as a bug', async () => {
+  // What a proxy or a model server in front may answer: a list of models, then its own errors.
+  const answers: Record<string, [number, string]> = {
+    json: [404, '{"error": "no route /infer"}'],
+    html: [502, '<html><body><h1>502 Bad Gateway</h1></body></html>'],
+    other: [500, '{"code": "SOME_OTHER_CODE", "message": "x"}'],
+  };
+  const foreign = http.createServer((req, res) => {
+    if (req.url === '/v1/models') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.keys(answers).map((name) => ({ name, kind: 'process', maxQueued: 1024 }))));
+    const [status, body] = answers[req.url!.split('/')[3]];
+    res.writeHead(status).end(body);
+  });
+  await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(foreign.address() as net.AddressInfo).port}`;
+  try {
+    for (const [model, [status, body]] of Object.entries(answers)) {
+      const r = await runCli(['infer', '--url', url, '-m', model, '1']);
+      assert.equal(r.code, 15, `${model}: ${r.stderr}`);
+      const quoted = body.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      assert.match(r.stderr, new RegExp(`GPUPOOL_E_HTTP_STATUS: ${url}/v1/models/${model}/infer answered HTTP ${status} [A-Za-z ]+, an error that is not gpupool's \\(its body has no gpupool code\\): ${quoted}`));
+      assert.doesNotMatch(r.stderr, /GPUPOOL_E_INTERNAL/);
+    }
+  } finally {
+    foreign.close();
+  }
+});
+
 /** A port nothing listens on: taken from the OS, then given back. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {

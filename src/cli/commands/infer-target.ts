@@ -1,0 +1,25 @@
+import { GpupoolError } from '../../errors/index.js';
+import type { ServedModelInfo } from './server-client.js';
+
+/**
+ * The model `gpupool infer` sends to, from the server's own list: the one given with -m, or
+ * the server's only model. Checked here, before any input is sent: a `kind: http` model has no
+ * /infer of gpupool's (its own server's routes are proxied as they are), so infer does not
+ * apply to it, and its server's own 404 would say nothing about why.
+ */
+export function chooseInferModel(models: readonly ServedModelInfo[], requested: string | undefined, url: string): ServedModelInfo {
+  const names = models.map((m) => m.name).join(', ');
+  if (requested === undefined && models.length !== 1) {
+    throw new GpupoolError('GPUPOOL_E_MODEL_REQUIRED', `the server at ${url} runs several models (${names}): choose one with -m`);
+  }
+  const model = requested === undefined ? models[0] : models.find((m) => m.name === requested);
+  if (!model) throw new GpupoolError('GPUPOOL_E_UNKNOWN_MODEL', `unknown model "${requested}"; the server at ${url} runs: ${names}`);
+  if (model.kind === 'http') {
+    const inferable = models.filter((m) => m.kind !== 'http').map((m) => m.name);
+    throw new GpupoolError(
+      'GPUPOOL_E_USAGE',
+      `model "${model.name}" is \`kind: http\`: gpupool infer does not apply to it (it feeds gpupool's batcher, which serves \`kind: process\` models${inferable.length > 0 ? `: ${inferable.join(', ')}` : ''}); call its own server's routes, proxied at ${url}/v1/models/${model.name}/<path>`,
+    );
+  }
+  return model;
+}
