@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { cpuModel, startServer, type RunningServer } from './serve-helpers.js';
 
@@ -16,8 +16,9 @@ after(async () => {
 const pids = killAtEnd();
 
 before(async () => {
-  one = await startServer(cpuModel('echo', 'noop_worker.py'), ['--token', 't0k'], { pids });
-  two = await startServer(cpuModel('echo', 'noop_worker.py') + cpuModel('scripted', 'scripted_worker.py', '    max_attempts: 1\n'), [], { pids });
+  // Limits below the 1,024 inputs infer once sent per request: one bounds the queue, two the request.
+  one = await startServer(cpuModel('echo', 'noop_worker.py'), ['--token', 't0k', '--max-queued', '37'], { pids });
+  two = await startServer(cpuModel('echo', 'noop_worker.py') + cpuModel('scripted', 'scripted_worker.py', '    max_attempts: 1\n'), ['--max-inputs', '100'], { pids });
 });
 
 test('gpupool infer sends its inputs to a running server and prints one output per line', async () => {
@@ -27,6 +28,16 @@ test('gpupool infer sends its inputs to a running server and prints one output p
   const r = await runCli(['infer', '--url', one.url, '{"a": 1}', '42', 'plain text', '-i', file], { env: { GPUPOOL_TOKEN: 't0k' } });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ a: 1 }, 42, 'plain text', { from: 'file' }, [1, 2]]);
+});
+
+test('gpupool infer -i sizes its requests from the server\'s --max-inputs and --max-queued, and writes every output once, in order', async () => {
+  const file = writeJsonl(path.join(tempDir(), 'many.jsonl'), 2_500);
+  const expected = fs.readFileSync(file, 'utf8');
+  for (const [server, env] of [[one, { GPUPOOL_TOKEN: 't0k' }], [two, {}]] as const) {
+    const r = await runCli(['infer', '--url', server.url, '-m', 'echo', '-i', file], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, expected);
+  }
 });
 
 test('gpupool infer reads JSONL from stdin with -i -, and asks for -m when the server runs several models', async () => {
@@ -126,7 +137,8 @@ test('gpupool infer: an HTTP error that is not gpupool\'s (a model server\'s, a 
   };
   const foreign = http.createServer((req, res) => {
     if (req.url === '/v1/models') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.keys(answers).map((name) => ({ name, kind: 'process', maxQueued: 1024 }))));
-    const [status, body] = answers[req.url!.split('/')[3]];
+    // No /openapi.json here, as behind a proxy that passes only /v1/… on: infer keeps its default size.
+    const [status, body] = answers[req.url!.split('/')[3]] ?? [404, 'not found'];
     res.writeHead(status).end(body);
   });
   await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));

@@ -23,3 +23,17 @@ export function chooseInferModel(models: readonly ServedModelInfo[], requested: 
   }
   return model;
 }
+
+/** Inputs per request when the server names no lower bound: well under its default --max-inputs (4096). */
+const DEFAULT_INPUTS_PER_REQUEST = 1024;
+
+/**
+ * How many inputs each request of `gpupool infer` carries: within the server's --max-inputs (a
+ * larger request is a 400) and the model's --max-queued (a request larger than what it ever
+ * queues is a 400 too), and at most 1,024. Requests go one after another, so each finds the
+ * queue holding none of this command's earlier inputs.
+ */
+export function inputsPerRequest(model: ServedModelInfo, maxInputs: number | undefined): number {
+  const queued = Number.isInteger(model.maxQueued) && model.maxQueued >= 1 ? model.maxQueued : Infinity;
+  return Math.min(DEFAULT_INPUTS_PER_REQUEST, maxInputs ?? Infinity, queued);
+}

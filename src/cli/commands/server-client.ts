@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ERROR_CODES, GpupoolError, type ErrorCode } from '../../errors/index.js';
+import { ERROR_CODES, GpupoolError, isGpupoolError, type ErrorCode } from '../../errors/index.js';
 import { foreignHttpError } from './foreign-http-error.js';
 
 /** A model as `GET /v1/models` lists it: what `gpupool infer` reads of it. */
@@ -34,6 +34,24 @@ export class ServerClient {
     const models = await this.request('GET', '/v1/models');
     if (!Array.isArray(models)) throw this.notGpupool('/v1/models', 'a list of models');
     return models as ServedModelInfo[];
+  }
+
+  /**
+   * Most inputs one infer request may carry (`--max-inputs`), as the server's OpenAPI document
+   * gives it: `maxItems` of the infer body's `inputs`, the schema it validates requests
+   * against. Undefined when the document does not say, or is not there (a proxy in front that
+   * passes only /v1/… on).
+   */
+  async maxInputsPerRequest(): Promise<number | undefined> {
+    let document: OpenApiInferBody | null;
+    try {
+      document = (await this.request('GET', '/openapi.json')) as OpenApiInferBody | null;
+    } catch (err) {
+      if (isGpupoolError(err) && (err.code === 'GPUPOOL_E_HTTP_STATUS' || err.code === 'GPUPOOL_E_NOT_FOUND')) return undefined;
+      throw err;
+    }
+    const max = document?.paths?.['/v1/models/{model}/infer']?.post?.requestBody?.content?.['application/json']?.schema?.properties?.inputs?.maxItems;
+    return typeof max === 'number' && Number.isInteger(max) && max >= 1 ? max : undefined;
   }
 
   async infer(model: string, inputs: unknown[]): Promise<unknown[]> {
@@ -80,6 +98,11 @@ export class ServerClient {
   private notGpupool(route: string, expected: string): GpupoolError {
     return new GpupoolError('GPUPOOL_E_SERVER_UNREACHABLE', `${this.url}${route} answered, but not ${expected} as gpupool serve does; is it a gpupool server?`);
   }
+}
+
+/** The path through the OpenAPI document to the bound on an infer request's inputs; any step may be missing. */
+interface OpenApiInferBody {
+  paths?: Record<string, { post?: { requestBody?: { content?: Record<string, { schema?: { properties?: { inputs?: { maxItems?: unknown } } } }> } } }>;
 }
 
 /** Without --timeout, as long as fetch waited for an answer's headers. */
