@@ -1,4 +1,5 @@
 import type { PoolEvent } from '../pool/index.js';
+import { exitSummary } from '../worker/index.js';
 
 /** The stderr line `gpupool run` and `gpupool serve` print for a pool event; undefined: nothing to say. */
 export function describePoolEvent(e: PoolEvent): string | undefined {
@@ -6,7 +7,7 @@ export function describePoolEvent(e: PoolEvent): string | undefined {
     case 'worker-crashed': {
       const items = `${e.inflightItems} item${e.inflightItems === 1 ? '' : 's'}`;
       if (e.stopped) return `worker ${e.worker} stopped at once; the ${items} it held ${e.inflightItems === 1 ? 'is' : 'are'} left undone`;
-      return `worker ${e.worker} crashed; ${items} ${e.inflightItems === 1 ? 'goes' : 'go'} back to the queue: ${e.message.split('\n')[0]}`;
+      return `worker ${e.worker} crashed; ${items} ${e.inflightItems === 1 ? 'goes' : 'go'} back to the queue: ${exitSummary(e.message, e.logFile)}`;
     }
     case 'worker-gave-up':
     case 'placement-mismatch':

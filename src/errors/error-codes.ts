@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_BAD_REQUEST: { httpStatus: 400, exitCode: 2, remedy: 'Fix the named field of the request; the OpenAPI document at /openapi.json gives every route\'s schema.' },
   GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, exitCode: 2, remedy: 'Send `Content-Type: application/json` (or `application/x-ndjson` for job inputs).' },
   GPUPOOL_E_SERVER_UNREACHABLE: { httpStatus: 502, exitCode: 15, remedy: 'Start `gpupool serve`, or pass the right --url (or GPUPOOL_URL).' },
+  GPUPOOL_E_HTTP_STATUS: { httpStatus: 502, exitCode: 15, remedy: 'The server, or a model server or proxy in front of it, answered an HTTP error that is not one of gpupool\'s: the message gives its status and the start of its body. Check --url and -m (a `kind: http` model answers its own routes, not /infer).' },
   GPUPOOL_E_REDIS: { httpStatus: 503, exitCode: 14, remedy: 'Check the Redis URL, password and that the server is reachable.' },
   GPUPOOL_E_REPLICA_START: { httpStatus: 503, exitCode: 6, remedy: 'The model server did not answer its health path with 2xx in time: read the replica log named in the message, check `http.health` and that the server listens on the port given as {port}, or raise `start_timeout` for a slow load.' },
   GPUPOOL_E_REPLICA_FAILED: { httpStatus: 502, exitCode: 12, remedy: 'The model server dropped the request (it died or closed the connection): retry; read the replica log if it keeps happening.' },

@@ -246,7 +246,7 @@ export class Pool {
       { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
       {
         hello: (w, msg) => this.verifyPlacement(w, msg.devices ?? []),
-        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: this.destroying }),
+        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: this.destroying, logFile }),
         gaveUp: (w, reason) => this.onGaveUp(w, scheduler, reason),
       },
     );

@@ -3,7 +3,7 @@ import { groupReaper } from './group-reaper.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GpupoolError } from '../errors/index.js';
 import { noteSpawnedOnDevices } from '../devices/index.js';
-import { WorkerLog } from '../worker/index.js';
+import { exitMessage, WorkerLog } from '../worker/index.js';
 import { probeHealth } from './health-check.js';
 
 export interface ReplicaProcessOptions {
@@ -158,7 +158,7 @@ export class ReplicaProcess {
     if (this.exitInfo) return this.exitInfo; // 'error' and 'close' both report a failed spawn
     const how = spawnError ? `could not be started (${spawnError})` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const tail = this.log.stderrTail();
-    const message = [this.killNote, `replica ${this.options.id} ${how}`, tail ? `stderr:\n${tail}` : ''].filter(Boolean).join('; ');
+    const message = exitMessage([this.killNote, `replica ${this.options.id} ${how}`], tail);
     this.log.note(`closed: ${how}`);
     this.log.close();
     this.exitInfo = { code, signal, requested: this.stopRequested, message };

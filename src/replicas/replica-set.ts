@@ -191,7 +191,7 @@ export class ReplicaSet {
               this.emit({ type: 'worker-ready', worker: r.id, pid: r.pid, restart });
               void this.needs?.measure();
             },
-            lost: (r, message) => this.emit({ type: 'worker-crashed', worker: r.id, message, inflightItems: r.outstanding }),
+            lost: (r, message) => this.emit({ type: 'worker-crashed', worker: r.id, message, inflightItems: r.outstanding, logFile: r.options.logFile }),
             gaveUp: (r, reason) => this.onGaveUp(r, reason),
           },
         ),

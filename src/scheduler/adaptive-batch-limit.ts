@@ -3,6 +3,11 @@
  * after sustained success while the device has room, and never grows past the largest size
  * known to fail until it has been stable for a long while (so it settles instead of
  * oscillating around the threshold).
+ *
+ * Only a batch of two or more teaches it anything: a batch of one that runs out of memory is
+ * that item's problem (it fails alone), and the halvings that led to it are taken back when it
+ * does ({@link AdaptiveBatchLimit.forgive}), so one item too large for the device never
+ * throttles the others, nor the next start (which begins at the learned limit).
  */
 export interface AdaptiveBatchLimitOptions {
   /** `batch.max`: the ceiling. */
@@ -13,6 +18,13 @@ export interface AdaptiveBatchLimitOptions {
   readonly growAfter?: number;
   /** Successful batches at the known-failing ceiling before probing above it again. @defaultValue 2000 */
   readonly forgetFailureAfter?: number;
+}
+
+/** What the limit had learned before an out-of-memory: where {@link AdaptiveBatchLimit.forgive} goes back to. */
+export interface LimitMark {
+  readonly current: number;
+  readonly failedAt: number;
+  readonly lastGood: number;
 }
 
 export class AdaptiveBatchLimit {
@@ -39,9 +51,19 @@ export class AdaptiveBatchLimit {
     return this.current;
   }
 
-  /** A batch of `size` items failed for memory. Returns the new limit. */
+  /** What it has learned now, to be given to {@link forgive} if the out-of-memory about to be counted turns out to be one item's. */
+  mark(): LimitMark {
+    return { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood };
+  }
+
+  /**
+   * A batch of `size` items failed for memory. Returns the new limit. A batch of one is counted
+   * and nothing more: no smaller batch exists, so it says nothing about batch size, only that
+   * this item does not fit (or that the device is full for now, which a lower limit cannot cure).
+   */
   onOutOfMemory(size: number): number {
     this.ooms++;
+    if (size <= 1) return this.current;
     this.streak = 0;
     this.failedAt = Math.min(this.failedAt, size);
     // A size just above one that worked means the threshold lies in between: go back to
@@ -50,6 +72,20 @@ export class AdaptiveBatchLimit {
     const back = this.lastGood > 0 && this.lastGood < size ? Math.max(half, this.lastGood) : half;
     this.current = Math.max(1, Math.min(this.current, back, size - 1 || 1));
     if (this.lastGood >= size) this.lastGood = 0; // that success was under other conditions
+    return this.current;
+  }
+
+  /**
+   * The out-of-memory failures since `mark` were one item's, now failed alone: it was in every
+   * batch that failed on the way down, so they taught nothing about the others. Goes back to
+   * what was known at `mark`, keeping any success learned since. A genuine out-of-memory of
+   * another batch in between is forgotten too; it comes back at the next batch that large, as
+   * a probe does (one failed batch, retried, no item lost).
+   */
+  forgive(mark: LimitMark): number {
+    this.failedAt = Math.max(this.failedAt, mark.failedAt);
+    this.lastGood = Math.max(this.lastGood, mark.lastGood);
+    this.current = Math.min(this.max, Math.max(this.current, mark.current));
     return this.current;
   }
 

@@ -194,22 +194,40 @@ export class ModelScheduler {
     const items = unpackSpans(batch.items);
     this.exclusive.delete(target);
     this.inflightItems -= batch.size;
-    this.options.onBatch?.(target, batch.size, performance.now() - batch.sentAt, kind);
     if (kind === 'oom') {
-      target.limit.onOutOfMemory(items.length);
-      if (items.length > 1) {
-        const cap = Math.max(1, Math.floor(items.length / 2));
-        for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
-        this.retries.unshiftAll(items);
-      } else {
-        this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` });
-      }
+      this.outOfMemory(target, items, message);
     } else {
       const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
       this.retry(items, { code, message });
     }
+    // After the limit took the failure in: what it reports (and a server remembers) is the new one.
+    this.options.onBatch?.(target, batch.size, performance.now() - batch.sentAt, kind);
     this.pump();
     this.checkIdle();
+  }
+
+  /**
+   * A larger batch is halved and its items retried at most half as many together; one item
+   * alone is retried until `maxAttempts`, then failed. Each item remembers what the limit knew
+   * before the first of its batches failed: when it fails alone, it was the cause, and the
+   * limit goes back there (the others are not throttled by one item that never fits).
+   */
+  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string): void {
+    const before = target.limit.mark();
+    for (const item of items) {
+      item.limitsBeforeOom ??= new Map();
+      if (!item.limitsBeforeOom.has(target.limit)) item.limitsBeforeOom.set(target.limit, before);
+    }
+    target.limit.onOutOfMemory(items.length);
+    if (items.length > 1) {
+      const cap = Math.max(1, Math.floor(items.length / 2));
+      for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
+      this.retries.unshiftAll(items);
+      return;
+    }
+    for (const failed of this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` })) {
+      for (const [limit, mark] of failed.limitsBeforeOom ?? []) limit.forgive(mark);
+    }
   }
 
   /** A worker died holding these batches. */
@@ -228,16 +246,19 @@ export class ModelScheduler {
    * `lost`: the worker died holding this batch, maybe killed by a neighbour batch in flight
    * beside it (a poison's fatal error, a crash): only an isolated item, which had the worker
    * to itself, is then to blame; a batch of one that merely happened to be small is not.
+   * Returns the items failed for good.
    */
-  private retry(items: WorkItem[], failure: ItemFailure, lost = false): void {
+  private retry(items: WorkItem[], failure: ItemFailure, lost = false): WorkItem[] {
     const alone = items.length === 1 && !lost;
     const cap = Math.max(1, Math.floor(items.length / 2));
     const again: WorkItem[] = [];
+    const failed: WorkItem[] = [];
     for (const item of items) {
       item.attempts++;
       item.lastError = failure;
       if (item.attempts >= this.options.maxAttempts && (item.isolated || alone)) {
         this.options.sink.failed(item, failure, undefined);
+        failed.push(item);
         continue;
       }
       if (item.attempts >= this.options.maxAttempts) item.isolated = true;
@@ -245,6 +266,7 @@ export class ModelScheduler {
       again.push(item);
     }
     this.retries.unshiftAll(again);
+    return failed;
   }
 
   private take(limit: number): WorkItem[] {

@@ -12,6 +12,7 @@ import { RateCounter } from './rate-counter.js';
 import { RecentErrors } from './recent-errors.js';
 import { ServedModel } from './served-model.js';
 import type { ResolvedServeOptions } from './serve-options.js';
+import { exitSummary } from '../worker/index.js';
 
 export type ServePhase = 'starting' | 'ready' | 'closing';
 
@@ -151,7 +152,7 @@ export class ServeCore {
   private onPoolEvent(e: PoolEvent): void {
     switch (e.type) {
       case 'worker-crashed':
-        this.errors.add(e.worker, 'GPUPOOL_E_WORKER_CRASHED', `${e.message.split('\n')[0]} (${e.inflightItems} items back to the queue)`);
+        this.errors.add(e.worker, 'GPUPOOL_E_WORKER_CRASHED', `${exitSummary(e.message, e.logFile)} (${e.inflightItems} items back to the queue)`);
         break;
       case 'worker-gave-up':
         this.errors.add(e.worker, 'GPUPOOL_E_CRASH_LOOP', e.message);

@@ -2,6 +2,7 @@ import type { ModelConfig } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
 import type { PoolWorker } from '../pool/index.js';
 import type { ModelScheduler } from '../scheduler/index.js';
+import { exitSummary } from '../worker/index.js';
 import type { RateCounter } from './rate-counter.js';
 
 /** Worker states in which a worker takes batches. */
@@ -58,7 +59,8 @@ export class ServedModel {
     if (closing) return this.unavailable('the server is shutting down');
     if (!this.scheduler) return this.unavailable(`model "${this.name}" is starting: its workers are loading`);
     if (this.down) {
-      const last = this.workers[0]?.supervisor.lastExit?.split('\n')[0] ?? 'unknown';
+      const lastExit = this.workers[0]?.supervisor.lastExit;
+      const last = lastExit === undefined ? 'unknown' : exitSummary(lastExit);
       return this.unavailable(`every worker of model "${this.name}" gave up after crashing on start (last: ${last}); see the worker logs`);
     }
     if (count > this.maxQueued) {

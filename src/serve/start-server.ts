@@ -8,6 +8,7 @@ import { AllowedRoots } from './allowed-roots.js';
 import { buildApp } from './build-app.js';
 import { JobManager } from './job-manager.js';
 import { LimitStore } from './limit-store.js';
+import { hostPort, listenError } from './listen-error.js';
 import { LiveFeed, liveSnapshot } from './live-feed.js';
 import { OpenApiCollector } from './openapi.js';
 import { ServeCore } from './serve-core.js';
@@ -71,7 +72,10 @@ export async function startServer(input: ServeOptions): Promise<ServeHandle> {
         onEvent: (e) => options.onEvent?.(e),
       });
     }
-    await server.listen({ host: options.host, port: options.port });
+    // Nothing is started yet (workers and replicas start after this): a refusal leaves nothing behind.
+    await server.listen({ host: options.host, port: options.port }).catch((err: unknown) => {
+      throw listenError(err, options.host, options.port);
+    });
     // Devices are read every period while a dashboard watches, every fifth otherwise (an smi
     // tool costs a process per reading where NVML is missing).
     let ticks = 0;
@@ -86,10 +90,9 @@ export async function startServer(input: ServeOptions): Promise<ServeHandle> {
     ready.catch(() => undefined); // the caller decides; an unobserved rejection must not kill the process
     const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
-    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     let closing: Promise<void> | undefined;
     return {
-      url: `http://${host}:${port}`,
+      url: `http://${hostPort(options.host, port)}`,
       app: server,
       core,
       jobs,

@@ -1,4 +1,5 @@
 export * from './answer-polling.js';
+export * from './exit-message.js';
 export * from './resolve-command.js';
 export * from './restart-scheduler.js';
 export * from './worker-log.js';

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
 import { noteSpawnedOnDevices } from '../devices/index.js';
 import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { exitMessage } from './exit-message.js';
 import { InflightBatches } from './inflight-batches.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
@@ -247,9 +248,7 @@ export class WorkerProcess<B> {
     const reason: ExitReason = this.endReason ?? 'exited';
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const tail = this.log.stderrTail();
-    const message = [this.fatalMessage ?? this.endMessage ?? '', `worker ${this.options.id} ${how}`, tail ? `stderr:\n${tail}` : '']
-      .filter(Boolean)
-      .join('; ');
+    const message = exitMessage([this.fatalMessage ?? this.endMessage, `worker ${this.options.id} ${how}`], tail);
     this.log.note(`closed: ${how} (${reason})`);
     this.log.close();
     if (this.startWaiter) {

@@ -35,3 +35,22 @@ test('fatal device error: the worker answers fatal and exits, is recycled; the p
   const logs = fs.readdirSync(logDir).map((f) => fs.readFileSync(path.join(logDir, f), 'utf8')).join('');
   assert.ok((logs.match(/exited with code 70 \(fatal\)/g) ?? []).length >= 3, 'the SDK exits with status 70 after a fatal error');
 });
+
+test('a worker that crashes: the console line names the last line of its stderr (the exception) and its log, not a dangling "stderr:"', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3, (i) => (i === 1 ? { die: 'the decoder thread died' } : { echo: i }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  m:\n    command: ${pyWorker('scripted_worker.py')}\n    devices: cpu\n    max_attempts: 1\n    restart: { backoff: 20ms }\n    batch: { max: 1 }\n`);
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
+  assert.equal(r.code, 1, r.stderr);
+  const log = path.join(dir, '.gpupool', 'out.jsonl', 'logs', 'm_cpu_0_0.log');
+  const crashed = r.stderr.split('\n').filter((l) => l.includes('crashed'));
+  assert.ok(crashed.length > 0, r.stderr);
+  // Items in flight beside it (batch.in_flight) go back too: how many depends on timing.
+  const expected = `worker m/cpu:0/0 exited with code 1; stderr ends: RuntimeError: the decoder thread died (log: ${log})`;
+  for (const line of crashed) {
+    assert.match(line, /^gpupool: worker m\/cpu:0\/0 crashed; \d+ items? go(es)? back to the queue: /);
+    assert.ok(line.endsWith(`queue: ${expected}`), line);
+  }
+  assert.match(fs.readFileSync(log, 'utf8'), /Traceback \(most recent call last\):[^]*RuntimeError: the decoder thread died/);
+});

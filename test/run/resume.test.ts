@@ -203,3 +203,18 @@ test('OOM on CPU: a worker that fails above a cost threshold finishes every item
   const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { learnedLimits: Record<string, Record<string, { limit: number }>> };
   assert.equal(status.learnedLimits.echo['cpu:0'].limit, limit, 'the learned limit is remembered for the next run');
 });
+
+test('OOM on CPU: an item too large even alone fails alone, and the limit the others run and the next run starts at stays batch.max', async () => {
+  const dir = tempDir();
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3_000, (i) => (i === 6 ? { n: i, cost: 1e9 } : { n: i }));
+  const out = path.join(dir, 'out.jsonl');
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('oom_worker.py')}\n    devices: cpu\n    batch: { max: 64 }\n    env: { OOM_COST_LIMIT: "1000" }\n`);
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
+  const lines = readOutput(out);
+  assert.deepEqual(lines.filter((l) => l.error).map((l) => [l.id, l.error!.code]), [[7, 'GPUPOOL_E_OUT_OF_MEMORY']], r.stderr);
+  assert.equal(lines.filter((l) => l.output).length, 2_999);
+  const limit = (JSON.parse(r.stdout) as { batchLimits: Record<string, number> }).batchLimits['cpu:0'];
+  assert.equal(limit, 64, 'one item that never fits lowered the limit of the others');
+  const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { learnedLimits: Record<string, Record<string, { limit: number }>> };
+  assert.equal(status.learnedLimits.echo['cpu:0'].limit, 64, 'the next run would start lower');
+});

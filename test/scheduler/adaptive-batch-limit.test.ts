@@ -65,3 +65,26 @@ test('after long stability it probes above the failed size again, once, then set
   assert.ok(l.ooms - before <= 1, `${l.ooms - before} probes in 500 batches`);
   assert.ok(tail.filter((v) => v < 20).length === 0);
 });
+
+test('a batch of one out of memory is counted and teaches nothing: the limit neither drops nor stops growing', () => {
+  const l = new AdaptiveBatchLimit({ max: 64, growAfter: 2 });
+  assert.equal(l.onOutOfMemory(64), 32);
+  assert.equal(l.onOutOfMemory(1), 32);
+  assert.equal(l.ooms, 2);
+  for (let i = 0; i < 2; i++) l.onSuccess(32);
+  assert.ok(l.value > 32, `limit ${l.value} did not grow after a failure of one item alone`);
+});
+
+test('forgive goes back to what was known before the failures of one item', () => {
+  const l = new AdaptiveBatchLimit({ max: 64, growAfter: 2 });
+  for (let i = 0; i < 4; i++) l.onSuccess(64);
+  const mark = l.mark();
+  l.onOutOfMemory(64);
+  l.onOutOfMemory(32);
+  l.onOutOfMemory(16);
+  assert.equal(l.value, 8);
+  assert.equal(l.forgive(mark), 64);
+  // The ceiling is gone with it: no growth stops below 64, and it stays there.
+  for (let i = 0; i < 10; i++) l.onSuccess(64);
+  assert.equal(l.value, 64);
+});

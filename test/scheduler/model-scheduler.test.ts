@@ -144,13 +144,17 @@ test('out-of-memory splits the batch and halves the limit; nothing fails', async
   assert.ok(l <= 10 && l >= 5, `limit ${l}`);
 });
 
-test('an item that does not fit even alone fails with GPUPOOL_E_OUT_OF_MEMORY after max_attempts', async () => {
-  const h = harness({ max: 8, answer: (s, b, items) => (items.includes(5) ? s.onFailed(b, 'oom', 'too big') : s.onResult(b, items, undefined)) });
-  for (let i = 0; i < 20; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+test('an item that does not fit even alone fails with GPUPOOL_E_OUT_OF_MEMORY after max_attempts, and does not throttle the others', async () => {
+  const h = harness({ max: 64, answer: (s, b, items) => (items.includes(5) ? s.onFailed(b, 'oom', 'too big') : s.onResult(b, items, undefined)) });
+  for (let i = 0; i < 1000; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
   h.scheduler.endInput();
   await h.scheduler.whenIdle();
-  assert.equal(h.done.size, 19);
+  assert.equal(h.done.size, 999);
   assert.equal(h.failed.get(5)?.code, 'GPUPOOL_E_OUT_OF_MEMORY');
+  // The halvings on its way down are taken back once it fails alone: batch.max again, and the
+  // 999 others ran in far fewer batches than one each.
+  assert.equal(h.targets[0].limit.value, 64);
+  assert.ok(h.targets[0].sizes.length < 60, `${h.targets[0].sizes.length} batches: ${h.targets[0].sizes.slice(-10).join(' ')}`);
 });
 
 test('batches lost with a dead worker are retried', async () => {

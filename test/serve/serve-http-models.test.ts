@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { isAlive, killAtEnd } from '../helpers/processes.js';
 import { call, cpuModel, startServer, waitFor, type RunningServer } from './serve-helpers.js';
 
@@ -37,6 +37,15 @@ test('a `kind: http` model is served beside a process model: proxied, ready, lis
     assert.equal(m?.kind, 'http');
     return m!.itemsPerSecond > 0 ? true : undefined;
   });
+});
+
+test('gpupool infer on a `kind: http` model says infer does not apply and where its routes are, rather than a bug', async () => {
+  assert.ok(server, 'the server of the test above');
+  const r = await runCli(['infer', '--url', server.url, '-m', 'web', '1']);
+  assert.equal(r.code, 2, r.stderr);
+  const url = server.url.replace(/[.]/g, '\\.');
+  assert.match(r.stderr, new RegExp(`GPUPOOL_E_USAGE: model "web" is \`kind: http\`: gpupool infer does not apply to it .*: echo\\); call its own server's routes, proxied at ${url}/v1/models/web/<path>`));
+  assert.equal(r.stdout, '');
 });
 
 test('a `kind: http` server does not outlive a gpupool serve killed with SIGKILL (no exit handler runs then)', async () => {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli, tempDir, writeConfig } from '../helpers/cli.js';
+import { runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { cpuModel, startServer, type RunningServer } from './serve-helpers.js';
 
@@ -16,8 +16,9 @@ after(async () => {
 const pids = killAtEnd();
 
 before(async () => {
-  one = await startServer(cpuModel('echo', 'noop_worker.py'), ['--token', 't0k'], { pids });
-  two = await startServer(cpuModel('echo', 'noop_worker.py') + cpuModel('scripted', 'scripted_worker.py', '    max_attempts: 1\n'), [], { pids });
+  // Limits below the 1,024 inputs infer once sent per request: one bounds the queue, two the request.
+  one = await startServer(cpuModel('echo', 'noop_worker.py'), ['--token', 't0k', '--max-queued', '37'], { pids });
+  two = await startServer(cpuModel('echo', 'noop_worker.py') + cpuModel('scripted', 'scripted_worker.py', '    max_attempts: 1\n'), ['--max-inputs', '100'], { pids });
 });
 
 test('gpupool infer sends its inputs to a running server and prints one output per line', async () => {
@@ -27,6 +28,16 @@ test('gpupool infer sends its inputs to a running server and prints one output p
   const r = await runCli(['infer', '--url', one.url, '{"a": 1}', '42', 'plain text', '-i', file], { env: { GPUPOOL_TOKEN: 't0k' } });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ a: 1 }, 42, 'plain text', { from: 'file' }, [1, 2]]);
+});
+
+test('gpupool infer -i sizes its requests from the server\'s --max-inputs and --max-queued, and writes every output once, in order', async () => {
+  const file = writeJsonl(path.join(tempDir(), 'many.jsonl'), 2_500);
+  const expected = fs.readFileSync(file, 'utf8');
+  for (const [server, env] of [[one, { GPUPOOL_TOKEN: 't0k' }], [two, {}]] as const) {
+    const r = await runCli(['infer', '--url', server.url, '-m', 'echo', '-i', file], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, expected);
+  }
 });
 
 test('gpupool infer reads JSONL from stdin with -i -, and asks for -m when the server runs several models', async () => {
@@ -114,6 +125,34 @@ test('gpupool infer: a server that never answers times out after --timeout and s
     const spaced = await runCli(command, { env: { GPUPOOL_TOKEN: 'two words' } });
     assert.equal(spaced.code, 2, `${command[0]}: ${spaced.stderr}`);
     assert.match(spaced.stderr, /GPUPOOL_E_USAGE: --token \(or GPUPOOL_TOKEN\) must be visible ASCII characters with no spaces/);
+  }
+});
+
+test('gpupool infer: an HTTP error that is not gpupool\'s (a model server\'s, a proxy\'s) is said with its status and body start, not as a bug', async () => {
+  // What a proxy or a model server in front may answer: a list of models, then its own errors.
+  const answers: Record<string, [number, string]> = {
+    json: [404, '{"error": "no route /infer"}'],
+    html: [502, '<html><body><h1>502 Bad Gateway</h1></body></html>'],
+    other: [500, '{"code": "SOME_OTHER_CODE", "message": "x"}'],
+  };
+  const foreign = http.createServer((req, res) => {
+    if (req.url === '/v1/models') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.keys(answers).map((name) => ({ name, kind: 'process', maxQueued: 1024 }))));
+    // No /openapi.json here, as behind a proxy that passes only /v1/… on: infer keeps its default size.
+    const [status, body] = answers[req.url!.split('/')[3]] ?? [404, 'not found'];
+    res.writeHead(status).end(body);
+  });
+  await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(foreign.address() as net.AddressInfo).port}`;
+  try {
+    for (const [model, [status, body]] of Object.entries(answers)) {
+      const r = await runCli(['infer', '--url', url, '-m', model, '1']);
+      assert.equal(r.code, 15, `${model}: ${r.stderr}`);
+      const quoted = body.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      assert.match(r.stderr, new RegExp(`GPUPOOL_E_HTTP_STATUS: ${url}/v1/models/${model}/infer answered HTTP ${status} [A-Za-z ]+, an error that is not gpupool's \\(its body has no gpupool code\\): ${quoted}`));
+      assert.doesNotMatch(r.stderr, /GPUPOOL_E_INTERNAL/);
+    }
+  } finally {
+    foreign.close();
   }
 });
 

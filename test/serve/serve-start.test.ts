@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { runCli, tempDir, writeConfig } from '../helpers/cli.js';
@@ -57,4 +59,41 @@ test('a second server on the same state directory is refused, naming the first',
   const second = await runCli(['serve', '-c', path.join(dir, 'gpupool.yaml'), '--port', '0', '--state-dir', path.join(dir, 'state')]);
   assert.equal(second.code, 10, second.stderr);
   assert.match(second.stderr, new RegExp(`GPUPOOL_E_JOURNAL_LOCKED: the journal in .*state/server is in use by PID ${running.child.pid}`));
+});
+
+/** Processes of this user whose environment holds `marker` (read from /proc: a worker leaves its server's tree when that exits). */
+function processesWith(marker: string): number[] {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker);
+    } catch {
+      return false; // gone, or another user's
+    }
+  }).map(Number);
+}
+
+test('a host or port it cannot listen on is a usage error naming both and the cause, and leaves no process behind', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as net.AddressInfo).port;
+  const marker = `GPUPOOL_TEST_LISTEN_${process.pid}_${Date.now()}`;
+  const model = cpuModel('echo', 'noop_worker.py', `    env: { ${marker}: "1" }\n`);
+  const cases: [string[], RegExp][] = [
+    [['--port', String(port)], new RegExp(`GPUPOOL_E_USAGE: cannot listen on 127\\.0\\.0\\.1:${port}: port ${port} is taken by another process \\(EADDRINUSE\\); choose another --port`)],
+    // .invalid never resolves (RFC 6761); without DNS at all the lookup fails otherwise (EAI_AGAIN).
+    [['--host', 'no-such-host.invalid', '--token', 't'], /GPUPOOL_E_USAGE: cannot listen on no-such-host\.invalid:\d+: --host "no-such-host\.invalid" does not resolve to an address \((ENOTFOUND|EAI_AGAIN|EAI_FAIL)\)/],
+    // TEST-NET-1 (RFC 5737): no machine's own address.
+    [['--host', '192.0.2.1', '--token', 't'], /GPUPOOL_E_USAGE: cannot listen on 192\.0\.2\.1:\d+: 192\.0\.2\.1 is not an address of this machine \(EADDRNOTAVAIL\)/],
+  ];
+  try {
+    for (const [args, message] of cases) {
+      const r = await serve(model, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /GPUPOOL_E_INTERNAL|\n\s+at /);
+    }
+  } finally {
+    taken.close();
+  }
+  assert.deepEqual(processesWith(marker), [], 'a worker outlived the server that could not listen');
 });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
 import { checkBearerToken } from '../../serve/bearer-token.js';
+import { chooseInferModel, inputsPerRequest } from './infer-target.js';
 import { ServerClient } from './server-client.js';
 
 interface InferFlags {
@@ -12,9 +13,6 @@ interface InferFlags {
   input?: string;
   timeout?: string;
 }
-
-/** Inputs per request: well under the server's default --max-inputs (4096). */
-const CHUNK = 1024;
 
 /**
  * `gpupool infer`: a one-off call to a running `gpupool serve`, so a command-line call never
@@ -42,11 +40,12 @@ export function registerInferCommand(program: Command): void {
         timeoutMs = parseDuration(flags.timeout);
         if (timeoutMs === undefined || timeoutMs < 1) throw new GpupoolError('GPUPOOL_E_USAGE', `--timeout must be a duration like "30s", got "${flags.timeout}"`);
       }
-      const client = new ServerClient(url, token);
-      const model = flags.model ?? (await client.onlyModel());
+      const client = new ServerClient(url, token, timeoutMs);
+      const model = chooseInferModel(await client.models(), flags.model, url);
+      const perRequest = inputsPerRequest(model, await client.maxInputsPerRequest());
       let failed = 0;
-      for (let i = 0; i < inputs.length; i += CHUNK) {
-        const outputs = await client.infer(model, inputs.slice(i, i + CHUNK), timeoutMs);
+      for (let i = 0; i < inputs.length; i += perRequest) {
+        const outputs = await client.infer(model.name, inputs.slice(i, i + perRequest));
         let text = '';
         for (const o of outputs) {
           if (isItemError(o)) failed++;

@@ -1,33 +1,70 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ERROR_CODES, GpupoolError, type ErrorCode } from '../../errors/index.js';
+import { ERROR_CODES, GpupoolError, isGpupoolError, type ErrorCode } from '../../errors/index.js';
+import { foreignHttpError } from './foreign-http-error.js';
+
+/** A model as `GET /v1/models` lists it: what `gpupool infer` reads of it. */
+export interface ServedModelInfo {
+  readonly name: string;
+  /** `process` (gpupool's batcher answers /infer) or `http` (its own server's routes, proxied). */
+  readonly kind: string;
+  /** Items of online requests it queues or runs at most (--max-queued); 0 for `kind: http`. */
+  readonly maxQueued: number;
+}
 
 /** The server's HTTP API, with its error bodies turned back into registry errors. */
 export class ServerClient {
+  /**
+   * `timeoutMs`: the deadline of each infer request (--timeout). Every request, the first ones
+   * that only read the server's models included, gives up on a server silent for that long and
+   * some (300 s without it).
+   */
   constructor(
     private readonly url: string,
     private readonly token: string | undefined,
+    private readonly timeoutMs?: number,
   ) {}
 
   /** How long a request may go without a byte from the server: a request's own deadline, and some. */
-  private idleMs(timeoutMs?: number): number {
-    return timeoutMs === undefined ? DEFAULT_IDLE_MS : timeoutMs + DEADLINE_SLACK_MS;
+  private get idleMs(): number {
+    return this.timeoutMs === undefined ? DEFAULT_IDLE_MS : this.timeoutMs + DEADLINE_SLACK_MS;
   }
 
-  async onlyModel(): Promise<string> {
-    const models = (await this.request('GET', '/v1/models')) as { name: string; kind: string }[];
-    if (models.length === 1) return models[0].name;
-    throw new GpupoolError('GPUPOOL_E_MODEL_REQUIRED', `the server at ${this.url} runs several models (${models.map((m) => m.name).join(', ')}): choose one with -m`);
+  async models(): Promise<ServedModelInfo[]> {
+    const models = await this.request('GET', '/v1/models');
+    if (!Array.isArray(models)) throw this.notGpupool('/v1/models', 'a list of models');
+    return models as ServedModelInfo[];
   }
 
-  async infer(model: string, inputs: unknown[], timeoutMs?: number): Promise<unknown[]> {
-    const body = { inputs, ...(timeoutMs ? { timeout_ms: timeoutMs } : {}) };
-    const answer = (await this.request('POST', `/v1/models/${encodeURIComponent(model)}/infer`, body, true, this.idleMs(timeoutMs))) as { outputs: unknown[] };
-    return answer.outputs;
+  /**
+   * Most inputs one infer request may carry (`--max-inputs`), as the server's OpenAPI document
+   * gives it: `maxItems` of the infer body's `inputs`, the schema it validates requests
+   * against. Undefined when the document does not say, or is not there (a proxy in front that
+   * passes only /v1/… on).
+   */
+  async maxInputsPerRequest(): Promise<number | undefined> {
+    let document: OpenApiInferBody | null;
+    try {
+      document = (await this.request('GET', '/openapi.json')) as OpenApiInferBody | null;
+    } catch (err) {
+      if (isGpupoolError(err) && (err.code === 'GPUPOOL_E_HTTP_STATUS' || err.code === 'GPUPOOL_E_NOT_FOUND')) return undefined;
+      throw err;
+    }
+    const max = document?.paths?.['/v1/models/{model}/infer']?.post?.requestBody?.content?.['application/json']?.schema?.properties?.inputs?.maxItems;
+    return typeof max === 'number' && Number.isInteger(max) && max >= 1 ? max : undefined;
+  }
+
+  async infer(model: string, inputs: unknown[]): Promise<unknown[]> {
+    const route = `/v1/models/${encodeURIComponent(model)}/infer`;
+    const body = { inputs, ...(this.timeoutMs ? { timeout_ms: this.timeoutMs } : {}) };
+    const answer = (await this.request('POST', route, body, true)) as { outputs?: unknown } | null;
+    if (!Array.isArray(answer?.outputs) || answer.outputs.length !== inputs.length) throw this.notGpupool(route, `{"outputs": [...]} with ${inputs.length} outputs`);
+    return answer.outputs as unknown[];
   }
 
   /** `keepOutputs`: an error body that carries per-input outputs (every input failed) is returned, not thrown. */
-  private async request(method: string, route: string, body?: unknown, keepOutputs = false, idleMs = this.idleMs()): Promise<unknown> {
+  private async request(method: string, route: string, body?: unknown, keepOutputs = false): Promise<unknown> {
+    const idleMs = this.idleMs;
     let res: Exchanged;
     try {
       const headers: Record<string, string> = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) };
@@ -45,14 +82,27 @@ export class ServerClient {
     try {
       json = JSON.parse(text);
     } catch {
+      if (status < 200 || status >= 300) throw foreignHttpError(`${this.url}${route}`, status, text);
       throw new GpupoolError('GPUPOOL_E_SERVER_UNREACHABLE', `${this.url}${route} answered ${status} with a body that is not JSON; is it a gpupool server? ${text.slice(0, 120)}`);
     }
     if (status >= 200 && status < 300) return json;
-    const e = json as { code?: string; message?: string; outputs?: unknown[] };
+    const e = (json ?? {}) as { code?: unknown; message?: unknown; outputs?: unknown };
     if (keepOutputs && Array.isArray(e.outputs)) return { outputs: e.outputs };
-    const code = (e.code && e.code in ERROR_CODES ? e.code : 'GPUPOOL_E_INTERNAL') as ErrorCode;
-    throw new GpupoolError(code, `${e.message ?? `HTTP ${status}`} (from ${this.url})`);
+    // Only a body of gpupool's own is one of its errors; any other (a `kind: http` model's
+    // server, a proxy in front) is shown as it came, not taken for a bug of gpupool's.
+    if (typeof e.code !== 'string' || !Object.hasOwn(ERROR_CODES, e.code)) throw foreignHttpError(`${this.url}${route}`, status, text);
+    throw new GpupoolError(e.code as ErrorCode, `${typeof e.message === 'string' ? e.message : `HTTP ${status}`} (from ${this.url})`);
   }
+
+  /** A 2xx answer that is not what gpupool serve sends there. */
+  private notGpupool(route: string, expected: string): GpupoolError {
+    return new GpupoolError('GPUPOOL_E_SERVER_UNREACHABLE', `${this.url}${route} answered, but not ${expected} as gpupool serve does; is it a gpupool server?`);
+  }
+}
+
+/** The path through the OpenAPI document to the bound on an infer request's inputs; any step may be missing. */
+interface OpenApiInferBody {
+  paths?: Record<string, { post?: { requestBody?: { content?: Record<string, { schema?: { properties?: { inputs?: { maxItems?: unknown } } } }> } } }>;
 }
 
 /** Without --timeout, as long as fetch waited for an answer's headers. */
