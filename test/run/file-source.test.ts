@@ -180,8 +180,8 @@ test('a file or folder whose name is not UTF-8 is an input that fails alone, nam
     [4, 'e\uFFFD.png', false],
   ]);
   const [file, folder] = [all[1], all[2]] as { parseError: string }[];
-  assert.match(file.parseError, /^the name of the file .*b\uFFFD\.png is not UTF-8 \(shown with U\+FFFD for its bad bytes\): JSON cannot name it; rename it, then run again with --fresh or into another output \(a renamed file changes the folder's listing\)$/);
-  assert.match(folder.parseError, /^the name of the folder .*c\uFFFD is not UTF-8 .*, so none of its files is an input; rename it, then run again/);
+  assert.match(file.parseError, /^the name of the file .*b\uFFFD\.png is not UTF-8 \(shown with U\+FFFD for its bad bytes\): JSON cannot name it; rename it and run again \(gpupool run then runs the renamed file; where a changed folder is refused, a --shard by position or a serve or submit job, run with --fresh or into another output\)$/);
+  assert.match(folder.parseError, /^the name of the folder .*c\uFFFD is not UTF-8 .*, so none of its files is an input; rename it and run again \(gpupool run then runs the renamed file/);
   const globbed = await records(FileSource.glob(path.join(dir, '**', '*.png')));
   assert.deepEqual(globbed.map((r) => path.basename(String(r.id))), ['a.png', 'b\uFFFD.png', 'c\uFFFD', 'd.png', 'e\uFFFD.png']);
   const shallow = await records(FileSource.glob(path.join(dir, '*.png')));
