@@ -38,7 +38,10 @@ export function toGpupoolError(err: unknown, request: FastifyRequest, bodyLimit:
       return new GpupoolError('GPUPOOL_E_BODY_TOO_LARGE', `the request body is larger than this server takes: ${bodyLimit} bytes (--body-limit)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
       const type = request.headers['content-type'] ?? '(none)';
-      return new GpupoolError('GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type}" is not accepted by ${request.method} ${request.url}: send application/json`);
+      // POST /v1/jobs also takes a JSONL body (its own parser); every other route, JSON alone.
+      const jobs = request.method === 'POST' && request.url.split('?')[0] === '/v1/jobs';
+      const accepted = jobs ? 'application/json, or application/x-ndjson for a JSONL body' : 'application/json';
+      return new GpupoolError('GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type}" is not accepted by ${request.method} ${request.url}: send ${accepted}`);
     }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new GpupoolError('GPUPOOL_E_BAD_REQUEST', 'the body is empty but Content-Type says application/json: send a JSON object');

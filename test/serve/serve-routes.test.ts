@@ -73,8 +73,10 @@ test('bad requests get 400/413/415 registry bodies naming the bad value and what
   assertErrorBody(await infer('inputs=1', { 'content-type': 'text/plain' }), 415, 'GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE', /Content-Type "text\/plain" is not accepted/);
   // JSONL is for POST /v1/jobs only: here it is a media type like any other the route does not take.
   for (const type of ['application/x-ndjson', 'application/jsonl']) {
-    assertErrorBody(await infer('{"inputs": [1]}\n', { 'content-type': type }), 415, 'GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE', new RegExp(`Content-Type "${type}" is not accepted by POST /v1/models/echo/infer: send application/json`));
+    assertErrorBody(await infer('{"inputs": [1]}\n', { 'content-type': type }), 415, 'GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE', new RegExp(`Content-Type "${type}" is not accepted by POST /v1/models/echo/infer: send application/json$`));
   }
+  // Where JSONL is taken, the refusal says so.
+  assertErrorBody(await call(server.url, 'POST', '/v1/jobs?model=echo', '1\n', { 'content-type': 'text/plain' }), 415, 'GPUPOOL_E_UNSUPPORTED_MEDIA_TYPE', /is not accepted by POST \/v1\/jobs\?model=echo: send application\/json, or application\/x-ndjson for a JSONL body$/);
   assertErrorBody(await infer({ inputs: ['x'.repeat(70_000)] }), 413, 'GPUPOOL_E_BODY_TOO_LARGE', /larger than this server takes: 65536 bytes \(--body-limit\)/);
   assertErrorBody(await call(server.url, 'POST', '/v1/models/bad%20name/infer', { inputs: [1] }), 400, 'GPUPOOL_E_BAD_REQUEST', /params\/model must match pattern/);
 });
