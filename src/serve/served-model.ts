@@ -61,7 +61,8 @@ export class ServedModel {
     if (this.down) {
       const lastExit = this.workers[0]?.supervisor.lastExit;
       const last = lastExit === undefined ? 'unknown' : exitSummary(lastExit);
-      return this.unavailable(`every worker of model "${this.name}" gave up after crashing on start (last: ${last}); see the worker logs`);
+      // Not NOT_READY with a Retry-After: nothing will answer until the server restarts, so a client that waits and retries waits for nothing.
+      return new GpupoolError('GPUPOOL_E_CRASH_LOOP', `every worker of model "${this.name}" gave up after crashing on start (last: ${last}); see the worker logs, fix the model and restart the server`);
     }
     if (count > this.maxQueued) {
       return new GpupoolError(

@@ -156,6 +156,34 @@ test('gpupool infer: an HTTP error that is not gpupool\'s (a model server\'s, a 
   }
 });
 
+test('gpupool infer sends a request refused for load (429) or readiness (503 NOT_READY) again after Retry-After: each input answered once', async () => {
+  const refusals = [
+    [429, 'GPUPOOL_E_OVERLOADED', 'model "m" has 1024 items queued (--max-queued 1024): retry later'],
+    [503, 'GPUPOOL_E_NOT_READY', 'no worker of model "m" is ready'],
+  ] as const;
+  const sent: number[] = [];
+  const server = http.createServer((req, res) => {
+    if (req.url === '/v1/models') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[{"name": "m", "kind": "process", "maxQueued": 1024}]');
+    if (req.url !== '/v1/models/m/infer') return void res.writeHead(404).end('not found');
+    sent.push(Date.now());
+    const refusal = refusals[sent.length - 1];
+    if (refusal) return void res.writeHead(refusal[0], { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ code: refusal[1], message: refusal[2] }));
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ outputs: (JSON.parse(body) as { inputs: unknown[] }).inputs })));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const r = await runCli(['infer', '--url', `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, '-m', 'm', '7']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '7\n');
+    assert.equal(sent.length, 3, 'twice refused, then answered');
+    assert.ok(sent[1] - sent[0] >= 900 && sent[2] - sent[1] >= 900, `waited Retry-After between sends: ${sent[1] - sent[0]}, ${sent[2] - sent[1]} ms`);
+  } finally {
+    server.close();
+  }
+});
+
 /** A port nothing listens on: taken from the OS, then given back. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {

@@ -75,7 +75,7 @@ test('when every worker of a model gives up, /readyz says so, requests get 503 a
     return ((await call(server!.url, 'GET', '/v1/workers')).json() as Worker[])[0].state === 'given-up' ? r : undefined;
   });
   assertErrorBody(down, 503, 'GPUPOOL_E_NOT_READY', /no ready worker for model "fragile" \(0 of 1 workers ready\)/);
-  assertErrorBody(await call(server.url, 'POST', '/v1/models/fragile/infer', { inputs: [1] }), 503, 'GPUPOOL_E_NOT_READY', /every worker of model "fragile" gave up after crashing on start \(last: .*\); see the worker logs/);
+  assertErrorBody(await call(server.url, 'POST', '/v1/models/fragile/infer', { inputs: [1] }), 503, 'GPUPOOL_E_CRASH_LOOP', /every worker of model "fragile" gave up after crashing on start \(last: .*\); see the worker logs, fix the model and restart the server/);
   const failed = await waitFor('the job to fail', async () => {
     const j = (await call(server!.url, 'GET', `/v1/jobs/${job.id}`)).json() as { state: string; error: { code: string; message: string } | null };
     return j.state === 'failed' ? j : undefined;

@@ -54,10 +54,27 @@ export class ServerClient {
     return typeof max === 'number' && Number.isInteger(max) && max >= 1 ? max : undefined;
   }
 
+  /**
+   * One infer request. Refused for load (429 GPUPOOL_E_OVERLOADED: other clients fill the queue)
+   * or while no worker is ready (503 GPUPOOL_E_NOT_READY: a worker restarting), it is sent again
+   * after the server's Retry-After, for up to {@link RETRY_FOR_MS} in all: nothing of a refused
+   * request ran, so sending it again runs no input twice.
+   */
   async infer(model: string, inputs: unknown[]): Promise<unknown[]> {
     const route = `/v1/models/${encodeURIComponent(model)}/infer`;
     const body = { inputs, ...(this.timeoutMs ? { timeout_ms: this.timeoutMs } : {}) };
-    const answer = (await this.request('POST', route, body, true)) as { outputs?: unknown } | null;
+    const giveUpAt = Date.now() + RETRY_FOR_MS;
+    let answer: { outputs?: unknown } | null;
+    for (;;) {
+      try {
+        answer = (await this.request('POST', route, body, true)) as { outputs?: unknown } | null;
+        break;
+      } catch (err) {
+        const waitMs = retryAfterMs(err);
+        if (waitMs === undefined || Date.now() + waitMs > giveUpAt) throw err;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
     if (!Array.isArray(answer?.outputs) || answer.outputs.length !== inputs.length) throw this.notGpupool(route, `{"outputs": [...]} with ${inputs.length} outputs`);
     return answer.outputs as unknown[];
   }
@@ -91,7 +108,10 @@ export class ServerClient {
     // Only a body of gpupool's own is one of its errors; any other (a `kind: http` model's
     // server, a proxy in front) is shown as it came, not taken for a bug of gpupool's.
     if (typeof e.code !== 'string' || !Object.hasOwn(ERROR_CODES, e.code)) throw foreignHttpError(`${this.url}${route}`, status, text);
-    throw new GpupoolError(e.code as ErrorCode, `${typeof e.message === 'string' ? e.message : `HTTP ${status}`} (from ${this.url})`);
+    const retryAfterS = res.retryAfter === undefined ? undefined : Number(res.retryAfter);
+    throw new GpupoolError(e.code as ErrorCode, `${typeof e.message === 'string' ? e.message : `HTTP ${status}`} (from ${this.url})`, {
+      ...(retryAfterS !== undefined && Number.isFinite(retryAfterS) && retryAfterS >= 0 ? { details: { retryAfterS } } : {}),
+    });
   }
 
   /** A 2xx answer that is not what gpupool serve sends there. */
@@ -105,6 +125,19 @@ interface OpenApiInferBody {
   paths?: Record<string, { post?: { requestBody?: { content?: Record<string, { schema?: { properties?: { inputs?: { maxItems?: unknown } } } }> } } }>;
 }
 
+/** How long an infer request refused for load or readiness is sent again, in all. */
+const RETRY_FOR_MS = 120_000;
+/** The longest wait between two sends, whatever Retry-After says. */
+const MAX_RETRY_WAIT_MS = 10_000;
+const RETRIED: readonly ErrorCode[] = ['GPUPOOL_E_OVERLOADED', 'GPUPOOL_E_NOT_READY'];
+
+/** How long to wait before sending a refused request again, or undefined for an error that is not retried. */
+function retryAfterMs(err: unknown): number | undefined {
+  if (!isGpupoolError(err) || !RETRIED.includes(err.code)) return undefined;
+  const seconds = (err.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 1;
+  return Math.min(MAX_RETRY_WAIT_MS, Math.max(100, seconds * 1000));
+}
+
 /** Without --timeout, as long as fetch waited for an answer's headers. */
 const DEFAULT_IDLE_MS = 300_000;
 /** With --timeout, the server answers the deadline itself: this long more for that answer to come. */
@@ -114,6 +147,7 @@ interface Exchanged {
   readonly status: number;
   readonly text: string;
   readonly location?: string;
+  readonly retryAfter?: string;
 }
 
 /**
@@ -128,7 +162,7 @@ function exchange(url: string, method: string, headers: Record<string, string>, 
     const req = (target.protocol === 'https:' ? https : http).request(target, { method, headers: sent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), location: res.headers.location }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), location: res.headers.location, retryAfter: res.headers['retry-after'] }));
       res.on('error', reject);
     });
     req.setTimeout(idleMs, () => req.destroy(Object.assign(new Error(`no answer in ${idleMs} ms`), { code: 'ETIMEDOUT' })));
