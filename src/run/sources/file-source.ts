@@ -100,14 +100,16 @@ export class FileSource implements InputSource {
   private static async listed(walk: Walk, skipPaths: readonly string[], shard?: Shard): Promise<FileSource> {
     const skip = skipSet(skipPaths);
     const listing = ListingSpill.create();
-    const digest = new ListingDigest(walk.root);
+    const digest = new ListingDigest();
+    const relative = relativeTo(walk.root);
     try {
       for await (const entry of walkFiles(walk.root, walk.realRoot, { skip, depth: walk.depth })) {
         // A folder whose name is not UTF-8 may hold matches: it fails as an input whatever the glob.
         if (walk.match && entry.notUtf8 !== 'folder' && !walk.match(entry.path)) continue;
-        if (shard && !shardOwnsName(shard, nameInWalk(walk.root, entry.path))) continue;
+        const kept = keptEntry(relative, entry);
+        if (shard && !shardOwnsName(shard, slashed(kept.relative))) continue;
         listing.add(encodeEntry(entry));
-        digest.add(entry);
+        digest.add(kept);
       }
       listing.flush();
     } catch (err) {
@@ -127,8 +129,8 @@ export class FileSource implements InputSource {
     const then = /^(\d+) files?, listing sha256 [0-9a-f]{32}$/.exec(former);
     if (then === null) return false;
     if (Number(then[1]) > this.files) return 'it holds fewer files than then: a file was removed or renamed';
-    const digest = new ListingDigest(this.walk.root);
-    for (const listed of this.listing.first(Number(then[1]))) digest.add(decodeEntry(listed));
+    const digest = new ListingDigest();
+    for (const entry of this.keptEntries(Number(then[1]))) digest.add(entry);
     return digest.state() === former || `its first ${then[1]} files in walk order are not those of then: a file was added before others, removed or renamed`;
   }
 
@@ -154,10 +156,10 @@ export class FileSource implements InputSource {
     if (former === this.state || !hasKeptListing(stateDir, former)) return undefined;
     return {
       forEachPair: (visit) => {
-        const digest = new ListingDigest(this.walk.root);
+        const digest = new ListingDigest();
         const then = (function* () {
           for (const entry of readKeptListing(stateDir, former)) {
-            digest.addKept(entry);
+            digest.add(entry);
             yield entry;
           }
         })();
@@ -169,10 +171,10 @@ export class FileSource implements InputSource {
     };
   }
 
-  /** The listing as kept beside a journal, read from the spill. */
-  private *keptEntries(): Generator<KeptEntry> {
+  /** The first `count` entries of the listing (all by default) as kept beside a journal, read from the spill. */
+  private *keptEntries(count = this.files): Generator<KeptEntry> {
     const relative = relativeTo(this.walk.root);
-    for (const listed of this.listing.first(this.files)) yield keptEntry(relative, decodeEntry(listed));
+    for (const listed of this.listing.first(count)) yield keptEntry(relative, decodeEntry(listed));
   }
 
   fractionRead(): number | undefined {
@@ -217,9 +219,8 @@ function decodeEntry(listed: string): WalkEntry {
   return kind === 'f' ? { path: p } : { path: p, notUtf8: kind === 'U' ? 'folder' : 'file' };
 }
 
-/** A file's path from where the walk starts, with `/` whatever the OS: the same on every machine that mounts the folder elsewhere. */
-function nameInWalk(root: string, file: string): string {
-  const relative = path.relative(root, file);
+/** A file's path from where the walk starts (`relative`, the OS's separators) with `/` whatever the OS: the same on every machine that mounts the folder elsewhere. */
+function slashed(relative: string): string {
   return path.sep === '/' ? relative : relative.split(path.sep).join('/');
 }
 
@@ -245,18 +246,8 @@ class ListingDigest {
   readonly #hash = createHash('sha256');
   files = 0;
 
-  readonly #relative: (p: string) => string;
-
-  constructor(root: string) {
-    this.#relative = relativeTo(root);
-  }
-
-  add(entry: WalkEntry): void {
-    this.addKept(keptEntry(this.#relative, entry));
-  }
-
   /** A file's digest is of its path alone, as before names were checked; a name that is not UTF-8 is marked with its kind. */
-  addKept(entry: KeptEntry): void {
+  add(entry: KeptEntry): void {
     if (entry.kind !== 'f') this.#hash.update(`\0${entry.kind}`);
     this.#hash.update(entry.relative).update('\0');
     this.files++;

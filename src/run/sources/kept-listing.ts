@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { classifyWriteError } from '../../store/journal-errors.js';
+import { PathSplitter } from './listing-spill.js';
 
 /** An entry as kept: its kind (`f` a file, `u`/`U` a file/folder whose name is not UTF-8) and its path from where the walk starts. */
 export interface KeptEntry {
@@ -15,7 +16,6 @@ export interface KeptEntry {
 const PREFIX = 'listing-';
 /** The first entry names the format and the state the listing is of, so a file is never taken for another state's. */
 const MAGIC = 'gpupool-listing-1';
-const END = 0;
 const CHUNK_BYTES = 64 * 1024;
 
 /** `<stateDir>/listing-<hash of the state>`: one file per listing state, so writing one never touches another. */
@@ -127,20 +127,12 @@ export function* readKeptListing(stateDir: string, state: string): Generator<Kep
 /** The NUL-ended names of a file, a chunk at a time; closes it when done or abandoned. */
 function* readNames(fd: number): Generator<string, void, undefined> {
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  let carry: Buffer | undefined;
+  const split = new PathSplitter();
   try {
-    for (;;) {
-      const n = fs.readSync(fd, buffer, 0, CHUNK_BYTES, null);
-      if (n === 0) break;
-      const data = carry === undefined ? buffer.subarray(0, n) : Buffer.concat([carry, buffer.subarray(0, n)]);
-      let start = 0;
-      for (let end = data.indexOf(END); end !== -1; end = data.indexOf(END, start)) {
-        yield data.toString('utf8', start, end);
-        start = end + 1;
-      }
-      carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+    for (let n = fs.readSync(fd, buffer, 0, CHUNK_BYTES, null); n > 0; n = fs.readSync(fd, buffer, 0, CHUNK_BYTES, null)) {
+      yield* split.next(buffer.subarray(0, n));
     }
-    if (carry !== undefined) throw new Error(`the kept listing ends inside an entry`);
+    if (split.unfinished) throw new Error(`the kept listing ends inside an entry`);
   } finally {
     fs.closeSync(fd);
   }

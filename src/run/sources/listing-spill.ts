@@ -114,9 +114,17 @@ export class ListingSpill {
   }
 }
 
-/** Splits the listing's bytes, read a chunk at a time, into paths: a path cut by a chunk's end is finished by the next. */
-class PathSplitter {
+/**
+ * Splits NUL-ended names, read a chunk at a time, into strings: a name cut by a chunk's end is
+ * finished by the next. The listing's and the kept listing's (`kept-listing.ts`) format.
+ */
+export class PathSplitter {
   #carry: Buffer | undefined;
+
+  /** Bytes of a name whose NUL has not come yet: at the end of the data, a cut one. */
+  get unfinished(): boolean {
+    return this.#carry !== undefined;
+  }
 
   next(chunk: Buffer): string[] {
     const data = this.#carry === undefined ? chunk : Buffer.concat([this.#carry, chunk]);
