@@ -213,6 +213,7 @@ export class Pool {
         else if (outcome === 'oom') this.needs?.afterOutOfMemory(model.name);
         this.options.onBatch?.(model.name, t, size, ms, outcome);
       },
+      onLimitForgiven: (t) => this.options.onLimitChange?.(model.name, t.deviceKey, t.limit.value),
     });
     this.schedulers.set(model.name, scheduler);
     return scheduler;

@@ -5,8 +5,8 @@
  * oscillating around the threshold).
  *
  * Only a batch of two or more teaches it anything: a batch of one that runs out of memory is
- * that item's problem (it fails alone), and the halvings that led to it are taken back when it
- * does ({@link AdaptiveBatchLimit.forgive}), so one item too large for the device never
+ * that item's problem (it is retried alone), and the halvings that led to it are taken back
+ * then ({@link AdaptiveBatchLimit.forgive}), so one item too large to share the device never
  * throttles the others, nor the next start (which begins at the learned limit).
  */
 export interface AdaptiveBatchLimitOptions {

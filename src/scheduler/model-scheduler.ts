@@ -2,6 +2,7 @@ import type { BatchConfig } from '../config/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, type OutputTexts } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
+import type { LimitMark } from './adaptive-batch-limit.js';
 import { ItemQueue } from './item-queue.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
 import { itemErrorFailure, type ItemFailure, type ItemSink, type WorkItem } from './work-item.js';
@@ -16,6 +17,8 @@ export interface ModelSchedulerOptions {
   readonly roomToGrow?: (target: DispatchTarget) => boolean;
   /** Called after every answered batch, for metrics. */
   readonly onBatch?: (target: DispatchTarget, size: number, ms: number, outcome: 'ok' | FailureKind | 'lost') => void;
+  /** A target's limit was taken back up by {@link AdaptiveBatchLimit.forgive}, outside any batch of its own: for whoever remembers limits. */
+  readonly onLimitForgiven?: (target: DispatchTarget) => void;
 }
 
 /**
@@ -37,6 +40,11 @@ export class ModelScheduler {
   private inputEnded = false;
   private inflightItems = 0;
   private idleWaiters: (() => void)[] = [];
+  /**
+   * For an item whose batches ran out of memory: each target they ran out on, with what its
+   * limit knew before the first of them, taken back once the item runs out alone (the cause).
+   */
+  private readonly limitsBeforeOom = new WeakMap<WorkItem, Map<DispatchTarget, LimitMark>>();
   /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
   private readonly exclusive = new Set<DispatchTarget>();
 
@@ -208,15 +216,17 @@ export class ModelScheduler {
 
   /**
    * A larger batch is halved and its items retried at most half as many together; one item
-   * alone is retried until `maxAttempts`, then failed. Each item remembers what the limit knew
-   * before the first of its batches failed: when it fails alone, it was the cause, and the
-   * limit goes back there (the others are not throttled by one item that never fits).
+   * alone is retried until `maxAttempts`, then failed. Each item remembers what each limit knew
+   * before the first of its batches failed there: once it runs out of memory alone, it was the
+   * cause (it is too large to share the device, whether or not a retry alone then fits), and
+   * every limit it brought down goes back there, so one item never throttles the others.
    */
   private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string): void {
     const before = target.limit.mark();
     for (const item of items) {
-      item.limitsBeforeOom ??= new Map();
-      if (!item.limitsBeforeOom.has(target.limit)) item.limitsBeforeOom.set(target.limit, before);
+      let marks = this.limitsBeforeOom.get(item);
+      if (marks === undefined) this.limitsBeforeOom.set(item, (marks = new Map()));
+      if (!marks.has(target)) marks.set(target, before);
     }
     target.limit.onOutOfMemory(items.length);
     if (items.length > 1) {
@@ -225,8 +235,19 @@ export class ModelScheduler {
       this.retries.unshiftAll(items);
       return;
     }
-    for (const failed of this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` })) {
-      for (const [limit, mark] of failed.limitsBeforeOom ?? []) limit.forgive(mark);
+    this.forgiveLimitsOf(items[0], target);
+    this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` });
+  }
+
+  /** `item` ran out of memory alone on `current`: the limits it lowered on its way down go back. */
+  private forgiveLimitsOf(item: WorkItem, current: DispatchTarget): void {
+    const marks = this.limitsBeforeOom.get(item);
+    if (marks === undefined) return;
+    this.limitsBeforeOom.delete(item); // retried alone from now on: it lowers no limit again
+    for (const [target, mark] of marks) {
+      const was = target.limit.value;
+      // `current`'s new limit is reported with its batch (onBatch): the others' here.
+      if (target.limit.forgive(mark) !== was && target !== current) this.options.onLimitForgiven?.(target);
     }
   }
 
@@ -246,19 +267,16 @@ export class ModelScheduler {
    * `lost`: the worker died holding this batch, maybe killed by a neighbour batch in flight
    * beside it (a poison's fatal error, a crash): only an isolated item, which had the worker
    * to itself, is then to blame; a batch of one that merely happened to be small is not.
-   * Returns the items failed for good.
    */
-  private retry(items: WorkItem[], failure: ItemFailure, lost = false): WorkItem[] {
+  private retry(items: WorkItem[], failure: ItemFailure, lost = false): void {
     const alone = items.length === 1 && !lost;
     const cap = Math.max(1, Math.floor(items.length / 2));
     const again: WorkItem[] = [];
-    const failed: WorkItem[] = [];
     for (const item of items) {
       item.attempts++;
       item.lastError = failure;
       if (item.attempts >= this.options.maxAttempts && (item.isolated || alone)) {
         this.options.sink.failed(item, failure, undefined);
-        failed.push(item);
         continue;
       }
       if (item.attempts >= this.options.maxAttempts) item.isolated = true;
@@ -266,7 +284,6 @@ export class ModelScheduler {
       again.push(item);
     }
     this.retries.unshiftAll(again);
-    return failed;
   }
 
   private take(limit: number): WorkItem[] {

@@ -1,6 +1,5 @@
 import type { ItemErrorBody, OutputTexts } from '../protocol/index.js';
 import { ERROR_CODES, type ErrorCode } from '../errors/index.js';
-import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
 
 /** One input on its way through the pool. The payload stays JSON text end to end. */
 export interface WorkItem {
@@ -19,11 +18,6 @@ export interface WorkItem {
   /** After a failed batch, its items are retried in batches at most half its size (bisection finds the culprit). */
   batchCap: number;
   lastError?: ItemFailure;
-  /**
-   * Each limit this item's batches ran out of memory under, with what it knew before the first
-   * of them: taken back if the item then runs out of memory alone (it was the cause).
-   */
-  limitsBeforeOom?: Map<AdaptiveBatchLimit, LimitMark>;
   /** Front-end context (an HTTP request, a chunk…); the scheduler never reads it. */
   readonly ctx?: unknown;
   /**

@@ -34,6 +34,8 @@ class ScriptedTarget implements DispatchTarget {
 }
 
 function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; targets?: number; spans?: boolean; answer: (s: ModelScheduler, b: Batch, items: unknown[]) => void }) {
+  /** The limit each target last reported, as a pool passes it on to be saved. */
+  const reported = new Map<string, number>();
   const done = new Map<string | number, unknown>();
   const failed = new Map<string | number, ItemFailure>();
   const batch = batchSchema.parse({ max: opts.max ?? 8, timeout: 1, max_cost: opts.maxCost });
@@ -61,11 +63,15 @@ function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; t
           }
         : undefined,
     },
+    onBatch: (t, _size, _ms, outcome) => {
+      if (outcome === 'ok' || outcome === 'oom') reported.set(t.id, t.limit.value);
+    },
+    onLimitForgiven: (t) => reported.set(t.id, t.limit.value),
   });
   let spansDelivered = 0;
   const targets = Array.from({ length: opts.targets ?? 1 }, (_, i) => new ScriptedTarget(`t${i}`, new AdaptiveBatchLimit({ max: batch.max }), 2, opts.answer, () => scheduler));
   for (const t of targets) scheduler.addTarget(t);
-  return { scheduler, targets, done, failed, spansDelivered: () => spansDelivered };
+  return { scheduler, targets, done, failed, reported, spansDelivered: () => spansDelivered };
 }
 
 /** Items 1…n (id i, value i) pushed as spans of `size` lines. */
@@ -155,6 +161,42 @@ test('an item that does not fit even alone fails with GPUPOOL_E_OUT_OF_MEMORY af
   // 999 others ran in far fewer batches than one each.
   assert.equal(h.targets[0].limit.value, 64);
   assert.ok(h.targets[0].sizes.length < 60, `${h.targets[0].sizes.length} batches: ${h.targets[0].sizes.slice(-10).join(' ')}`);
+});
+
+test('an item that runs out of memory alone once, then fits alone, takes back the halvings it caused', async () => {
+  let aloneFailures = 0;
+  const h = harness({
+    max: 64,
+    answer: (s, b, items) => {
+      if (!items.includes(5)) return s.onResult(b, items, undefined);
+      if (b.size > 1 || aloneFailures++ === 0) return s.onFailed(b, 'oom', 'too big to share');
+      s.onResult(b, items, undefined);
+    },
+  });
+  for (let i = 0; i < 1000; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 1000);
+  assert.equal(aloneFailures, 2);
+  // Before, its halvings stayed (limit 1, every other item alone) until 2,000 batches forgot them.
+  assert.equal(h.targets[0].limit.value, 64);
+  assert.ok(h.targets[0].sizes.length < 60, `${h.targets[0].sizes.length} batches: ${h.targets[0].sizes.slice(-10).join(' ')}`);
+});
+
+test('the last item of a run, too large to share its device, brings down both workers\' limits: both are taken back and both reported', async () => {
+  // 16 items, the poison last in line: its batches are split across both targets, and once it
+  // fails alone nothing else runs, so no later batch would report a target's restored limit.
+  const h = harness({ max: 16, targets: 2, maxAttempts: 2, answer: (s, b, items) => (items.includes(15) ? s.onFailed(b, 'oom', 'too big') : s.onResult(b, items, undefined)) });
+  for (let i = 0; i < 16; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 15);
+  assert.equal(h.failed.get(15)?.code, 'GPUPOOL_E_OUT_OF_MEMORY');
+  assert.ok(h.targets.every((t) => t.sizes.some((n) => n > 1)), `each target ran out of memory on a shared batch: ${h.targets.map((t) => t.sizes.join(' ')).join(' | ')}`);
+  for (const t of h.targets) {
+    assert.equal(t.limit.value, 16, `${t.id}'s limit taken back`);
+    assert.equal(h.reported.get(t.id), 16, `${t.id}'s restored limit reported (to be saved)`);
+  }
 });
 
 test('batches lost with a dead worker are retried', async () => {
