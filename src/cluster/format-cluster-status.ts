@@ -3,6 +3,7 @@ import { describeDrift, describeHeldBack, driftFields, inputIsThere } from '../r
 import type { AgentInfo } from './agent-info.js';
 import type { ClusterStatus, JobStatusView } from './cluster-status.js';
 import type { JobInputCheck } from './job-input-check.js';
+import { exitSummary } from '../worker/index.js';
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
@@ -36,7 +37,7 @@ function jobLines(v: JobStatusView, now: number): string[] {
     lines.push(`    submitter: ${who}; the same submit command would refuse the input (above)${fresh}`);
   }
   else if (progress || Object.keys(v.chunks).length > 0) lines.push('    submitter: gone (run the same submit command again to resume)');
-  for (const f of journal?.failures ?? []) lines.push(`    failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
+  for (const f of journal?.failures ?? []) lines.push(`    failed ${JSON.stringify(f.id)}: ${f.code}: ${exitSummary(f.message)}`);
   return lines;
 }
 

@@ -53,4 +53,7 @@ test('a worker that crashes: the console line names the last line of its stderr 
     assert.ok(line.endsWith(`queue: ${expected}`), line);
   }
   assert.match(fs.readFileSync(log, 'utf8'), /Traceback \(most recent call last\):[^]*RuntimeError: the decoder thread died/);
+  // status names the cause too: the message's first line alone ended in a dangling "stderr:".
+  const status = (await runCli(['status', out])).stdout;
+  assert.match(status, /^ {2}failed 2: GPUPOOL_E_WORKER_CRASHED: worker m\/cpu:0\/0 exited with code 1; stderr ends: RuntimeError: the decoder thread died$/m, status);
 });

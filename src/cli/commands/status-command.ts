@@ -4,6 +4,7 @@ import { formatDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
 import { describeDrift, describeHeldBack, driftFields, heldBackNow, inputDrift } from '../../run/index.js';
 import { FORGOTTEN_RESULTS_META, readJournalStatus, stateDirFor } from '../../store/index.js';
+import { exitSummary } from '../../worker/index.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -48,7 +49,7 @@ export function registerStatusCommand(program: Command): void {
       for (const [model, limits] of Object.entries(status.learnedLimits)) {
         lines.push(`learned batch limits of ${model}: ${Object.entries(limits).map(([k, v]) => `${k}=${v.limit}`).join(', ')}`);
       }
-      for (const f of status.failures) lines.push(`  failed ${JSON.stringify(f.id)}: ${f.code}: ${f.message.split('\n')[0]}`);
+      for (const f of status.failures) lines.push(`  failed ${JSON.stringify(f.id)}: ${f.code}: ${exitSummary(f.message)}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
