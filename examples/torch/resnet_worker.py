@@ -3,7 +3,8 @@
 Inputs are small descriptors, {"seed": n}; the worker makes the image on the device, so what
 is measured is the model and the orchestration, not a data path. Output: the top class.
 Env MEMORY_PER_ITEM_MB makes each item also hold that much extra device memory during the
-batch, so memory grows with batch size (used by the out-of-memory benchmark).
+batch, so memory grows with batch size (used by the out-of-memory benchmark); an input's own
+"extra_mb" overrides it for that item (one page far larger than the others).
 """
 import os
 
@@ -32,8 +33,9 @@ class ResNet(gpupool.Worker):
         with torch.inference_mode():
             x = torch.randn((n, *self.shape), device=self.device, dtype=self.dtype)
             hold = None
-            if self.extra_mb:
-                hold = torch.empty((n * self.extra_mb * 1024 * 1024,), dtype=torch.uint8, device=self.device)
+            extra = sum(item.get("extra_mb", self.extra_mb) for item in batch)
+            if extra:
+                hold = torch.empty((extra * 1024 * 1024,), dtype=torch.uint8, device=self.device)
             top = self.model(x).argmax(dim=1).tolist()
             del hold
         return [{"class": c} for c in top]
