@@ -4,10 +4,12 @@
  * known to fail until it has been stable for a long while (so it settles instead of
  * oscillating around the threshold).
  *
- * Only a batch of two or more teaches it anything: a batch of one that runs out of memory is
- * that item's problem (it is retried alone), and the halvings that led to it are taken back
- * then ({@link AdaptiveBatchLimit.forgive}), so one item too large to share the device never
- * throttles the others, nor the next start (which begins at the learned limit).
+ * Only a failure of size teaches it anything. A batch of one that runs out of memory is that
+ * item's problem (it is retried alone), and so is a batch smaller than one that succeeded since
+ * its items first failed (the size fits, what it holds does not): the halvings that led there
+ * are taken back ({@link AdaptiveBatchLimit.forgive}), so one item too large to share the
+ * device never throttles the others, nor the next start (which begins at the learned limit).
+ * Heavy items in batch after batch are not outliers: then the limit learns what fits them.
  */
 export interface AdaptiveBatchLimitOptions {
   /** `batch.max`: the ceiling. */
@@ -20,12 +22,39 @@ export interface AdaptiveBatchLimitOptions {
   readonly forgetFailureAfter?: number;
 }
 
-/** What the limit had learned before an out-of-memory: where {@link AdaptiveBatchLimit.forgive} goes back to. */
+/**
+ * What the limit had learned before an out-of-memory (where {@link AdaptiveBatchLimit.forgive}
+ * goes back to), and the largest batch that succeeded on it since: a batch that fails below that
+ * size failed for what it holds, not for its size.
+ */
 export interface LimitMark {
   readonly current: number;
   readonly failedAt: number;
   readonly lastGood: number;
+  readonly largestOkSince: number;
 }
+
+/** A mark the limit still updates, with the count of successes when it was made. */
+interface WatchedMark extends LimitMark {
+  largestOkSince: number;
+  readonly madeAt: number;
+}
+
+/**
+ * Marks are watched for this many successful batches: far more than the bisection of one batch
+ * takes (log2 of batch.max levels, a few batches each), few enough to cost nothing.
+ */
+const WATCH_SUCCESSES = 256;
+const MAX_WATCHED = 32;
+
+/**
+ * Successful batches between two bisections blamed on their items. One heavy page in hundreds
+ * is an outlier, forgiven at the cost of the few failed batches that isolated it (about 1.75
+ * full batches' work); heavy items closer together are the workload (long texts among short
+ * ones), and the limit learns the size that fits them rather than bisecting batch after batch:
+ * more than about a tenth of the work would go on failed batches.
+ */
+const BLAME_ITEMS_EVERY = 16;
 
 export class AdaptiveBatchLimit {
   readonly max: number;
@@ -38,6 +67,11 @@ export class AdaptiveBatchLimit {
   private streak = 0;
   private readonly growAfter: number;
   private readonly forgetFailureAfter: number;
+  private successes = 0;
+  private watched: WatchedMark[] = [];
+  /** The mark of the last bisection whose failures were blamed on its items, and when it began. */
+  private blamed?: LimitMark;
+  private blamedAt = -Infinity;
   ooms = 0;
 
   constructor(options: AdaptiveBatchLimitOptions) {
@@ -51,19 +85,39 @@ export class AdaptiveBatchLimit {
     return this.current;
   }
 
-  /** What it has learned now, to be given to {@link forgive} if the out-of-memory about to be counted turns out to be one item's. */
+  /**
+   * What it has learned now, to be given to {@link forgive} if the out-of-memory about to be
+   * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
+   */
   mark(): LimitMark {
-    return { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood };
+    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes };
+    if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
+    return mark;
+  }
+
+  /**
+   * Whether a shared batch's out-of-memory may be blamed on its items: those of the bisection
+   * that began at `mark` may (its later failures too), others only if no other bisection was
+   * blamed in the last {@link BLAME_ITEMS_EVERY} successful batches.
+   */
+  mayBlameItems(mark: LimitMark): boolean {
+    if (mark === this.blamed) return true;
+    if (this.successes - this.blamedAt < BLAME_ITEMS_EVERY) return false;
+    this.blamed = mark;
+    this.blamedAt = this.successes;
+    return true;
   }
 
   /**
    * A batch of `size` items failed for memory. Returns the new limit. A batch of one is counted
    * and nothing more: no smaller batch exists, so it says nothing about batch size, only that
    * this item does not fit (or that the device is full for now, which a lower limit cannot cure).
+   * Nor does a batch its items are to blame for (`forItems`: a larger one succeeded since they
+   * first failed): the size fits, what they hold does not.
    */
-  onOutOfMemory(size: number): number {
+  onOutOfMemory(size: number, forItems = false): number {
     this.ooms++;
-    if (size <= 1) return this.current;
+    if (size <= 1 || forItems) return this.current;
     this.streak = 0;
     this.failedAt = Math.min(this.failedAt, size);
     // A size just above one that worked means the threshold lies in between: go back to
@@ -76,8 +130,9 @@ export class AdaptiveBatchLimit {
   }
 
   /**
-   * The out-of-memory failures since `mark` were one item's, now failed alone: it was in every
-   * batch that failed on the way down, so they taught nothing about the others. Goes back to
+   * The out-of-memory failures since `mark` were one item's (now failed alone, or in a batch
+   * smaller than one that succeeded since): it was in every batch that failed on the way down,
+   * so they taught nothing about the others. Goes back to
    * what was known at `mark`, keeping any success learned since. A genuine out-of-memory of
    * another batch in between is forgotten too; it comes back at the next batch that large, as
    * a probe does (one failed batch, retried, no item lost).
@@ -93,6 +148,8 @@ export class AdaptiveBatchLimit {
   onSuccess(size: number, roomToGrow = true): number {
     if (size >= this.lastGood || size >= this.current) this.lastGood = Math.max(this.lastGood, size);
     this.streak++;
+    this.successes++;
+    if (this.watched.length > 0) this.watch(size);
     if (this.failedAt !== Infinity && this.streak >= this.forgetFailureAfter) {
       this.formerFailure = this.failedAt;
       this.failedAt = Infinity; // conditions change (other tenants leave): probe again, slowly
@@ -108,5 +165,10 @@ export class AdaptiveBatchLimit {
       this.streak = 0;
     }
     return this.current;
+  }
+
+  private watch(size: number): void {
+    if (this.successes - this.watched[0].madeAt > WATCH_SUCCESSES) this.watched = this.watched.filter((m) => this.successes - m.madeAt <= WATCH_SUCCESSES);
+    for (const mark of this.watched) if (size > mark.largestOkSince) mark.largestOkSince = size;
   }
 }

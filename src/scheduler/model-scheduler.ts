@@ -217,33 +217,45 @@ export class ModelScheduler {
   /**
    * A larger batch is halved and its items retried at most half as many together; one item
    * alone is retried until `maxAttempts`, then failed. Each item remembers what each limit knew
-   * before the first of its batches failed there: once it runs out of memory alone, it was the
-   * cause (it is too large to share the device, whether or not a retry alone then fits), and
-   * every limit it brought down goes back there, so one item never throttles the others.
+   * before the first of its batches failed there. The limit learns from a failure only if it is
+   * one of size: when it is an item's, every limit that item brought down goes back there, so
+   * one item too large to share the device never throttles the others. A failure is an item's
+   * when the batch was that item alone (whether or not a retry alone then fits), or when a batch
+   * larger than this one has succeeded on the target since one of its items first failed there
+   * (the size fits; what this batch holds does not: one page far larger than the rest), unless
+   * such items are common ({@link AdaptiveBatchLimit.mayBlameItems}): then the limit learns.
    */
   private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string): void {
     const before = target.limit.mark();
+    let outgrown: LimitMark | undefined; // an item's first mark here, since which a larger batch succeeded
     for (const item of items) {
       let marks = this.limitsBeforeOom.get(item);
       if (marks === undefined) this.limitsBeforeOom.set(item, (marks = new Map()));
-      if (!marks.has(target)) marks.set(target, before);
+      const first = marks.get(target);
+      if (first === undefined) marks.set(target, before);
+      else if (first.largestOkSince > items.length) outgrown ??= first;
     }
-    target.limit.onOutOfMemory(items.length);
+    const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
+    target.limit.onOutOfMemory(items.length, itemsToBlame);
     if (items.length > 1) {
+      if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target, false);
       const cap = Math.max(1, Math.floor(items.length / 2));
       for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
       this.retries.unshiftAll(items);
       return;
     }
-    this.forgiveLimitsOf(items[0], target);
+    this.forgiveLimitsOf(items[0], target, true);
     this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` });
   }
 
-  /** `item` ran out of memory alone on `current`: the limits it lowered on its way down go back. */
-  private forgiveLimitsOf(item: WorkItem, current: DispatchTarget): void {
+  /**
+   * `item` is to blame for an out-of-memory on `current`: the limits it lowered on its way down
+   * go back. `alone`: it is retried alone from now on, so it lowers no limit again.
+   */
+  private forgiveLimitsOf(item: WorkItem, current: DispatchTarget, alone: boolean): void {
     const marks = this.limitsBeforeOom.get(item);
     if (marks === undefined) return;
-    this.limitsBeforeOom.delete(item); // retried alone from now on: it lowers no limit again
+    if (alone) this.limitsBeforeOom.delete(item);
     for (const [target, mark] of marks) {
       const was = target.limit.value;
       // `current`'s new limit is reported with its batch (onBatch): the others' here.

@@ -199,6 +199,50 @@ test('the last item of a run, too large to share its device, brings down both wo
   }
 });
 
+/** A device with room for `room` units: an item weighs 1, a heavy one `heavy`; a batch over the room runs out of memory. */
+function memoryModel(room: number, heavy: number, isHeavy: (x: number) => boolean) {
+  const tally = { ooms: 0 };
+  const answer = (s: ModelScheduler, b: Batch, items: unknown[]) => {
+    const weight = (items as number[]).reduce((w, x) => w + (isHeavy(x) ? heavy : 1), 0);
+    if (weight > room) {
+      tally.ooms++;
+      return s.onFailed(b, 'oom', 'CUDA out of memory');
+    }
+    s.onResult(b, items, undefined);
+  };
+  return { tally, answer };
+}
+
+/** 10,000 items through one target of batch.max 90: every one must succeed. */
+async function runAllFit(answer: (s: ModelScheduler, b: Batch, items: unknown[]) => void) {
+  const h = harness({ max: 90, answer });
+  for (let i = 0; i < 10_000; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+  h.scheduler.endInput();
+  await h.scheduler.whenIdle();
+  assert.equal(h.done.size, 10_000);
+  assert.equal(h.failed.size, 0);
+  return h;
+}
+
+test('one item far heavier than the rest, which fits with a few others: the halvings it caused are taken back, the limit stays at what the rest fit', async () => {
+  // 90 light items fit; the heavy one fits with at most 10. Bisection takes it down to a batch
+  // of 5 or so, its siblings succeeding at each larger size: the failures were its, not of size.
+  const m = memoryModel(90, 80, (x) => x === 500);
+  const h = await runAllFit(m.answer);
+  // Before, the limit stayed below 11 (the smallest size the heavy item failed at) for 2,000 batches.
+  assert.equal(h.targets[0].limit.value, 90);
+  assert.ok(m.tally.ooms <= 8, `${m.tally.ooms} out-of-memory batches`);
+  assert.ok(h.targets[0].sizes.length < 10_000 / 90 + 20, `${h.targets[0].sizes.length} batches`);
+});
+
+test('heavy items in many batches are the workload, not outliers: the limit learns the size that fits them instead of bisecting batch after batch', async () => {
+  const m = memoryModel(90, 80, (x) => x % 200 === 7);
+  const h = await runAllFit(m.answer);
+  // 50 heavy items, one in about two batches: forgiving each would cost three failed batches apiece.
+  assert.ok(m.tally.ooms < 60, `${m.tally.ooms} out-of-memory batches for 50 heavy items`);
+  assert.ok(h.targets[0].limit.value <= 11, `limit ${h.targets[0].limit.value}`);
+});
+
 test('batches lost with a dead worker are retried', async () => {
   let lostOnce = false;
   const h = harness({
