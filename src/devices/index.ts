@@ -1,6 +1,7 @@
 export * from './device.js';
 export * from './device-tool-error.js';
 export * from './describe-devices.js';
+export * from './cgroup-limits.js';
 export * from './cpu-busy.js';
 export * from './cpu-provider.js';
 export * from './nvml-provider.js';
