@@ -18,6 +18,9 @@ export function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   // A model name that breaks the naming rule: the rule, not the model's whole definition.
   if (issue.code === 'invalid_key') return `\`${key}\`: the name ${JSON.stringify(issue.path.at(-1))} is not allowed: ${issue.issues.map((i) => i.message).join('; ')}`;
   if (issue.code === 'custom') return `\`${key}\` ${issue.message}`;
+  // The whole file: its key is empty, and "`` expected object, got null" named nothing.
+  if (issue.code === 'invalid_type' && issue.path.length === 0) return `the config must be a YAML mapping with a \`models:\` key (each model's command, devices, …), got ${value === null || value === undefined ? 'nothing (an empty file, or only comments)' : got}`;
+  if (issue.code === 'invalid_type' && key === 'models') return `\`models\` must map each model's name to its definition (command, devices, …), got ${got}`;
   // zod says "expected object, received null": the value given follows anyway.
   if (issue.code === 'invalid_type') return `\`${key}\` expected ${issue.expected}${key.split('.').length === 2 && key.startsWith('models.') ? ' (the model\'s definition: command, devices, …)' : ''}, got ${got}`;
   return `\`${key}\` ${issue.message.replace(/^Invalid input: /, '')}, got ${got}`;

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { makeFolderFor } from '../store/make-directories.js';
+import { AnsweredFailures } from './answered-failures.js';
 
 const TAIL_BYTES = 4096;
 
@@ -12,6 +14,10 @@ const TAIL_BYTES = 4096;
 export class WorkerLog {
   private readonly file: fs.WriteStream;
   private tail = '';
+  /** The stderr line not yet ended, kept apart until it is (bounded: a progress bar never ends its line). */
+  private partial = '';
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly answered = new AnsweredFailures();
 
   constructor(readonly filePath: string, private readonly echo?: { prefix: string; out: NodeJS.WritableStream }) {
     makeFolderFor(path.dirname(filePath), "the workers' logs");
@@ -27,7 +33,7 @@ export class WorkerLog {
     let partial = '';
     stream.on('data', (chunk: Buffer) => {
       this.file.write(chunk);
-      if (isStderr) this.tail = (this.tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+      if (isStderr) this.keepStderr(this.decoder.write(chunk));
       if (this.echo) {
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
@@ -36,13 +42,21 @@ export class WorkerLog {
     });
   }
 
+  /** Whole lines go to the tail, but for the reports of batches the worker answered as failed (not why it exits). */
+  private keepStderr(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = (lines.pop() ?? '').slice(-TAIL_BYTES);
+    const kept = lines.filter((line) => !this.answered.has(line));
+    if (kept.length > 0) this.tail = `${this.tail}${kept.join('\n')}\n`.slice(-TAIL_BYTES); // once a chunk: a chatty worker writes many
+  }
+
   note(line: string): void {
     this.file.write(`[gpupool ${new Date().toISOString()}] ${line}\n`);
   }
 
   /** The end of what the worker wrote to stderr, trimmed to whole lines. */
   stderrTail(maxLines = 15): string {
-    return this.tail.trimEnd().split('\n').slice(-maxLines).join('\n');
+    return (this.tail + this.partial).slice(-TAIL_BYTES).trimEnd().split('\n').slice(-maxLines).join('\n');
   }
 
   close(): void {

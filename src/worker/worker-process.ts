@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
 import { noteSpawnedOnDevices } from '../devices/index.js';
 import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
-import { exitMessage } from './exit-message.js';
+import { exitMessage, exitSummary } from './exit-message.js';
 import { InflightBatches } from './inflight-batches.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
@@ -131,7 +131,9 @@ export class WorkerProcess<B> {
         }
       },
       (err: Error) => {
-        throw new GpupoolError('GPUPOOL_E_WORKER_START', `worker ${id} failed to start: ${err.message} (log: ${this.options.logFile})`);
+        // One line, as the crash lines are: the exception its stderr ends with, not the whole
+        // traceback (which the log keeps). It was printed whole, once more in each crash-loop line.
+        throw new GpupoolError('GPUPOOL_E_WORKER_START', `worker ${id} failed to start: ${exitSummary(err.message, this.options.logFile)}`);
       },
     );
   }

@@ -79,3 +79,13 @@ test('a YAML syntax error names the line, its text and the problem', () => {
     return true;
   });
 });
+
+test('a config that is not a mapping with models (an empty file, a list, a word) says what it must be', () => {
+  // Its key is the empty path: it read "`` expected object, got null", naming neither.
+  assert.match(configError(''), /^config: the config must be a YAML mapping with a `models:` key \(each model's command, devices, …\), got nothing \(an empty file, or only comments\)$/);
+  assert.match(configError('# only a comment\n'), /got nothing \(an empty file, or only comments\)$/);
+  assert.match(configError('- a\n- b\n'), /^config: the config must be a YAML mapping with a `models:` key .*, got \["a","b"\]$/);
+  assert.match(configError('hello\n'), /got "hello"$/);
+  assert.match(configError('models:\n'), /^config: `models` must map each model's name to its definition \(command, devices, …\), got nothing$/);
+  assert.match(configError('models: [a]\n'), /`models` must map each model's name to its definition .*, got \["a"\]$/);
+});

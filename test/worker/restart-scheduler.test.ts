@@ -121,7 +121,8 @@ test('WorkerSupervisor: a worker whose restarts die before ready is given up wit
   leftovers.push(supervisor.pid!);
   supervisor.crash('chaos');
   const reason = await given;
-  assert.match(reason, /^worker m\/cpu:0\/0 died 2 times in a row before ready: .*exited with code 4; stderr:\nmodel file vanished/s);
+  // One line: the cause its stderr ends with, then the log (which keeps the whole stderr).
+  assert.match(reason, /^worker m\/cpu:0\/0 died 2 times in a row before ready: worker m\/cpu:0\/0 failed to start: worker m\/cpu:0\/0 exited with code 4; stderr ends: model file vanished \(log: .*worker\.log\)$/);
   assert.equal(supervisor.state, 'given-up');
   assert.equal(supervisor.restarts, 2);
   assert.deepEqual(events, ['ready', 'lost']);

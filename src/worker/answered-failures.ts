@@ -1,0 +1,41 @@
+/**
+ * The header the Python SDK writes to stderr before the traceback of a batch it answered as
+ * failed and went on from (kind `batch` or `oom`). A `fatal` one ends the worker: that one is its
+ * exit's cause, and stays.
+ */
+const ANSWERED = /^gpupool: batch \S+ failed \((?:batch|oom)\):$/;
+const TRACEBACK = 'Traceback (most recent call last):';
+const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)$/;
+
+/**
+ * Tells, line by line, which lines of a worker's stderr are such reports: the header, the
+ * traceback (frames are indented), and the exception line that ends it, with the tracebacks
+ * chained to it. A worker's exit message ends with its stderr and names its last line as the
+ * cause; a worker that answered a batch's exception and later died without a word was said to
+ * have crashed of that exception (`stderr ends: ValueError: …` of another item). The log keeps
+ * every line; only the stderr kept for exit messages leaves these out.
+ */
+export class AnsweredFailures {
+  private state: 'outside' | 'traceback' | 'after' = 'outside';
+
+  /** Whether `line` (without its line end) belongs to the report of an answered failure. */
+  has(line: string): boolean {
+    if (this.state === 'after') {
+      if (line.trim() === '') return true;
+      if (CHAINED.test(line)) {
+        this.state = 'traceback';
+        return true;
+      }
+      this.state = 'outside';
+    }
+    if (this.state === 'outside') {
+      if (!ANSWERED.test(line)) return false;
+      this.state = 'traceback';
+      return true;
+    }
+    // A long traceback is cut at its start by the SDK, which marks the cut with "…".
+    if (line.trim() === '' || /^\s/.test(line) || line.startsWith('…') || line === TRACEBACK || CHAINED.test(line)) return true;
+    this.state = 'after'; // the exception line: the report ends here, unless a chained traceback follows
+    return true;
+  }
+}

@@ -1,0 +1,36 @@
+// An option that takes one value, given twice, and words left after the options (an unquoted glob
+// the shell expanded) are usage errors that name them: the parser kept the last -i and ran it alone.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { echoConfig, runCli, tempDir, writeJsonl } from '../helpers/cli.js';
+
+test('-i given twice is refused, naming both, and nothing runs (the first input was dropped without a word)', async () => {
+  const dir = tempDir();
+  const a = writeJsonl(path.join(dir, 'a.jsonl'), 3);
+  const b = writeJsonl(path.join(dir, 'b.jsonl'), 5);
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', a, '-i', b, '-o', out, '--progress', 'none'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(r.stderr.startsWith(`gpupool: GPUPOOL_E_USAGE: -i, --input was given twice (${JSON.stringify(a)}, then ${JSON.stringify(b)}); it takes one value`), r.stderr);
+  assert.equal(fs.existsSync(out), false, 'nothing ran');
+  const o = await runCli(['run', '-c', echoConfig(dir), '-i', a, '-o', out, '-o', path.join(dir, 'other.jsonl'), '--progress', 'none'], { timeoutMs: 30_000 });
+  assert.equal(o.code, 2, o.stderr);
+  assert.match(o.stderr, /GPUPOOL_E_USAGE: -o, --output was given twice/);
+});
+
+test('words after the options (a glob the shell expanded) are named, with the fix, for run and submit', async () => {
+  const dir = tempDir();
+  const pages = ['p1.png', 'p2.png', 'p3.png'].map((n) => path.join(dir, n));
+  for (const p of pages) fs.writeFileSync(p, 'x');
+  const out = path.join(dir, 'out.jsonl');
+  // As `-i pages/*.png` unquoted reaches gpupool: the first file to -i, the others after it.
+  const run = await runCli(['run', '-c', echoConfig(dir), '-i', ...pages, '-o', out, '--progress', 'none'], { timeoutMs: 30_000 });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^gpupool: GPUPOOL_E_USAGE: run takes no arguments besides its options, got ".*p2\.png", ".*p3\.png": .*quote it \(-i 'pages\/\*\.png'\)/);
+  assert.equal(fs.existsSync(out), false, 'nothing ran');
+  const submit = await runCli(['submit', '-c', echoConfig(dir), '--redis', 'redis://127.0.0.1:1', '-i', ...pages, '-o', out], { timeoutMs: 30_000 });
+  assert.equal(submit.code, 2, submit.stderr);
+  assert.match(submit.stderr, /^gpupool: GPUPOOL_E_USAGE: submit takes no arguments besides its options, got ".*p2\.png"/);
+});

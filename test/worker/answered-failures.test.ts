@@ -1,0 +1,44 @@
+// The reports of batches a worker answered as failed are left out of the stderr its exit message
+// names as the cause; what it wrote before and after them, and a fatal report, stay.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AnsweredFailures } from '../../src/worker/answered-failures.js';
+
+function kept(stderr: string): string[] {
+  const answered = new AnsweredFailures();
+  return stderr.split('\n').filter((line) => !answered.has(line));
+}
+
+test('an answered failure, chained or cut at its start, is left out; other lines and a fatal report stay', () => {
+  const stderr = [
+    'loading weights',
+    'gpupool: batch 4 failed (batch):',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 9, in predict',
+    '    raise KeyError(k)',
+    "KeyError: 'page'",
+    '',
+    'During handling of the above exception, another exception occurred:',
+    '',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 11, in predict',
+    'ValueError: bad page 1',
+    'gpupool: batch 9 failed (oom):',
+    '…ine 40, in forward',
+    '    x = self.conv(x)',
+    'gpupool.errors.OutOfMemory: CUDA out of memory',
+    'decoder thread: segfault in libjpeg',
+    'gpupool: batch 12 failed (fatal):',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 9, in predict',
+    'RuntimeError: CUDA error: an illegal memory access was encountered',
+  ].join('\n');
+  assert.deepEqual(kept(stderr), [
+    'loading weights',
+    'decoder thread: segfault in libjpeg',
+    'gpupool: batch 12 failed (fatal):',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 9, in predict',
+    'RuntimeError: CUDA error: an illegal memory access was encountered',
+  ]);
+});
