@@ -34,3 +34,18 @@ test('words after the options (a glob the shell expanded) are named, with the fi
   assert.equal(submit.code, 2, submit.stderr);
   assert.match(submit.stderr, /^gpupool: GPUPOOL_E_USAGE: submit takes no arguments besides its options, got ".*p2\.png"/);
 });
+
+test('serve, agent and infer refuse a one-value option given twice too, before starting anything', async () => {
+  const dir = tempDir();
+  const config = echoConfig(dir);
+  const cases: [string[], RegExp][] = [
+    [['serve', '-c', config, '-c', path.join(dir, 'other.yaml'), '--port', '0'], /-c, --config was given twice/],
+    [['agent', '-c', config, '--redis', 'redis://127.0.0.1:6379', '--name', 'a', '--name', 'b'], /--name was given twice \("a", then "b"\)/],
+    [['infer', '--url', 'http://127.0.0.1:1', '-m', 'echo', '-m', 'other', '{}'], /-m, --model was given twice/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, message, args[0]);
+  }
+});
