@@ -44,8 +44,10 @@ export function loadConfig(file: string): GpupoolConfig {
   let text: string;
   try {
     text = fs.readFileSync(abs, 'utf8');
-  } catch {
-    throw new GpupoolError('GPUPOOL_E_CONFIG_NOT_FOUND', `config file "${file}" does not exist or cannot be read`);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code;
+    const what = why === 'EISDIR' ? 'is a folder: -c takes the YAML file (its models: …)' : why === 'EACCES' ? 'cannot be read (permission denied)' : 'does not exist';
+    throw new GpupoolError('GPUPOOL_E_CONFIG_NOT_FOUND', `config file "${file}" ${what}`);
   }
   let raw: unknown;
   try {

@@ -89,3 +89,18 @@ test('a config that is not a mapping with models (an empty file, a list, a word)
   assert.match(configError('models:\n'), /^config: `models` must map each model's name to its definition \(command, devices, …\), got nothing$/);
   assert.match(configError('models: [a]\n'), /`models` must map each model's name to its definition .*, got \["a"\]$/);
 });
+
+test('-c naming a folder says so; a missing file says it does not exist', () => {
+  const dir = tempDir();
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (err) {
+      return [(err as GpupoolError).code, (err as Error).message];
+    }
+    return assert.fail('no error');
+  };
+  assert.deepEqual(code(() => loadConfig(dir)), ['GPUPOOL_E_CONFIG_NOT_FOUND', `config file "${dir}" is a folder: -c takes the YAML file (its models: …)`]);
+  const missing = path.join(dir, 'gpupool.yaml');
+  assert.deepEqual(code(() => loadConfig(missing)), ['GPUPOOL_E_CONFIG_NOT_FOUND', `config file "${missing}" does not exist`]);
+});
