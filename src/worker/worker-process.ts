@@ -186,13 +186,15 @@ export class WorkerProcess<B> {
       case 'result':
       case 'result_lines':
       case 'failed': {
+        // Checked before the batch is taken: a batch taken and then refused would be neither
+        // answered nor handed back by the exit handler, and its items never written.
+        if (msg.type === 'result' && !Array.isArray(msg.outputs)) return this.protocolError(`result ${JSON.stringify(msg.id)} has no outputs array`);
         const batch = this.inflight.take(msg.id);
         if (batch === undefined) return this.protocolError(`answer for unknown batch ${msg.id}`);
         this.options.answerPolling?.settled();
         this.headSince = this.answeredAt = performance.now();
         if (this.inflight.size === 0 && this.state === 'busy') this.state = 'ready';
         if (msg.type === 'result') {
-          if (!Array.isArray(msg.outputs)) return this.protocolError(`result ${msg.id} has no outputs array`);
           this.handlers.result(batch, msg);
         } else if (msg.type === 'result_lines') {
           this.handlers.resultLines(batch, msg);

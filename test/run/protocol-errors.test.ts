@@ -1,0 +1,36 @@
+// A worker that breaks the protocol (docs/protocol.md) is restarted and its items end as
+// GPUPOOL_E_WORKER_PROTOCOL, with a message that says what was wrong: the run ends (no batch is
+// lost, nothing waits for batch.deadline) and gpupool does not crash. A raw worker (no SDK):
+// fixtures/raw_misbehaving_worker.py.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'raw_misbehaving_worker.py');
+
+async function runWith(mode: string, count = 5) {
+  const dir = tempDir('gpupool-proto-');
+  // batch.deadline stays at its default (10 minutes): a batch left unanswered would hold the run past the test's time.
+  const config = writeConfig(dir, `models:\n  m:\n    command: [python3, ${JSON.stringify(WORKER)}]\n    devices: cpu\n    max_attempts: 1\n    batch: { max: 4, timeout: 2ms }\n    restart: { backoff: 10ms, max_start_failures: 2 }\n    env: { MODE: ${mode} }\n`);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), count);
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'], { timeoutMs: 30_000 });
+  return { r, out };
+}
+
+function assertEveryItemProtocolError(out: string, count: number, message: RegExp): void {
+  const lines = readOutput(out);
+  assert.deepEqual(lines.map((l) => l.id).sort((a, b) => Number(a) - Number(b)), Array.from({ length: count }, (_, i) => i + 1));
+  for (const line of lines) {
+    assert.equal(line.error?.code, 'GPUPOOL_E_WORKER_PROTOCOL', JSON.stringify(line));
+    assert.match(line.error.message, message);
+  }
+}
+test('a result whose outputs is not a list: its batch goes back to the queue (it was lost, and the run never ended)', async () => {
+  const { r, out } = await runWith('outputs_not_list');
+  assert.equal(r.signal, null, `the run hung: ${r.stderr}`);
+  assert.equal(r.code, 1, r.stderr);
+  assertEveryItemProtocolError(out, 5, /result 1 has no outputs array/);
+});
