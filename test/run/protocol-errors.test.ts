@@ -34,3 +34,9 @@ test('a result whose outputs is not a list: its batch goes back to the queue (it
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 5, /result 1 has no outputs array/);
 });
+test('a result_lines header with no lines after it is a protocol error, not a crash of gpupool', async () => {
+  const { r, out } = await runWith('lines_no_body');
+  assert.doesNotMatch(r.stderr, /TypeError/);
+  assert.equal(r.code, 1, r.stderr);
+  assertEveryItemProtocolError(out, 5, /result_lines 1: no outputs after the header/);
+});
