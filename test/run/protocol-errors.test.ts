@@ -40,3 +40,9 @@ test('a result_lines header with no lines after it is a protocol error, not a cr
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 5, /result_lines 1: no outputs after the header/);
 });
+test('a frame without "type" is a protocol error, not a message ignored while its batch waits for batch.deadline', async () => {
+  const { r, out } = await runWith('no_type');
+  assert.equal(r.signal, null, `the run hung: ${r.stderr}`);
+  assert.equal(r.code, 1, r.stderr);
+  assertEveryItemProtocolError(out, 5, /a frame has no "type"/);
+});
