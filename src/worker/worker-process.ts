@@ -190,7 +190,7 @@ export class WorkerProcess<B> {
         // answered nor handed back by the exit handler, and its items never written.
         if (msg.type === 'result' && !Array.isArray(msg.outputs)) return this.protocolError(`result ${JSON.stringify(msg.id)} has no outputs array`);
         const batch = this.inflight.take(msg.id);
-        if (batch === undefined) return this.protocolError(`answer for unknown batch ${msg.id}`);
+        if (batch === undefined) return this.protocolError(this.unknownBatch(msg));
         this.options.answerPolling?.settled();
         this.headSince = this.answeredAt = performance.now();
         if (this.inflight.size === 0 && this.state === 'busy') this.state = 'ready';
@@ -229,6 +229,15 @@ export class WorkerProcess<B> {
       default:
         return; // unknown types are ignored (forward compatibility)
     }
+  }
+
+  /** Why an answer names no batch the worker holds, in words a worker's author can act on. */
+  private unknownBatch(msg: { type: string; id: unknown }): string {
+    const held = this.inflight.heldIds();
+    const holds = held.length === 0 ? 'it holds none' : `it holds ${held.join(', ')}`;
+    if (msg.id === undefined) return `${msg.type} has no "id" (the id of the batch it answers; ${holds})`;
+    if (typeof msg.id !== 'number') return `${msg.type} for batch ${JSON.stringify(msg.id)}: an id is the batch's number, as the batch frame gave it (${holds})`;
+    return `${msg.type} for unknown batch ${msg.id}: not sent, or already answered (${holds})`;
   }
 
   private protocolError(detail: string): void {

@@ -46,3 +46,8 @@ test('a frame without "type" is a protocol error, not a message ignored while it
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 5, /a frame has no "type"/);
 });
+test('an answer whose id is the batch id as a string: the message says the id must be the number', async () => {
+  const { r, out } = await runWith('string_id', 2);
+  assert.equal(r.code, 1, r.stderr);
+  assertEveryItemProtocolError(out, 2, /result for batch "1": an id is the batch's number/);
+});
