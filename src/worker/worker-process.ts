@@ -95,6 +95,9 @@ export class WorkerProcess<B> {
         return this.protocolError((err as Error).message);
       }
       for (const p of payloads) {
+        // Nothing a worker sends after breaking the protocol is trusted: a `ready` behind a bad
+        // hello must not make it ready, and a batch it answers goes back with the others at its exit.
+        if (this.endReason === 'protocol') return;
         let msg: WorkerMessage;
         try {
           msg = decodeWorkerMessage(p);
@@ -209,10 +212,16 @@ export class WorkerProcess<B> {
         }
         return;
       }
-      case 'hello':
+      case 'hello': {
+        const devices: unknown = msg.devices;
+        // Placement is verified from this list: one of another shape is refused, not guessed at.
+        if (devices !== undefined && !(Array.isArray(devices) && devices.every((d) => typeof d === 'object' && d !== null && !Array.isArray(d)))) {
+          return this.protocolError(`hello's "devices" must be a list of objects such as {"name": "NVIDIA H200", "uuid": "GPU-…"} ([] for the CPU), not ${JSON.stringify(devices).slice(0, 80)}`);
+        }
         this.hello = msg;
         this.handlers.hello?.(msg);
         return;
+      }
       case 'ready':
         this.ready = msg;
         if (this.state === 'starting') this.state = 'ready';

@@ -28,26 +28,37 @@ function assertEveryItemProtocolError(out: string, count: number, message: RegEx
     assert.match(line.error.message, message);
   }
 }
+
 test('a result whose outputs is not a list: its batch goes back to the queue (it was lost, and the run never ended)', async () => {
   const { r, out } = await runWith('outputs_not_list');
   assert.equal(r.signal, null, `the run hung: ${r.stderr}`);
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 5, /result 1 has no outputs array/);
 });
+
 test('a result_lines header with no lines after it is a protocol error, not a crash of gpupool', async () => {
   const { r, out } = await runWith('lines_no_body');
   assert.doesNotMatch(r.stderr, /TypeError/);
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 5, /result_lines 1: no outputs after the header/);
 });
+
 test('a frame without "type" is a protocol error, not a message ignored while its batch waits for batch.deadline', async () => {
   const { r, out } = await runWith('no_type');
   assert.equal(r.signal, null, `the run hung: ${r.stderr}`);
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 5, /a frame has no "type"/);
 });
+
 test('an answer whose id is the batch id as a string: the message says the id must be the number', async () => {
   const { r, out } = await runWith('string_id', 2);
   assert.equal(r.code, 1, r.stderr);
   assertEveryItemProtocolError(out, 2, /result for batch "1": an id is the batch's number/);
+});
+
+test('a hello whose devices is not a list: the worker fails to start, saying why (gpupool crashed with a TypeError)', async () => {
+  const { r } = await runWith('devices_not_list');
+  assert.doesNotMatch(r.stderr, /TypeError/);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /GPUPOOL_E_WORKER_START: .*protocol error: hello's "devices" must be a list of objects/);
 });
