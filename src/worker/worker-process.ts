@@ -37,6 +37,8 @@ export class WorkerProcess<B> {
   private fatalMessage?: string;
   private startWaiter?: { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
   private exited?: Promise<void>;
+  /** Unknown frame types already noted in the log (each once, and a few at most). */
+  private readonly unknownTypesNoted = new Set<string>();
 
   constructor(
     readonly options: WorkerProcessOptions,
@@ -235,8 +237,16 @@ export class WorkerProcess<B> {
         this.fatalMessage = msg.message;
         this.log.note(`worker reported fatal: ${msg.message}\n${msg.traceback ?? ''}`);
         return;
-      default:
-        return; // unknown types are ignored (forward compatibility)
+      default: {
+        // Unknown types are ignored (forward compatibility), but said once in the log: a typo
+        // ("reslt") would otherwise leave its batch waiting for batch.deadline without a word.
+        const type = (msg as { type: string }).type;
+        if (!this.unknownTypesNoted.has(type) && this.unknownTypesNoted.size < 16) {
+          this.unknownTypesNoted.add(type);
+          this.log.note(`ignored a frame of unknown type ${JSON.stringify(type).slice(0, 80)} (docs/protocol.md: unknown types are ignored; the answers are result, result_lines, result_array and failed)`);
+        }
+        return;
+      }
     }
   }
 

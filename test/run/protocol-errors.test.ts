@@ -3,6 +3,7 @@
 // lost, nothing waits for batch.deadline) and gpupool does not crash. A raw worker (no SDK):
 // fixtures/raw_misbehaving_worker.py.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -10,14 +11,14 @@ import { readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'raw_misbehaving_worker.py');
 
-async function runWith(mode: string, count = 5) {
+async function runWith(mode: string, count = 5, batch = '') {
   const dir = tempDir('gpupool-proto-');
-  // batch.deadline stays at its default (10 minutes): a batch left unanswered would hold the run past the test's time.
-  const config = writeConfig(dir, `models:\n  m:\n    command: [python3, ${JSON.stringify(WORKER)}]\n    devices: cpu\n    max_attempts: 1\n    batch: { max: 4, timeout: 2ms }\n    restart: { backoff: 10ms, max_start_failures: 2 }\n    env: { MODE: ${mode} }\n`);
+  // batch.deadline stays at its default (10 minutes) unless `batch` sets it: a batch left unanswered would hold the run past the test's time.
+  const config = writeConfig(dir, `models:\n  m:\n    command: [python3, ${JSON.stringify(WORKER)}]\n    devices: cpu\n    max_attempts: 1\n    batch: { max: 4, timeout: 2ms${batch} }\n    restart: { backoff: 10ms, max_start_failures: 2 }\n    env: { MODE: ${mode} }\n`);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), count);
   const out = path.join(dir, 'out.jsonl');
   const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'], { timeoutMs: 30_000 });
-  return { r, out };
+  return { r, out, logs: path.join(dir, '.gpupool', 'out.jsonl', 'logs') };
 }
 
 function assertEveryItemProtocolError(out: string, count: number, message: RegExp): void {
@@ -61,4 +62,15 @@ test('a hello whose devices is not a list: the worker fails to start, saying why
   assert.doesNotMatch(r.stderr, /TypeError/);
   assert.equal(r.code, 6, r.stderr);
   assert.match(r.stderr, /GPUPOOL_E_WORKER_START: .*protocol error: hello's "devices" must be a list of objects/);
+});
+
+test('a frame of an unknown type is ignored, as the protocol says, but the worker log says so once (a typo left its batch to batch.deadline without a word)', async () => {
+  const { r, out, logs } = await runWith('typo_type', 1, ', deadline: 1s');
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(readOutput(out)[0].error?.code, 'GPUPOOL_E_BATCH_DEADLINE');
+  const log = fs.readdirSync(logs).map((f) => fs.readFileSync(path.join(logs, f), 'utf8')).join('');
+  const notes = log.match(/ignored a frame of unknown type "reslt"/g) ?? [];
+  assert.ok(notes.length >= 1, log);
+  // Once per worker process, not once per frame: each start (the retry) notes it again.
+  assert.ok(notes.length <= (log.match(/ready \(pid/g) ?? []).length, log);
 });
