@@ -45,7 +45,15 @@ export function decodeWorkerMessage(payload: Buffer | string): WorkerMessage {
   }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8');
   const msg = tryParse(text);
-  if (msg === undefined || typeof msg !== 'object' || msg === null) throw new MalformedMessageError(`a frame is not a JSON object: ${text.slice(0, 80)}`);
+  if (msg === undefined || typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new MalformedMessageError(`a frame is not a JSON object: ${text.slice(0, 80)}`);
+  const type = (msg as { type?: unknown }).type;
+  // An unknown type is ignored (forward compatibility), but a frame with no type at all is no
+  // message: ignored, the batch it answers would wait for batch.deadline (10 minutes by default).
+  if (typeof type !== 'string') throw new MalformedMessageError(`a frame has no "type" (a string): ${text.slice(0, 80)}`);
+  if (type === 'result_lines' || type === 'result_array') {
+    // Its outputs follow the header line: without them it cannot be read (and must not reach the scheduler as a result).
+    throw new MalformedMessageError(`${type} ${JSON.stringify((msg as { id?: unknown }).id)}: no outputs after the header (the header ends with a newline, then ${type === 'result_lines' ? 'one line per output' : 'the outputs as one JSON array'}): ${text.slice(0, 80)}`);
+  }
   return msg as WorkerMessage;
 }
 

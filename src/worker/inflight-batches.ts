@@ -36,6 +36,11 @@ export class InflightBatches<B> {
     return batch;
   }
 
+  /** The ids of the batches held, oldest first (a copy). */
+  heldIds(): number[] {
+    return this.ids.slice();
+  }
+
   /** Removes and returns every batch, oldest first. */
   takeAll(): B[] {
     const all = this.batches.splice(0);

@@ -37,6 +37,8 @@ export class WorkerProcess<B> {
   private fatalMessage?: string;
   private startWaiter?: { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
   private exited?: Promise<void>;
+  /** Unknown frame types already noted in the log (each once, and a few at most). */
+  private readonly unknownTypesNoted = new Set<string>();
 
   constructor(
     readonly options: WorkerProcessOptions,
@@ -95,6 +97,9 @@ export class WorkerProcess<B> {
         return this.protocolError((err as Error).message);
       }
       for (const p of payloads) {
+        // Nothing a worker sends after breaking the protocol is trusted: a `ready` behind a bad
+        // hello must not make it ready, and a batch it answers goes back with the others at its exit.
+        if (this.endReason === 'protocol') return;
         let msg: WorkerMessage;
         try {
           msg = decodeWorkerMessage(p);
@@ -188,13 +193,15 @@ export class WorkerProcess<B> {
       case 'result':
       case 'result_lines':
       case 'failed': {
+        // Checked before the batch is taken: a batch taken and then refused would be neither
+        // answered nor handed back by the exit handler, and its items never written.
+        if (msg.type === 'result' && !Array.isArray(msg.outputs)) return this.protocolError(`result ${JSON.stringify(msg.id)} has no outputs array`);
         const batch = this.inflight.take(msg.id);
-        if (batch === undefined) return this.protocolError(`answer for unknown batch ${msg.id}`);
+        if (batch === undefined) return this.protocolError(this.unknownBatch(msg));
         this.options.answerPolling?.settled();
         this.headSince = this.answeredAt = performance.now();
         if (this.inflight.size === 0 && this.state === 'busy') this.state = 'ready';
         if (msg.type === 'result') {
-          if (!Array.isArray(msg.outputs)) return this.protocolError(`result ${msg.id} has no outputs array`);
           this.handlers.result(batch, msg);
         } else if (msg.type === 'result_lines') {
           this.handlers.resultLines(batch, msg);
@@ -209,10 +216,16 @@ export class WorkerProcess<B> {
         }
         return;
       }
-      case 'hello':
+      case 'hello': {
+        const devices: unknown = msg.devices;
+        // Placement is verified from this list: one of another shape is refused, not guessed at.
+        if (devices !== undefined && !(Array.isArray(devices) && devices.every((d) => typeof d === 'object' && d !== null && !Array.isArray(d)))) {
+          return this.protocolError(`hello's "devices" must be a list of objects such as {"name": "NVIDIA H200", "uuid": "GPU-…"} ([] for the CPU), not ${JSON.stringify(devices).slice(0, 80)}`);
+        }
         this.hello = msg;
         this.handlers.hello?.(msg);
         return;
+      }
       case 'ready':
         this.ready = msg;
         if (this.state === 'starting') this.state = 'ready';
@@ -226,9 +239,26 @@ export class WorkerProcess<B> {
         this.fatalMessage = msg.message;
         this.log.note(`worker reported fatal: ${msg.message}\n${msg.traceback ?? ''}`);
         return;
-      default:
-        return; // unknown types are ignored (forward compatibility)
+      default: {
+        // Unknown types are ignored (forward compatibility), but said once in the log: a typo
+        // ("reslt") would otherwise leave its batch waiting for batch.deadline without a word.
+        const type = (msg as { type: string }).type;
+        if (!this.unknownTypesNoted.has(type) && this.unknownTypesNoted.size < 16) {
+          this.unknownTypesNoted.add(type);
+          this.log.note(`ignored a frame of unknown type ${JSON.stringify(type).slice(0, 80)} (docs/protocol.md: unknown types are ignored; the answers are result, result_lines, result_array and failed)`);
+        }
+        return;
+      }
     }
+  }
+
+  /** Why an answer names no batch the worker holds, in words a worker's author can act on. */
+  private unknownBatch(msg: { type: string; id: unknown }): string {
+    const held = this.inflight.heldIds();
+    const holds = held.length === 0 ? 'it holds none' : `it holds ${held.join(', ')}`;
+    if (msg.id === undefined) return `${msg.type} has no "id" (the id of the batch it answers; ${holds})`;
+    if (typeof msg.id !== 'number') return `${msg.type} for batch ${JSON.stringify(msg.id)}: an id is the batch's number, as the batch frame gave it (${holds})`;
+    return `${msg.type} for unknown batch ${msg.id}: not sent, or already answered (${holds})`;
   }
 
   private protocolError(detail: string): void {

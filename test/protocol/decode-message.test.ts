@@ -92,3 +92,16 @@ test('an output that is not one JSON value is refused, naming it: a result_lines
   const array = decodeWorkerMessage('{"type":"result_array","id":7,"count":12}\n[ -1.5e3 , true,null, false, "x", {"a": [1, {"b": "}"}]}, -0, 0.5e-3, 12E+4, 0, -7, 1023 ]');
   assert.deepEqual(array.type === 'result_lines' && outputTextList(array.outputs), ['-1.5e3', 'true', 'null', 'false', '"x"', '{"a": [1, {"b": "}"}]}', '-0', '0.5e-3', '12E+4', '0', '-7', '1023']);
 });
+
+test('a result_lines or result_array header with nothing after it (no newline) is refused, naming what should follow', () => {
+  assert.throws(() => decodeWorkerMessage('{"type":"result_lines","id":2,"count":1}'), (err: Error) => err instanceof MalformedMessageError && /result_lines 2: no outputs after the header .*one line per output/.test(err.message));
+  assert.throws(() => decodeWorkerMessage('{"type":"result_array","id":3,"count":1}'), (err: Error) => err instanceof MalformedMessageError && /result_array 3: no outputs after the header .*one JSON array/.test(err.message));
+});
+
+test('a JSON array, or an object without a string "type", is refused: only an unknown type is ignored', () => {
+  assert.throws(() => decodeWorkerMessage('[{"type":"ready"}]'), (err: Error) => err instanceof MalformedMessageError && /a frame is not a JSON object: \[/.test(err.message));
+  for (const frame of ['{"id":1,"outputs":[1]}', '{"type":1,"id":1}', '{"Type":"result","id":1,"outputs":[1]}']) {
+    assert.throws(() => decodeWorkerMessage(frame), (err: Error) => err instanceof MalformedMessageError && err.message.startsWith('a frame has no "type" (a string): {'), frame);
+  }
+  assert.deepEqual(decodeWorkerMessage('{"type":"progress","done":3}'), { type: 'progress', done: 3 });
+});

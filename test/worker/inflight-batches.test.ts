@@ -22,3 +22,13 @@ test('an answer for a batch not held (unknown, or already answered) takes nothin
   assert.equal(held.take(7), undefined);
   assert.deepEqual(held.takeAll(), []);
 });
+
+test('heldIds lists the batches held, oldest first, as a copy', () => {
+  const held = new InflightBatches<string>();
+  for (let id = 1; id <= 3; id++) held.add(id, `b${id}`);
+  held.take(2);
+  const ids = held.heldIds();
+  assert.deepEqual(ids, [1, 3]);
+  ids.push(9);
+  assert.deepEqual(held.heldIds(), [1, 3]);
+});
