@@ -7,7 +7,6 @@
 // the batch limit falls from batch.max to what fits, and an item that does not fit alone ends
 // GPUPOOL_E_OUT_OF_MEMORY.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,18 +17,9 @@ const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtur
 const COUNT = 400;
 const isBad = (i: number) => i % 37 === 5;
 
-function hasPerl(): boolean {
-  try {
-    execFileSync('perl', ['-MJSON::PP', '-MIO::Select', '-e', '1'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 for (const lang of ['python', 'perl'] as const) {
   const command = lang === 'python' ? ['python3', path.join(FIXTURES, 'raw_worker.py')] : ['perl', path.join(FIXTURES, 'raw_worker.pl')];
-  test(`a ${lang} worker written from the protocol page alone: outputs, item errors with its code, OOM splitting, stop`, { skip: lang === 'perl' && !hasPerl() && 'no perl with JSON::PP' }, async () => {
+  test(`a ${lang} worker written from the protocol page alone: outputs, item errors with its code, OOM splitting, stop`, async () => {
     const dir = tempDir('gpupool-raw-');
     const config = writeConfig(dir, `models:\n  up:\n    command: ${JSON.stringify(command)}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 64, timeout: 2ms }\n    env: { OOM_OVER: "8" }\n`);
     const input = writeJsonl(path.join(dir, 'in.jsonl'), COUNT, (i) => ({ text: isBad(i) ? 'bad' : `item ${i}` }));
