@@ -48,7 +48,7 @@ const WATCH_SUCCESSES = 256;
 const MAX_WATCHED = 32;
 
 /**
- * Successful batches between two bisections blamed on their items. One heavy page in hundreds
+ * Successful batches of one worker between two bisections blamed on their items. One heavy page in hundreds
  * is an outlier, forgiven at the cost of the few failed batches that isolated it (about 1.75
  * full batches' work); heavy items closer together are the workload (long texts among short
  * ones), and the limit learns the size that fits them rather than bisecting batch after batch:

@@ -4,6 +4,7 @@ import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, ty
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import type { LimitMark } from './adaptive-batch-limit.js';
 import { ItemQueue } from './item-queue.js';
+import { OomTrail } from './oom-trail.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
 import { itemErrorFailure, type ItemFailure, type ItemSink, type WorkItem } from './work-item.js';
 
@@ -40,11 +41,8 @@ export class ModelScheduler {
   private inputEnded = false;
   private inflightItems = 0;
   private idleWaiters: (() => void)[] = [];
-  /**
-   * For an item whose batches ran out of memory: each target they ran out on, with what its
-   * limit knew before the first of them, taken back once the item runs out alone (the cause).
-   */
-  private readonly limitsBeforeOom = new WeakMap<WorkItem, Map<DispatchTarget, LimitMark>>();
+  /** For an item whose batches ran out of memory: its trail on each target (out-of-memory-trail.ts). */
+  private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
   /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
   private readonly exclusive = new Set<DispatchTarget>();
 
@@ -216,47 +214,41 @@ export class ModelScheduler {
 
   /**
    * A larger batch is halved and its items retried at most half as many together; one item
-   * alone is retried until `maxAttempts`, then failed. Each item remembers what each limit knew
-   * before the first of its batches failed there. The limit learns from a failure only if it is
-   * one of size: when it is an item's, every limit that item brought down goes back there, so
-   * one item too large to share the device never throttles the others. A failure is an item's
-   * when the batch was that item alone (whether or not a retry alone then fits), or when a batch
-   * larger than this one has succeeded on the target since one of its items first failed there
-   * (the size fits; what this batch holds does not: one page far larger than the rest), unless
-   * such items are common ({@link AdaptiveBatchLimit.mayBlameItems}): then the limit learns.
+   * alone is retried until `maxAttempts`, then failed. The limit learns from a failure only if
+   * it is one of size. A failure is its items' when the batch was one item alone (whether or
+   * not a retry alone then fits), or when a batch larger than this one succeeded on the target
+   * since one of its items first ran out of memory, on any target (the size fits, what this
+   * batch holds does not: one page far larger than the rest), unless such bisections are common
+   * on the target ({@link AdaptiveBatchLimit.mayBlameItems}). Then every limit its items
+   * lowered goes back to what it knew before, so one item never throttles the others.
    */
   private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string): void {
-    const before = target.limit.mark();
-    let outgrown: LimitMark | undefined; // an item's first mark here, since which a larger batch succeeded
+    let startMarks: Map<DispatchTarget, LimitMark> | undefined; // one mark per target, for items failing for the first time
+    let outgrown: LimitMark | undefined;
     for (const item of items) {
-      let marks = this.limitsBeforeOom.get(item);
-      if (marks === undefined) this.limitsBeforeOom.set(item, (marks = new Map()));
-      const first = marks.get(target);
-      if (first === undefined) marks.set(target, before);
-      else if (first.largestOkSince > items.length) outgrown ??= first;
+      let trail = this.oomTrails.get(item);
+      if (trail === undefined) {
+        startMarks ??= new Map(this.targets.map((t) => [t, t.limit.mark()]));
+        this.oomTrails.set(item, (trail = new OomTrail(startMarks)));
+      }
+      const since = trail.failedOn(target);
+      if (since.largestOkSince > items.length) outgrown ??= since;
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     target.limit.onOutOfMemory(items.length, itemsToBlame);
+    if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
     if (items.length > 1) {
-      if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target, false);
       const cap = Math.max(1, Math.floor(items.length / 2));
       for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
       this.retries.unshiftAll(items);
       return;
     }
-    this.forgiveLimitsOf(items[0], target, true);
     this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` });
   }
 
-  /**
-   * `item` is to blame for an out-of-memory on `current`: the limits it lowered on its way down
-   * go back. `alone`: it is retried alone from now on, so it lowers no limit again.
-   */
-  private forgiveLimitsOf(item: WorkItem, current: DispatchTarget, alone: boolean): void {
-    const marks = this.limitsBeforeOom.get(item);
-    if (marks === undefined) return;
-    if (alone) this.limitsBeforeOom.delete(item);
-    for (const [target, mark] of marks) {
+  /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
+  private forgiveLimitsOf(item: WorkItem, current: DispatchTarget): void {
+    for (const [target, mark] of this.oomTrails.get(item)?.takeLowered() ?? []) {
       const was = target.limit.value;
       // `current`'s new limit is reported with its batch (onBatch): the others' here.
       if (target.limit.forgive(mark) !== was && target !== current) this.options.onLimitForgiven?.(target);

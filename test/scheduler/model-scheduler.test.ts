@@ -243,6 +243,29 @@ test('heavy items in many batches are the workload, not outliers: the limit lear
   assert.ok(h.targets[0].limit.value <= 11, `limit ${h.targets[0].limit.value}`);
 });
 
+for (const workers of [2, 4]) {
+  test(`outliers whose bisection moves between ${workers} workers lower no worker's limit`, async () => {
+    // Five heavy items, one in about 110 full batches: a bisection's steps land on whichever
+    // worker is free, often one where the item had not failed yet. Each worker's mark from the
+    // item's first failure, anywhere, says a larger batch worked there since; without it, that
+    // halving stayed (the item then fits in 11 and never fails alone): limits 19 and 89 on two
+    // workers, 43/17/20/88 on four, as the reviewer measured.
+    const m = memoryModel(90, 80, (x) => x % 10_000 === 7);
+    const h = harness({ max: 90, targets: workers, answer: m.answer });
+    for (let i = 0; i < 50_000; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
+    h.scheduler.endInput();
+    await h.scheduler.whenIdle();
+    assert.equal(h.done.size, 50_000);
+    for (const t of h.targets) {
+      assert.equal(t.limit.value, 90, `${t.id}'s limit`);
+      assert.equal(h.reported.get(t.id), 90, `${t.id}'s reported limit`);
+    }
+    const batches = h.targets.reduce((n, t) => n + t.sizes.length, 0);
+    assert.ok(batches < 650, `${batches} batches`);
+    assert.ok(m.tally.ooms <= 5 * 5, `${m.tally.ooms} out-of-memory batches`);
+  });
+}
+
 test('batches lost with a dead worker are retried', async () => {
   let lostOnce = false;
   const h = harness({

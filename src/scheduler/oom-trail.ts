@@ -1,0 +1,34 @@
+import type { LimitMark } from './adaptive-batch-limit.js';
+import type { DispatchTarget } from './dispatch-target.js';
+
+/**
+ * What one item's out-of-memory failures have done to the batch limits. From its first, a mark
+ * on every target: what each limit knew then (where it goes back if the item turns out to be
+ * the cause) and, as the mark is watched, the largest batch that succeeded there since. A
+ * bisection moves between workers: a batch that fails on a worker where the item had not failed
+ * before, smaller than one that worked there since, is that item's too.
+ */
+export class OomTrail {
+  private readonly marks: Map<DispatchTarget, LimitMark>;
+  /** Targets whose limit its failures lowered (or may have), not yet taken back. */
+  private readonly lowered = new Set<DispatchTarget>();
+
+  constructor(startMarks: ReadonlyMap<DispatchTarget, LimitMark>) {
+    this.marks = new Map(startMarks);
+  }
+
+  /** It failed on `target`: returns that target's mark (made now for a target added since its first failure). */
+  failedOn(target: DispatchTarget): LimitMark {
+    let mark = this.marks.get(target);
+    if (mark === undefined) this.marks.set(target, (mark = target.limit.mark()));
+    this.lowered.add(target);
+    return mark;
+  }
+
+  /** The targets it lowered, with their marks; forgotten, so a limit is taken back once. */
+  takeLowered(): [DispatchTarget, LimitMark][] {
+    const taken = [...this.lowered].map((t): [DispatchTarget, LimitMark] => [t, this.marks.get(t)!]);
+    this.lowered.clear();
+    return taken;
+  }
+}
