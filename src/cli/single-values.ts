@@ -1,3 +1,4 @@
+import { maskRedisUrl } from '../cluster/redis-url.js';
 import { GpupoolError } from '../errors/index.js';
 
 /**
@@ -5,11 +6,16 @@ import { GpupoolError } from '../errors/index.js';
  * The argument parser keeps the last value, so `-i a.jsonl -i b.jsonl` ran b.jsonl alone, and
  * a.jsonl's lines were never read, without a word (a run takes one input: a file, a folder,
  * a glob or -). `parse` checks and converts the value as the option's own parser would.
+ * `shown` is how the refusal quotes the two values: 'secret' for a token (neither is quoted),
+ * 'redis' for a Redis URL (its password masked); quoted as given otherwise.
  */
-export function once<T = string>(flag: string, parse?: (value: string) => T): (value: string, previous: T | undefined) => T {
+export function once<T = string>(flag: string, parse?: (value: string) => T, shown?: 'secret' | 'redis'): (value: string, previous: T | undefined) => T {
   return (value, previous) => {
     if (previous !== undefined) {
-      throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} was given twice (${JSON.stringify(String(previous))}, then ${JSON.stringify(value)}); it takes one value${flag === '-i, --input' ? ': for several files, name their folder or a quoted glob (-i \'pages/*.png\')' : ''}`);
+      const show = (v: string) => JSON.stringify(shown === 'redis' ? maskRedisUrl(v) : v);
+      // A token given twice must not reach the terminal (or a CI log) in the refusal.
+      const values = shown === 'secret' ? '' : ` (${show(String(previous))}, then ${show(value)})`;
+      throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} was given twice${values}; it takes one value${flag === '-i, --input' ? ': for several files, name their folder or a quoted glob (-i \'pages/*.png\')' : ''}`);
     }
     return parse ? parse(value) : (value as T);
   };

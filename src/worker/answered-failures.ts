@@ -6,6 +6,12 @@
 const ANSWERED = /^gpupool: batch \S+ failed \((?:batch|oom)\):$/;
 const TRACEBACK = 'Traceback (most recent call last):';
 const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)$/;
+/**
+ * A line of an exception group's traceback (Python 3.11+): every line of it, its exception lines
+ * included, is indented behind a `+` or `|` ('  + Exception Group Traceback …', '  | ValueError: a',
+ * '    +------'), so no unindented line ends it.
+ */
+const GROUP = /^\s+[+|]/;
 
 /**
  * Tells, line by line, which lines of a worker's stderr are such reports: the header, the
@@ -16,10 +22,17 @@ const CHAINED = /^(?:During handling of the above exception, another exception o
  * every line; only the stderr kept for exit messages leaves these out.
  */
 export class AnsweredFailures {
-  private state: 'outside' | 'traceback' | 'after' = 'outside';
+  private state: 'outside' | 'traceback' | 'group' | 'after' = 'outside';
 
   /** Whether `line` (without its line end) belongs to the report of an answered failure. */
   has(line: string): boolean {
+    if (this.state === 'group') {
+      if (GROUP.test(line)) return true;
+      // The group's last line came before: what follows is read as after an exception line (a
+      // chained traceback, or the report's end). It was taken for the report's exception line,
+      // and a genuine crash's traceback that followed was hidden whole, up to its own exception.
+      this.state = 'after';
+    }
     if (this.state === 'after') {
       if (line.trim() === '') return true;
       if (CHAINED.test(line)) {
@@ -31,6 +44,10 @@ export class AnsweredFailures {
     if (this.state === 'outside') {
       if (!ANSWERED.test(line)) return false;
       this.state = 'traceback';
+      return true;
+    }
+    if (GROUP.test(line)) {
+      this.state = 'group';
       return true;
     }
     // A long traceback is cut at its start by the SDK, which marks the cut with "…".

@@ -19,8 +19,12 @@ export function exitSummary(message: string, logFile?: string): string {
   const at = message.startsWith(STDERR_MARK) ? 0 : message.indexOf(`; ${STDERR_MARK}`);
   const notes = (at < 0 ? message : message.slice(0, at)).split('\n')[0];
   const cause = at < 0 ? undefined : lastMeaningfulLine(message.slice(message.indexOf(STDERR_MARK, at) + STDERR_MARK.length));
-  // The fatal error the worker answered is often the same exception its traceback ends with.
-  const said = cause !== undefined && notes.includes(cause.slice(cause.indexOf(': ') + 2));
+  // The fatal error the worker answered is often the same exception its traceback ends with
+  // (its type may be named otherwise: `Fatal: m` there, `gpupool.errors.Fatal: m` here). Only a
+  // note that ends with the cause's text says it: any place in the notes was taken, and the
+  // cause of a worker dying of `KeyError: 0` was left out as said by 'worker m/cpu:0/0'.
+  const colon = cause === undefined ? -1 : cause.indexOf(': ');
+  const said = cause !== undefined && `${notes};`.includes(colon < 0 ? `${cause};` : `: ${cause.slice(colon + 2)};`);
   const parts = [notes, cause !== undefined && !said ? `stderr ends: ${cause}` : undefined].filter(Boolean);
   return `${parts.join('; ')}${logFile ? ` (log: ${logFile})` : ''}`;
 }

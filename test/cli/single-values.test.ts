@@ -49,3 +49,22 @@ test('serve, agent and infer refuse a one-value option given twice too, before s
     assert.match(r.stderr, message, args[0]);
   }
 });
+
+test('a token or a Redis password given twice is not printed in the refusal', async () => {
+  const dir = tempDir();
+  const config = echoConfig(dir);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 1);
+  const cases: [string[], RegExp][] = [
+    [['serve', '-c', config, '--token', 'tok-first-secret', '--token', 'tok-second-secret', '--port', '0'], /--token was given twice; it takes one value/],
+    [['infer', '--url', 'http://127.0.0.1:1', '--token', 'tok-first-secret', '--token', 'tok-second-secret', '{}'], /--token was given twice; it takes one value/],
+    [['agent', '-c', config, '--redis', 'redis://:pw-first-secret@127.0.0.1:1', '--redis', 'redis://:pw-second-secret@127.0.0.1:1'], /--redis was given twice \("redis:\/\/:\*\*\*@127\.0\.0\.1:1", then "redis:\/\/:\*\*\*@127\.0\.0\.1:1"\)/],
+    // submit kept the last --redis without a word, as run did -i.
+    [['submit', '-c', config, '--redis', 'redis://:pw-first-secret@127.0.0.1:1', '--redis', 'redis://:pw-second-secret@127.0.0.1:1', '-i', input, '-o', path.join(dir, 'out.jsonl')], /--redis was given twice \("redis:\/\/:\*\*\*@127\.0\.0\.1:1"/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, message, args[0]);
+    assert.doesNotMatch(r.stderr + r.stdout, /secret/, `${args[0]} printed the secret`);
+  }
+});

@@ -42,3 +42,46 @@ test('an answered failure, chained or cut at its start, is left out; other lines
     'RuntimeError: CUDA error: an illegal memory access was encountered',
   ]);
 });
+
+test('an answered exception group (Python 3.11+, every line indented) ends its report: a crash traceback after it stays', () => {
+  const group = [
+    '  + Exception Group Traceback (most recent call last):',
+    '  |   File "/srv/w.py", line 10, in predict',
+    '  | ExceptionGroup: several (2 sub-exceptions)',
+    '  +-+---------------- 1 ----------------',
+    '    | ValueError: a',
+    '    | second line of a',
+    '    +---------------- 2 ----------------',
+    "    | KeyError: 'b'",
+    '    +------------------------------------',
+  ];
+  const crash = [
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 15, in predict',
+    'RuntimeError: the real cause',
+  ];
+  const stderr = [
+    'gpupool: batch 1 failed (batch):',
+    ...group,
+    'gpupool: batch 2 failed (batch):',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 4, in f',
+    "KeyError: 'k'",
+    '',
+    'The above exception was the direct cause of the following exception:',
+    '',
+    ...group,
+    '',
+    'During handling of the above exception, another exception occurred:',
+    '',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 16, in predict',
+    'RuntimeError: after group',
+    'gpupool: batch 3 failed (oom):',
+    '…-------- 1 ----------------',
+    '    | OutOfMemory: CUDA out of memory',
+    '    +------------------------------------',
+    ...crash,
+  ].join('\n');
+  assert.deepEqual(kept(stderr), crash);
+});

@@ -32,3 +32,12 @@ test('without stderr the notes stand alone; a cause the notes already give is no
   assert.equal(exitSummary(fatal), 'fatal device error: Fatal: an illegal memory access; worker m/cuda:0/0 exited with code 70');
   assert.equal(exitSummary(exitMessage(['replica r exited with code 2'], '  at frame one\n  at frame two')), 'replica r exited with code 2; stderr ends: at frame two');
 });
+
+test("a cause is left out only when a note ends with it, not when its text is found anywhere in the notes ('KeyError: 0' in 'cpu:0/0')", () => {
+  const tb = 'Traceback (most recent call last):\n  File "w.py", line 3, in setup\n';
+  for (const last of ['KeyError: 0', 'IndexError: 1', 'RuntimeError: killed', 'Killed']) {
+    assert.equal(exitSummary(exitMessage(['worker m/cpu:0/0 was killed by SIGKILL'], `${tb}${last}`)), `worker m/cpu:0/0 was killed by SIGKILL; stderr ends: ${last}`);
+  }
+  const fatal = exitMessage(['fatal device error: RuntimeError: CUDA error: unknown error; compile with TORCH_USE_CUDA_DSA', 'worker m/cuda:0/0 exited with code 70'], `${tb}torch.AcceleratorError: CUDA error: unknown error; compile with TORCH_USE_CUDA_DSA`);
+  assert.equal(exitSummary(fatal), 'fatal device error: RuntimeError: CUDA error: unknown error; compile with TORCH_USE_CUDA_DSA; worker m/cuda:0/0 exited with code 70');
+});

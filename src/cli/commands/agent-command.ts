@@ -39,7 +39,7 @@ export function registerAgentCommand(program: Command): void {
     .command('agent')
     .description("run this machine's pool and take chunks of the jobs in Redis for its models; Ctrl-C drains")
     .requiredOption('-c, --config <file>', 'YAML config (the models this agent runs)', once('-c, --config'))
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS', once('--redis'))
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS', once('--redis', undefined, 'redis'))
     .option('-m, --model <name...>', 'models to run (default: every kind: process model of the config)')
     .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config', once('--devices'))
     .option('--prefix <name>', 'namespace of the queues in Redis', 'gpupool')

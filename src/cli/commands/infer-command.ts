@@ -28,7 +28,7 @@ export function registerInferCommand(program: Command): void {
     .argument('[inputs...]', 'inputs, each a JSON value (other text is sent as a string)')
     .option('--url <url>', 'the server (default: $GPUPOOL_URL or http://127.0.0.1:8000)', once('--url'))
     .option('-m, --model <name>', 'model to run (may be left out when the server runs one)', once('-m, --model'))
-    .option('--token <token>', 'bearer token (default: $GPUPOOL_TOKEN)', once('--token'))
+    .option('--token <token>', 'bearer token (default: $GPUPOOL_TOKEN)', once('--token', undefined, 'secret'))
     .option('-i, --input <file>', 'also one input per line of this JSONL file (- for stdin)', once('-i, --input'))
     .option('--timeout <duration>', 'deadline of each request, e.g. 30s')
     .action(async (args: string[], flags: InferFlags) => {

@@ -52,7 +52,7 @@ export function registerServeCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'YAML config', once('-c, --config'))
     .option('--host <address>', 'address to bind; anything but loopback requires --token', '127.0.0.1')
     .option('--port <n>', 'port to listen on; 0 picks a free one', parsePort, 8000)
-    .option('--token <token>', 'require `Authorization: Bearer <token>` on every request (default: $GPUPOOL_TOKEN)', once('--token'))
+    .option('--token <token>', 'require `Authorization: Bearer <token>` on every request (default: $GPUPOOL_TOKEN)', once('--token', undefined, 'secret'))
     .option('--allow-root <dir>', 'a folder whose files jobs may name by server-side path (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--state-dir <dir>', 'jobs, their journals and results, learned limits, worker logs', '.gpupool/serve')
     .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config', once('--devices'))

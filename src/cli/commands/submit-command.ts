@@ -38,7 +38,7 @@ export function registerSubmitCommand(program: Command): void {
     .command('submit')
     .description('share a job with the agents on a Redis: input in chunks, results into OUTPUT; resumable')
     .requiredOption('-c, --config <file>', 'YAML config (the model; agents run a model of the same name)', once('-c, --config'))
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS', once('--redis', undefined, 'redis'))
     .requiredOption('-i, --input <path>', 'JSONL file, directory, glob, or - for stdin', once('-i, --input'))
     .requiredOption('-o, --output <file>', 'output JSONL (results in the order they come back)', once('-o, --output'))
     .option('-m, --model <name>', 'model to run (may be left out when the config has one)', once('-m, --model'))
