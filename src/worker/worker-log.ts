@@ -30,15 +30,11 @@ export class WorkerLog {
 
   attach(stream: Readable | null, isStderr: boolean): void {
     if (!stream) return;
-    let partial = '';
+    const echo = this.echo && new EchoLines(this.echo.prefix, this.echo.out);
     stream.on('data', (chunk: Buffer) => {
       this.file.write(chunk);
       if (isStderr) this.keepStderr(this.decoder.write(chunk));
-      if (this.echo) {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) this.echo.out.write(`${this.echo.prefix} ${line}\n`);
-      }
+      echo?.write(chunk);
     });
   }
 
@@ -61,5 +57,31 @@ export class WorkerLog {
 
   close(): void {
     this.file.end();
+  }
+}
+
+const ECHO_LINE_MAX = 16 * 1024;
+
+/**
+ * A worker's output echoed to the terminal, each line prefixed with the worker. A line is held
+ * until it ends; a progress bar redraws one line with `\r` for the whole run, so only what follows
+ * its last `\r` is held (the bar as it stands), and a line longer than {@link ECHO_LINE_MAX} goes
+ * out in pieces: the held text stays bounded, and is not copied again at every chunk.
+ */
+class EchoLines {
+  private held = '';
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly prefix: string, private readonly out: NodeJS.WritableStream) {}
+
+  write(chunk: Buffer): void {
+    const lines = (this.held + this.decoder.write(chunk)).split('\n');
+    this.held = lines.pop() ?? '';
+    for (const line of lines) this.out.write(`${this.prefix} ${line.slice(line.lastIndexOf('\r', line.length - 2) + 1)}\n`);
+    this.held = this.held.slice(this.held.lastIndexOf('\r', this.held.length - 2) + 1); // a final \r may be a CRLF's half
+    while (this.held.length > ECHO_LINE_MAX) {
+      this.out.write(`${this.prefix} ${this.held.slice(0, ECHO_LINE_MAX)}\n`);
+      this.held = this.held.slice(ECHO_LINE_MAX);
+    }
   }
 }

@@ -36,3 +36,28 @@ test('the folder is made and the worker\'s stderr lands in the log', async () =>
   assert.match(text, /\[gpupool .*\] started/);
   log.close();
 });
+
+test('verbose echo: lines prefixed, a progress bar redrawn with \\r held as it stands, UTF-8 split across chunks whole, a CRLF kept, a line without end bounded', () => {
+  const echoed: string[] = [];
+  const out = new PassThrough();
+  out.on('data', (b: Buffer) => echoed.push(b.toString('utf8')));
+  const log = new WorkerLog(path.join(tempDir(), 'w.log'), { prefix: '[w0]', out });
+  const stdout = new PassThrough();
+  log.attach(stdout, false);
+  stdout.write('loading\n');
+  // A tqdm bar: 100,000 redraws with no newline; before, every one was held and copied again.
+  for (let i = 0; i < 100_000; i++) stdout.write(`\r${i}/100000`);
+  stdout.write('\n');
+  const e = Buffer.from('é\n');
+  stdout.write(e.subarray(0, 1));
+  stdout.write(e.subarray(1));
+  stdout.write('windows\r');
+  stdout.write('\n');
+  stdout.write('x'.repeat(40_000));
+  stdout.end();
+  const lines = echoed.join('').split('\n');
+  assert.deepEqual(lines.slice(0, 4), ['[w0] loading', '[w0] 99999/100000', '[w0] é', '[w0] windows\r']);
+  // 40,000 bytes without an end: two pieces of 16 KiB went out, the rest is held (bounded).
+  assert.deepEqual(lines.slice(4, 6).map((l) => l.length), [5 + 16 * 1024, 5 + 16 * 1024]);
+  log.close();
+});
