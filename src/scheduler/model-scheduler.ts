@@ -41,7 +41,7 @@ export class ModelScheduler {
   private inputEnded = false;
   private inflightItems = 0;
   private idleWaiters: (() => void)[] = [];
-  /** For an item whose batches ran out of memory: its trail on each target (out-of-memory-trail.ts). */
+  /** For an item whose batches ran out of memory: its trail on each target (oom-trail.ts). */
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
   /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
   private readonly exclusive = new Set<DispatchTarget>();

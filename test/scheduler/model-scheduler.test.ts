@@ -17,8 +17,10 @@ class ScriptedTarget implements DispatchTarget {
     private readonly scheduler: () => ModelScheduler,
   ) {}
   readonly deviceKey = 'cpu:0';
+  /** Set by a test to steer batches: a target that does not accept work is passed over. */
+  accepting = true;
   acceptsWork(): boolean {
-    return true;
+    return this.accepting;
   }
   send(batch: Batch, itemsJson: string[]): boolean {
     this.inflightCount++;
@@ -184,9 +186,24 @@ test('an item that runs out of memory alone once, then fits alone, takes back th
 });
 
 test('the last item of a run, too large to share its device, brings down both workers\' limits: both are taken back and both reported', async () => {
-  // 16 items, the poison last in line: its batches are split across both targets, and once it
-  // fails alone nothing else runs, so no later batch would report a target's restored limit.
-  const h = harness({ max: 16, targets: 2, maxAttempts: 2, answer: (s, b, items) => (items.includes(15) ? s.onFailed(b, 'oom', 'too big') : s.onResult(b, items, undefined)) });
+  // 16 items, the poison last in line. Each of its batches goes to the worker that did not just
+  // fail it (the other is passed over until then), so its bisection runs on both; once it fails
+  // alone nothing else runs, so no later batch would report a target's restored limit.
+  const h = harness({
+    max: 16,
+    targets: 2,
+    maxAttempts: 2,
+    answer: (s, b, items) => {
+      if (!items.includes(15)) s.onResult(b, items, undefined);
+      else {
+        for (const t of h.targets) t.accepting = t !== b.target;
+        s.onFailed(b, 'oom', 'too big');
+      }
+      // What a server saves is each limit as it is, at every moment, not only once a later batch
+      // on that worker reports it.
+      for (const t of h.targets) if (h.reported.has(t.id)) assert.equal(h.reported.get(t.id), t.limit.value, `${t.id}'s limit as reported after batch ${b.size} on ${b.target.id}`);
+    },
+  });
   for (let i = 0; i < 16; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
   h.scheduler.endInput();
   await h.scheduler.whenIdle();
