@@ -55,8 +55,10 @@ export class CpuProvider implements DeviceProvider {
     this.cgroupSince = cgroup;
     this.sinceAt = performance.now();
     const total = memoryTotal(cgroup);
-    const used = cgroup.memoryMax !== undefined && cgroup.memoryUsed !== undefined ? Math.min(total, cgroup.memoryUsed) : total - os.freemem();
-    return [{ uuid: 'cpu', memoryTotal: total, memoryFree: total - used, memoryUsed: used, ...(utilization === undefined ? {} : { utilization }) }];
+    // Within the cgroup's limit, and within what the host has left: its other tenants count too.
+    const limited = cgroup.memoryMax !== undefined && cgroup.memoryMax < os.totalmem() && cgroup.memoryUsed !== undefined;
+    const free = Math.max(0, Math.min(os.freemem(), limited ? total - cgroup.memoryUsed! : Infinity));
+    return [{ uuid: 'cpu', memoryTotal: total, memoryFree: free, memoryUsed: total - free, ...(utilization === undefined ? {} : { utilization }) }];
   }
 
   async processes(): Promise<DeviceProcess[]> {

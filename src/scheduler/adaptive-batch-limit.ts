@@ -48,11 +48,11 @@ const WATCH_SUCCESSES = 256;
 const MAX_WATCHED = 32;
 
 /**
- * Successful batches of one worker between two bisections blamed on their items. One heavy page in hundreds
- * is an outlier, forgiven at the cost of the few failed batches that isolated it (about 1.75
- * full batches' work); heavy items closer together are the workload (long texts among short
- * ones), and the limit learns the size that fits them rather than bisecting batch after batch:
- * more than about a tenth of the work would go on failed batches.
+ * Successful batches of one worker between two bisections blamed on their items. One heavy
+ * page in hundreds is an outlier, forgiven at the cost of the few failed batches that isolated
+ * it (about 1.75 full batches' work); heavy items closer together are the workload (long texts
+ * among short ones), and the limit learns the size that fits them rather than bisecting batch
+ * after batch: more than about a tenth of the work would go on failed batches.
  */
 const BLAME_ITEMS_EVERY = 16;
 
@@ -132,8 +132,8 @@ export class AdaptiveBatchLimit {
   /**
    * The out-of-memory failures since `mark` were one item's (now failed alone, or in a batch
    * smaller than one that succeeded since): it was in every batch that failed on the way down,
-   * so they taught nothing about the others. Goes back to
-   * what was known at `mark`, keeping any success learned since. A genuine out-of-memory of
+   * so they taught nothing about the others. Goes back to what was known at `mark`, keeping
+   * any success learned since. A genuine out-of-memory of
    * another batch in between is forgotten too; it comes back at the next batch that large, as
    * a probe does (one failed batch, retried, no item lost).
    */
