@@ -4,7 +4,6 @@
 // with an older gpupool. Outputs with commas, quotes, brackets and escapes inside strings must
 // come through exactly.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -62,38 +61,11 @@ for (const sdk of ['python', 'typescript'] as const) {
 test('a worker whose result_lines answer holds a line that is not JSON: the item fails as a protocol error, and the output file stays valid JSONL', async () => {
   const dir = tempDir('gpupool-forms-');
   // A raw protocol worker (no SDK): answers every batch with result_lines of LINE.
-  const worker = path.join(dir, 'raw_lines.py');
-  fs.writeFileSync(
-    worker,
-    `import json, os, socket, struct, sys
-LINE = os.environ["LINE"].encode()
-s = socket.socket(fileno=3)
-def send(b): s.sendall(struct.pack("<I", len(b)) + b)
-buf = b""
-def recv():
-    global buf
-    while True:
-        if len(buf) >= 4:
-            n = struct.unpack("<I", buf[:4])[0]
-            if len(buf) >= 4 + n:
-                m = json.loads(buf[4:4 + n]); buf = buf[4 + n:]; return m
-        d = s.recv(1 << 20)
-        if not d: sys.exit(0)
-        buf += d
-send(json.dumps({"type": "hello", "protocol": 1, "pid": os.getpid(), "devices": []}).encode())
-send(b'{"type": "ready"}')
-while True:
-    m = recv()
-    if m["type"] == "stop": sys.exit(0)
-    if m["type"] == "batch":
-        n = len(m["items"])
-        send(json.dumps({"type": "result_lines", "id": m["id"], "count": n}).encode() + b"\\n" + b"\\n".join([LINE] * n))
-`,
-  );
+  const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'raw_misbehaving_worker.py');
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 2);
   for (const line of ['', '{', 'hello', '1 2']) {
     const out = path.join(dir, `out-${Buffer.from(line).toString('hex')}.jsonl`);
-    const config = writeConfig(dir, `models:\n  raw:\n    command: [python3, raw_lines.py]\n    devices: cpu\n    max_attempts: 2\n    restart: { backoff: 10ms }\n    env: { LINE: ${JSON.stringify(line)} }\n`);
+    const config = writeConfig(dir, `models:\n  raw:\n    command: [python3, ${JSON.stringify(worker)}]\n    devices: cpu\n    max_attempts: 2\n    restart: { backoff: 10ms }\n    env: { MODE: bad_lines, LINE: ${JSON.stringify(line)} }\n`);
     const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
     assert.equal(r.code, 1, `line ${JSON.stringify(line)}: ${r.stderr}`);
     const lines = readOutput(out); // each line parses: nothing half-written went in
