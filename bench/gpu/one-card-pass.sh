@@ -30,7 +30,7 @@ step() {  # step NAME SECONDS COMMAND...: run with OUT=$OUT/NAME, note exit stat
 nvidia-smi -L > "$OUT/nvidia-smi-L.txt" 2>&1
 nproc > "$OUT/nproc.txt"
 step pinning 120 bash bench/gpu/pinning-check.sh
-step oom 220 bash bench/gpu/oom-check.sh
+step oom 320 bash bench/gpu/oom-check.sh
 step fatal 120 bash bench/gpu/fatal-check.sh
 step folder 150 bash bench/gpu/folder-resume-check.sh
 step append 120 bash bench/gpu/jsonl-append-check.sh

@@ -7,7 +7,9 @@
 # one item far larger than the others: "oom-giant" holds 40 GiB (never fits: it alone must fail,
 # GPUPOOL_E_OUT_OF_MEMORY, and the limit learned must stay that of the others), "oom-heavy"
 # 20 GiB (fits with a few others: nothing fails; its learned limit and rate say what one heavy
-# item costs the run). Writes under $OUT/oom-*.
+# item costs the run). Then "oom-shared" and "oom-heavy-shared": the plain and the 20 GiB inputs
+# with two workers sharing the card (gpupool-oom-shared.yaml), where one worker's batch can make
+# the other's fail. Writes under $OUT/oom-*.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 LEAVE_GIB=${LEAVE_GIB:-24}
@@ -15,7 +17,7 @@ LEAVE_GIB=${LEAVE_GIB:-24}
 python3 -c 'import json; [print(json.dumps({"seed": i})) for i in range(30000)]' > /tmp/oom-items.jsonl
 python3 -c 'import json; [print(json.dumps({"seed": i, "extra_mb": 40960} if i == 777 else {"seed": i})) for i in range(30000)]' > /tmp/oom-giant.jsonl
 python3 -c 'import json; [print(json.dumps({"seed": i, "extra_mb": 20480} if i == 15000 else {"seed": i})) for i in range(30000)]' > /tmp/oom-heavy.jsonl
-CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0 python3 examples/torch/hog.py "$LEAVE_GIB" 300 > "$OUT/oom-hog.txt" 2>&1 &
+CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0 python3 examples/torch/hog.py "$LEAVE_GIB" 420 > "$OUT/oom-hog.txt" 2>&1 &
 HOG=$!
 sleep 8
 node gpupool.mjs devices > "$OUT/oom-devices-with-hog.txt" 2>&1
@@ -30,12 +32,14 @@ for l in failed[:3]: print(f"  failed {l['id']}: {l['error']['code']}: {l['error
 print(open(f"{sys.argv[1]}/{sys.argv[2]}-summary.json").read())
 PY
 }
-for run in oom oom-again oom-giant oom-heavy; do
+for run in oom oom-again oom-giant oom-heavy oom-shared oom-heavy-shared; do
   input=/tmp/oom-items.jsonl
+  config=examples/torch/gpupool-oom.yaml
+  [[ $run == *shared ]] && config=examples/torch/gpupool-oom-shared.yaml
   [ "$run" = oom-giant ] && input=/tmp/oom-giant.jsonl
-  [ "$run" = oom-heavy ] && input=/tmp/oom-heavy.jsonl
+  [[ $run == oom-heavy* ]] && input=/tmp/oom-heavy.jsonl
   rm -f /tmp/oom-out.jsonl
-  ( time timeout -k 5 100 node gpupool.mjs run -c examples/torch/gpupool-oom.yaml -i "$input" -o /tmp/oom-out.jsonl --fresh --progress plain --json > "$OUT/$run-summary.json" 2> "$OUT/$run-stderr.txt" ) 2> "$OUT/$run-time.txt"
+  ( time timeout -k 5 100 node gpupool.mjs run -c "$config" -i "$input" -o /tmp/oom-out.jsonl --fresh --progress plain --json > "$OUT/$run-summary.json" 2> "$OUT/$run-stderr.txt" ) 2> "$OUT/$run-time.txt"
   echo "exit: $?" | tee -a "$OUT/$run-time.txt" >> "$OUT/oom-verdict.txt"
   [ -f /tmp/oom-out.jsonl ] && verdict "$run" >> "$OUT/oom-verdict.txt"
 done

@@ -59,6 +59,7 @@ export function nothingLeftSummary(model: string, counts: JournalCounts, started
     workers: 0,
     workerRestarts: 0,
     batchLimits: {},
+    workerBatchLimits: {},
     outcome: 'complete',
     peakRssBytes: process.memoryUsage().rss,
     readerThread: false,

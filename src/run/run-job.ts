@@ -18,6 +18,7 @@ import { shardOwns } from './shard.js';
 import { onAbort } from './on-abort.js';
 import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
+import { deviceLimits, workerLimitsByDevice } from './batch-limits.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
 /**
@@ -248,7 +249,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const heldBack = stopReason === 'complete' ? shardsLine(source.heldBack, options.shard) : undefined;
     const summary = { ...tally.summary(model.name, pool, stopReason, { readerThread: source instanceof ThreadedJsonlSource, writerThread }), ...(stoppedBy && { stoppedBy }), ...(heldBack && { heldBack }), ...(journal.remapped && { remapped: journal.remapped }) };
     await (outcome || writeError ? pool.destroy() : pool.close());
-    for (const w of pool.workers) await journal.saveLearnedLimit(model.name, w.deviceKey, w.limit.value);
+    // After the drain: batches that finished in it taught the limits too.
+    for (const [deviceKey, limit] of Object.entries(deviceLimits(workerLimitsByDevice(pool.workers)))) await journal.saveLearnedLimit(model.name, deviceKey, limit);
     if (writeError) throw outputWriteError(writeError, output);
     if (readError !== undefined) throw inputReadError(readError, source.description) ?? readError;
     if (outcome && outcome.code !== 'GPUPOOL_E_INTERRUPTED') throw outcome;

@@ -75,8 +75,10 @@ export interface RunSummary {
   /** Resident workers the run used. */
   readonly workers: number;
   readonly workerRestarts: number;
-  /** Learned batch limit per device key at the end. */
+  /** Learned batch limit per device key at the end: the smallest of its workers' where several share it. */
   readonly batchLimits: Record<string, number>;
+  /** Each device key's workers' learned limits at the end, in worker order. */
+  readonly workerBatchLimits: Record<string, number[]>;
   /** `complete`, `interrupted` (Ctrl-C, resumable), or `stopped` (--on-error stop). */
   readonly outcome: 'complete' | 'interrupted' | 'stopped';
   /** With `stopped`: the failure it stopped at (`code` is gpupool's, `shownCode` what its line shows). */

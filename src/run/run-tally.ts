@@ -1,4 +1,5 @@
 import type { Pool } from '../pool/index.js';
+import { deviceLimits, workerLimitsByDevice } from './batch-limits.js';
 import type { RunSummary } from './run-options.js';
 
 /** Counts of a job as results come in: what `run` and `submit` share. */
@@ -43,8 +44,7 @@ export class RunTally extends ItemTally {
     const wall = this.elapsedSeconds;
     const byKey = new Map<string, { name: string; peak: number; total: number }>();
     for (const u of pool.devices.values()) byKey.set(u.device.key, { name: u.device.name, peak: u.peakUsed, total: u.device.memoryTotal });
-    const limits: Record<string, number> = {};
-    for (const w of pool.workers) limits[w.deviceKey] = w.limit.value;
+    const workerLimits = workerLimitsByDevice(pool.workers);
     const devices = [...this.perDevice.entries()].map(([key, items]) => {
       const first = key.split('+')[0];
       const d = byKey.get(first);
@@ -61,7 +61,8 @@ export class RunTally extends ItemTally {
       devices,
       workers: pool.workers.length,
       workerRestarts: pool.workers.reduce((n, w) => n + w.supervisor.restarts, 0),
-      batchLimits: limits,
+      batchLimits: deviceLimits(workerLimits),
+      workerBatchLimits: workerLimits,
       outcome,
       peakRssBytes: this.peakRss,
       readerThread: threads.readerThread,
