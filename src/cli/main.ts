@@ -10,6 +10,7 @@ import { registerAgentCommand } from './commands/agent-command.js';
 import { registerSubmitCommand } from './commands/submit-command.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerInferCommand } from './commands/infer-command.js';
+import { refuseRepeatedOptions } from './single-values.js';
 import { watchStdoutClosed } from './stdout-closed.js';
 import { capYoungGeneration, youngGenerationCapMb } from './young-generation-cap.js';
 
@@ -31,6 +32,7 @@ registerAgentCommand(program);
 registerSubmitCommand(program);
 registerServeCommand(program);
 registerInferCommand(program);
+refuseRepeatedOptions(program);
 
 // Before a command runs, not before parsing: --help and --version work whatever the environment.
 program.hook('preAction', () => {

@@ -1,24 +1,45 @@
+import type { Command } from 'commander';
 import { maskRedisUrl } from '../cluster/redis-url.js';
 import { GpupoolError } from '../errors/index.js';
 
+/** How a refusal quotes an option's two values: not at all (a token), or with a Redis URL's password masked. */
+export type ShownAs = 'secret' | 'redis';
+
+/** Options whose values are never printed, or printed masked, wherever they appear. */
+const SHOWN_AS: Readonly<Record<string, ShownAs>> = { token: 'secret', redis: 'redis' };
+
 /**
- * The parser of an option that takes one value and has no default: given twice, it is refused.
- * The argument parser keeps the last value, so `-i a.jsonl -i b.jsonl` ran b.jsonl alone, and
- * a.jsonl's lines were never read, without a word (a run takes one input: a file, a folder,
- * a glob or -). `parse` checks and converts the value as the option's own parser would.
- * `shown` is how the refusal quotes the two values: 'secret' for a token (neither is quoted),
- * 'redis' for a Redis URL (its password masked); quoted as given otherwise.
+ * Refuses, on every subcommand of `program`, an option that takes one value given twice. The
+ * argument parser keeps the last value, so `-i a.jsonl -i b.jsonl` ran b.jsonl alone, and
+ * a.jsonl's lines were never read, without a word; `--port 8000 --port 9000` or
+ * `--state-dir a --state-dir b` dropped the first as quietly. An option's default does not count
+ * (the refusal listens for what the command line gave, not for a value already set). Flags
+ * without a value (`--json`), variadic options (`-m a b`) and those whose help ends in
+ * "(repeatable)" (their parser collects every value, like doctor's `--port`) may repeat.
  */
-export function once<T = string>(flag: string, parse?: (value: string) => T, shown?: 'secret' | 'redis'): (value: string, previous: T | undefined) => T {
-  return (value, previous) => {
-    if (previous !== undefined) {
-      const show = (v: string) => JSON.stringify(shown === 'redis' ? maskRedisUrl(v) : v);
-      // A token given twice must not reach the terminal (or a CI log) in the refusal.
-      const values = shown === 'secret' ? '' : ` (${show(String(previous))}, then ${show(value)})`;
-      throw new GpupoolError('GPUPOOL_E_USAGE', `${flag} was given twice${values}; it takes one value${flag === '-i, --input' ? ': for several files, name their folder or a quoted glob (-i \'pages/*.png\')' : ''}`);
+export function refuseRepeatedOptions(program: Command): void {
+  for (const cmd of program.commands) {
+    for (const option of cmd.options) {
+      if (option.variadic || option.isBoolean() || option.description.endsWith('(repeatable)')) continue;
+      const flag = option.flags.replace(/\s*[<[].*$/, '');
+      let first: string | undefined;
+      cmd.on(`option:${option.name()}`, (value: string | undefined) => {
+        if (first === undefined) {
+          first = value ?? '';
+          return;
+        }
+        throw new GpupoolError('GPUPOOL_E_USAGE', repeatedMessage(flag, first, value ?? '', SHOWN_AS[option.name()]));
+      });
     }
-    return parse ? parse(value) : (value as T);
-  };
+  }
+}
+
+function repeatedMessage(flag: string, first: string, second: string, shown: ShownAs | undefined): string {
+  const show = (v: string) => JSON.stringify(shown === 'redis' ? maskRedisUrl(v) : v);
+  // A token given twice must not reach the terminal (or a CI log) in the refusal.
+  const values = shown === 'secret' ? '' : ` (${show(first)}, then ${show(second)})`;
+  const hint = flag === '-i, --input' ? ": for several files, name their folder or a quoted glob (-i 'pages/*.png')" : '';
+  return `${flag} was given twice${values}; it takes one value${hint}`;
 }
 
 /**

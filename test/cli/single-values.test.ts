@@ -68,3 +68,30 @@ test('a token or a Redis password given twice is not printed in the refusal', as
     assert.doesNotMatch(r.stderr + r.stdout, /secret/, `${args[0]} printed the secret`);
   }
 });
+
+test('an option with a default given twice is refused too (its default is not a first value), while repeatable ones collect', async () => {
+  const dir = tempDir();
+  const config = echoConfig(dir);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 2);
+  const out = path.join(dir, 'out.jsonl');
+  const cases: [string[], RegExp][] = [
+    [['serve', '-c', config, '--port', '0', '--port', '9'], /--port was given twice \("0", then "9"\)/],
+    [['serve', '-c', config, '--state-dir', path.join(dir, 'a'), '--state-dir', path.join(dir, 'b'), '--port', '0'], /--state-dir was given twice/],
+    [['run', '-c', config, '-i', input, '-o', out, '--max-pending', '5', '--max-pending=6'], /--max-pending was given twice \("5", then "6"\)/],
+    [['run', '-c', config, '-i', input, '-o', out, '--on-error', 'stop', '--on-error', 'continue'], /--on-error was given twice \("stop", then "continue"\)/],
+    [['submit', '-c', config, '--redis', 'redis://127.0.0.1:1', '-i', input, '-o', out, '--prefix', 'a', '--prefix', 'b'], /--prefix was given twice/],
+    [['submit', '-c', config, '--redis', 'redis://127.0.0.1:1', '-i', input, '-o', out, '--job', 'a', '--job', 'b'], /--job was given twice/],
+    [['status', '--redis', 'redis://127.0.0.1:1', '--prefix', 'a', '--prefix', 'b'], /--prefix was given twice/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+  assert.equal(fs.existsSync(out), false, 'nothing ran');
+  const once = await runCli(['run', '-c', config, '-i', input, '-o', out, '--max-pending', '5', '--on-error', 'stop', '--progress', 'none'], { timeoutMs: 30_000 });
+  assert.equal(once.code, 0, `each given once: ${once.stderr}`);
+  const doctor = await runCli(['doctor', '--port', '1', '--port', '2', '--json'], { timeoutMs: 30_000 });
+  const ports = (JSON.parse(doctor.stdout) as { findings: { check: string; message: string }[] }).findings.filter((f) => f.check === 'ports');
+  assert.ok(ports.length > 0 && !/given twice/.test(doctor.stderr), `doctor's --port is repeatable: ${doctor.stderr}`);
+});

@@ -81,7 +81,6 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 3);
   const submit = ['submit', '-c', config, '-i', input, '-o', path.join(dir, 'out.jsonl'), '--progress', 'none'];
   const unnamed = ['agent', '-c', config, '--redis', SHARED_REDIS, '--prefix', 'namecheck'];
-  const agent = [...unnamed, '--name', 'a1'];
   const cases: [string[], RegExp][] = [
     [[...submit, '--redis', 'http://127.0.0.1:6379'], /--redis must be a URL like redis:\/\/host:6379.*got "http:\/\/127\.0\.0\.1:6379"/],
     [[...submit, '--redis', 'redis://:pw@host/abc'], /the database in the URL's path must be a number.*got "\/abc" in "redis:\/\/:\*\*\*@host\/abc"/],
@@ -93,7 +92,7 @@ test('bad flags name the flag, the value and what is allowed', { timeout: 120_00
     [[...unnamed, '--name', 'gpu node 1'], /--name must be 1 to 64 letters, digits, "_", "\." or "-", got "gpu node 1"/],
     [[...unnamed, '--name', 'bad/name'], /--name must be 1 to 64 letters.*got "bad\/name"/],
     [[...unnamed, '--name', ''], /--name must be 1 to 64 letters.*got ""/],
-    [[...agent, '--prefix', 'bad:pre'], /--prefix must be 1 to 64 letters.*got "bad:pre"/],
+    [['agent', '-c', config, '--redis', SHARED_REDIS, '--prefix', 'bad:pre', '--name', 'a1'], /--prefix must be 1 to 64 letters.*got "bad:pre"/],
     [['status', '--redis', SHARED_REDIS, '--prefix', 'bad:pre'], /--prefix must be 1 to 64 letters.*got "bad:pre"/],
     [['status'], /status needs the OUTPUT file of a run \(or the --state-dir it was given\), or --redis URL \[JOB\]/],
   ];

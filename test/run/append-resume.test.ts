@@ -105,7 +105,8 @@ for (const thread of ['off', 'on']) {
     const killedRun = async (name: string) => {
       const input = writeJsonl(path.join(dir, `${name}.jsonl`), n, (i) => line(i, 'aaaa'));
       const out = path.join(dir, `${name}.out.jsonl`);
-      const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--max-pending', '64'];
+      const base = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'];
+      const args = [...base, '--max-pending', '64'];
       const { child, done } = startCli(args, { env });
       // Whole lines counted, not parsed: the run may be midway through writing the last (~1 KB) one.
       await until('results', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').split('\n').length > 101);
@@ -114,7 +115,7 @@ for (const thread of ['off', 'on']) {
       const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { meta: { inputDigest?: { bytes?: number } } };
       const read = status.meta.inputDigest?.bytes;
       assert.ok(read !== undefined && read < fs.statSync(input).size, `the digest of what was read, not all of the file: ${JSON.stringify(status.meta)}`);
-      return { input, out, args, read };
+      return { input, out, base, args, read };
     };
     /** Rewrites line `k` (1-based) in place, keeping its length: 'aaaa' → 'EDIT'. */
     const editLine = (input: string, k: number) => {
@@ -130,7 +131,7 @@ for (const thread of ['off', 'on']) {
     assert.ok(editLine(grown.input, n) > grown.read, 'the edited line lies after what was read');
     fs.appendFileSync(grown.input, `${JSON.stringify(line(n + 1, 'new'))}\n`);
     assert.match((await runCli(['status', grown.out])).stdout, /^input: changed since .*: the same command resumes it and runs the lines after those that ran$/m);
-    const resumed = await runCli([...grown.args, '--max-pending', '4096'], { env });
+    const resumed = await runCli([...grown.base, '--max-pending', '4096'], { env });
     assert.equal(resumed.code, 0, resumed.stderr);
     const outputs = readOutput(grown.out);
     const ids = outputs.map((l) => l.id as number);

@@ -30,7 +30,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const dir = options.dir ?? tempDir('gpupool-serve-');
   const config = writeConfig(dir, `models:\n${models}`);
-  const { child, done } = startCli(['serve', '-c', config, '--port', '0', '--json', '--state-dir', path.join(dir, 'state'), ...args], { cwd: dir, env: options.env });
+  const { child, done } = startCli(['serve', '-c', config, ...(args.includes('--port') ? [] : ['--port', '0']), '--json', '--state-dir', path.join(dir, 'state'), ...args], { cwd: dir, env: options.env });
   if (child.pid !== undefined) options.pids?.push(child.pid);
   let out = '';
   let err = '';

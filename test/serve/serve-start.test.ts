@@ -16,7 +16,8 @@ const pids = killAtEnd();
 async function serve(models: string, args: string[] = []) {
   const dir = tempDir();
   const config = writeConfig(dir, `models:\n${models}`);
-  return runCli(['serve', '-c', config, '--port', '0', '--state-dir', path.join(dir, 'state'), ...args]);
+  // A test's own --port replaces the free one: a port given twice is refused.
+  return runCli(['serve', '-c', config, ...(args.includes('--port') ? [] : ['--port', '0']), '--state-dir', path.join(dir, 'state'), ...args]);
 }
 
 test('a model that cannot start stops the server with that error and its exit status', async () => {

@@ -4,7 +4,6 @@ import { loadConfig } from '../../config/index.js';
 import type { PoolEvent } from '../../pool/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { onStrayOption, parsePositiveInt } from '../parse-flags.js';
-import { once } from '../single-values.js';
 
 interface AgentFlags {
   config: string;
@@ -38,12 +37,12 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description("run this machine's pool and take chunks of the jobs in Redis for its models; Ctrl-C drains")
-    .requiredOption('-c, --config <file>', 'YAML config (the models this agent runs)', once('-c, --config'))
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS', once('--redis', undefined, 'redis'))
+    .requiredOption('-c, --config <file>', 'YAML config (the models this agent runs)')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS')
     .option('-m, --model <name...>', 'models to run (default: every kind: process model of the config)')
-    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config', once('--devices'))
+    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
     .option('--prefix <name>', 'namespace of the queues in Redis', 'gpupool')
-    .option('--name <name>', 'how status shows this agent (default: <hostname>-<pid>)', once('--name'))
+    .option('--name <name>', 'how status shows this agent (default: <hostname>-<pid>)')
     .option('--prefetch <n>', 'chunks held at once per job (default: enough for twice what the workers take)', parsePositiveInt('--prefetch'))
     .option('--log-dir <dir>', 'per-worker logs (default: <tmpdir>/gpupool-agent-<name>)')
     .addOption(onStrayOption())

@@ -5,7 +5,6 @@ import { GpupoolError } from '../../errors/index.js';
 import { checkBearerToken } from '../../serve/bearer-token.js';
 import { chooseInferModel, inputsPerRequest } from './infer-target.js';
 import { ServerClient } from './server-client.js';
-import { once } from '../single-values.js';
 
 interface InferFlags {
   url: string;
@@ -26,10 +25,10 @@ export function registerInferCommand(program: Command): void {
     .command('infer')
     .description('run inputs through a running `gpupool serve` (the model stays loaded there)')
     .argument('[inputs...]', 'inputs, each a JSON value (other text is sent as a string)')
-    .option('--url <url>', 'the server (default: $GPUPOOL_URL or http://127.0.0.1:8000)', once('--url'))
-    .option('-m, --model <name>', 'model to run (may be left out when the server runs one)', once('-m, --model'))
-    .option('--token <token>', 'bearer token (default: $GPUPOOL_TOKEN)', once('--token', undefined, 'secret'))
-    .option('-i, --input <file>', 'also one input per line of this JSONL file (- for stdin)', once('-i, --input'))
+    .option('--url <url>', 'the server (default: $GPUPOOL_URL or http://127.0.0.1:8000)')
+    .option('-m, --model <name>', 'model to run (may be left out when the server runs one)')
+    .option('--token <token>', 'bearer token (default: $GPUPOOL_TOKEN)')
+    .option('-i, --input <file>', 'also one input per line of this JSONL file (- for stdin)')
     .option('--timeout <duration>', 'deadline of each request, e.g. 30s')
     .action(async (args: string[], flags: InferFlags) => {
       const url = serverUrl(flags.url ?? process.env.GPUPOOL_URL ?? 'http://127.0.0.1:8000');

@@ -7,7 +7,7 @@ import { runJob, SHARD_RULES, type RunOptions, type ShardRule } from '../../run/
 import { describePoolEvent } from '../describe-pool-event.js';
 import { listenForInterrupts } from '../interrupt-signals.js';
 import { exitWithHeldBack } from '../report-held-back.js';
-import { once, refuseExtraArguments } from '../single-values.js';
+import { refuseExtraArguments } from '../single-values.js';
 import { onStrayOption, parseChoice, parsePositiveInt, parseShard } from '../parse-flags.js';
 
 interface RunFlags {
@@ -45,17 +45,17 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run a model over a stream of inputs on every chosen device; resumable')
-    .requiredOption('-c, --config <file>', 'YAML config', once('-c, --config'))
-    .requiredOption('-i, --input <path>', 'JSONL file, directory, glob, or - for stdin', once('-i, --input'))
-    .requiredOption('-o, --output <file>', 'output JSONL (results in the order they finish)', once('-o, --output'))
-    .option('-m, --model <name>', 'model to run (may be left out when the config has one)', once('-m, --model'))
-    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config', once('--devices'))
+    .requiredOption('-c, --config <file>', 'YAML config')
+    .requiredOption('-i, --input <path>', 'JSONL file, directory, glob, or - for stdin')
+    .requiredOption('-o, --output <file>', 'output JSONL (results in the order they finish)')
+    .option('-m, --model <name>', 'model to run (may be left out when the config has one)')
+    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
     .option('--max-pending <n>', 'items read but not yet written; reading pauses at this', parsePositiveInt('--max-pending'))
     .option('--shard <I/N>', 'only the items whose position modulo N is I', parseShard)
     .option('--shard-by <rule>', 'position, or name: a folder\'s files by a hash of their names, whatever each shard listed', parseChoice('--shard-by', SHARD_RULES))
     .option('--on-error <mode>', 'continue: write a failed line and go on; stop: stop at the first', parseChoice('--on-error', ['continue', 'stop'] as const), 'continue')
     .option('--fresh', 'ignore the journal and start over')
-    .option('--state-dir <dir>', 'where the journal and worker logs live (default: <output dir>/.gpupool/<output name>)', once('--state-dir'))
+    .option('--state-dir <dir>', 'where the journal and worker logs live (default: <output dir>/.gpupool/<output name>)')
     .option('--cost-field <name>', 'input field holding an item\'s cost')
     .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
     .option('-v, --verbose', 'echo worker output to the terminal, prefixed')

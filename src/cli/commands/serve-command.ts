@@ -4,7 +4,6 @@ import { formatBytes, loadConfig, parseBytes, parseDuration } from '../../config
 import { GpupoolError, isGpupoolError } from '../../errors/index.js';
 import { describePoolEvent } from '../describe-pool-event.js';
 import { onStrayOption, parsePositiveInt } from '../parse-flags.js';
-import { once } from '../single-values.js';
 
 interface ServeFlags {
   config: string;
@@ -49,13 +48,13 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('an HTTP service over the pool: online inference with dynamic batching, batch jobs, a live dashboard and metrics')
-    .requiredOption('-c, --config <file>', 'YAML config', once('-c, --config'))
+    .requiredOption('-c, --config <file>', 'YAML config')
     .option('--host <address>', 'address to bind; anything but loopback requires --token', '127.0.0.1')
     .option('--port <n>', 'port to listen on; 0 picks a free one', parsePort, 8000)
-    .option('--token <token>', 'require `Authorization: Bearer <token>` on every request (default: $GPUPOOL_TOKEN)', once('--token', undefined, 'secret'))
+    .option('--token <token>', 'require `Authorization: Bearer <token>` on every request (default: $GPUPOOL_TOKEN)')
     .option('--allow-root <dir>', 'a folder whose files jobs may name by server-side path (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--state-dir <dir>', 'jobs, their journals and results, learned limits, worker logs', '.gpupool/serve')
-    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config', once('--devices'))
+    .option('--devices <spec>', 'all, cpu, indices (6,7) or UUIDs; overrides the config')
     .option('--max-queued <n>', 'items of online requests queued or running per model; past it 429 (default: max(1024, 4 × worker capacity))', parsePositiveInt('--max-queued'))
     .option('--request-timeout <duration>', 'deadline of an infer request (a request may ask for less)', parseDurationFlag('--request-timeout'))
     .option('--body-limit <size>', 'largest request body', parseSizeFlag('--body-limit'))

@@ -3,7 +3,7 @@ import { loadConfig, parseDuration } from '../../config/index.js';
 import { GpupoolError } from '../../errors/index.js';
 import { listenForInterrupts } from '../interrupt-signals.js';
 import { exitWithHeldBack } from '../report-held-back.js';
-import { once, refuseExtraArguments } from '../single-values.js';
+import { refuseExtraArguments } from '../single-values.js';
 import { parseChoice, parsePositiveInt } from '../parse-flags.js';
 
 interface SubmitFlags {
@@ -37,11 +37,11 @@ export function registerSubmitCommand(program: Command): void {
   program
     .command('submit')
     .description('share a job with the agents on a Redis: input in chunks, results into OUTPUT; resumable')
-    .requiredOption('-c, --config <file>', 'YAML config (the model; agents run a model of the same name)', once('-c, --config'))
-    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS', once('--redis', undefined, 'redis'))
-    .requiredOption('-i, --input <path>', 'JSONL file, directory, glob, or - for stdin', once('-i, --input'))
-    .requiredOption('-o, --output <file>', 'output JSONL (results in the order they come back)', once('-o, --output'))
-    .option('-m, --model <name>', 'model to run (may be left out when the config has one)', once('-m, --model'))
+    .requiredOption('-c, --config <file>', 'YAML config (the model; agents run a model of the same name)')
+    .requiredOption('--redis <url>', 'redis://[:password@]host:port[/db], or rediss:// for TLS')
+    .requiredOption('-i, --input <path>', 'JSONL file, directory, glob, or - for stdin')
+    .requiredOption('-o, --output <file>', 'output JSONL (results in the order they come back)')
+    .option('-m, --model <name>', 'model to run (may be left out when the config has one)')
     .option('--prefix <name>', 'namespace of the queues in Redis', 'gpupool')
     .option('--job <name>', "the job's name in Redis (default: <model>-<hash of the model, its command, the input and the output>)")
     .option('--chunk-size <n>', 'items per chunk (default 256): one chunk goes to one agent, its items batched together', parsePositiveInt('--chunk-size'))
@@ -49,7 +49,7 @@ export function registerSubmitCommand(program: Command): void {
     .option('--lock-duration <time>', "how long a chunk stays with an agent that stopped renewing its lock (killed) before another takes it (default 30s)", parseLockDuration)
     .option('--journal <where>', 'sqlite: beside the output, like run; redis: in Redis, readable by status from anywhere', parseChoice('--journal', ['sqlite', 'redis'] as const), 'sqlite')
     .option('--fresh', "forget the journal and the job's chunks in Redis; start over")
-    .option('--state-dir <dir>', 'folder of the SQLite journal (default: <output dir>/.gpupool/<output name>)', once('--state-dir'))
+    .option('--state-dir <dir>', 'folder of the SQLite journal (default: <output dir>/.gpupool/<output name>)')
     .option('--cost-field <name>', "input field holding an item's cost")
     .option('--progress <mode>', 'tty, plain or none', parseChoice('--progress', ['tty', 'plain', 'none'] as const))
     .option('--json', 'print the summary as JSON on stdout')
