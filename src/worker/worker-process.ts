@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { GpupoolError } from '../errors/index.js';
 import { noteSpawnedOnDevices } from '../devices/index.js';
-import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
+import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, PROTOCOL_VERSION, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { exitMessage, exitSummary } from './exit-message.js';
 import { InflightBatches } from './inflight-batches.js';
 import { WorkerLog } from './worker-log.js';
@@ -221,6 +221,10 @@ export class WorkerProcess<B> {
         // Placement is verified from this list: one of another shape is refused, not guessed at.
         if (devices !== undefined && !(Array.isArray(devices) && devices.every((d) => typeof d === 'object' && d !== null && !Array.isArray(d)))) {
           return this.protocolError(`hello's "devices" must be a list of objects such as {"name": "NVIDIA H200", "uuid": "GPU-…"} ([] for the CPU), not ${JSON.stringify(devices).slice(0, 80)}`);
+        }
+        // A worker of another protocol version would be misread frame by frame; say so at its start.
+        if (msg.protocol !== undefined && msg.protocol !== PROTOCOL_VERSION) {
+          return this.protocolError(`hello says protocol ${JSON.stringify(msg.protocol).slice(0, 40)}; this gpupool speaks protocol ${PROTOCOL_VERSION} (docs/protocol.md): use an SDK of protocol ${PROTOCOL_VERSION}, or a gpupool that speaks the worker's`);
         }
         this.hello = msg;
         this.handlers.hello?.(msg);

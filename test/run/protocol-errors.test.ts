@@ -64,6 +64,13 @@ test('a hello whose devices is not a list: the worker fails to start, saying why
   assert.match(r.stderr, /GPUPOOL_E_WORKER_START: .*protocol error: hello's "devices" must be a list of objects/);
 });
 
+test('a hello of another protocol version: the worker fails to start, naming both versions (it was not checked, and its frames would have been misread)', async () => {
+  const { r, out } = await runWith('protocol_2');
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /GPUPOOL_E_WORKER_START: .*protocol error: hello says protocol 2; this gpupool speaks protocol 1/);
+  assert.equal(fs.existsSync(out) ? readOutput(out).length : 0, 0, 'no item ran on it');
+});
+
 test('a frame of an unknown type is ignored, as the protocol says, but the worker log says so once (a typo left its batch to batch.deadline without a word)', async () => {
   const { r, out, logs } = await runWith('typo_type', 1, ', deadline: 1s');
   assert.equal(r.code, 1, r.stderr);
