@@ -1,9 +1,12 @@
 /**
  * The header the Python SDK writes to stderr before the traceback of a batch it answered as
  * failed and went on from (kind `batch` or `oom`). A `fatal` one ends the worker: that one is its
- * exit's cause, and stays.
+ * exit's cause, and stays. Since the header names how many lines follow (`…, 5 lines:`), the
+ * report is left out by that count: an exception whose message has several lines ended it at its
+ * first, and the rest was named as the cause of a later crash. Without a count (an older SDK),
+ * the report's end is read from its shape, as below.
  */
-const ANSWERED = /^gpupool: batch \S+ failed \((?:batch|oom)\):$/;
+const ANSWERED = /^gpupool: batch \S+ failed \((?:batch|oom)\)(?:, (\d+) lines?)?:$/;
 const TRACEBACK = 'Traceback (most recent call last):';
 const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)$/;
 /**
@@ -22,10 +25,16 @@ const GROUP = /^\s+[+|]/;
  * every line; only the stderr kept for exit messages leaves these out.
  */
 export class AnsweredFailures {
-  private state: 'outside' | 'traceback' | 'group' | 'after' = 'outside';
+  private state: 'outside' | 'traceback' | 'group' | 'after' | 'counted' = 'outside';
+  /** With `counted`: the report's lines still to come. */
+  private left = 0;
 
   /** Whether `line` (without its line end) belongs to the report of an answered failure. */
   has(line: string): boolean {
+    if (this.state === 'counted') {
+      if (--this.left === 0) this.state = 'outside';
+      return true;
+    }
     if (this.state === 'group') {
       if (GROUP.test(line)) return true;
       // The group's last line came before: what follows is read as after an exception line (a
@@ -42,8 +51,11 @@ export class AnsweredFailures {
       this.state = 'outside';
     }
     if (this.state === 'outside') {
-      if (!ANSWERED.test(line)) return false;
-      this.state = 'traceback';
+      const header = ANSWERED.exec(line);
+      if (!header) return false;
+      const count = header[1] === undefined ? undefined : Number(header[1]);
+      if (count === undefined) this.state = 'traceback';
+      else if (count > 0) [this.state, this.left] = ['counted', count];
       return true;
     }
     if (GROUP.test(line)) {

@@ -85,3 +85,25 @@ test('an answered exception group (Python 3.11+, every line indented) ends its r
   ].join('\n');
   assert.deepEqual(kept(stderr), crash);
 });
+
+test('a header that counts its lines leaves out exactly those: a message of several lines, then the real cause, which stays', () => {
+  const stderr = [
+    'gpupool: batch 5 failed (batch), 4 lines:',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 9, in predict',
+    'ValueError: bad page 5',
+    'the header of page 5 is cut',
+    'gpupool: batch 6 failed (oom), 1 line:',
+    'gpupool.errors.OutOfMemory: CUDA out of memory',
+    'decoder thread: segfault in libjpeg',
+    'gpupool: batch 7 failed (fatal), 2 lines:',
+    'Traceback (most recent call last):',
+    'RuntimeError: CUDA error: an illegal memory access was encountered',
+  ].join('\n');
+  assert.deepEqual(kept(stderr), [
+    'decoder thread: segfault in libjpeg',
+    'gpupool: batch 7 failed (fatal), 2 lines:',
+    'Traceback (most recent call last):',
+    'RuntimeError: CUDA error: an illegal memory access was encountered',
+  ]);
+});

@@ -344,7 +344,12 @@ def _answer_pipelined(chan, worker):
 def _send_failure(bid, failure):
     kind, message, tb = failure
     if tb:
-        sys.stderr.write("gpupool: batch %s failed (%s):\n%s" % (bid, kind, tb))
+        if not tb.endswith("\n"):
+            tb += "\n"
+        # The count lets gpupool leave exactly this report out of the stderr it quotes when the
+        # worker dies (an exception message of several lines has no other visible end).
+        lines = tb.count("\n")
+        sys.stderr.write("gpupool: batch %s failed (%s), %d line%s:\n%s" % (bid, kind, lines, "" if lines == 1 else "s", tb))
         _flush_std()
     if kind == _errors.OOM:
         free_device_memory()  # the exception (and its frames' tensors) is gone by now
