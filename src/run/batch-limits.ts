@@ -12,10 +12,11 @@ export function workerLimitsByDevice(workers: readonly LimitedWorker[]): Record<
 }
 
 /**
- * The limit a device keeps, to report and to remember for the next run: the smallest of its
- * workers'. Workers sharing a card share its memory, and one worker's batches can make another's
- * fail; the most cautious limit is the one known to fit beside the others.
+ * The limit a device keeps, to report and to remember for the next run: its workers' mean,
+ * rounded down. Workers sharing a card share its memory: the first to grow its batches takes
+ * it, and the others' batches fail beside them (on an H200, two workers learned 75 and 12).
+ * Their sum is what fitted together, so each starts the next run at an even share of it.
  */
 export function deviceLimits(byDevice: Record<string, readonly number[]>): Record<string, number> {
-  return Object.fromEntries(Object.entries(byDevice).map(([key, limits]) => [key, Math.min(...limits)]));
+  return Object.fromEntries(Object.entries(byDevice).map(([key, limits]) => [key, Math.max(1, Math.floor(limits.reduce((a, b) => a + b, 0) / limits.length))]));
 }

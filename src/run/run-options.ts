@@ -75,7 +75,7 @@ export interface RunSummary {
   /** Resident workers the run used. */
   readonly workers: number;
   readonly workerRestarts: number;
-  /** Learned batch limit per device key at the end: the smallest of its workers' where several share it. */
+  /** Learned batch limit per device key at the end: its workers' mean (rounded down) where several share it. */
   readonly batchLimits: Record<string, number>;
   /** Each device key's workers' learned limits at the end, in worker order. */
   readonly workerBatchLimits: Record<string, number[]>;
