@@ -18,6 +18,8 @@ export class PoolWorker implements DispatchTarget {
   heldBack = false;
   /** What the last process said in `ready.pipeline`; kept while a restarted one loads. */
   private pipeline = 1;
+  /** Each of its devices' own key (`cuda:0`, `cuda:1`): whom it shares memory with. */
+  readonly deviceKeys: readonly string[];
 
   constructor(
     readonly id: string,
@@ -30,6 +32,7 @@ export class PoolWorker implements DispatchTarget {
     restart: RestartPolicy,
     events: PoolWorkerEvents,
   ) {
+    this.deviceKeys = devices.map((d) => d.key);
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
       result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
       resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputs, msg.errors),
@@ -77,5 +80,9 @@ export class PoolWorker implements DispatchTarget {
 
   send(batch: Batch, itemsJson: string[]): boolean {
     return this.supervisor.dispatch(batch, itemsJson);
+  }
+
+  releaseMemory(): Promise<void> {
+    return this.supervisor.releaseMemory();
   }
 }

@@ -26,6 +26,13 @@ export interface ReadyMessage {
   pipeline?: number;
   /** Microseconds the worker polls for its next batch after each answer before it sleeps. */
   poll_us?: number;
+  /** The worker answers `release` (gives back the device memory it caches) with `released`. */
+  release?: boolean;
+}
+
+/** The answer to `release`: the worker gave back what it could of the device memory it cached. */
+export interface ReleasedMessage {
+  type: 'released';
 }
 
 export interface ItemErrorBody {
@@ -90,7 +97,7 @@ export interface FatalMessage {
   traceback?: string;
 }
 
-export type WorkerMessage = HelloMessage | ReadyMessage | ResultMessage | ResultLinesMessage | FailedMessage | FatalMessage;
+export type WorkerMessage = HelloMessage | ReadyMessage | ResultMessage | ResultLinesMessage | FailedMessage | FatalMessage | ReleasedMessage;
 
 export interface BatchMessage {
   type: 'batch';
@@ -102,7 +109,12 @@ export interface StopMessage {
   type: 'stop';
 }
 
-export type HostMessage = BatchMessage | StopMessage;
+/** Sent only to a worker idle on a device another worker's item needs whole, and only if its `ready` said `release`. */
+export interface ReleaseMessage {
+  type: 'release';
+}
+
+export type HostMessage = BatchMessage | StopMessage | ReleaseMessage;
 
 export const FAILURE_KINDS: readonly FailureKind[] = ['oom', 'batch', 'fatal'];
 

@@ -27,4 +27,8 @@ export interface DispatchTarget {
   /** Largest batch the worker itself accepts (its `ready.max_batch`). */
   readonly maxBatch?: number;
   send(batch: Batch, itemsJson: string[]): boolean;
+  /** Each of its devices' own key (`cuda:0`, `cuda:1`); `[deviceKey]` when left out. Targets with one in common share memory. */
+  readonly deviceKeys?: readonly string[];
+  /** Resolves once the worker gave back the device memory it caches (for an item that needs the device whole); optional. */
+  releaseMemory?(): Promise<void>;
 }

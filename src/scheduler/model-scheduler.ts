@@ -45,6 +45,10 @@ export class ModelScheduler {
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
   /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
   private readonly exclusive = new Set<DispatchTarget>();
+  /** A target running an item that needs its device whole, with the targets sharing it, held idle until it is answered. */
+  private readonly deviceHolds = new Map<DispatchTarget, DispatchTarget[]>();
+  /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent. */
+  private awaitingDevice = 0;
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -54,7 +58,7 @@ export class ModelScheduler {
 
   /** Items queued, being retried or in flight. */
   get pending(): number {
-    return this.queuedInputs + this.retries.length + this.inflightItems;
+    return this.queuedInputs + this.retries.length + this.inflightItems + this.awaitingDevice;
   }
 
   get queued(): number {
@@ -62,7 +66,7 @@ export class ModelScheduler {
   }
 
   get inflight(): number {
-    return this.inflightItems;
+    return this.inflightItems + this.awaitingDevice;
   }
 
   addTarget(target: DispatchTarget): void {
@@ -116,6 +120,10 @@ export class ModelScheduler {
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
       while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target)) {
+        if (this.retries.peek()?.needsDevice) {
+          this.sendWithDevice(target);
+          break;
+        }
         if (this.retries.peek()?.isolated) {
           if (target.inflightCount > 0) break;
           this.exclusive.add(target);
@@ -169,7 +177,7 @@ export class ModelScheduler {
    */
   private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
     const { items, target, size } = batch;
-    this.exclusive.delete(target);
+    const hadDevice = this.endExclusive(target);
     this.inflightItems -= size;
     if (count !== size) {
       this.retry(unpackSpans(items), { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${size} inputs` });
@@ -189,6 +197,7 @@ export class ModelScheduler {
         else unpackSpan(item).forEach((one, j) => deliverOne(one, i + j));
       }
       target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true);
+      if (!hadDevice) this.releaseAfterHeavy(target, items);
     }
     this.options.onBatch?.(target, size, performance.now() - batch.sentAt, 'ok');
     this.pump();
@@ -198,7 +207,7 @@ export class ModelScheduler {
   onFailed(batch: Batch, kind: FailureKind, message: string): void {
     const { target } = batch;
     const items = unpackSpans(batch.items);
-    this.exclusive.delete(target);
+    this.endExclusive(target);
     this.inflightItems -= batch.size;
     if (kind === 'oom') {
       this.outOfMemory(target, items, message);
@@ -243,7 +252,79 @@ export class ModelScheduler {
       this.retries.unshiftAll(items);
       return;
     }
-    this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory even alone: ${message}` });
+    const [item] = items;
+    if (!item.needsDevice && this.sharing(target).length > 0) {
+      // The other workers on its device hold memory (a framework's cache keeps what their batches
+      // took): alone, with the device to itself, it may fit. Not an attempt: the device was not its.
+      item.needsDevice = true;
+      this.retries.unshiftAll(items);
+      return;
+    }
+    const alone = item.needsDevice ? 'even alone with the device to itself' : 'even alone';
+    this.retry(items, { code: 'GPUPOOL_E_OUT_OF_MEMORY', message: `out of device memory ${alone}: ${message}` });
+  }
+
+  /**
+   * A batch holding an item that ran out of memory before has succeeded on `target`: what it
+   * took stays in the worker's cache (PyTorch keeps freed blocks), where the batches of the
+   * workers sharing its device would run out of memory and learn a limit that fits only beside
+   * it (on an H200: 86 and 1 after a 20 GiB page). The worker is asked to give it back.
+   */
+  private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
+    if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.has(item))) return;
+    if (this.sharing(target).length > 0) void target.releaseMemory();
+  }
+
+  /** The other targets with a device in common with `target` (several workers per device, or models split over cards). */
+  private sharing(target: DispatchTarget): DispatchTarget[] {
+    const keys = target.deviceKeys ?? [target.deviceKey];
+    return this.targets.filter((t) => t !== target && (t.deviceKeys ?? [t.deviceKey]).some((k) => keys.includes(k)));
+  }
+
+  /**
+   * Sends the item at the head of the retries, which needs its device whole, to `target` once
+   * `target` and every target sharing its device are idle: they are held (nothing else is sent to
+   * them) until it is answered, and asked to give back the memory they cache before it goes.
+   * Until then nothing is sent anywhere (as for an isolated item), so the workers drain.
+   */
+  private sendWithDevice(target: DispatchTarget): void {
+    const others = this.sharing(target);
+    if (target.inflightCount > 0 || others.some((t) => t.inflightCount > 0 || this.exclusive.has(t))) return;
+    const item = this.retries.shift()!;
+    for (const t of [target, ...others]) this.exclusive.add(t);
+    this.deviceHolds.set(target, others);
+    this.awaitingDevice += item.count;
+    void Promise.all(others.map((t) => t.releaseMemory?.())).then(() => {
+      this.awaitingDevice -= item.count;
+      let sent = false;
+      // send() puts it back at the head of the line when the worker cannot take it; a worker that
+      // stopped taking work meanwhile (a restart) is not asked.
+      if (target.acceptsWork()) sent = this.send(target, [item]);
+      else this.retries.unshiftAll([item]);
+      if (!sent) this.endExclusive(target);
+      this.pump();
+      this.checkIdle();
+    });
+  }
+
+  /**
+   * `target`'s batch was answered or lost: it takes work again. After an item that had the device
+   * whole, `target` first gives back what the item left in its cache, or the batches of the
+   * targets held for it would run out of memory beside it, and teach their limits a size that
+   * fits only while it is cached; then they all take work again. Returns whether it asked that.
+   */
+  private endExclusive(target: DispatchTarget): boolean {
+    const held = this.deviceHolds.get(target);
+    if (held === undefined) {
+      this.exclusive.delete(target);
+      return false;
+    }
+    this.deviceHolds.delete(target);
+    void (target.releaseMemory?.() ?? Promise.resolve()).then(() => {
+      for (const t of [target, ...held]) this.exclusive.delete(t);
+      this.pump();
+    });
+    return true;
   }
 
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
@@ -258,7 +339,7 @@ export class ModelScheduler {
   /** A worker died holding these batches. */
   onLost(batches: readonly Batch[], failure: ItemFailure): void {
     for (const batch of batches) {
-      this.exclusive.delete(batch.target);
+      this.endExclusive(batch.target);
       this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
       this.retry(unpackSpans(batch.items), failure, true);
@@ -300,7 +381,7 @@ export class ModelScheduler {
     for (const source of [this.retries, this.queue]) {
       while (size < limit) {
         let next = source.peek();
-        if (next === undefined || next.isolated) break;
+        if (next === undefined || next.isolated || next.needsDevice) break;
         if (batch.length > 0 && cost + next.cost > maxCost) return batch;
         source.shift();
         if (size + next.count > limit) {

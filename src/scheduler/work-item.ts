@@ -15,6 +15,11 @@ export interface WorkItem {
   attempts: number;
   /** Retried alone: it was in `max_attempts` failed batches. */
   isolated: boolean;
+  /**
+   * Ran out of memory alone on a worker that shares its device with others of the model: retried
+   * alone with the device to itself (the others idle, their cached memory given back).
+   */
+  needsDevice?: boolean;
   /** After a failed batch, its items are retried in batches at most half its size (bisection finds the culprit). */
   batchCap: number;
   lastError?: ItemFailure;

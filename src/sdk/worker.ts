@@ -43,6 +43,12 @@ export interface WorkerModel {
    */
   pipeline?: number;
   teardown?(): void | Promise<void>;
+  /**
+   * Drop what you cache on the device, when gpupool asks: another worker on the same device has
+   * an item that needs it whole. Offered in `ready` only when defined (an onnxruntime arena, a
+   * pool of device buffers); gpupool then waits for it to finish before that item starts.
+   */
+  release?(): void | Promise<void>;
 }
 
 export function deviceFromEnv(env: NodeJS.ProcessEnv = process.env): DeviceInfo {
@@ -103,6 +109,7 @@ export async function serve(model: WorkerModel): Promise<void> {
     ...(model.maxBatch ? { max_batch: model.maxBatch } : {}),
     ...(pipeline > 1 ? { pipeline } : {}),
     ...(spinUs > 0 ? { poll_us: spinUs } : {}),
+    ...(model.release ? { release: true } : {}),
   });
 
   const decoder = new FrameDecoder();
@@ -197,6 +204,12 @@ export async function serve(model: WorkerModel): Promise<void> {
         waiting.push({ id: msg.id, items: msg.items });
       } else if (msg.type === 'stop' && !stopping) {
         stopping = stopNow = true;
+      } else if (msg.type === 'release') {
+        // Said done however it ends: gpupool holds an item back until it hears.
+        void Promise.resolve()
+          .then(() => model.release?.())
+          .catch((err: unknown) => process.stderr.write(`gpupool: release failed (memory not given back): ${(err as Error)?.stack ?? String(err)}\n`))
+          .then(() => send({ type: 'released' }));
       }
     }
     while (lanes < pipeline && waiting.length > 0) void runQueued();

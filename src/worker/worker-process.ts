@@ -5,6 +5,7 @@ import { noteSpawnedOnDevices } from '../devices/index.js';
 import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, PROTOCOL_VERSION, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { exitMessage, exitSummary } from './exit-message.js';
 import { InflightBatches } from './inflight-batches.js';
+import { MemoryReleases } from './memory-release.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
 import type { WorkerState } from './worker-state.js';
@@ -39,6 +40,7 @@ export class WorkerProcess<B> {
   private exited?: Promise<void>;
   /** Unknown frame types already noted in the log (each once, and a few at most). */
   private readonly unknownTypesNoted = new Set<string>();
+  private readonly releases = new MemoryReleases();
 
   constructor(
     readonly options: WorkerProcessOptions,
@@ -163,6 +165,17 @@ export class WorkerProcess<B> {
     return true;
   }
 
+  /**
+   * Asks the worker to give back the device memory it caches (`release`, docs/protocol.md), for
+   * another worker's item that needs the device whole. Resolves at its `released`, at its end,
+   * or after a timeout; at once for a worker whose `ready` did not offer it (it would ignore it).
+   */
+  releaseMemory(): Promise<void> {
+    if (!this.channel || this.ready?.release !== true || (this.state !== 'ready' && this.state !== 'busy')) return Promise.resolve();
+    const channel = this.channel;
+    return this.releases.request(() => channel.write(encodeFrame('{"type":"release"}')));
+  }
+
   /** Drain: in-flight batches finish, then the process exits; killed if it takes longer than `timeoutMs`. */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (!this.child || this.state === 'stopped' || this.state === 'crashed') return this.exited;
@@ -239,6 +252,9 @@ export class WorkerProcess<B> {
           this.startWaiter = undefined;
         }
         return;
+      case 'released':
+        if (!this.releases.answered()) this.log.note('ignored a "released" that answers no "release"');
+        return;
       case 'fatal':
         this.fatalMessage = msg.message;
         this.log.note(`worker reported fatal: ${msg.message}\n${msg.traceback ?? ''}`);
@@ -286,6 +302,7 @@ export class WorkerProcess<B> {
     const tail = this.log.stderrTail();
     const message = exitMessage([this.fatalMessage ?? this.endMessage, `worker ${this.options.id} ${how}`], tail);
     this.log.note(`closed: ${how} (${reason})`);
+    this.releases.settleAll();
     this.log.close();
     if (this.startWaiter) {
       clearTimeout(this.startWaiter.timer);

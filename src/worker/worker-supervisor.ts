@@ -78,6 +78,11 @@ export class WorkerSupervisor<B> {
     return this.process?.dispatch(batch, itemsJson) ?? false;
   }
 
+  /** See {@link WorkerProcess.releaseMemory}; at once when no process runs. */
+  releaseMemory(): Promise<void> {
+    return this.process?.releaseMemory() ?? Promise.resolve();
+  }
+
   async stop(timeoutMs?: number): Promise<void> {
     this.closing = true;
     this.restarter.stop();

@@ -224,6 +224,25 @@ test('OOM on CPU, two workers sharing the device: the summary gives each one its
   assert.match(text.stderr + text.stdout, /batch limit \d+\/\d+/, 'the summary line names both workers\' limits');
 });
 
+test('OOM on CPU, two workers sharing the device: an item that fits only with the device to itself runs, the other worker idle and its cache given back', async () => {
+  const dir = tempDir();
+  const device = path.join(dir, 'device');
+  fs.mkdirSync(device);
+  // 100 of 100: it fits only where the other worker holds nothing.
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 600, (i) => (i === 499 ? { n: i, mem: 100 } : { n: i }));
+  const out = path.join(dir, 'out.jsonl');
+  // The other worker keeps what its last item took (1): before, the item failed "even alone". Batches of one: a
+  // bisection moving between the workers would empty the other's cache at its out-of-memory, and let the item fit by chance.
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('shared_memory_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 1 }\n    env: { SHARED_DEVICE_DIR: ${JSON.stringify(device)}, DEVICE_CAPACITY: "100" }\n`);
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
+  assert.equal(r.code, 0, r.stderr + JSON.stringify(readOutput(out).filter((l) => l.error)));
+  const lines = readOutput(out);
+  assert.equal(lines.filter((l) => l.output).length, 600);
+  assert.equal(new Set(lines.map((l) => l.id)).size, 600);
+  const logs = fs.readdirSync(path.join(dir, '.gpupool', 'out.jsonl', 'logs')).map((f) => fs.readFileSync(path.join(dir, '.gpupool', 'out.jsonl', 'logs', f), 'utf8')).join('');
+  assert.match(logs, /needs 100, the others hold 1 of 100/, `it ran out of memory beside the other first: ${logs.match(/OutOfMemory: .*/g)?.join('; ')}`);
+});
+
 test('OOM on CPU: an item too large even alone fails alone, and the limit the others run and the next run starts at stays batch.max', async () => {
   const dir = tempDir();
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 3_000, (i) => (i === 6 ? { n: i, cost: 1e9 } : { n: i }));

@@ -56,6 +56,11 @@ class Worker:
     def teardown(self):
         """Called once after ``stop``, when every batch received has been answered."""
 
+    def release(self):
+        """Drop what you cache on the device (buffers kept between batches), when gpupool asks:
+        another worker on the same device has an item that needs it whole. The SDK then
+        collects garbage and empties PyTorch's cache itself; most workers need nothing here."""
+
 
 # ---- encoding results ----------------------------------------------------------------------
 
@@ -274,6 +279,18 @@ def _answer(chan, bid, n, outputs, failure, fast_form):
         _exit_now(EXIT_FATAL)
 
 
+def _release(chan, instance):
+    """Answer ``release``: give back the device memory this worker caches, then say so."""
+    hook = getattr(instance, "release", None)
+    if hook is not None:
+        try:
+            hook()
+        except Exception:
+            sys.stderr.write("gpupool: release failed (memory not given back):\n" + traceback.format_exc())
+    free_device_memory()
+    chan.send({"type": "released"})
+
+
 def _answer_batches(chan, worker):
     """Answer batches one after another until ``stop`` (returns True) or EOF (False).
 
@@ -291,6 +308,8 @@ def _answer_batches(chan, worker):
         if kind != "batch":
             if kind == "stop":
                 return True
+            if kind == "release":
+                _release(chan, worker)
             continue  # unknown types are ignored (forward compatibility)
         outputs, failure = call(predict, items)
         answer(chan, bid, len(items), outputs, failure, fast_form)
@@ -330,6 +349,10 @@ def _answer_pipelined(chan, worker):
                 while pending:
                     collect_oldest()
                 return True
+            if kind == "release":
+                while pending:  # gpupool asks only an idle worker; what a batch holds is not cache
+                    collect_oldest()
+                _release(chan, worker)
             continue
         launched, failure = _call(launch, items)
         if failure is not None:
@@ -440,7 +463,7 @@ def serve(worker):
         # them again and again (gen-2 passes over a big module tree cost milliseconds).
         gc.collect()
         gc.freeze()
-        ready = {"type": "ready"}
+        ready = {"type": "ready", "release": True}
         max_batch = getattr(instance, "max_batch", None)
         if max_batch:
             ready["max_batch"] = int(max_batch)

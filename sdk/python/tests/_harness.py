@@ -12,7 +12,7 @@ SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(SDK_DIR, "tests", "fixtures")
 HDR = struct.Struct("<I")
 #: `ready` from an SDK worker with the default GPUPOOL_SPIN_US: it polls 100 us for its next batch.
-READY = {"type": "ready", "poll_us": 100}
+READY = {"type": "ready", "release": True, "poll_us": 100}
 
 
 def frame(obj):

@@ -46,7 +46,7 @@ class Handshake(WorkerTest):
         self.assertEqual(w.read(), READY)
 
     def test_ready_says_how_long_the_worker_polls_for_its_next_batch(self):
-        for spin, ready in (("250", dict(READY, poll_us=250)), ("0", {"type": "ready"})):
+        for spin, ready in (("250", dict(READY, poll_us=250)), ("0", {"type": "ready", "release": True})):
             w = self.spawn("noop_worker.py", env={"GPUPOOL_SPIN_US": spin})
             self.assertEqual(w.read()["type"], "hello")
             self.assertEqual(w.read(), ready)
@@ -192,6 +192,29 @@ class Batches(WorkerTest):
                                "message": "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"})
         w.send({"type": "batch", "id": 9, "items": [{"echo": "still here"}]})
         self.assertEqual(w.read(), {"type": "result", "id": 9, "outputs": ["still here"]})
+
+    def test_release_calls_the_hook_and_answers_released(self):
+        device = tempfile.mkdtemp()
+        w = self.started("shared_memory_worker.py", env={"SHARED_DEVICE_DIR": device})
+        w.send({"type": "batch", "id": 1, "items": [{"mem": 5}, {"mem": 2}]})
+        self.assertEqual(w.read()["type"], "result")
+        held = os.path.join(device, str(w.proc.pid))
+        with open(held) as f:
+            self.assertEqual(f.read(), "7")
+        w.send({"type": "release"})
+        self.assertEqual(w.read(), {"type": "released"})
+        with open(held) as f:
+            self.assertEqual(f.read(), "0")
+        w.send({"type": "batch", "id": 2, "items": [{"n": 1}]})
+        self.assertEqual(w.read(), {"type": "result", "id": 2, "outputs": [{"n": 1}]})
+
+    def test_release_is_answered_by_a_worker_without_a_hook_and_by_a_pipelined_one(self):
+        for fixture in ("scripted_worker.py", "pipelined_worker.py"):
+            w = self.spawn(fixture)
+            self.assertEqual(w.read()["type"], "hello")
+            self.assertTrue(w.read()["release"])
+            w.send({"type": "release"})
+            self.assertEqual(w.read(), {"type": "released"}, fixture)
 
     def test_illegal_memory_access_is_fatal_and_the_process_exits(self):
         w = self.started()

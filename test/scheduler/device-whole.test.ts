@@ -1,0 +1,142 @@
+// An item that runs out of memory alone on a worker sharing its device with others of the model
+// (workers_per_device > 1) is retried with the device to itself: the others drain, give back the
+// memory they cache, and take nothing until it is answered. On an H200, a 20 GiB page beside a
+// second worker failed "even alone" with 24 GiB free for the two.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { batchSchema } from '../../src/config/index.js';
+import { AdaptiveBatchLimit, ModelScheduler, newWorkItem, type Batch, type DispatchTarget, type ItemFailure } from '../../src/scheduler/index.js';
+
+/** One device's memory, shared by the targets on it: each keeps what its largest batch took (a framework's cache). */
+class Card {
+  readonly held = new Map<CardTarget, number>();
+  releases = 0;
+  constructor(readonly capacity: number) {}
+  othersHold(t: CardTarget): number {
+    let sum = 0;
+    for (const [other, n] of this.held) if (other !== t) sum += n;
+    return sum;
+  }
+}
+
+type Item = { n: number; mem?: number };
+
+class CardTarget implements DispatchTarget {
+  inflightCount = 0;
+  readonly maxInflight = 2;
+  readonly limit = new AdaptiveBatchLimit({ max: 8 });
+  readonly deviceKeys: string[];
+  /** For the heavy item's batch: what the other targets had in flight and held while it ran. */
+  readonly heavyRuns: { othersInflight: number; othersHeld: number; ok: boolean }[] = [];
+  siblings: CardTarget[] = [];
+  constructor(
+    readonly id: string,
+    readonly deviceKey: string,
+    private readonly card: Card,
+    private readonly scheduler: () => ModelScheduler,
+    private readonly answersRelease = true,
+  ) {
+    this.deviceKeys = [deviceKey];
+  }
+  acceptsWork(): boolean {
+    return true;
+  }
+  send(batch: Batch, itemsJson: string[]): boolean {
+    this.inflightCount++;
+    const items = JSON.parse(`[${itemsJson.join(',')}]`) as Item[];
+    setImmediate(() => {
+      this.inflightCount--;
+      const need = items.reduce((a, it) => a + (it.mem ?? 1), 0);
+      const fits = need + this.card.othersHold(this) <= this.card.capacity;
+      if (items.some((it) => (it.mem ?? 1) > 1)) {
+        this.heavyRuns.push({ othersInflight: this.siblings.reduce((a, t) => a + t.inflightCount, 0), othersHeld: this.card.othersHold(this), ok: fits });
+      }
+      if (!fits) {
+        this.card.held.set(this, 0); // the SDK empties the cache after an out-of-memory
+        return this.scheduler().onFailed(batch, 'oom', `CUDA out of memory (${need} + ${this.card.othersHold(this)} > ${this.card.capacity})`);
+      }
+      this.card.held.set(this, Math.max(this.card.held.get(this) ?? 0, need));
+      this.scheduler().onResult(batch, items, undefined);
+    });
+    return true;
+  }
+  releaseMemory(): Promise<void> {
+    if (!this.answersRelease) return Promise.resolve();
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.card.held.set(this, 0);
+        this.card.releases++;
+        resolve();
+      }, 2),
+    );
+  }
+}
+
+function run(opts: { devices: string[]; heavy: number; capacity: number; answersRelease?: boolean; n?: number }) {
+  const done = new Set<number>();
+  const failed = new Map<number, ItemFailure>();
+  const scheduler = new ModelScheduler({
+    model: 'm',
+    batch: batchSchema.parse({ max: 8, timeout: 1 }),
+    maxAttempts: 3,
+    sink: {
+      done: (item) => {
+        assert.ok(!done.has(item.id as number) && !failed.has(item.id as number), `item ${item.id} answered twice`);
+        done.add(item.id as number);
+      },
+      failed: (item, f) => {
+        assert.ok(!done.has(item.id as number) && !failed.has(item.id as number), `item ${item.id} answered twice`);
+        failed.set(item.id as number, f);
+      },
+    },
+  });
+  const cards = new Map(opts.devices.map((d) => [d, new Card(opts.capacity)]));
+  const targets = opts.devices.map((d, i) => new CardTarget(`t${i}`, d, cards.get(d)!, () => scheduler, opts.answersRelease ?? true));
+  for (const t of targets) t.siblings = targets.filter((o) => o !== t && o.deviceKey === t.deviceKey);
+  for (const t of targets) scheduler.addTarget(t);
+  const n = opts.n ?? 400;
+  for (let i = 1; i <= n; i++) scheduler.push(newWorkItem(i - 1, i, JSON.stringify(i === 200 ? { n: i, mem: opts.heavy } : { n: i })));
+  scheduler.endInput();
+  return { scheduler, targets, cards, done, failed, n };
+}
+
+test('two workers on one device: an item that fits only with the device to itself runs there, the other idle and its cache given back', async () => {
+  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 95, capacity: 100 });
+  await r.scheduler.whenIdle();
+  assert.deepEqual([...r.failed.keys()], [], JSON.stringify([...r.failed.values()]));
+  assert.equal(r.done.size, r.n);
+  const runs = r.targets.flatMap((t) => t.heavyRuns);
+  const fitted = runs.filter((x) => x.ok);
+  assert.equal(fitted.length, 1, JSON.stringify(runs));
+  assert.deepEqual({ othersInflight: fitted[0].othersInflight, othersHeld: fitted[0].othersHeld }, { othersInflight: 0, othersHeld: 0 }, 'it ran with the device to itself');
+  assert.ok(r.cards.get('cuda:0')!.releases >= 1);
+  // The limits were not taught by the heavy item: the others' batches grow back to batch.max.
+  for (const t of r.targets) assert.equal(t.limit.value, 8, t.id);
+});
+
+test('an item too large for the whole device fails alone, saying so, after one try with the device to itself; the others all finish', async () => {
+  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 150, capacity: 100 });
+  await r.scheduler.whenIdle();
+  assert.deepEqual([...r.failed.keys()], [200]);
+  const f = r.failed.get(200)!;
+  assert.equal(f.code, 'GPUPOOL_E_OUT_OF_MEMORY');
+  assert.match(f.message, /^out of device memory even alone with the device to itself: CUDA out of memory \(150 \+ 0 > 100\)/);
+  assert.equal(r.done.size, r.n - 1);
+});
+
+test('workers on devices of their own: an item too large alone fails as before, no device is held or asked to give back memory', async () => {
+  const r = run({ devices: ['cuda:0', 'cuda:1'], heavy: 150, capacity: 100 });
+  await r.scheduler.whenIdle();
+  assert.match(r.failed.get(200)?.message ?? '', /^out of device memory even alone: /);
+  assert.equal(r.done.size, r.n - 1);
+  assert.equal([...r.cards.values()].reduce((a, c) => a + c.releases, 0), 0);
+});
+
+test('workers that do not offer release: the item still gets its try with the others idle, and fails with what they cache', async () => {
+  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 150, capacity: 100, answersRelease: false });
+  await r.scheduler.whenIdle();
+  assert.match(r.failed.get(200)?.message ?? '', /even alone with the device to itself/);
+  assert.equal(r.done.size, r.n - 1);
+  assert.equal(r.cards.get('cuda:0')!.releases, 0);
+  assert.ok(r.targets.flatMap((t) => t.heavyRuns).some((x) => x.othersInflight === 0), 'a try with no batch of the other beside it');
+});

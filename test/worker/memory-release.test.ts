@@ -1,0 +1,86 @@
+// `release` (docs/protocol.md): gpupool asks an idle worker to give back the device memory it
+// caches, for another worker's item that needs the device whole, and waits for `released`;
+// never longer than a timeout, and not at all for a worker that did not offer it in `ready`.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { WorkerProcess } from '../../src/worker/index.js';
+import { MemoryReleases, RELEASE_TIMEOUT_MS } from '../../src/worker/memory-release.js';
+import { tempDir } from '../helpers/cli.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function worker(dir: string, command: string[], env: NodeJS.ProcessEnv = {}): WorkerProcess<string> {
+  return new WorkerProcess<string>(
+    {
+      id: 'm/cpu/0',
+      model: 'm',
+      command,
+      cwd: dir,
+      env: { ...process.env, ...env, GPUPOOL_PROTOCOL_FD: '3', GPUPOOL_WORKER_ID: 'm/cpu/0', GPUPOOL_MODEL: 'm', PYTHONPATH: path.join(root, 'sdk', 'python') },
+      logFile: path.join(dir, 'worker.log'),
+      startTimeoutMs: 30_000,
+      batchDeadlineMs: 0,
+    },
+    { result: () => {}, resultLines: () => {}, failed: () => {}, exit: () => {} },
+  );
+}
+
+test('a Python SDK worker gives back what it caches (its release hook runs) and says so', async () => {
+  const dir = tempDir();
+  const device = path.join(dir, 'device');
+  fs.mkdirSync(device);
+  const w = worker(dir, ['python3', path.join(root, 'sdk', 'python', 'tests', 'fixtures', 'shared_memory_worker.py')], { SHARED_DEVICE_DIR: device });
+  try {
+    await w.start();
+    assert.equal(w.ready?.release, true);
+    fs.writeFileSync(path.join(device, String(w.pid)), '42'); // as if a batch had left 42 in its cache
+    await w.releaseMemory();
+    assert.equal(fs.readFileSync(path.join(device, String(w.pid)), 'utf8'), '0');
+  } finally {
+    await w.stop();
+  }
+});
+
+test('a TypeScript SDK worker offers release only with a release hook, and answers when it has run', async () => {
+  const dir = tempDir();
+  const marker = path.join(dir, 'released');
+  const script = path.join(root, 'test', 'run', 'fixtures', 'ts-release-worker.mjs');
+  const withHook = worker(dir, ['node', script], { RELEASE_MARKER: marker });
+  const without = worker(dir, ['node', script]);
+  try {
+    await Promise.all([withHook.start(), without.start()]);
+    assert.equal(withHook.ready?.release, true);
+    assert.equal(without.ready?.release, undefined);
+    await withHook.releaseMemory();
+    assert.equal(fs.readFileSync(marker, 'utf8'), 'yes', 'released only after the hook finished');
+    await without.releaseMemory(); // at once: nothing was sent, nothing is awaited
+  } finally {
+    await Promise.all([withHook.stop(), without.stop()]);
+  }
+});
+
+test('a request unanswered is settled after the timeout, or at the process end; an answer with none asked is said', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const releases = new MemoryReleases();
+  let sent = 0;
+  let settled = 0;
+  void releases.request(() => sent++).then(() => settled++);
+  void releases.request(() => sent++).then(() => settled++);
+  assert.equal(sent, 2);
+  t.mock.timers.tick(RELEASE_TIMEOUT_MS - 1);
+  return Promise.resolve()
+    .then(() => assert.equal(settled, 0))
+    .then(() => t.mock.timers.tick(1))
+    .then(() => new Promise((r) => setImmediate(r)))
+    .then(() => {
+      assert.equal(settled, 2);
+      assert.equal(releases.answered(), false, 'no request left to answer');
+      void releases.request(() => sent++).then(() => settled++);
+      releases.settleAll();
+      return new Promise((r) => setImmediate(r));
+    })
+    .then(() => assert.equal(settled, 3));
+});
