@@ -96,6 +96,19 @@ test('an option with a default given twice is refused too (its default is not a 
   assert.ok(ports.length > 0 && !/given twice/.test(doctor.stderr), `doctor's --port is repeatable: ${doctor.stderr}`);
 });
 
+test('an option whose value is optional, given twice without one, is refused without quoting values it never had', async () => {
+  const cases: [string[], RegExp][] = [
+    [['devices', '--watch', '--watch'], /--watch was given twice \(no value, then no value\); it takes one value$/m],
+    [['devices', '--watch', '--watch', '3'], /--watch was given twice \(no value, then "3"\)/],
+    [['devices', '--watch=2', '--watch'], /--watch was given twice \("2", then no value\)/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
 test("infer's -i given twice is refused without run's advice of a folder or a glob (infer reads one file)", async () => {
   const dir = tempDir();
   const a = writeJsonl(path.join(dir, 'a.jsonl'), 1);
