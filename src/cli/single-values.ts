@@ -22,23 +22,25 @@ export function refuseRepeatedOptions(program: Command): void {
     for (const option of cmd.options) {
       if (option.variadic || option.isBoolean() || option.description.endsWith('(repeatable)')) continue;
       const flag = option.flags.replace(/\s*[<[].*$/, '');
-      let first: string | undefined;
-      cmd.on(`option:${option.name()}`, (value: string | undefined) => {
+      // Run's and submit's -i take a folder or a glob; infer's reads one file, where that advice is wrong.
+      const hint = flag === '-i, --input' && /\bglob\b/.test(option.description) ? ": for several files, name their folder or a quoted glob (-i 'pages/*.png')" : '';
+      // null: given without a value (`--watch` of `--watch [seconds]`); undefined: not given yet.
+      let first: string | null | undefined;
+      cmd.on(`option:${option.name()}`, (value: string | null | undefined) => {
         if (first === undefined) {
-          first = value ?? '';
+          first = value ?? null;
           return;
         }
-        throw new GpupoolError('GPUPOOL_E_USAGE', repeatedMessage(flag, first, value ?? '', SHOWN_AS[option.name()]));
+        throw new GpupoolError('GPUPOOL_E_USAGE', repeatedMessage(flag, first, value ?? null, SHOWN_AS[option.name()], hint));
       });
     }
   }
 }
 
-function repeatedMessage(flag: string, first: string, second: string, shown: ShownAs | undefined): string {
-  const show = (v: string) => JSON.stringify(shown === 'redis' ? maskRedisUrl(v) : v);
+function repeatedMessage(flag: string, first: string | null, second: string | null, shown: ShownAs | undefined, hint: string): string {
+  const show = (v: string | null) => (v === null ? 'no value' : JSON.stringify(shown === 'redis' ? maskRedisUrl(v) : v));
   // A token given twice must not reach the terminal (or a CI log) in the refusal.
   const values = shown === 'secret' ? '' : ` (${show(first)}, then ${show(second)})`;
-  const hint = flag === '-i, --input' ? ": for several files, name their folder or a quoted glob (-i 'pages/*.png')" : '';
   return `${flag} was given twice${values}; it takes one value${hint}`;
 }
 

@@ -4,9 +4,11 @@
  * exit's cause, and stays. Since the header names how many lines follow (`…, 5 lines:`), the
  * report is left out by that count: an exception whose message has several lines ended it at its
  * first, and the rest was named as the cause of a later crash. Without a count (an older SDK),
- * the report's end is read from its shape, as below.
+ * the report's end is read from its shape, as below. The header may end a line it did not start:
+ * a progress bar (tqdm) redraws itself with `\r` and no line end, and the header that follows
+ * is written onto its line (`\r 3/10 itemsgpupool: batch 5 failed …`); that line is the header's.
  */
-const ANSWERED = /^gpupool: batch \S+ failed \((?:batch|oom)\)(?:, (\d+) lines?)?:$/;
+const ANSWERED = /gpupool: batch \S+ failed \((?:batch|oom)\)(?:, (\d+) lines?)?:$/;
 const TRACEBACK = 'Traceback (most recent call last):';
 const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)$/;
 /**

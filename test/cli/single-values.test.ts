@@ -95,3 +95,25 @@ test('an option with a default given twice is refused too (its default is not a 
   const ports = (JSON.parse(doctor.stdout) as { findings: { check: string; message: string }[] }).findings.filter((f) => f.check === 'ports');
   assert.ok(ports.length > 0 && !/given twice/.test(doctor.stderr), `doctor's --port is repeatable: ${doctor.stderr}`);
 });
+
+test('an option whose value is optional, given twice without one, is refused without quoting values it never had', async () => {
+  const cases: [string[], RegExp][] = [
+    [['devices', '--watch', '--watch'], /--watch was given twice \(no value, then no value\); it takes one value$/m],
+    [['devices', '--watch', '--watch', '3'], /--watch was given twice \(no value, then "3"\)/],
+    [['devices', '--watch=2', '--watch'], /--watch was given twice \("2", then no value\)/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, { timeoutMs: 30_000 });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(' '));
+  }
+});
+
+test("infer's -i given twice is refused without run's advice of a folder or a glob (infer reads one file)", async () => {
+  const dir = tempDir();
+  const a = writeJsonl(path.join(dir, 'a.jsonl'), 1);
+  const r = await runCli(['infer', '--url', 'http://127.0.0.1:1', '-i', a, '-i', a], { timeoutMs: 30_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /GPUPOOL_E_USAGE: -i, --input was given twice \(.*\); it takes one value\s/);
+  assert.doesNotMatch(r.stderr, /folder|glob/, 'infer -i takes one JSONL file');
+});

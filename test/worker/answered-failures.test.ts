@@ -107,3 +107,29 @@ test('a header that counts its lines leaves out exactly those: a message of seve
     'RuntimeError: CUDA error: an illegal memory access was encountered',
   ]);
 });
+
+test('a header written after a line left without an end (a progress bar redrawn with \\r) is still a header: its report is left out', () => {
+  // tqdm and the like write `\r 3/10 …` to stderr with no line end, so the SDK's header, which
+  // starts where the bar stopped, shares its line; it was not read as a header, and the answered
+  // exception was named as the cause of a later crash.
+  const stderr = [
+    '\r  1/3 itemsgpupool: batch 5 failed (batch), 3 lines:',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 9, in predict',
+    'ValueError: bad page 5',
+    '\r  2/3 itemsgpupool: batch 6 failed (oom):',
+    'Traceback (most recent call last):',
+    '  File "/srv/w.py", line 9, in predict',
+    'gpupool.errors.OutOfMemory: CUDA out of memory',
+    'decoder thread: segfault in libjpeg',
+    '\r  3/3 itemsgpupool: batch 7 failed (fatal), 2 lines:',
+    'Traceback (most recent call last):',
+    'RuntimeError: CUDA error: an illegal memory access was encountered',
+  ].join('\n');
+  assert.deepEqual(kept(stderr), [
+    'decoder thread: segfault in libjpeg',
+    '\r  3/3 itemsgpupool: batch 7 failed (fatal), 2 lines:',
+    'Traceback (most recent call last):',
+    'RuntimeError: CUDA error: an illegal memory access was encountered',
+  ]);
+});
