@@ -4,7 +4,7 @@ import { pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
 import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { AdaptiveBatchLimit, ModelScheduler } from '../scheduler/index.js';
+import { AdaptiveBatchLimit, ModelScheduler, sharedLimit, type DispatchTarget } from '../scheduler/index.js';
 import { AnswerPolling, answerPollMicros, resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
@@ -208,15 +208,24 @@ export class Pool {
       sink: this.options.sinkFor(model.name),
       roomToGrow: (t) => this.hasRoom(t as PoolWorker, model.memory.reserve),
       onBatch: (t, size, ms, outcome) => {
-        if (outcome === 'ok' || outcome === 'oom') this.options.onLimitChange?.(model.name, t.deviceKey, t.limit.value);
+        if (outcome === 'ok' || outcome === 'oom') this.limitChanged(model.name, t);
         if (outcome === 'ok') this.needs?.afterBatch(model.name);
         else if (outcome === 'oom') this.needs?.afterOutOfMemory(model.name);
         this.options.onBatch?.(model.name, t, size, ms, outcome);
       },
-      onLimitForgiven: (t) => this.options.onLimitChange?.(model.name, t.deviceKey, t.limit.value),
+      onLimitForgiven: (t) => this.limitChanged(model.name, t),
     });
     this.schedulers.set(model.name, scheduler);
     return scheduler;
+  }
+
+  /** Tells who remembers limits what (model, device) keeps: with several workers there, their mean (device-limits.ts). */
+  private limitChanged(model: string, target: DispatchTarget): void {
+    const onLimitChange = this.options.onLimitChange;
+    if (onLimitChange === undefined) return;
+    const limits: number[] = [];
+    for (const w of this.workers) if (w.model === model && w.deviceKey === target.deviceKey) limits.push(w.limit.value);
+    onLimitChange(model, target.deviceKey, limits.length > 0 ? sharedLimit(limits) : target.limit.value);
   }
 
   private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, placement: WorkerPlacement, cpuPlan: WorkerCpuPlan): PoolWorker {

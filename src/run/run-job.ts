@@ -18,7 +18,7 @@ import { shardOwns } from './shard.js';
 import { onAbort } from './on-abort.js';
 import { InputDigestKeeper, inputReadError, openSource, readerThreadSetting, ThreadedJsonlSource, wantsReaderThread, type HeldBackLine } from './sources/index.js';
 import { RunTally } from './run-tally.js';
-import { deviceLimits, workerLimitsByDevice } from './batch-limits.js';
+import { deviceLimits, workerLimitsByDevice } from '../scheduler/index.js';
 import { LineWriterThread, wantsWriterThread, writerThreadSetting } from './writer/index.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Pool } from '../pool/index.js';
-import { deviceLimits, workerLimitsByDevice } from './batch-limits.js';
+import { deviceLimits, workerLimitsByDevice } from '../scheduler/index.js';
 import type { RunSummary } from './run-options.js';
 
 /** Counts of a job as results come in: what `run` and `submit` share. */

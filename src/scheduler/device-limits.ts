@@ -18,5 +18,10 @@ export function workerLimitsByDevice(workers: readonly LimitedWorker[]): Record<
  * Their sum is what fitted together, so each starts the next run at an even share of it.
  */
 export function deviceLimits(byDevice: Record<string, readonly number[]>): Record<string, number> {
-  return Object.fromEntries(Object.entries(byDevice).map(([key, limits]) => [key, Math.max(1, Math.floor(limits.reduce((a, b) => a + b, 0) / limits.length))]));
+  return Object.fromEntries(Object.entries(byDevice).map(([key, limits]) => [key, sharedLimit(limits)]));
+}
+
+/** The limit of a device whose workers' limits are `limits`: their mean, rounded down, at least 1. */
+export function sharedLimit(limits: readonly number[]): number {
+  return Math.max(1, Math.floor(limits.reduce((a, b) => a + b, 0) / limits.length));
 }
