@@ -42,6 +42,8 @@ for run in oom oom-again oom-giant oom-heavy oom-shared oom-heavy-shared; do
   ( time timeout -k 5 100 node gpupool.mjs run -c "$config" -i "$input" -o /tmp/oom-out.jsonl --fresh --progress plain --json > "$OUT/$run-summary.json" 2> "$OUT/$run-stderr.txt" ) 2> "$OUT/$run-time.txt"
   echo "exit: $?" | tee -a "$OUT/$run-time.txt" >> "$OUT/oom-verdict.txt"
   [ -f /tmp/oom-out.jsonl ] && verdict "$run" >> "$OUT/oom-verdict.txt"
+  # Batches each worker answered as out of memory (the SDK's report headers in its log).
+  for log in /tmp/.gpupool/oom-out.jsonl/logs/*.log; do echo "  $(basename "$log"): $(grep -c 'failed (oom)' "$log") out-of-memory batches"; done >> "$OUT/oom-verdict.txt"
 done
 kill $HOG
 cat "$OUT/oom-verdict.txt"
