@@ -28,13 +28,15 @@ export class WorkerLog {
     this.file.on('error', () => undefined);
   }
 
-  attach(stream: Readable | null, isStderr: boolean): void {
+  /** `watch` also sees every chunk (stdout: frames written there by mistake). */
+  attach(stream: Readable | null, isStderr: boolean, watch?: { write(chunk: Buffer): void }): void {
     if (!stream) return;
     const echo = this.echo && new EchoLines(this.echo.prefix, this.echo.out);
     stream.on('data', (chunk: Buffer) => {
       this.file.write(chunk);
       if (isStderr) this.keepStderr(this.decoder.write(chunk));
       echo?.write(chunk);
+      watch?.write(chunk);
     });
   }
 

@@ -6,6 +6,7 @@ import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, PROTOCO
 import { exitMessage, exitSummary } from './exit-message.js';
 import { InflightBatches } from './inflight-batches.js';
 import { MemoryReleases } from './memory-release.js';
+import { StdoutFrames } from './stdout-frames.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
 import type { WorkerState } from './worker-state.js';
@@ -86,7 +87,7 @@ export class WorkerProcess<B> {
     this.log.note(`starting ${JSON.stringify(command)} in ${cwd}`);
     const child = spawn(command[0], command.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
-    this.log.attach(child.stdout, false);
+    this.log.attach(child.stdout, false, new StdoutFrames((type, line) => this.frameOnStdout(type, line)));
     this.log.attach(child.stderr, true);
     const channel = child.stdio[PROTOCOL_FD] as Socket;
     this.channel = channel;
@@ -279,6 +280,18 @@ export class WorkerProcess<B> {
     if (msg.id === undefined) return `${msg.type} has no "id" (the id of the batch it answers; ${holds})`;
     if (typeof msg.id !== 'number') return `${msg.type} for batch ${JSON.stringify(msg.id)}: an id is the batch's number, as the batch frame gave it (${holds})`;
     return `${msg.type} for unknown batch ${msg.id}: not sent, or already answered (${holds})`;
+  }
+
+  /**
+   * The worker printed what looks like a protocol frame to stdout. Before `ready`, or while it
+   * holds batches, that is the frame gpupool is waiting for, gone where it is never read: a
+   * protocol error now, not a start that times out in 10 minutes or a batch at batch.deadline.
+   * Later, with nothing held, it is only noted.
+   */
+  private frameOnStdout(type: string, line: string): void {
+    const detail = `the worker wrote a ${type} frame to stdout (${JSON.stringify(line)}): frames go on file descriptor ${PROTOCOL_FD} (GPUPOOL_PROTOCOL_FD), each a 4-byte little-endian length and then the JSON (docs/protocol.md §2); stdout is only the log`;
+    if (this.state === 'starting' || this.inflight.size > 0) return this.protocolError(detail);
+    this.log.note(detail);
   }
 
   private protocolError(detail: string): void {

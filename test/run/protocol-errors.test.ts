@@ -71,6 +71,18 @@ test('a hello of another protocol version: the worker fails to start, naming bot
   assert.equal(fs.existsSync(out) ? readOutput(out).length : 0, 0, 'no item ran on it');
 });
 
+test('frames printed to stdout: a start fails at once, and a batch fails as a protocol error, both saying where frames go (they waited 10 minutes, or batch.deadline, in silence)', async () => {
+  const started = Date.now();
+  const { r: start } = await runWith('stdout_ready');
+  assert.equal(start.code, 6, start.stderr);
+  assert.match(start.stderr, /GPUPOOL_E_WORKER_START: .*protocol error: the worker wrote a hello frame to stdout \("\{\\"type\\": \\"hello\\".*\): frames go on file descriptor 3 \(GPUPOOL_PROTOCOL_FD\)/);
+  assert.ok(Date.now() - started < 20_000, 'not after start_timeout');
+  const { r, out } = await runWith('stdout_result', 3);
+  assert.equal(r.signal, null, `the run hung: ${r.stderr}`);
+  assert.equal(r.code, 1, r.stderr);
+  assertEveryItemProtocolError(out, 3, /the worker wrote a result frame to stdout \("\{'type': 'result', 'id': \d+/);
+});
+
 test('a frame of an unknown type is ignored, as the protocol says, but the worker log says so once (a typo left its batch to batch.deadline without a word)', async () => {
   const { r, out, logs } = await runWith('typo_type', 1, ', deadline: 1s');
   assert.equal(r.code, 1, r.stderr);
