@@ -32,7 +32,7 @@ for l in failed[:3]: print(f"  failed {l['id']}: {l['error']['code']}: {l['error
 print(open(f"{sys.argv[1]}/{sys.argv[2]}-summary.json").read())
 PY
 }
-for run in oom oom-again oom-giant oom-heavy oom-shared oom-heavy-shared; do
+for run in ${OOM_RUNS:-oom oom-again oom-giant oom-heavy oom-shared oom-heavy-shared}; do
   input=/tmp/oom-items.jsonl
   config=examples/torch/gpupool-oom.yaml
   [[ $run == *shared ]] && config=examples/torch/gpupool-oom-shared.yaml
