@@ -9,7 +9,7 @@
 # 20 GiB (fits with a few others: nothing fails; its learned limit and rate say what one heavy
 # item costs the run). Then "oom-shared" and "oom-heavy-shared": the plain and the 20 GiB inputs
 # with two workers sharing the card (gpupool-oom-shared.yaml), where one worker's batch can make
-# the other's fail. Writes under $OUT/oom-*.
+# the other's fail. OOM_RUNS="oom-shared oom-heavy-shared" runs only those. Writes under $OUT/oom-*.
 set -u
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 LEAVE_GIB=${LEAVE_GIB:-24}
