@@ -103,10 +103,34 @@ test('a request unanswered is settled after the timeout, or at the process end; 
     .then(() => new Promise((r) => setImmediate(r)))
     .then(() => {
       assert.equal(settled, 2);
+      // Their answers may still come, late: each is taken as theirs, and then one more is said.
+      assert.equal(releases.answered(), true);
+      assert.equal(releases.answered(), true);
       assert.equal(releases.answered(), false, 'no request left to answer');
       void releases.request(() => sent++).then(() => settled++);
       releases.settleAll();
       return new Promise((r) => setImmediate(r));
     })
     .then(() => assert.equal(settled, 3));
+});
+
+test('a late answer to a request that timed out settles no later request: answers come in order', async (t) => {
+  // A release after a heavy batch waits behind a batch of the worker's that runs longer than the
+  // timeout; a release for a held device asked right after that batch was answered was settled by
+  // the late answer to the first, before the worker had even read it.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const releases = new MemoryReleases();
+  let first = false;
+  let second = false;
+  void releases.request(() => {}).then(() => (first = true));
+  t.mock.timers.tick(RELEASE_TIMEOUT_MS);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(first, true, 'timed out');
+  void releases.request(() => {}).then(() => (second = true));
+  assert.equal(releases.answered(), true, "the first request's answer, late, is not one nobody asked for");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(second, false, 'the second request is not answered by the answer to the first');
+  assert.equal(releases.answered(), true);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(second, true);
 });
