@@ -47,8 +47,8 @@ export class ModelScheduler {
   private readonly exclusive = new Set<DispatchTarget>();
   /** A target running an item that needs its device whole, with the targets sharing it, held idle until it is answered. */
   private readonly deviceHolds = new Map<DispatchTarget, DispatchTarget[]>();
-  /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent. */
-  private awaitingDevice = 0;
+  /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
+  private readonly awaitingDevice = new Set<WorkItem>();
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -58,7 +58,7 @@ export class ModelScheduler {
 
   /** Items queued, being retried or in flight. */
   get pending(): number {
-    return this.queuedInputs + this.retries.length + this.inflightItems + this.awaitingDevice;
+    return this.queuedInputs + this.retries.length + this.inflightItems + this.awaitingDevice.size;
   }
 
   get queued(): number {
@@ -66,7 +66,7 @@ export class ModelScheduler {
   }
 
   get inflight(): number {
-    return this.inflightItems + this.awaitingDevice;
+    return this.inflightItems + this.awaitingDevice.size;
   }
 
   addTarget(target: DispatchTarget): void {
@@ -104,11 +104,14 @@ export class ModelScheduler {
   /**
    * Items not yet dispatched, removed from the queue (for a run that stops early). With none in
    * flight and the input ended, that is idle: a run drained while its worker restarted (its
-   * batch back in the queue, nothing out) waited for ever on {@link whenIdle}.
+   * batch back in the queue, nothing out) waited for ever on {@link whenIdle}. An item waiting
+   * for its device (the other workers giving back their memory) has not started either: it is
+   * taken too, and not sent when the device is ready.
    */
   takeQueued(): WorkItem[] {
     this.queuedInputs = 0;
-    const taken = [...this.retries.drain(), ...this.queue.drain()];
+    const taken = [...this.awaitingDevice, ...this.retries.drain(), ...this.queue.drain()];
+    this.awaitingDevice.clear();
     this.checkIdle();
     return taken;
   }
@@ -293,13 +296,14 @@ export class ModelScheduler {
     const item = this.retries.shift()!;
     for (const t of [target, ...others]) this.exclusive.add(t);
     this.deviceHolds.set(target, others);
-    this.awaitingDevice += item.count;
+    this.awaitingDevice.add(item);
     void Promise.all(others.map((t) => t.releaseMemory?.())).then(() => {
-      this.awaitingDevice -= item.count;
       let sent = false;
       // send() puts it back at the head of the line when the worker cannot take it; a worker that
-      // stopped taking work meanwhile (a restart) is not asked.
-      if (target.acceptsWork()) sent = this.send(target, [item]);
+      // stopped taking work meanwhile (a restart) is not asked; one taken meanwhile (takeQueued:
+      // a drain) is not sent.
+      if (!this.awaitingDevice.delete(item)) sent = false;
+      else if (target.acceptsWork()) sent = this.send(target, [item]);
       else this.retries.unshiftAll([item]);
       if (!sent) this.endExclusive(target);
       this.pump();

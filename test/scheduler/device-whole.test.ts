@@ -140,3 +140,74 @@ test('workers that do not offer release: the item still gets its try with the ot
   assert.equal(r.cards.get('cuda:0')!.releases, 0);
   assert.ok(r.targets.flatMap((t) => t.heavyRuns).some((x) => x.othersInflight === 0), 'a try with no batch of the other beside it');
 });
+
+/** A target answered by hand, whose release is answered by hand too. */
+class HandTarget implements DispatchTarget {
+  readonly batches: Batch[] = [];
+  readonly limit = new AdaptiveBatchLimit({ max: 1 });
+  readonly maxInflight = 2;
+  releases: (() => void)[] = [];
+  constructor(
+    readonly id: string,
+    readonly deviceKey: string,
+  ) {}
+  get inflightCount(): number {
+    return this.batches.length;
+  }
+  acceptsWork(): boolean {
+    return true;
+  }
+  send(batch: Batch): boolean {
+    this.batches.push(batch);
+    return true;
+  }
+  take(): Batch {
+    return this.batches.shift()!;
+  }
+  releaseMemory(): Promise<void> {
+    return new Promise((resolve) => this.releases.push(resolve));
+  }
+  answerReleases(): void {
+    for (const r of this.releases.splice(0)) r();
+  }
+}
+
+function handScheduler() {
+  const done: number[] = [];
+  const scheduler = new ModelScheduler({
+    model: 'm',
+    batch: batchSchema.parse({ max: 1, timeout: 1 }),
+    maxAttempts: 3,
+    sink: { done: (item) => done.push(item.id as number), failed: (item) => done.push(item.id as number) },
+  });
+  const a = new HandTarget('a', 'cuda:0');
+  const b = new HandTarget('b', 'cuda:0');
+  scheduler.addTarget(a);
+  scheduler.addTarget(b);
+  return { scheduler, a, b, done };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a drain (Ctrl-C) while an item waits for the other workers to give back their memory: the item is left for the resume, not started, and the run is idle at once', async () => {
+  const { scheduler, a, b } = handScheduler();
+  scheduler.push(newWorkItem(0, 0, '{"n":0}'));
+  const batch = (a.batches.length > 0 ? a : b).take();
+  scheduler.onFailed(batch, 'oom', 'CUDA out of memory');
+  // Retried with the device to itself: claimed for a worker, waiting for the other's release.
+  assert.equal(b.releases.length + a.releases.length, 1, 'the other worker was asked to give back its memory');
+  assert.equal(scheduler.inflight, 1);
+  const taken = scheduler.takeQueued();
+  assert.deepEqual(taken.map((i) => i.id), [0], 'it is among the items not started');
+  scheduler.endInput();
+  let idle = false;
+  void scheduler.whenIdle().then(() => (idle = true));
+  await tick();
+  assert.equal(idle, true, 'idle with nothing in flight, before the release is answered');
+  b.answerReleases();
+  a.answerReleases();
+  await tick();
+  await tick();
+  assert.equal(a.batches.length + b.batches.length, 0, 'not sent after the drain');
+  assert.equal(scheduler.pending, 0);
+});
