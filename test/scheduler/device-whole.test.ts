@@ -114,7 +114,7 @@ test('two workers on one device: an item that fits only with the device to itsel
   for (const t of r.targets) assert.equal(t.limit.value, 8, t.id);
 });
 
-test('an item too large for the whole device fails alone, saying so, after one try with the device to itself; the others all finish', async () => {
+test('an item too large for the whole device fails alone, saying so, after its attempts with the device to itself; the others all finish', async () => {
   const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 150, capacity: 100 });
   await r.scheduler.whenIdle();
   assert.deepEqual([...r.failed.keys()], [200]);
