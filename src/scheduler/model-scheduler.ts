@@ -47,6 +47,11 @@ export class ModelScheduler {
   private readonly exclusive = new Set<DispatchTarget>();
   /** A target running an item that needs its device whole, with the targets sharing it, held idle until it is answered. */
   private readonly deviceHolds = new Map<DispatchTarget, DispatchTarget[]>();
+  /**
+   * Targets that take nothing new while a target on their device gives back what a heavy batch
+   * left in its cache ({@link releaseAfterHeavy}), with how many such releases they wait for.
+   */
+  private readonly releaseWaits = new Map<DispatchTarget, number>();
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
 
@@ -122,7 +127,7 @@ export class ModelScheduler {
     if (n === 0) return;
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
-      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target)) {
+      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target) && !this.releaseWaits.has(target)) {
         if (this.retries.peek()?.needsDevice) {
           this.sendWithDevice(target);
           break;
@@ -271,11 +276,24 @@ export class ModelScheduler {
    * A batch holding an item that ran out of memory before has succeeded on `target`: what it
    * took stays in the worker's cache (PyTorch keeps freed blocks), where the batches of the
    * workers sharing its device would run out of memory and learn a limit that fits only beside
-   * it (on an H200: 86 and 1 after a 20 GiB page). The worker is asked to give it back.
+   * it (on an H200: 86 and 1 after a 20 GiB page). The worker is asked to give it back, and
+   * those workers take nothing new until it has (what they hold already runs on): a batch sent
+   * to one meanwhile ran out of memory beside the cached item, and taught that limit for good.
    */
   private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
     if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.has(item))) return;
-    if (this.sharing(target).length > 0) void target.releaseMemory();
+    const others = this.sharing(target);
+    if (others.length === 0) return;
+    for (const t of others) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);
+    const given = () => {
+      for (const t of others) {
+        const n = (this.releaseWaits.get(t) ?? 1) - 1;
+        if (n > 0) this.releaseWaits.set(t, n);
+        else this.releaseWaits.delete(t);
+      }
+      this.pump();
+    };
+    target.releaseMemory().then(given, given);
   }
 
   /** The other targets with a device in common with `target` (several workers per device, or models split over cards). */

@@ -144,13 +144,16 @@ test('workers that do not offer release: the item still gets its try with the ot
 /** A target answered by hand, whose release is answered by hand too. */
 class HandTarget implements DispatchTarget {
   readonly batches: Batch[] = [];
-  readonly limit = new AdaptiveBatchLimit({ max: 1 });
+  readonly limit: AdaptiveBatchLimit;
   readonly maxInflight = 2;
   releases: (() => void)[] = [];
   constructor(
     readonly id: string,
     readonly deviceKey: string,
-  ) {}
+    max = 1,
+  ) {
+    this.limit = new AdaptiveBatchLimit({ max });
+  }
   get inflightCount(): number {
     return this.batches.length;
   }
@@ -210,4 +213,36 @@ test('a drain (Ctrl-C) while an item waits for the other workers to give back th
   await tick();
   assert.equal(a.batches.length + b.batches.length, 0, 'not sent after the drain');
   assert.equal(scheduler.pending, 0);
+});
+
+test('after a batch holding an item that ran out of memory before, the workers sharing the device take nothing new until its worker has given back what it cached', async () => {
+  // Its cache holds what the heavy item took: a batch sent to a neighbour meanwhile ran out of
+  // memory beside it, and taught that worker's limit a size that fits only beside it (on the
+  // shared_memory_worker fixture: "needs 8, the others hold 95 of 100", the limit 7 for good).
+  const done: number[] = [];
+  const scheduler = new ModelScheduler({
+    model: 'm',
+    batch: batchSchema.parse({ max: 4, timeout: 1 }),
+    maxAttempts: 3,
+    sink: { done: (item) => done.push(item.id as number), failed: (item) => done.push(item.id as number) },
+  });
+  const a = new HandTarget('a', 'cuda:0', 4);
+  const b = new HandTarget('b', 'cuda:0', 4);
+  scheduler.addTarget(a);
+  scheduler.addTarget(b);
+  for (let i = 0; i < 4; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  const first = (a.batches.length > 0 ? a : b).take();
+  scheduler.onFailed(first, 'oom', 'CUDA out of memory'); // bisected: two halves of 2, each holding items that ran out of memory
+  assert.equal(a.batches.length + b.batches.length, 2);
+  // A half succeeds on its worker; the other half stays in flight.
+  const heavyOn = a.batches.length > 0 ? a : b;
+  const other = heavyOn === a ? b : a;
+  scheduler.onResult(heavyOn.take(), [{}, {}], undefined);
+  assert.equal(heavyOn.releases.length, 1, 'asked to give back what the heavy item left');
+  const sent = other.batches.length;
+  for (let i = 4; i < 12; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  assert.equal(other.batches.length, sent, 'nothing new sent beside the cached heavy item');
+  heavyOn.answerReleases();
+  await tick();
+  assert.ok(other.batches.length > sent, 'taken again once it is given back');
 });
