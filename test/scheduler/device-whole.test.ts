@@ -101,7 +101,8 @@ function run(opts: { devices: string[]; heavy: number; capacity: number; answers
 }
 
 test('two workers on one device: an item that fits only with the device to itself runs there, the other idle and its cache given back', async () => {
-  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 95, capacity: 100 });
+  // 100 of 100: it fits only where the other holds nothing (95 fitted now and then by chance, beside a cache of 4).
+  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 100, capacity: 100 });
   await r.scheduler.whenIdle();
   assert.deepEqual([...r.failed.keys()], [], JSON.stringify([...r.failed.values()]));
   assert.equal(r.done.size, r.n);
@@ -145,12 +146,12 @@ test('workers that do not offer release: the item still gets its try with the ot
 class HandTarget implements DispatchTarget {
   readonly batches: Batch[] = [];
   readonly limit: AdaptiveBatchLimit;
-  readonly maxInflight = 2;
   releases: (() => void)[] = [];
   constructor(
     readonly id: string,
     readonly deviceKey: string,
     max = 1,
+    readonly maxInflight = 2,
   ) {
     this.limit = new AdaptiveBatchLimit({ max });
   }
@@ -245,4 +246,35 @@ test('after a batch holding an item that ran out of memory before, the workers s
   heavyOn.answerReleases();
   await tick();
   assert.ok(other.batches.length > sent, 'taken again once it is given back');
+});
+
+test('a neighbour\'s batch that ran out of memory beside the bisection of an item too large to share the device: its limit goes back too once the item is found', async () => {
+  // On an H200 with two workers on the card, a 20 GiB page was bisected on one worker while the
+  // other's batches ran beside it and ran out of memory: that worker's limit fell to 1, and was
+  // never taken back (only the limits the page's own batches lowered were).
+  const scheduler = new ModelScheduler({
+    model: 'm',
+    batch: batchSchema.parse({ max: 4, timeout: 1 }),
+    maxAttempts: 3,
+    sink: { done: () => {}, failed: () => {} },
+  });
+  const a = new HandTarget('a', 'cuda:0', 4, 1);
+  const b = new HandTarget('b', 'cuda:0', 4, 1);
+  scheduler.addTarget(a);
+  scheduler.addTarget(b);
+  for (let i = 0; i < 8; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  const heavyOn = a.batches[0]?.items.some((item) => item.id === 0) ? a : b;
+  const other = heavyOn === a ? b : a;
+  // The batch holding the heavy item (0) fails; its first half goes out while the other worker's batch runs.
+  scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
+  assert.deepEqual(heavyOn.batches[0].items.map((item) => item.id), [0, 1]);
+  // The other worker's batch, beside it, runs out of memory: its limit is halved.
+  scheduler.onFailed(other.take(), 'oom', 'CUDA out of memory');
+  assert.equal(other.limit.value, 2);
+  // The heavy item's half fails, then the item alone: it is the cause.
+  scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
+  assert.deepEqual(heavyOn.batches[0].items.map((item) => item.id), [0]);
+  scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
+  assert.equal(heavyOn.limit.value, 4, 'its own worker\'s limit goes back');
+  assert.equal(other.limit.value, 4, 'and the neighbour\'s, lowered by a batch that ran beside it');
 });
