@@ -43,12 +43,25 @@ export class ModelScheduler {
   private idleWaiters: (() => void)[] = [];
   /** For an item whose batches ran out of memory: its trail on each target (oom-trail.ts). */
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
+  /** Whether any item has run out of memory yet: until then a batch sent is not looked at for {@link suspects}. */
+  private trailsMade = false;
   /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
   private readonly exclusive = new Set<DispatchTarget>();
   /** A target running an item that needs its device whole, with the targets sharing it, held idle until it is answered. */
   private readonly deviceHolds = new Map<DispatchTarget, DispatchTarget[]>();
-  /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent. */
-  private awaitingDevice = 0;
+  /**
+   * Targets that take nothing new while a target on their device gives back what a heavy batch
+   * left in its cache ({@link releaseAfterHeavy}), with how many such releases they wait for.
+   */
+  private readonly releaseWaits = new Map<DispatchTarget, number>();
+  /**
+   * Batches holding an item that ran out of memory before (a bisection under way), per target:
+   * in flight (`endedAt` Infinity) or lately answered. A neighbour's batch that ran beside one
+   * and ran out of memory may have done so for that item, not for its own size.
+   */
+  private readonly suspects = new Map<DispatchTarget, { batch: Batch; endedAt: number }[]>();
+  /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
+  private readonly awaitingDevice = new Set<WorkItem>();
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -58,7 +71,7 @@ export class ModelScheduler {
 
   /** Items queued, being retried or in flight. */
   get pending(): number {
-    return this.queuedInputs + this.retries.length + this.inflightItems + this.awaitingDevice;
+    return this.queuedInputs + this.retries.length + this.inflightItems + this.awaitingDevice.size;
   }
 
   get queued(): number {
@@ -66,7 +79,7 @@ export class ModelScheduler {
   }
 
   get inflight(): number {
-    return this.inflightItems + this.awaitingDevice;
+    return this.inflightItems + this.awaitingDevice.size;
   }
 
   addTarget(target: DispatchTarget): void {
@@ -104,11 +117,14 @@ export class ModelScheduler {
   /**
    * Items not yet dispatched, removed from the queue (for a run that stops early). With none in
    * flight and the input ended, that is idle: a run drained while its worker restarted (its
-   * batch back in the queue, nothing out) waited for ever on {@link whenIdle}.
+   * batch back in the queue, nothing out) waited for ever on {@link whenIdle}. An item waiting
+   * for its device (the other workers giving back their memory) has not started either: it is
+   * taken too, and not sent when the device is ready.
    */
   takeQueued(): WorkItem[] {
     this.queuedInputs = 0;
-    const taken = [...this.retries.drain(), ...this.queue.drain()];
+    const taken = [...this.awaitingDevice, ...this.retries.drain(), ...this.queue.drain()];
+    this.awaitingDevice.clear();
     this.checkIdle();
     return taken;
   }
@@ -119,7 +135,7 @@ export class ModelScheduler {
     if (n === 0) return;
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
-      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target)) {
+      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target) && !this.releaseWaits.has(target)) {
         if (this.retries.peek()?.needsDevice) {
           this.sendWithDevice(target);
           break;
@@ -178,6 +194,7 @@ export class ModelScheduler {
   private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
     const { items, target, size } = batch;
     const hadDevice = this.endExclusive(target);
+    this.suspectEnded(batch);
     this.inflightItems -= size;
     if (count !== size) {
       this.retry(unpackSpans(items), { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${size} inputs` });
@@ -208,9 +225,10 @@ export class ModelScheduler {
     const { target } = batch;
     const items = unpackSpans(batch.items);
     this.endExclusive(target);
+    this.suspectEnded(batch);
     this.inflightItems -= batch.size;
     if (kind === 'oom') {
-      this.outOfMemory(target, items, message);
+      this.outOfMemory(target, items, message, batch.sentAt);
     } else {
       const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
       this.retry(items, { code, message });
@@ -231,7 +249,7 @@ export class ModelScheduler {
    * on the target ({@link AdaptiveBatchLimit.mayBlameItems}). Then every limit its items
    * lowered goes back to what it knew before, so one item never throttles the others.
    */
-  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string): void {
+  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, sentAt: number): void {
     let startMarks: Map<DispatchTarget, LimitMark> | undefined; // one mark per target, for items failing for the first time
     let outgrown: LimitMark | undefined;
     for (const item of items) {
@@ -239,6 +257,7 @@ export class ModelScheduler {
       if (trail === undefined) {
         startMarks ??= new Map(this.targets.map((t) => [t, t.limit.mark()]));
         this.oomTrails.set(item, (trail = new OomTrail(startMarks)));
+        this.trailsMade = true;
       }
       const since = trail.failedOn(target);
       if (since.largestOkSince > items.length) outgrown ??= since;
@@ -246,6 +265,7 @@ export class ModelScheduler {
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     target.limit.onOutOfMemory(items.length, itemsToBlame);
     if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
+    else if (items.length > 1) this.blameNeighbours(target, sentAt);
     if (items.length > 1) {
       const cap = Math.max(1, Math.floor(items.length / 2));
       for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
@@ -268,11 +288,24 @@ export class ModelScheduler {
    * A batch holding an item that ran out of memory before has succeeded on `target`: what it
    * took stays in the worker's cache (PyTorch keeps freed blocks), where the batches of the
    * workers sharing its device would run out of memory and learn a limit that fits only beside
-   * it (on an H200: 86 and 1 after a 20 GiB page). The worker is asked to give it back.
+   * it (on an H200: 86 and 1 after a 20 GiB page). The worker is asked to give it back, and
+   * those workers take nothing new until it has (what they hold already runs on): a batch sent
+   * to one meanwhile ran out of memory beside the cached item, and taught that limit for good.
    */
   private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
     if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.has(item))) return;
-    if (this.sharing(target).length > 0) void target.releaseMemory();
+    const others = this.sharing(target);
+    if (others.length === 0) return;
+    for (const t of others) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);
+    const given = () => {
+      for (const t of others) {
+        const n = (this.releaseWaits.get(t) ?? 1) - 1;
+        if (n > 0) this.releaseWaits.set(t, n);
+        else this.releaseWaits.delete(t);
+      }
+      this.pump();
+    };
+    target.releaseMemory().then(given, given);
   }
 
   /** The other targets with a device in common with `target` (several workers per device, or models split over cards). */
@@ -293,13 +326,14 @@ export class ModelScheduler {
     const item = this.retries.shift()!;
     for (const t of [target, ...others]) this.exclusive.add(t);
     this.deviceHolds.set(target, others);
-    this.awaitingDevice += item.count;
+    this.awaitingDevice.add(item);
     void Promise.all(others.map((t) => t.releaseMemory?.())).then(() => {
-      this.awaitingDevice -= item.count;
       let sent = false;
       // send() puts it back at the head of the line when the worker cannot take it; a worker that
-      // stopped taking work meanwhile (a restart) is not asked.
-      if (target.acceptsWork()) sent = this.send(target, [item]);
+      // stopped taking work meanwhile (a restart) is not asked; one taken meanwhile (takeQueued:
+      // a drain) is not sent.
+      if (!this.awaitingDevice.delete(item)) sent = false;
+      else if (target.acceptsWork()) sent = this.send(target, [item]);
       else this.retries.unshiftAll([item]);
       if (!sent) this.endExclusive(target);
       this.pump();
@@ -327,6 +361,42 @@ export class ModelScheduler {
     return true;
   }
 
+  /**
+   * A batch of `target` sent at `sentAt` ran out of memory and lowered its limit. Each batch on
+   * a target sharing its device that ran beside it holding items that ran out of memory before
+   * (a bisection: one may be far too large to share the device) takes that halving into their
+   * trails: it goes back with theirs once one is found to be the cause. On an H200 the other
+   * worker's limit fell to 1 beside a 20 GiB page, and stayed there.
+   */
+  private blameNeighbours(target: DispatchTarget, sentAt: number): void {
+    for (const neighbour of this.sharing(target)) {
+      for (const { batch, endedAt } of this.suspects.get(neighbour) ?? []) {
+        if (endedAt <= sentAt) continue;
+        for (const item of batch.items) {
+          const mark = this.oomTrails.get(item)?.neighbourFailed(target);
+          if (mark !== undefined) target.limit.forgive(mark);
+        }
+      }
+    }
+  }
+
+  /** Remembers a batch sent to `batch.target` that holds an item that ran out of memory before. */
+  private noteSuspect(batch: Batch): void {
+    if (!batch.items.some((item) => this.oomTrails.has(item))) return;
+    let list = this.suspects.get(batch.target);
+    if (list === undefined) this.suspects.set(batch.target, (list = []));
+    list.push({ batch, endedAt: Infinity });
+    // A few are enough: a neighbour's batch that ran beside one is answered soon after it.
+    if (list.length > 16) list.splice(0, list.length - 16);
+  }
+
+  private suspectEnded(batch: Batch): void {
+    const list = this.suspects.get(batch.target);
+    if (list === undefined) return;
+    const entry = list.find((e) => e.batch === batch);
+    if (entry !== undefined) entry.endedAt = performance.now();
+  }
+
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
   private forgiveLimitsOf(item: WorkItem, current: DispatchTarget): void {
     for (const [target, mark] of this.oomTrails.get(item)?.takeLowered() ?? []) {
@@ -340,6 +410,7 @@ export class ModelScheduler {
   onLost(batches: readonly Batch[], failure: ItemFailure): void {
     for (const batch of batches) {
       this.endExclusive(batch.target);
+      this.suspectEnded(batch);
       this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
       this.retry(unpackSpans(batch.items), failure, true);
@@ -410,6 +481,7 @@ export class ModelScheduler {
     const batch: Batch = { items, size, target, sentAt: performance.now() };
     if (target.send(batch, json)) {
       this.inflightItems += size;
+      if (this.trailsMade) this.noteSuspect(batch);
       return true;
     }
     this.retries.unshiftAll(unpackSpans(items));

@@ -25,8 +25,26 @@ export class OomTrail {
     return mark;
   }
 
+  /** Found to be the cause ({@link takeLowered} was called): a limit lowered for it since goes back at once. */
+  private blamed = false;
+
+  /**
+   * A batch of `target`, sharing the device with a batch that held this item, ran out of memory
+   * and lowered `target`'s limit: that halving may be this item's too. Returns `target`'s mark
+   * when the item was already found to be the cause (the limit goes back now); otherwise it goes
+   * back with the others if it ever is.
+   */
+  neighbourFailed(target: DispatchTarget): LimitMark | undefined {
+    const mark = this.marks.get(target);
+    if (mark === undefined) return undefined;
+    if (this.blamed) return mark;
+    this.lowered.add(target);
+    return undefined;
+  }
+
   /** The targets it lowered, with their marks; forgotten, so a limit is taken back once. */
   takeLowered(): [DispatchTarget, LimitMark][] {
+    this.blamed = true;
     const taken = [...this.lowered].map((t): [DispatchTarget, LimitMark] => [t, this.marks.get(t)!]);
     this.lowered.clear();
     return taken;

@@ -45,8 +45,11 @@ export interface WorkerModel {
   teardown?(): void | Promise<void>;
   /**
    * Drop what you cache on the device, when gpupool asks: another worker on the same device has
-   * an item that needs it whole. Offered in `ready` only when defined (an onnxruntime arena, a
-   * pool of device buffers); gpupool then waits for it to finish before that item starts.
+   * an item that needs it whole, or this worker just ran a batch holding an item that ran out of
+   * memory before. Offered in `ready` only when defined (an onnxruntime arena, a pool of device
+   * buffers); gpupool then waits for it to finish before that item starts. Called between
+   * batches, never beside a predict: the batches sent before are answered first, those sent
+   * after wait for it.
    */
   release?(): void | Promise<void>;
 }
@@ -114,9 +117,14 @@ export async function serve(model: WorkerModel): Promise<void> {
 
   const decoder = new FrameDecoder();
   // Batches start in arrival order. Up to `pipeline` lanes (one by default) each take the next
-  // waiting batch when their last one is answered; the next ones are already buffered.
-  const waiting: { id: number; items: unknown[] }[] = [];
+  // waiting batch when their last one is answered; the next ones are already buffered. A
+  // `release` waits in line too: the last lane running gives the memory back once the batches
+  // before it are answered, and starts the ones after it when that is done (as the Python SDK
+  // does), so the hook never drops buffers a predict still uses.
+  const waiting: ({ id: number; items: unknown[] } | 'release')[] = [];
   let lanes = 0;
+  /** A lane is answering `release`: no batch starts until it is done. */
+  let releasing = false;
   let drained: () => void = () => {};
   let idle: Promise<void> = Promise.resolve();
   let stopping = false;
@@ -171,6 +179,16 @@ export async function serve(model: WorkerModel): Promise<void> {
     if (kind === 'fatal') socket.end(() => process.exit(70));
   };
 
+  /** Answers `release`, said done however the hook ends: gpupool holds an item back until it hears. */
+  const release = async () => {
+    try {
+      await model.release?.();
+    } catch (err) {
+      process.stderr.write(`gpupool: release failed (memory not given back): ${(err as Error)?.stack ?? String(err)}\n`);
+    }
+    send({ type: 'released' });
+  };
+
   /**
    * One lane: runs waiting batches one after another. A synchronous predict never leaves this
    * loop (no promise per batch, and a second lane never starts); an asynchronous one lets the
@@ -179,7 +197,18 @@ export async function serve(model: WorkerModel): Promise<void> {
   const runQueued = async () => {
     if (lanes++ === 0) idle = new Promise((resolve) => (drained = resolve));
     while (waiting.length > 0) {
-      const { id, items } = waiting.shift()!;
+      const next = waiting[0];
+      if (next === 'release') {
+        if (lanes > 1) break; // another lane still runs a batch sent before it: the last one gives it back
+        waiting.shift();
+        releasing = true;
+        await release();
+        releasing = false;
+        startLanes();
+        continue;
+      }
+      waiting.shift();
+      const { id, items } = next;
       try {
         let outputs = model.predict(items);
         if (outputs instanceof Promise) outputs = await outputs;
@@ -194,6 +223,11 @@ export async function serve(model: WorkerModel): Promise<void> {
     }
   };
 
+  /** Lanes for the waiting batches, up to `pipeline`; a `release` first in line waits for the running ones. */
+  function startLanes(): void {
+    while (!releasing && lanes < pipeline && waiting.length > 0 && !(waiting[0] === 'release' && lanes > 0)) void runQueued();
+  }
+
   socket.on('data', (chunk: Buffer) => {
     // Answers to the batches of one chunk leave in one write.
     socket.cork();
@@ -205,14 +239,10 @@ export async function serve(model: WorkerModel): Promise<void> {
       } else if (msg.type === 'stop' && !stopping) {
         stopping = stopNow = true;
       } else if (msg.type === 'release') {
-        // Said done however it ends: gpupool holds an item back until it hears.
-        void Promise.resolve()
-          .then(() => model.release?.())
-          .catch((err: unknown) => process.stderr.write(`gpupool: release failed (memory not given back): ${(err as Error)?.stack ?? String(err)}\n`))
-          .then(() => send({ type: 'released' }));
+        waiting.push('release');
       }
     }
-    while (lanes < pipeline && waiting.length > 0) void runQueued();
+    startLanes();
     socket.uncork();
     // After the batches of this chunk were queued: stop finishes them first.
     if (stopNow) void finish(0);

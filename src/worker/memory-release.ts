@@ -7,22 +7,32 @@ export const RELEASE_TIMEOUT_MS = 5_000;
 /**
  * The `release` requests sent to one worker process and its `released` answers, in order:
  * each request resolves at its answer, at the process's end (its memory is gone with it), or
- * after {@link RELEASE_TIMEOUT_MS}.
+ * after {@link RELEASE_TIMEOUT_MS}. A request that timed out is still owed its answer (a worker
+ * answers `release` between batches, so it may come after a batch longer than the timeout):
+ * that answer, when it comes, is its, not the next request's.
  */
 export class MemoryReleases {
   private readonly waiting: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
+  /** Requests that timed out, unanswered: older than any still waiting (every one waits as long). */
+  private late = 0;
 
   request(send: () => void): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.settle(entry), RELEASE_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        if (this.settle(entry)) this.late++;
+      }, RELEASE_TIMEOUT_MS);
       const entry = { resolve, timer };
       this.waiting.push(entry);
       send();
     });
   }
 
-  /** A `released` came: the oldest request is answered. False when none was waiting. */
+  /** A `released` came: the oldest request is answered. False when none was asked. */
   answered(): boolean {
+    if (this.late > 0) {
+      this.late--;
+      return true;
+    }
     const oldest = this.waiting[0];
     if (oldest === undefined) return false;
     this.settle(oldest);
@@ -31,14 +41,16 @@ export class MemoryReleases {
 
   /** The process ended: every request is settled. */
   settleAll(): void {
+    this.late = 0;
     for (const entry of [...this.waiting]) this.settle(entry);
   }
 
-  private settle(entry: { resolve: () => void; timer: NodeJS.Timeout }): void {
+  private settle(entry: { resolve: () => void; timer: NodeJS.Timeout }): boolean {
     const i = this.waiting.indexOf(entry);
-    if (i < 0) return;
+    if (i < 0) return false;
     this.waiting.splice(i, 1);
     clearTimeout(entry.timer);
     entry.resolve();
+    return true;
   }
 }

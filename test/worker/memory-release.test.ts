@@ -9,10 +9,11 @@ import { test } from 'node:test';
 import { WorkerProcess } from '../../src/worker/index.js';
 import { MemoryReleases, RELEASE_TIMEOUT_MS } from '../../src/worker/memory-release.js';
 import { tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function worker(dir: string, command: string[], env: NodeJS.ProcessEnv = {}): WorkerProcess<string> {
+function worker(dir: string, command: string[], env: NodeJS.ProcessEnv = {}, answered: (batch: string) => void = () => {}): WorkerProcess<string> {
   return new WorkerProcess<string>(
     {
       id: 'm/cpu/0',
@@ -24,7 +25,7 @@ function worker(dir: string, command: string[], env: NodeJS.ProcessEnv = {}): Wo
       startTimeoutMs: 30_000,
       batchDeadlineMs: 0,
     },
-    { result: () => {}, resultLines: () => {}, failed: () => {}, exit: () => {} },
+    { result: (b) => answered(b), resultLines: (b) => answered(b), failed: (b) => answered(b), exit: () => {} },
   );
 }
 
@@ -62,6 +63,31 @@ test('a TypeScript SDK worker offers release only with a release hook, and answe
   }
 });
 
+test('a TypeScript SDK worker gives back its memory only between batches: the hook never runs beside a predict, and batches sent after release wait for it', async () => {
+  // A release after a heavy batch comes while the worker may hold other batches (docs/protocol.md).
+  // The Python SDK answers it between batches; the TypeScript one ran the hook at once, beside an
+  // asynchronous predict that may still use the buffers the hook drops.
+  const dir = tempDir();
+  const script = path.join(root, 'test', 'run', 'fixtures', 'ts-release-worker.mjs');
+  for (const pipeline of ['1', '2']) {
+    const marker = path.join(dir, `released-${pipeline}`);
+    const events: string[] = [];
+    const w = worker(dir, ['node', script], { RELEASE_MARKER: marker, PREDICT_MS: '200', PIPELINE: pipeline }, (b) => events.push(b));
+    try {
+      await w.start();
+      assert.ok(w.dispatch('before', ['1']));
+      const released = w.releaseMemory().then(() => events.push('released'));
+      assert.ok(w.dispatch('after', ['2']));
+      await released;
+      await until('both batches answered', () => events.length === 3);
+      assert.equal(fs.readFileSync(marker, 'utf8'), 'yes', `pipeline ${pipeline}: the hook ran while a batch was in predict`);
+      assert.deepEqual(events, ['before', 'released', 'after'], `pipeline ${pipeline}`);
+    } finally {
+      await w.stop();
+    }
+  }
+});
+
 test('a request unanswered is settled after the timeout, or at the process end; an answer with none asked is said', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const releases = new MemoryReleases();
@@ -77,10 +103,34 @@ test('a request unanswered is settled after the timeout, or at the process end; 
     .then(() => new Promise((r) => setImmediate(r)))
     .then(() => {
       assert.equal(settled, 2);
+      // Their answers may still come, late: each is taken as theirs, and then one more is said.
+      assert.equal(releases.answered(), true);
+      assert.equal(releases.answered(), true);
       assert.equal(releases.answered(), false, 'no request left to answer');
       void releases.request(() => sent++).then(() => settled++);
       releases.settleAll();
       return new Promise((r) => setImmediate(r));
     })
     .then(() => assert.equal(settled, 3));
+});
+
+test('a late answer to a request that timed out settles no later request: answers come in order', async (t) => {
+  // A release after a heavy batch waits behind a batch of the worker's that runs longer than the
+  // timeout; a release for a held device asked right after that batch was answered was settled by
+  // the late answer to the first, before the worker had even read it.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const releases = new MemoryReleases();
+  let first = false;
+  let second = false;
+  void releases.request(() => {}).then(() => (first = true));
+  t.mock.timers.tick(RELEASE_TIMEOUT_MS);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(first, true, 'timed out');
+  void releases.request(() => {}).then(() => (second = true));
+  assert.equal(releases.answered(), true, "the first request's answer, late, is not one nobody asked for");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(second, false, 'the second request is not answered by the answer to the first');
+  assert.equal(releases.answered(), true);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(second, true);
 });

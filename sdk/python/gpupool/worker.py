@@ -58,8 +58,10 @@ class Worker:
 
     def release(self):
         """Drop what you cache on the device (buffers kept between batches), when gpupool asks:
-        another worker on the same device has an item that needs it whole. The SDK then
-        collects garbage and empties PyTorch's cache itself; most workers need nothing here."""
+        another worker on the same device has an item that needs it whole, or this worker just
+        ran a batch holding an item that ran out of memory before. Called between batches, never
+        beside predict or collect. The SDK then collects garbage and empties PyTorch's cache
+        itself; most workers need nothing here."""
 
 
 # ---- encoding results ----------------------------------------------------------------------
@@ -350,7 +352,9 @@ def _answer_pipelined(chan, worker):
                     collect_oldest()
                 return True
             if kind == "release":
-                while pending:  # gpupool asks only an idle worker; what a batch holds is not cache
+                # Between batches, as _answer_batches: a release after a heavy batch may come with
+                # others in flight, and a worker's release() may drop buffers their collect uses.
+                while pending:
                     collect_oldest()
                 _release(chan, worker)
             continue
