@@ -51,7 +51,7 @@ export interface WorkerModel {
    * batches, never beside a predict: the batches sent before are answered first, those sent
    * after wait for it.
    */
-  release?(): void | Promise<void>;
+  releaseDeviceMemory?(): void | Promise<void>;
 }
 
 export function deviceFromEnv(env: NodeJS.ProcessEnv = process.env): DeviceInfo {
@@ -112,7 +112,7 @@ export async function serve(model: WorkerModel): Promise<void> {
     ...(model.maxBatch ? { max_batch: model.maxBatch } : {}),
     ...(pipeline > 1 ? { pipeline } : {}),
     ...(spinUs > 0 ? { poll_us: spinUs } : {}),
-    ...(model.release ? { release: true } : {}),
+    ...(model.releaseDeviceMemory ? { release: true } : {}),
   });
 
   const decoder = new FrameDecoder();
@@ -182,7 +182,7 @@ export async function serve(model: WorkerModel): Promise<void> {
   /** Answers `release`, said done however the hook ends: gpupool holds an item back until it hears. */
   const release = async () => {
     try {
-      await model.release?.();
+      await model.releaseDeviceMemory?.();
     } catch (err) {
       process.stderr.write(`gpupool: release failed (memory not given back): ${(err as Error)?.stack ?? String(err)}\n`);
     }

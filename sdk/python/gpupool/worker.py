@@ -56,7 +56,7 @@ class Worker:
     def teardown(self):
         """Called once after ``stop``, when every batch received has been answered."""
 
-    def release(self):
+    def release_device_memory(self):
         """Drop what you cache on the device (buffers kept between batches), when gpupool asks:
         another worker on the same device has an item that needs it whole, or this worker just
         ran a batch holding an item that ran out of memory before. Called between batches, never
@@ -283,7 +283,7 @@ def _answer(chan, bid, n, outputs, failure, fast_form):
 
 def _release(chan, instance):
     """Answer ``release``: give back the device memory this worker caches, then say so."""
-    hook = getattr(instance, "release", None)
+    hook = getattr(instance, "release_device_memory", None)
     if hook is not None:
         try:
             hook()
@@ -353,7 +353,7 @@ def _answer_pipelined(chan, worker):
                 return True
             if kind == "release":
                 # Between batches, as _answer_batches: a release after a heavy batch may come with
-                # others in flight, and a worker's release() may drop buffers their collect uses.
+                # others in flight, and a worker's release_device_memory() may drop buffers their collect uses.
                 while pending:
                     collect_oldest()
                 _release(chan, worker)
