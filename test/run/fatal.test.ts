@@ -58,12 +58,13 @@ test('a worker that crashes: the console line names the last line of its stderr 
   assert.match(status, /^ {2}failed 2: GPUPOOL_E_WORKER_CRASHED: worker m\/cpu:0\/0 exited with code 1; stderr ends: RuntimeError: the decoder thread died$/m, status);
 });
 
-test('a worker that dies without a word after answering an exception: its crash is not blamed on that exception, nor on its message\'s last line', async () => {
+/**
+ * Item 1 (`first`) raises an exception the SDK answers and goes on from; item 3 then ends the
+ * worker with nothing on stderr. The crash line must name no cause but the exit, and item 1 keeps its own error.
+ */
+async function answeredThenSilentCrash(first: Record<string, unknown>) {
   const dir = tempDir();
-  // Item 1's ValueError is answered (the SDK prints its traceback and goes on); item 3 then ends
-  // the worker with nothing on stderr. The crash line said "stderr ends: ValueError: bad page 1";
-  // then, with a message of two lines, "stderr ends: the header of page 1 is cut".
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3, (i) => [{ raise: 'bad page 1\nthe header of page 1 is cut' }, { echo: 2 }, { exit: 3 }][i]);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3, (i) => [first, { echo: 2 }, { exit: 3 }][i]);
   const out = path.join(dir, 'out.jsonl');
   const config = writeConfig(dir, `models:\n  m:\n    command: ${pyWorker('scripted_worker.py')}\n    devices: cpu\n    max_attempts: 1\n    restart: { backoff: 20ms }\n    batch: { max: 1, in_flight: 1 }\n`);
   const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
@@ -76,24 +77,19 @@ test('a worker that dies without a word after answering an exception: its crash 
   assert.match(byId.get(1)?.error?.message ?? '', /^ValueError: bad page 1/);
   assert.equal(byId.get(3)?.error?.code, 'GPUPOOL_E_WORKER_CRASHED');
   assert.doesNotMatch(byId.get(3)!.error!.message, /page 1/, 'the crashed item is not given the other item\'s exception');
-  assert.match(fs.readFileSync(log, 'utf8'), /gpupool: batch \d+ failed \(batch\), \d+ lines:\nTraceback[^]*ValueError: bad page 1\nthe header of page 1 is cut/, 'the log keeps the report');
+  return fs.readFileSync(log, 'utf8');
+}
+
+test('a worker that dies without a word after answering an exception: its crash is not blamed on that exception, nor on its message\'s last line', async () => {
+  // The crash line said "stderr ends: ValueError: bad page 1"; then, with a message of two lines,
+  // "stderr ends: the header of page 1 is cut".
+  const log = await answeredThenSilentCrash({ raise: 'bad page 1\nthe header of page 1 is cut' });
+  assert.match(log, /gpupool: batch \d+ failed \(batch\), \d+ lines:\nTraceback[^]*ValueError: bad page 1\nthe header of page 1 is cut/, 'the log keeps the report');
 });
 
 test('an answered exception reported after a progress bar (stderr left without a line end) is not blamed for a later crash either', async () => {
-  const dir = tempDir();
   // Item 1 redraws a bar with \r, no line end, then raises: the SDK's report starts on the bar's
   // line, was not read as one, and the crash of item 3 was said to be "ValueError: bad page 1".
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), 3, (i) => [{ bar: '1/3 items', raise: 'bad page 1' }, { echo: 2 }, { exit: 3 }][i]);
-  const out = path.join(dir, 'out.jsonl');
-  const config = writeConfig(dir, `models:\n  m:\n    command: ${pyWorker('scripted_worker.py')}\n    devices: cpu\n    max_attempts: 1\n    restart: { backoff: 20ms }\n    batch: { max: 1, in_flight: 1 }\n`);
-  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
-  assert.equal(r.code, 1, r.stderr);
-  const log = path.join(dir, '.gpupool', 'out.jsonl', 'logs', 'm_cpu_0_0.log');
-  const crashed = r.stderr.split('\n').filter((l) => l.includes('crashed'));
-  assert.ok(crashed.length > 0, r.stderr);
-  for (const line of crashed) assert.ok(line.endsWith(`queue: worker m/cpu:0/0 exited with code 3 (log: ${log})`), line);
-  const byId = new Map(readOutput(out).map((l) => [l.id, l]));
-  assert.match(byId.get(1)?.error?.message ?? '', /^ValueError: bad page 1/);
-  assert.doesNotMatch(byId.get(3)?.error?.message ?? '', /page 1/, 'the crashed item is not given the other item\'s exception');
-  assert.match(fs.readFileSync(log, 'utf8'), /\r1\/3 itemsgpupool: batch \d+ failed \(batch\), \d+ lines:\nTraceback/, 'the log keeps the bar and the report');
+  const log = await answeredThenSilentCrash({ bar: '1/3 items', raise: 'bad page 1' });
+  assert.match(log, /\r1\/3 itemsgpupool: batch \d+ failed \(batch\), \d+ lines:\nTraceback/, 'the log keeps the bar and the report');
 });

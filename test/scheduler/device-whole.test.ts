@@ -176,19 +176,19 @@ class HandTarget implements DispatchTarget {
   }
 }
 
-function handScheduler() {
-  const done: number[] = [];
+/** A scheduler with batch.max `max` over two hand-answered targets sharing cuda:0. */
+function handScheduler(max = 1, maxInflight = 2) {
   const scheduler = new ModelScheduler({
     model: 'm',
-    batch: batchSchema.parse({ max: 1, timeout: 1 }),
+    batch: batchSchema.parse({ max, timeout: 1 }),
     maxAttempts: 3,
-    sink: { done: (item) => done.push(item.id as number), failed: (item) => done.push(item.id as number) },
+    sink: { done: () => {}, failed: () => {} },
   });
-  const a = new HandTarget('a', 'cuda:0');
-  const b = new HandTarget('b', 'cuda:0');
+  const a = new HandTarget('a', 'cuda:0', max, maxInflight);
+  const b = new HandTarget('b', 'cuda:0', max, maxInflight);
   scheduler.addTarget(a);
   scheduler.addTarget(b);
-  return { scheduler, a, b, done };
+  return { scheduler, a, b };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -220,17 +220,7 @@ test('after a batch holding an item that ran out of memory before, the workers s
   // Its cache holds what the heavy item took: a batch sent to a neighbour meanwhile ran out of
   // memory beside it, and taught that worker's limit a size that fits only beside it (on the
   // shared_memory_worker fixture: "needs 8, the others hold 95 of 100", the limit 7 for good).
-  const done: number[] = [];
-  const scheduler = new ModelScheduler({
-    model: 'm',
-    batch: batchSchema.parse({ max: 4, timeout: 1 }),
-    maxAttempts: 3,
-    sink: { done: (item) => done.push(item.id as number), failed: (item) => done.push(item.id as number) },
-  });
-  const a = new HandTarget('a', 'cuda:0', 4);
-  const b = new HandTarget('b', 'cuda:0', 4);
-  scheduler.addTarget(a);
-  scheduler.addTarget(b);
+  const { scheduler, a, b } = handScheduler(4);
   for (let i = 0; i < 4; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
   const first = (a.batches.length > 0 ? a : b).take();
   scheduler.onFailed(first, 'oom', 'CUDA out of memory'); // bisected: two halves of 2, each holding items that ran out of memory
@@ -252,16 +242,7 @@ test('a neighbour\'s batch that ran out of memory beside the bisection of an ite
   // On an H200 with two workers on the card, a 20 GiB page was bisected on one worker while the
   // other's batches ran beside it and ran out of memory: that worker's limit fell to 1, and was
   // never taken back (only the limits the page's own batches lowered were).
-  const scheduler = new ModelScheduler({
-    model: 'm',
-    batch: batchSchema.parse({ max: 4, timeout: 1 }),
-    maxAttempts: 3,
-    sink: { done: () => {}, failed: () => {} },
-  });
-  const a = new HandTarget('a', 'cuda:0', 4, 1);
-  const b = new HandTarget('b', 'cuda:0', 4, 1);
-  scheduler.addTarget(a);
-  scheduler.addTarget(b);
+  const { scheduler, a, b } = handScheduler(4, 1);
   for (let i = 0; i < 8; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
   const heavyOn = a.batches[0]?.items.some((item) => item.id === 0) ? a : b;
   const other = heavyOn === a ? b : a;
