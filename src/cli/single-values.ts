@@ -3,7 +3,7 @@ import { maskRedisUrl } from '../cluster/redis-url.js';
 import { GpupoolError } from '../errors/index.js';
 
 /** How a refusal quotes an option's two values: not at all (a token), or with a Redis URL's password masked. */
-export type ShownAs = 'secret' | 'redis';
+type ShownAs = 'secret' | 'redis';
 
 /** Options whose values are never printed, or printed masked, wherever they appear. */
 const SHOWN_AS: Readonly<Record<string, ShownAs>> = { token: 'secret', redis: 'redis' };

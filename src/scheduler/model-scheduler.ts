@@ -332,9 +332,10 @@ export class ModelScheduler {
       // send() puts it back at the head of the line when the worker cannot take it; a worker that
       // stopped taking work meanwhile (a restart) is not asked; one taken meanwhile (takeQueued:
       // a drain) is not sent.
-      if (!this.awaitingDevice.delete(item)) sent = false;
-      else if (target.acceptsWork()) sent = this.send(target, [item]);
-      else this.retries.unshiftAll([item]);
+      if (this.awaitingDevice.delete(item)) {
+        if (target.acceptsWork()) sent = this.send(target, [item]);
+        else this.retries.unshiftAll([item]);
+      }
       if (!sent) this.endExclusive(target);
       this.pump();
       this.checkIdle();
