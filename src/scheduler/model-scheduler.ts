@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors/index.js';
 import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, type OutputTexts } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import type { LimitMark } from './adaptive-batch-limit.js';
+import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
 import { OomTrail } from './oom-trail.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
@@ -62,6 +63,8 @@ export class ModelScheduler {
   private readonly suspects = new Map<DispatchTarget, { batch: Batch; endedAt: number }[]>();
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
+  /** The targets draining for the item first in line, when it must run alone. */
+  private headHold?: HeadHold;
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -136,29 +139,58 @@ export class ModelScheduler {
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
       while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target) && !this.releaseWaits.has(target)) {
-        if (this.retries.peek()?.needsDevice) {
-          this.sendWithDevice(target);
-          break;
-        }
-        if (this.retries.peek()?.isolated) {
-          if (target.inflightCount > 0) break;
-          this.exclusive.add(target);
-          if (!this.send(target, [this.retries.shift()!])) this.exclusive.delete(target);
+        const head = this.retries.peek();
+        // An item that must run alone: the targets held for it wait, the others take what is behind it.
+        const behind = head !== undefined && (head.isolated || head.needsDevice);
+        if (behind && this.waitsFor(head, target)) {
+          this.sendAlone(target, head);
           break;
         }
         // Whole: a worker's max_batch is not checked to be an integer, and a span is cut at this count.
         const limit = Math.max(1, Math.floor(Math.min(target.limit.value, target.maxBatch ?? Infinity)));
         // A partial batch waits for more input until batch.timeout. The clock is read only here: a
         // pump for a full batch (one per item pushed while the queue is full) needs no time.
-        if (this.retries.length === 0 && this.queuedInputs < limit && !this.inputEnded && !force && !this.timedOut()) {
+        if (this.retries.length === (behind ? 1 : 0) && this.queuedInputs < limit && !this.inputEnded && !force && !this.timedOut()) {
           this.armTimer();
+          // The targets held for the item first in line may come later in this round.
+          if (behind) break;
           return;
         }
-        if (!this.send(target, this.take(limit))) break;
+        const items = behind ? this.takeBehindHead(limit) : this.take(limit);
+        if (items.length === 0 || !this.send(target, items)) break;
       }
     }
     this.rr = (this.rr + 1) % n;
     if (this.queued === 0) this.waitingSince = 0;
+  }
+
+  /**
+   * Whether `target` is to wait for `head`, which must run alone: it is one of the targets
+   * held for it ({@link HeadHold}), or none could be chosen (every target is busy with an item
+   * alone, or restarting), when all wait as before.
+   */
+  private waitsFor(head: WorkItem, target: DispatchTarget): boolean {
+    if (this.headHold === undefined || !this.headHold.stillFor(head, this.targets)) {
+      const candidates = this.targets.filter((t) => t.acceptsWork() && !this.exclusive.has(t));
+      this.headHold = HeadHold.choose(head, candidates, (t) => this.sharing(t));
+    }
+    return this.headHold === undefined || this.headHold.holds(target);
+  }
+
+  /** Sends `head`, first in line, alone to `target` once `target` (and, if it needs the device whole, the targets beside it) is idle. */
+  private sendAlone(target: DispatchTarget, head: WorkItem): void {
+    if (head.needsDevice) return this.sendWithDevice(target);
+    if (target.inflightCount > 0) return;
+    this.exclusive.add(target);
+    if (!this.send(target, [this.retries.shift()!])) this.exclusive.delete(target);
+  }
+
+  /** A batch from what is behind the item first in line, which stays there. */
+  private takeBehindHead(limit: number): WorkItem[] {
+    const head = this.retries.shift()!;
+    const items = this.take(limit);
+    this.retries.unshiftAll([head]);
+    return items;
   }
 
   /** A batch answered with parsed outputs (the classic `result` message). */
@@ -318,7 +350,7 @@ export class ModelScheduler {
    * Sends the item at the head of the retries, which needs its device whole, to `target` once
    * `target` and every target sharing its device are idle: they are held (nothing else is sent to
    * them) until it is answered, and asked to give back the memory they cache before it goes.
-   * Until then nothing is sent anywhere (as for an isolated item), so the workers drain.
+   * Until then nothing is sent to them (they were chosen to drain for it: {@link HeadHold}).
    */
   private sendWithDevice(target: DispatchTarget): void {
     const others = this.sharing(target);

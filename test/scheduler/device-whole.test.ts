@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchSchema } from '../../src/config/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, newWorkItem, type Batch, type DispatchTarget, type ItemFailure } from '../../src/scheduler/index.js';
+import { handScheduler, tick } from './hand-target.js';
 
 /** One device's memory, shared by the targets on it: each keeps what its largest batch took (a framework's cache). */
 class Card {
@@ -141,57 +142,6 @@ test('workers that do not offer release: the item still gets its try with the ot
   assert.equal(r.cards.get('cuda:0')!.releases, 0);
   assert.ok(r.targets.flatMap((t) => t.heavyRuns).some((x) => x.othersInflight === 0), 'a try with no batch of the other beside it');
 });
-
-/** A target answered by hand, whose release is answered by hand too. */
-class HandTarget implements DispatchTarget {
-  readonly batches: Batch[] = [];
-  readonly limit: AdaptiveBatchLimit;
-  releases: (() => void)[] = [];
-  constructor(
-    readonly id: string,
-    readonly deviceKey: string,
-    max = 1,
-    readonly maxInflight = 2,
-  ) {
-    this.limit = new AdaptiveBatchLimit({ max });
-  }
-  get inflightCount(): number {
-    return this.batches.length;
-  }
-  acceptsWork(): boolean {
-    return true;
-  }
-  send(batch: Batch): boolean {
-    this.batches.push(batch);
-    return true;
-  }
-  take(): Batch {
-    return this.batches.shift()!;
-  }
-  releaseMemory(): Promise<void> {
-    return new Promise((resolve) => this.releases.push(resolve));
-  }
-  answerReleases(): void {
-    for (const r of this.releases.splice(0)) r();
-  }
-}
-
-/** A scheduler with batch.max `max` over two hand-answered targets sharing cuda:0. */
-function handScheduler(max = 1, maxInflight = 2) {
-  const scheduler = new ModelScheduler({
-    model: 'm',
-    batch: batchSchema.parse({ max, timeout: 1 }),
-    maxAttempts: 3,
-    sink: { done: () => {}, failed: () => {} },
-  });
-  const a = new HandTarget('a', 'cuda:0', max, maxInflight);
-  const b = new HandTarget('b', 'cuda:0', max, maxInflight);
-  scheduler.addTarget(a);
-  scheduler.addTarget(b);
-  return { scheduler, a, b };
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
 
 test('a drain (Ctrl-C) while an item waits for the other workers to give back their memory: the item is left for the resume, not started, and the run is idle at once', async () => {
   const { scheduler, a, b } = handScheduler();
