@@ -39,6 +39,7 @@ for run in ${OOM_RUNS:-oom oom-again oom-giant oom-heavy oom-shared oom-heavy-sh
   [ "$run" = oom-giant ] && input=/tmp/oom-giant.jsonl
   [[ $run == oom-heavy* ]] && input=/tmp/oom-heavy.jsonl
   rm -f /tmp/oom-out.jsonl
+  rm -rf /tmp/.gpupool/oom-out.jsonl/logs  # worker logs are appended to: each run's count must be its own
   ( time timeout -k 5 100 node gpupool.mjs run -c "$config" -i "$input" -o /tmp/oom-out.jsonl --fresh --progress plain --json > "$OUT/$run-summary.json" 2> "$OUT/$run-stderr.txt" ) 2> "$OUT/$run-time.txt"
   echo "exit: $?" | tee -a "$OUT/$run-time.txt" >> "$OUT/oom-verdict.txt"
   [ -f /tmp/oom-out.jsonl ] && verdict "$run" >> "$OUT/oom-verdict.txt"
