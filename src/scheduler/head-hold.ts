@@ -16,8 +16,10 @@ export class HeadHold {
 
   /**
    * Chooses, among `candidates` (targets taking work and not already running an item alone),
-   * the one with the least in flight, with the targets sharing its device when the item needs
-   * the device whole: the first to be free. None when there are no candidates.
+   * the one with the fewest batches in flight, with the targets sharing its device when the item
+   * needs the device whole (all of them candidates): likely the first to be free. The choice
+   * stands until the item leaves the head of the line or a target held stops taking work. None
+   * when no target or device qualifies: then every target waits, as before there were holds.
    */
   static choose(item: WorkItem, candidates: readonly DispatchTarget[], sharing: (t: DispatchTarget) => DispatchTarget[]): HeadHold | undefined {
     let best: DispatchTarget[] | undefined;

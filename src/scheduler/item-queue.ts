@@ -42,6 +42,11 @@ export class ItemQueue<T> {
     return this.count > 0 ? this.slots[this.head] : undefined;
   }
 
+  /** The item `i` places from the front. */
+  at(i: number): T | undefined {
+    return i < this.count ? this.slots[(this.head + i) & (this.slots.length - 1)] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined;
     const item = this.slots[this.head];

@@ -87,6 +87,7 @@ export class ModelScheduler {
 
   addTarget(target: DispatchTarget): void {
     this.targets.push(target);
+    this.headHold = undefined; // a new target may share the device held
     this.pump();
   }
 
@@ -150,7 +151,8 @@ export class ModelScheduler {
         const limit = Math.max(1, Math.floor(Math.min(target.limit.value, target.maxBatch ?? Infinity)));
         // A partial batch waits for more input until batch.timeout. The clock is read only here: a
         // pump for a full batch (one per item pushed while the queue is full) needs no time.
-        if (this.retries.length === (behind ? 1 : 0) && this.queuedInputs < limit && !this.inputEnded && !force && !this.timedOut()) {
+        const ready = behind ? this.retries.at(1) : head;
+        if ((ready === undefined || ready.isolated || ready.needsDevice) && this.queuedInputs < limit && !this.inputEnded && !force && !this.timedOut()) {
           this.armTimer();
           // The targets held for the item first in line may come later in this round.
           if (behind) break;
@@ -166,8 +168,8 @@ export class ModelScheduler {
 
   /**
    * Whether `target` is to wait for `head`, which must run alone: it is one of the targets
-   * held for it ({@link HeadHold}), or none could be chosen (every target is busy with an item
-   * alone, or restarting), when all wait as before.
+   * held for it ({@link HeadHold}), or none could be chosen (no target, or no device with all
+   * its targets, both taking work and not running an item alone), when all wait as before.
    */
   private waitsFor(head: WorkItem, target: DispatchTarget): boolean {
     if (this.headHold === undefined || !this.headHold.stillFor(head, this.targets)) {
@@ -301,7 +303,7 @@ export class ModelScheduler {
     if (items.length > 1) {
       const cap = Math.max(1, Math.floor(items.length / 2));
       for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
-      this.retries.unshiftAll(items);
+      this.requeue(items);
       return;
     }
     const [item] = items;
@@ -350,7 +352,8 @@ export class ModelScheduler {
    * Sends the item at the head of the retries, which needs its device whole, to `target` once
    * `target` and every target sharing its device are idle: they are held (nothing else is sent to
    * them) until it is answered, and asked to give back the memory they cache before it goes.
-   * Until then nothing is sent to them (they were chosen to drain for it: {@link HeadHold}).
+   * Until then nothing is sent to them (they drain for it: {@link HeadHold}, or, with no hold,
+   * every target waits).
    */
   private sendWithDevice(target: DispatchTarget): void {
     const others = this.sharing(target);
@@ -472,13 +475,26 @@ export class ModelScheduler {
       item.batchCap = Math.min(item.batchCap, cap);
       again.push(item);
     }
-    this.retries.unshiftAll(again);
+    this.requeue(again);
+  }
+
+  /**
+   * Puts retried items first in line, but behind an item that must run alone: in front of it,
+   * they would be taken by the targets held for it (the head is then an ordinary item), and with
+   * batches failing on another device that could go on for ever.
+   */
+  private requeue(items: WorkItem[]): void {
+    const head = this.retries.peek();
+    if (head === undefined || !(head.isolated || head.needsDevice) || items.length === 0) return this.retries.unshiftAll(items);
+    this.retries.shift();
+    this.retries.unshiftAll(items);
+    this.retries.unshiftAll([head]);
   }
 
   private take(limit: number): WorkItem[] {
     const maxCost = this.options.batch.max_cost ?? Infinity;
     const head = this.retries.peek();
-    if (head) limit = Math.min(limit, head.batchCap);
+    if (head && !head.isolated && !head.needsDevice) limit = Math.min(limit, head.batchCap);
     const batch: WorkItem[] = [];
     let cost = 0;
     let size = 0;
@@ -517,7 +533,7 @@ export class ModelScheduler {
       if (this.trailsMade) this.noteSuspect(batch);
       return true;
     }
-    this.retries.unshiftAll(unpackSpans(items));
+    this.requeue(unpackSpans(items));
     return false;
   }
 

@@ -60,3 +60,12 @@ test('retries put back at the front come out first, in their order, even when th
   assert.deepEqual(out.slice(0, 3), ['r0', 'r1', 'r2']);
   assert.deepEqual(out.slice(-3), ['r99', 'c', 'd']);
 });
+
+test('at(i) reads the item i places from the front, across the ring\'s wrap, and undefined past the end', () => {
+  const q = new ItemQueue<number>();
+  for (let i = 0; i < 12; i++) q.push(i);
+  for (let i = 0; i < 10; i++) q.shift(); // the head is near the end of the 16 slots
+  for (let i = 12; i < 20; i++) q.push(i); // these wrap to the front
+  assert.deepEqual([q.at(0), q.at(1), q.at(2), q.at(9)], [10, 11, 12, 19]);
+  assert.equal(q.at(10), undefined);
+});
