@@ -213,7 +213,7 @@ export class Pool {
         else if (outcome === 'oom') this.needs?.afterOutOfMemory(model.name);
         this.options.onBatch?.(model.name, t, size, ms, outcome);
       },
-      onLimitForgiven: (t) => this.limitChanged(model.name, t),
+      onLimitChangedBeside: (t) => this.limitChanged(model.name, t),
     });
     this.schedulers.set(model.name, scheduler);
     return scheduler;

@@ -144,6 +144,18 @@ export class AdaptiveBatchLimit {
     return this.current;
   }
 
+  /**
+   * Gives up half of its batch size to another worker on its device, which runs out of memory
+   * beside it: the size it held is treated as one that failed, so it does not grow back into it.
+   */
+  yieldHalf(): number {
+    this.failedAt = Math.min(this.failedAt, this.current);
+    this.lastGood = 0;
+    this.streak = 0;
+    this.current = Math.max(1, Math.floor(this.current / 2));
+    return this.current;
+  }
+
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
   onSuccess(size: number, roomToGrow = true): number {
     if (size >= this.lastGood || size >= this.current) this.lastGood = Math.max(this.lastGood, size);

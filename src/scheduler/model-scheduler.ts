@@ -19,8 +19,11 @@ export interface ModelSchedulerOptions {
   readonly roomToGrow?: (target: DispatchTarget) => boolean;
   /** Called after every answered batch, for metrics. */
   readonly onBatch?: (target: DispatchTarget, size: number, ms: number, outcome: 'ok' | FailureKind | 'lost') => void;
-  /** A target's limit was taken back up by {@link AdaptiveBatchLimit.forgive}, outside any batch of its own: for whoever remembers limits. */
-  readonly onLimitForgiven?: (target: DispatchTarget) => void;
+  /**
+   * A target's limit changed outside any batch of its own (taken back up by
+   * {@link AdaptiveBatchLimit.forgive}, or halved for a neighbour by {@link AdaptiveBatchLimit.yieldHalf}): for whoever remembers limits.
+   */
+  readonly onLimitChangedBeside?: (target: DispatchTarget) => void;
 }
 
 /**
@@ -298,6 +301,7 @@ export class ModelScheduler {
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     target.limit.onOutOfMemory(items.length, itemsToBlame);
+    if (!itemsToBlame) this.rebalance(target);
     if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
     else if (items.length > 1) this.blameNeighbours(target, sentAt);
     if (items.length > 1) {
@@ -328,6 +332,12 @@ export class ModelScheduler {
    */
   private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
     if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.has(item))) return;
+    this.holdWhileReleasing(target);
+  }
+
+  /** `target` empties its cache; the targets sharing its device take nothing new until it has. */
+  private holdWhileReleasing(target: DispatchTarget): void {
+    if (target.releaseMemory === undefined) return;
     const others = this.sharing(target);
     if (others.length === 0) return;
     for (const t of others) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);
@@ -340,6 +350,21 @@ export class ModelScheduler {
       this.pump();
     };
     target.releaseMemory().then(given, given);
+  }
+
+  /**
+   * `squeezed` ran out of memory for its batch size, which fell to a quarter of a neighbour's on
+   * its device or less: that neighbour grew into the room `squeezed` had given back after an
+   * earlier out-of-memory, and what it caches leaves `squeezed` next to nothing. The largest
+   * neighbour gives up half its size and empties its cache ({@link releaseAfterHeavy}'s hold).
+   */
+  private rebalance(squeezed: DispatchTarget): void {
+    let largest: DispatchTarget | undefined;
+    for (const t of this.sharing(squeezed)) if (largest === undefined || t.limit.value > largest.limit.value) largest = t;
+    if (largest === undefined || largest.limit.value <= squeezed.limit.value * 4) return;
+    largest.limit.yieldHalf();
+    this.options.onLimitChangedBeside?.(largest);
+    this.holdWhileReleasing(largest);
   }
 
   /** The other targets with a device in common with `target` (several workers per device, or models split over cards). */
@@ -438,7 +463,7 @@ export class ModelScheduler {
     for (const [target, mark] of this.oomTrails.get(item)?.takeLowered() ?? []) {
       const was = target.limit.value;
       // `current`'s new limit is reported with its batch (onBatch): the others' here.
-      if (target.limit.forgive(mark) !== was && target !== current) this.options.onLimitForgiven?.(target);
+      if (target.limit.forgive(mark) !== was && target !== current) this.options.onLimitChangedBeside?.(target);
     }
   }
 

@@ -209,3 +209,38 @@ test('a neighbour\'s batch that ran out of memory beside the bisection of an ite
   assert.equal(heavyOn.limit.value, 4, 'its own worker\'s limit goes back');
   assert.equal(other.limit.value, 4, 'and the neighbour\'s, lowered by a batch that ran beside it');
 });
+
+test('a worker squeezed to a quarter of its neighbour\'s batch size on their device: the neighbour gives up half and empties its cache first', async () => {
+  // In the scheduler simulation, two workers sharing 60 units of memory (batch.max 64): the
+  // first to grow took all 60 after the other's out-of-memory, and the other failed for good
+  // (74 to 440 failed batches, limits 2 and 60, in five runs of six).
+  const { scheduler, a, b } = handScheduler(8, 1);
+  a.limit.onOutOfMemory(8);
+  a.limit.onOutOfMemory(4); // a learned 2 beside b's 8
+  for (let i = 0; i < 40; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  assert.deepEqual([a.batches[0].size, b.batches[0].size], [2, 8]);
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 1, b: 8
+  assert.equal(a.limit.value, 1);
+  assert.equal(b.limit.value, 4, 'b gave up half');
+  assert.equal(b.releases.length, 1, 'b asked to empty its cache');
+  assert.equal(a.inflightCount, 0, 'a takes nothing until b has');
+  b.answerReleases();
+  await tick();
+  assert.equal(a.inflightCount, 1);
+  // b does not grow back into what it gave up.
+  for (let k = 0; k < 40; k++) {
+    const batch = b.take();
+    scheduler.onResult(batch, batch.items.map(() => ({})), undefined);
+    if (b.inflightCount === 0) break;
+  }
+  assert.ok(b.limit.value < 8, `b at ${b.limit.value}`);
+});
+
+test('neighbours within four times each other\'s batch size: an out-of-memory changes only the worker that had it', () => {
+  const { scheduler, a, b } = handScheduler(8, 1);
+  a.limit.onOutOfMemory(8); // a at 4, b at 8
+  for (let i = 0; i < 40; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 2, b: 8
+  assert.deepEqual([a.limit.value, b.limit.value], [2, 8]);
+  assert.equal(b.releases.length, 0);
+});

@@ -68,7 +68,7 @@ function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; t
     onBatch: (t, _size, _ms, outcome) => {
       if (outcome === 'ok' || outcome === 'oom') reported.set(t.id, t.limit.value);
     },
-    onLimitForgiven: (t) => reported.set(t.id, t.limit.value),
+    onLimitChangedBeside: (t) => reported.set(t.id, t.limit.value),
   });
   let spansDelivered = 0;
   const targets = Array.from({ length: opts.targets ?? 1 }, (_, i) => new ScriptedTarget(`t${i}`, new AdaptiveBatchLimit({ max: batch.max }), 2, opts.answer, () => scheduler));
