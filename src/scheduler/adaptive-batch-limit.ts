@@ -149,11 +149,20 @@ export class AdaptiveBatchLimit {
    * beside it: the size it held is treated as one that failed, so it does not grow back into it.
    */
   yieldHalf(): number {
-    this.failedAt = Math.min(this.failedAt, this.current);
     this.lastGood = 0;
     this.streak = 0;
+    this.failedAt = Math.min(this.failedAt, this.current);
     this.current = Math.max(1, Math.floor(this.current / 2));
     return this.current;
+  }
+
+  /**
+   * Its failures were a neighbour's doing (what that neighbour cached), and the neighbour gave
+   * room back ({@link yieldHalf}): it may grow again, and learns its own ceiling by failing there.
+   */
+  forgetFailures(): void {
+    this.failedAt = Infinity;
+    this.formerFailure = Infinity;
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */

@@ -8,6 +8,8 @@ export interface Batch {
   readonly size: number;
   readonly target: DispatchTarget;
   readonly sentAt: number;
+  /** Batches the scheduler had sent before it: which of two was sent first, whatever the clock's resolution. */
+  readonly seq: number;
 }
 
 /**

@@ -66,6 +66,10 @@ export class ModelScheduler {
   private readonly suspects = new Map<DispatchTarget, { batch: Batch; endedAt: number }[]>();
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
+  /** Batches sent so far: the next one's {@link Batch.seq}. */
+  private batchesSent = 0;
+  /** For each target that gave up half of its limit for a neighbour ({@link rebalance}), the batches sent by then. */
+  private readonly yieldedAt = new Map<DispatchTarget, number>();
   /** The targets draining for the item first in line, when it must run alone. */
   private headHold?: HeadHold;
 
@@ -265,7 +269,7 @@ export class ModelScheduler {
     this.suspectEnded(batch);
     this.inflightItems -= batch.size;
     if (kind === 'oom') {
-      this.outOfMemory(target, items, message, batch.sentAt);
+      this.outOfMemory(target, items, message, batch);
     } else {
       const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
       this.retry(items, { code, message });
@@ -286,7 +290,7 @@ export class ModelScheduler {
    * on the target ({@link AdaptiveBatchLimit.mayBlameItems}). Then every limit its items
    * lowered goes back to what it knew before, so one item never throttles the others.
    */
-  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, sentAt: number): void {
+  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, { sentAt, seq }: Batch): void {
     let startMarks: Map<DispatchTarget, LimitMark> | undefined; // one mark per target, for items failing for the first time
     let outgrown: LimitMark | undefined;
     for (const item of items) {
@@ -301,7 +305,7 @@ export class ModelScheduler {
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     target.limit.onOutOfMemory(items.length, itemsToBlame);
-    if (!itemsToBlame) this.rebalance(target);
+    if (!itemsToBlame) this.rebalance(target, items, seq);
     if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
     else if (items.length > 1) this.blameNeighbours(target, sentAt);
     if (items.length > 1) {
@@ -353,16 +357,30 @@ export class ModelScheduler {
   }
 
   /**
-   * `squeezed` ran out of memory for its batch size, which fell to a quarter of a neighbour's on
-   * its device or less: that neighbour grew into the room `squeezed` had given back after an
-   * earlier out-of-memory, and what it caches leaves `squeezed` next to nothing. The largest
-   * neighbour gives up half its size and empties its cache ({@link releaseAfterHeavy}'s hold).
+   * `squeezed` ran out of memory for its batch size, which fell below a quarter of a neighbour's
+   * on its device: that neighbour grew into the room `squeezed` had given back after an earlier
+   * out-of-memory, and what it caches leaves `squeezed` next to nothing. The largest neighbour
+   * gives up half its size and empties its cache ({@link holdWhileReleasing}), and `squeezed`
+   * forgets the sizes it failed at, so that it grows into that room. Once per squeeze:
+   * the other batches `squeezed` had sent before then ran beside the cache given back. Not for a
+   * batch holding an item found to be the cause of an out-of-memory, and taken back with the
+   * limits such an item lowered if one of the batch's items is found to be later: one item far
+   * larger than the rest must throttle nobody.
    */
-  private rebalance(squeezed: DispatchTarget): void {
+  private rebalance(squeezed: DispatchTarget, items: readonly WorkItem[], seq: number): void {
+    // A batch holding an item already found to be the cause of an out-of-memory: that item, not the neighbour.
+    if (items.some((item) => this.oomTrails.get(item)?.isBlamed)) return;
+    const neighbours = this.sharing(squeezed);
+    // Sent before a neighbour gave up half: it ran beside the cache that was given back, the same squeeze.
+    if (neighbours.some((t) => seq < (this.yieldedAt.get(t) ?? -Infinity))) return;
     let largest: DispatchTarget | undefined;
-    for (const t of this.sharing(squeezed)) if (largest === undefined || t.limit.value > largest.limit.value) largest = t;
+    for (const t of neighbours) if (largest === undefined || t.limit.value > largest.limit.value) largest = t;
     if (largest === undefined || largest.limit.value <= squeezed.limit.value * 4) return;
     largest.limit.yieldHalf();
+    squeezed.limit.forgetFailures();
+    this.yieldedAt.set(largest, this.batchesSent);
+    // Taken back with the limits its items lowered if one of them turns out to be the cause.
+    for (const item of items) this.oomTrails.get(item)?.yieldedFor(largest);
     this.options.onLimitChangedBeside?.(largest);
     this.holdWhileReleasing(largest);
   }
@@ -552,7 +570,7 @@ export class ModelScheduler {
       json[i] = items[i].json;
       size += items[i].count;
     }
-    const batch: Batch = { items, size, target, sentAt: performance.now() };
+    const batch: Batch = { items, size, target, sentAt: performance.now(), seq: this.batchesSent++ };
     if (target.send(batch, json)) {
       this.inflightItems += size;
       if (this.trailsMade) this.noteSuspect(batch);

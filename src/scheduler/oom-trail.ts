@@ -42,6 +42,19 @@ export class OomTrail {
     return undefined;
   }
 
+  /**
+   * `target`'s limit was halved for a neighbour's out-of-memory on a batch holding this item
+   * ({@link ModelScheduler.rebalance}): it goes back with the others if the item is found to be the cause.
+   */
+  yieldedFor(target: DispatchTarget): void {
+    if (this.marks.has(target)) this.lowered.add(target);
+  }
+
+  /** Found to be the cause of an out-of-memory. */
+  get isBlamed(): boolean {
+    return this.blamed;
+  }
+
   /** The targets it lowered, with their marks; forgotten, so a limit is taken back once. */
   takeLowered(): [DispatchTarget, LimitMark][] {
     this.blamed = true;

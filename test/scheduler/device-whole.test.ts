@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchSchema } from '../../src/config/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, newWorkItem, type Batch, type DispatchTarget, type ItemFailure } from '../../src/scheduler/index.js';
-import { handScheduler, tick } from './hand-target.js';
+import { handScheduler, tick, type HandTarget } from './hand-target.js';
 
 /** One device's memory, shared by the targets on it: each keeps what its largest batch took (a framework's cache). */
 class Card {
@@ -210,14 +210,20 @@ test('a neighbour\'s batch that ran out of memory beside the bisection of an ite
   assert.equal(other.limit.value, 4, 'and the neighbour\'s, lowered by a batch that ran beside it');
 });
 
-test('a worker squeezed to a quarter of its neighbour\'s batch size on their device: the neighbour gives up half and empties its cache first', async () => {
+/** Answers `t`'s oldest batch with an output per input. */
+const answerOk = (scheduler: ReturnType<typeof handScheduler>['scheduler'], t: HandTarget) => {
+  const batch = t.take();
+  scheduler.onResult(batch, batch.items.map(() => ({})), undefined);
+};
+
+test('a worker squeezed below a quarter of its neighbour\'s batch size on their device: the neighbour gives up half and empties its cache first', async () => {
   // In the scheduler simulation, two workers sharing 60 units of memory (batch.max 64): the
   // first to grow took all 60 after the other's out-of-memory, and the other failed for good
   // (74 to 440 failed batches, limits 2 and 60, in five runs of six).
   const { scheduler, a, b } = handScheduler(8, 1);
   a.limit.onOutOfMemory(8);
   a.limit.onOutOfMemory(4); // a learned 2 beside b's 8
-  for (let i = 0; i < 40; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  for (let i = 0; i < 400; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
   assert.deepEqual([a.batches[0].size, b.batches[0].size], [2, 8]);
   scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 1, b: 8
   assert.equal(a.limit.value, 1);
@@ -227,16 +233,13 @@ test('a worker squeezed to a quarter of its neighbour\'s batch size on their dev
   b.answerReleases();
   await tick();
   assert.equal(a.inflightCount, 1);
-  // b does not grow back into what it gave up.
-  for (let k = 0; k < 40; k++) {
-    const batch = b.take();
-    scheduler.onResult(batch, batch.items.map(() => ({})), undefined);
-    if (b.inflightCount === 0) break;
-  }
+  // b does not grow back into what it gave up; a grows past the sizes it failed at beside b's cache.
+  for (let k = 0; k < 60; k++) for (const t of [a, b]) if (t.inflightCount > 0) answerOk(scheduler, t);
   assert.ok(b.limit.value < 8, `b at ${b.limit.value}`);
+  assert.ok(a.limit.value > 2, `a at ${a.limit.value}`);
 });
 
-test('neighbours within four times each other\'s batch size: an out-of-memory changes only the worker that had it', () => {
+test('a worker at a quarter of its neighbour\'s batch size or more: an out-of-memory changes only the worker that had it', () => {
   const { scheduler, a, b } = handScheduler(8, 1);
   a.limit.onOutOfMemory(8); // a at 4, b at 8
   for (let i = 0; i < 40; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
@@ -244,3 +247,48 @@ test('neighbours within four times each other\'s batch size: an out-of-memory ch
   assert.deepEqual([a.limit.value, b.limit.value], [2, 8]);
   assert.equal(b.releases.length, 0);
 });
+
+test('a heavy item bisected down to one on a worker beside another: the neighbour\'s limit is not halved for good', async () => {
+  const { scheduler, a, b } = handScheduler(16, 1);
+  for (let i = 0; i < 200; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  const heavyOn = a.batches[0].items.some((it) => it.id === 0) ? a : b;
+  const other = heavyOn === a ? b : a;
+  // The heavy item 0 is bisected on heavyOn (other's batch still running beside it).
+  while (true) {
+    const batch = heavyOn.batches[0];
+    if (batch === undefined) { // held: other was asked to empty its cache
+      other.answerReleases();
+      await tick();
+      continue;
+    }
+    assert.ok(batch.items.some((it) => it.id === 0));
+    const alone = batch.items.length === 1;
+    scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
+    if (alone) break;
+  }
+  assert.equal(heavyOn.limit.value, 16, 'its own limit is forgiven');
+  // Everything else runs fine; the heavy item gets the device and fits.
+  for (let k = 0; k < 2000 && scheduler.pending > 0; k++) {
+    other.answerReleases(); heavyOn.answerReleases();
+    await tick();
+    for (const t of [a, b]) if (t.batches.length > 0) answerOk(scheduler, t);
+  }
+  assert.equal(heavyOn.limit.value, 16);
+  assert.equal(other.limit.value, 16, `the neighbour was not taught by the heavy item (at ${other.limit.value})`);
+});
+
+test('one squeeze halves the neighbour once: the squeezed worker\'s other batch, sent before the yield, does not halve it again', async () => {
+  const { scheduler, a, b } = handScheduler(16, 2);
+  a.limit.onOutOfMemory(8);
+  a.limit.onOutOfMemory(4); // a at 2 beside b's 16
+  for (let i = 0; i < 200; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  assert.deepEqual(a.batches.map((x) => x.size), [2, 2]);
+  assert.deepEqual(b.batches.map((x) => x.size), [16, 16]);
+  // Both of a's batches, in flight together, run out of memory beside b's cache.
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 1, b gives up half: 8
+  assert.equal(b.limit.value, 8);
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // sent before b gave anything up
+  assert.equal(b.limit.value, 8, `b halved again for the same squeeze (at ${b.limit.value}, ${b.releases.length} releases asked)`);
+});
+
+
