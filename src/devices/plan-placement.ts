@@ -23,6 +23,17 @@ export interface PlacementOptions {
    * @defaultValue 1
    */
   readonly devicesPerWorker?: number;
+  /**
+   * The model's name: messages then name the config's keys (`models.<name>.devices_per_worker`),
+   * as the user wrote them, instead of these options.
+   */
+  readonly model?: string;
+}
+
+/** What a message calls an option: the config key of the model, or the option's own name. */
+function optionName(option: 'workersPerDevice' | 'devicesPerWorker', options: PlacementOptions): string {
+  if (options.model === undefined) return option;
+  return `models.${options.model}.${option === 'workersPerDevice' ? 'workers_per_device' : 'devices_per_worker'}`;
 }
 
 /**
@@ -31,7 +42,7 @@ export interface PlacementOptions {
  * device its first worker early.
  */
 export function planWorkers(devices: readonly Device[], options: PlacementOptions = {}): WorkerPlacement[] {
-  const workersPerDevice = positiveInteger('workersPerDevice', options.workersPerDevice ?? 1);
+  const workersPerDevice = positiveInteger(optionName('workersPerDevice', options), options.workersPerDevice ?? 1);
   const groups = deviceGroups(devices, options);
   const placements: WorkerPlacement[] = [];
   for (let replica = 0; replica < workersPerDevice; replica++) {
@@ -42,12 +53,14 @@ export function planWorkers(devices: readonly Device[], options: PlacementOption
 
 /** Consecutive chosen devices, `devicesPerWorker` at a time, each group of one vendor. */
 function deviceGroups(devices: readonly Device[], options: PlacementOptions): Device[][] {
-  const devicesPerWorker = positiveInteger('devicesPerWorker', options.devicesPerWorker ?? 1);
+  const name = optionName('devicesPerWorker', options);
+  const devicesPerWorker = positiveInteger(name, options.devicesPerWorker ?? 1);
   if (devices.length === 0) throw new GpupoolError('GPUPOOL_E_CONFIG', 'no devices to place workers on: choose at least one device.');
   if (devices.length % devicesPerWorker !== 0) {
+    const chosen = `${devices.length} device${devices.length === 1 ? ' was' : 's were'} chosen (${devices.map((d) => d.key).join(', ')})`;
     throw new GpupoolError(
       'GPUPOOL_E_CONFIG',
-      `\`devicesPerWorker\` is ${devicesPerWorker} but ${devices.length} devices were chosen (${devices.map((d) => d.key).join(', ')}): choose a multiple of ${devicesPerWorker} devices, or a \`devicesPerWorker\` that divides ${devices.length}.`,
+      `\`${name}\` is ${devicesPerWorker} but ${chosen}: choose a multiple of ${devicesPerWorker} devices, or a \`${name}\` that divides ${devices.length}.`,
     );
   }
   const groups: Device[][] = [];
@@ -97,8 +110,6 @@ export interface MemoryPlacementOptions extends PlacementOptions {
    * `workersPerDevice` workers.
    */
   readonly free: ReadonlyMap<string, number>;
-  /** The model's name, for messages. */
-  readonly model?: string;
   /** Where `need` came from when not configured, said after it in messages: `remembered: …`. */
   readonly needNote?: string;
 }
@@ -130,7 +141,7 @@ export interface MemoryPlacement {
  *   group has room for a single worker.
  */
 export function planWorkersByMemory(devices: readonly Device[], options: MemoryPlacementOptions): MemoryPlacement {
-  const workersPerDevice = positiveInteger('workersPerDevice', options.workersPerDevice ?? 1);
+  const workersPerDevice = positiveInteger(optionName('workersPerDevice', options), options.workersPerDevice ?? 1);
   const groups = deviceGroups(devices, options);
   const reserve = options.reserve ?? 0;
   const needOn = (d: Device): number => options.needOn?.(d) ?? options.need;

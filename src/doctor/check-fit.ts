@@ -36,7 +36,7 @@ export function checkFit(config: GpupoolConfig, devices: readonly Device[], samp
     } catch {
       continue; // reported by the visibility check
     }
-    const options = { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker };
+    const options = { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker, model: name };
     try {
       const need = chooseNeed(model, config.baseDir, selected, remembered);
       if (need?.source === 'measured') findings.push({ check: 'fit', level: 'info', message: `model "${name}": no memory.need; ${need.byDeviceName ? "each card model's own" : formatBytes(need.bytes)} is used (${need.note})` });

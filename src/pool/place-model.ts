@@ -34,7 +34,7 @@ export interface PlaceModelOptions {
  */
 export async function placeModel(model: ModelConfig, selected: readonly Device[], options: PlaceModelOptions): Promise<WorkerPlacement[]> {
   const need = chooseNeed(model, options.baseDir, selected, options.measuredNeeds);
-  if (need === undefined) return planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker });
+  if (need === undefined) return planWorkers(selected, { workersPerDevice: model.workers_per_device, devicesPerWorker: model.devices_per_worker, model: model.name });
   if (need.source === 'measured') {
     options.emit({ type: 'memory-need', model: model.name, need: need.bytes, source: 'measured', message: `model "${model.name}" has no memory.need: placing by ${need.byDeviceName ? 'the need of each card model' : formatBytes(need.bytes)} (${need.note})` });
   }

@@ -35,6 +35,9 @@ test('errors name the option, the value and what would work', () => {
   const code = (c: string, ...parts: string[]) => (e: unknown) =>
     e instanceof GpupoolError && e.code === c && parts.every((p) => e.message.includes(p));
   assert.throws(() => planWorkers(nvidiaCards(3), { devicesPerWorker: 2 }), code('GPUPOOL_E_CONFIG', '`devicesPerWorker` is 2', '3 devices', 'cuda:0, cuda:1, cuda:2'));
+  // With the model named (as the pool and doctor do), the config's keys, as the user wrote them.
+  assert.throws(() => planWorkers(nvidiaCards(1), { devicesPerWorker: 2, model: 'llm' }), code('GPUPOOL_E_CONFIG', '`models.llm.devices_per_worker` is 2 but 1 device was chosen (cuda:0)'));
+  assert.throws(() => planWorkers(nvidiaCards(2), { workersPerDevice: 0, model: 'llm' }), code('GPUPOOL_E_CONFIG', '`models.llm.workers_per_device`', '"0"'));
   assert.throws(() => planWorkers(nvidiaCards(2), { workersPerDevice: 0 }), code('GPUPOOL_E_CONFIG', '`workersPerDevice`', '"0"'));
   assert.throws(() => planWorkers(nvidiaCards(2), { devicesPerWorker: 1.5 }), code('GPUPOOL_E_CONFIG', '"1.5"'));
   assert.throws(() => planWorkers([]), code('GPUPOOL_E_CONFIG', 'no devices'));

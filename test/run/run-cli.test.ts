@@ -79,6 +79,13 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
       message: /GPUPOOL_E_WORKER_START: worker echo\/cpu:0\/0 failed to start: RuntimeError: model file not found: \/nonexistent\/model\.bin; worker echo\/cpu:0\/0 exited with code 1 \(log: .*echo_cpu_0_0\.log\)$/m,
     },
     { name: 'unknown device', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['--devices', '7'], code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE/ },
+    {
+      // The key as the user wrote it, not the option's name inside gpupool (`devicesPerWorker`).
+      name: 'more devices per worker than chosen',
+      config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: cpu\n    devices_per_worker: 2\n`,
+      code: 3,
+      message: /GPUPOOL_E_CONFIG: `models\.echo\.devices_per_worker` is 2 but 1 device was chosen \(cpu:0\): choose a multiple of 2 devices, or a `models\.echo\.devices_per_worker` that divides 1\./,
+    },
   ];
   // And with both threads on (the default from 4 CPUs): a run that fails before its output is
   // closed must still exit (a writer thread once held it open for ever).
