@@ -16,6 +16,7 @@ export function describePoolEvent(e: PoolEvent): string | undefined {
     case 'memory-need':
     case 'need-measured':
     case 'cpus-unpinned':
+    case 'release-unanswered':
     case 'stray-cleared':
       return e.message;
     case 'stray':

@@ -19,6 +19,12 @@ export type PoolEvent =
   | { type: 'memory-need'; model: string; need: number; source: 'measured'; message: string }
   /** A worker's device memory was measured above what was remembered for its model and device name, and kept. */
   | { type: 'need-measured'; model: string; device: string; bytes: number; message: string }
+  /**
+   * A worker whose `ready` said `"release": true` left a `release` unanswered past its timeout
+   * (the workers sharing its device, or an item waiting for the device, waited that long); told
+   * once per worker slot.
+   */
+  | { type: 'release-unanswered'; worker: string; message: string }
   /** A `cpus: auto` worker the kernel gives no nearby CPUs for: it runs wherever the OS puts it. */
   | { type: 'cpus-unpinned'; worker: string; message: string }
   /** `stray` / `stray-cleared` from the audit (`pool.audit`). */

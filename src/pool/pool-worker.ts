@@ -9,6 +9,8 @@ export interface PoolWorkerEvents {
   gaveUp(worker: PoolWorker, reason: string): void;
   hello(worker: PoolWorker, msg: HelloMessage): void;
   lost(worker: PoolWorker, exit: WorkerExit<Batch>): void;
+  /** Its process said `ready.release` and left a `release` unanswered past the timeout. */
+  releaseUnanswered?(worker: PoolWorker): void;
 }
 
 /** A supervised worker seen by the scheduler as a dispatch target, with its device and live limit. */
@@ -49,6 +51,7 @@ export class PoolWorker implements DispatchTarget {
       },
       gaveUp: (reason) => events.gaveUp(this, reason),
       hello: (msg) => events.hello(this, msg),
+      releaseUnanswered: () => events.releaseUnanswered?.(this),
     });
   }
 

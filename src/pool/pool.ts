@@ -5,7 +5,7 @@ import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js'
 import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, sharedLimit, type DispatchTarget } from '../scheduler/index.js';
-import { AnswerPolling, answerPollMicros, resolveCommand } from '../worker/index.js';
+import { AnswerPolling, answerPollMicros, RELEASE_TIMEOUT_MS, resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
 import { modelFingerprint } from './measured-need-store.js';
@@ -44,6 +44,8 @@ export class Pool {
   audit?: StrayAudit;
   /** Measures models without `memory.need` for the next start (with `measuredNeeds`, on accelerators). */
   private needs?: NeedMeasurer;
+  /** Workers already said to leave a `release` unanswered: the user is told once each (their logs say each time). */
+  private readonly releaseUnansweredTold = new Set<string>();
 
   /**
    * One for all workers (they share this process's event loop), where `GPUPOOL_ANSWER_POLL_US`
@@ -256,12 +258,32 @@ export class Pool {
       { backoffMs: model.restart.backoff, maxBackoffMs: model.restart.max_backoff, maxStartFailures: model.restart.max_start_failures },
       {
         hello: (w, msg) => this.verifyPlacement(w, msg.devices ?? []),
+        releaseUnanswered: (w) => this.onReleaseUnanswered(w),
         lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: this.destroying, logFile }),
         gaveUp: (w, reason) => this.onGaveUp(w, scheduler, reason),
       },
     );
     this.workers.push(worker);
     return worker;
+  }
+
+  /**
+   * A worker promised `released` (`ready.release`) and did not answer within the timeout: the
+   * workers sharing its device (or an item waiting for the device whole) waited that long, and
+   * wait again at its next `release`. Silent, a run could take minutes instead of seconds.
+   */
+  private onReleaseUnanswered(worker: PoolWorker): void {
+    if (this.releaseUnansweredTold.has(worker.id)) return;
+    this.releaseUnansweredTold.add(worker.id);
+    this.emit({
+      type: 'release-unanswered',
+      worker: worker.id,
+      message:
+        `worker ${worker.id} said "release": true in ready but left a "release" unanswered for ${RELEASE_TIMEOUT_MS / 1000} s: ` +
+        `the other workers of "${worker.model}" on ${worker.deviceKey} waited that long, and wait up to ${RELEASE_TIMEOUT_MS / 1000} s at each release it is sent. ` +
+        'A worker answers release between batches, so a longer batch delays it; one that does not answer it must leave "release" out of ready (docs/protocol.md). ' +
+        'Said once per worker; its log notes each',
+    });
   }
 
   /** Trust, then verify: the worker's own view of its devices must match what it was given. */

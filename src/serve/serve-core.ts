@@ -160,6 +160,9 @@ export class ServeCore {
       case 'placement-mismatch':
         this.errors.add(e.worker, 'placement-mismatch', e.message);
         break;
+      case 'release-unanswered':
+        this.errors.add(e.worker, 'release-unanswered', e.message);
+        break;
       case 'model-down':
         this.errors.add(e.model, 'GPUPOOL_E_CRASH_LOOP', e.message);
         this.observer.modelDown?.(e.model, new GpupoolError('GPUPOOL_E_CRASH_LOOP', e.message));

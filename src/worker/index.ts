@@ -1,5 +1,6 @@
 export * from './answer-polling.js';
 export * from './exit-message.js';
+export { RELEASE_TIMEOUT_MS } from './memory-release.js';
 export * from './resolve-command.js';
 export * from './restart-scheduler.js';
 export * from './worker-log.js';

@@ -16,10 +16,15 @@ export class MemoryReleases {
   /** Requests that timed out, unanswered: older than any still waiting (every one waits as long). */
   private late = 0;
 
+  /** `timedOut`: told at each request settled by the timeout, not by its answer (the user is told: the device waited). */
+  constructor(private readonly timedOut: () => void = () => {}) {}
+
   request(send: () => void): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        if (this.settle(entry)) this.late++;
+        if (!this.settle(entry)) return;
+        this.late++;
+        this.timedOut();
       }, RELEASE_TIMEOUT_MS);
       const entry = { resolve, timer };
       this.waiting.push(entry);

@@ -41,4 +41,6 @@ export interface WorkerHandlers<B> {
   failed(batch: B, msg: FailedMessage): void;
   exit(exit: WorkerExit<B>): void;
   hello?(msg: HelloMessage): void;
+  /** A `release` went unanswered for RELEASE_TIMEOUT_MS: whoever waited for it went on without. */
+  releaseUnanswered?(): void;
 }

@@ -5,7 +5,7 @@ import { noteSpawnedOnDevices } from '../devices/index.js';
 import { batchJsonParts, decodeWorkerMessage, encodeFrame, FrameDecoder, PROTOCOL_VERSION, writeFrameParts, type HelloMessage, type ReadyMessage, type WorkerMessage } from '../protocol/index.js';
 import { exitMessage, exitSummary } from './exit-message.js';
 import { InflightBatches } from './inflight-batches.js';
-import { MemoryReleases } from './memory-release.js';
+import { MemoryReleases, RELEASE_TIMEOUT_MS } from './memory-release.js';
 import { StdoutFrames } from './stdout-frames.js';
 import { WorkerLog } from './worker-log.js';
 import type { ExitReason, WorkerHandlers, WorkerProcessOptions } from './worker-process-options.js';
@@ -41,7 +41,10 @@ export class WorkerProcess<B> {
   private exited?: Promise<void>;
   /** Unknown frame types already noted in the log (each once, and a few at most). */
   private readonly unknownTypesNoted = new Set<string>();
-  private readonly releases = new MemoryReleases();
+  private readonly releases = new MemoryReleases(() => {
+    this.log.note(`"release" unanswered after ${RELEASE_TIMEOUT_MS / 1000} s ("ready" said "release": true): gpupool went on without its "released"`);
+    this.handlers.releaseUnanswered?.();
+  });
 
   constructor(
     readonly options: WorkerProcessOptions,

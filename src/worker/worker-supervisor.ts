@@ -15,6 +15,8 @@ export interface SupervisorHandlers<B> {
   /** The crash-loop guard tripped: no more restarts. */
   gaveUp(reason: string): void;
   hello?(msg: HelloMessage): void;
+  /** A `release` went unanswered for 5 s (`WorkerHandlers.releaseUnanswered`). */
+  releaseUnanswered?(): void;
 }
 
 export type SupervisedState = WorkerState | 'restarting' | 'given-up';
@@ -106,6 +108,7 @@ export class WorkerSupervisor<B> {
       resultLines: (b, m) => this.handlers.resultLines(b, m),
       failed: (b, m) => this.handlers.failed(b, m),
       hello: (m) => this.handlers.hello?.(m),
+      releaseUnanswered: () => this.handlers.releaseUnanswered?.(),
       exit: (exit) => this.onExit(exit),
     });
     this.process = proc;

@@ -56,3 +56,21 @@ test('a raw worker whose every batch runs out of memory, even of one item: each 
   for (const line of lines) assert.equal(line.error?.code, 'GPUPOOL_E_OUT_OF_MEMORY', JSON.stringify(line));
   assert.match(lines[0].error!.message, /pretend OOM|pretend out of memory/);
 });
+
+test('a worker that says "release": true in ready and never answers release: the run finishes, and the user is told once per worker why it waited', async () => {
+  // gpupool waits for `released` 5 s at most (docs/protocol.md); with workers sharing a device
+  // each heavy item costs such waits, and silently a run of 0.2 s took 55 s.
+  const dir = tempDir('gpupool-raw-release-');
+  const config = writeConfig(dir, `models:\n  r:\n    command: ["python3", ${JSON.stringify(path.join(FIXTURES, 'raw_silent_release_worker.py'))}]\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 8, timeout: 2ms }\n    env: { MARKER_DIR: ${JSON.stringify(dir)} }\n`);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 60, (i) => ({ n: i, heavy: i === 20 }));
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'], { timeoutMs: 90_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = readOutput(out);
+  assert.deepEqual(lines.map((l) => l.id).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 60 }, (_, i) => i + 1));
+  const told = r.stderr.match(/^gpupool: worker r\/cpu:0\/\d said "release": true in ready but left a "release" unanswered for 5 s: .*$/gm) ?? [];
+  assert.ok(told.length >= 1, r.stderr);
+  assert.equal(new Set(told).size, told.length, `once per worker: ${r.stderr}`);
+  const logs = fs.readdirSync(path.join(dir, '.gpupool', 'out.jsonl', 'logs')).map((f) => fs.readFileSync(path.join(dir, '.gpupool', 'out.jsonl', 'logs', f), 'utf8')).join('');
+  assert.match(logs, /"release" unanswered after 5 s/);
+});

@@ -23,6 +23,7 @@ function describeEvent(e: PoolEvent): string | undefined {
     case 'worker-gave-up':
     case 'placement-mismatch':
     case 'model-down':
+    case 'release-unanswered':
       return e.message;
     case 'worker-crashed':
     case 'stray':
