@@ -7,7 +7,10 @@ export function describePoolEvent(e: PoolEvent): string | undefined {
     case 'worker-crashed': {
       const items = `${e.inflightItems} item${e.inflightItems === 1 ? '' : 's'}`;
       if (e.stopped) return `worker ${e.worker} stopped at once; the ${items} it held ${e.inflightItems === 1 ? 'is' : 'are'} left undone`;
-      return `worker ${e.worker} crashed; ${items} ${e.inflightItems === 1 ? 'goes' : 'go'} back to the queue: ${exitSummary(e.message, e.logFile)}`;
+      const failed = e.failedItems ?? 0;
+      const back = e.inflightItems - failed;
+      const ended = failed > 0 ? `, ${failed} failed for good (no attempts left)` : '';
+      return `worker ${e.worker} crashed; ${back} item${back === 1 ? '' : 's'} ${back === 1 ? 'goes' : 'go'} back to the queue${ended}: ${exitSummary(e.message, e.logFile)}`;
     }
     case 'worker-gave-up':
     case 'placement-mismatch':

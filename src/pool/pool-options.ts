@@ -9,7 +9,11 @@ import type { DispatchTarget, ItemSink } from '../scheduler/index.js';
 export type PoolEvent =
   | { type: 'worker-ready'; worker: string; pid?: number; restart: boolean }
   /** `stopped`: gpupool itself ended it at once (`Pool.destroy`: a second interrupt, a failed run), not a crash. */
-  | { type: 'worker-crashed'; worker: string; message: string; inflightItems: number; stopped?: boolean; /** Its whole stderr and gpupool's notes. */ logFile?: string }
+  /**
+   * `inflightItems`: the items it held (with a batch it answered `fatal` just before); of them
+   * `failedItems` were written as failed, their attempts spent, and the others go back to the queue.
+   */
+  | { type: 'worker-crashed'; worker: string; message: string; inflightItems: number; failedItems?: number; stopped?: boolean; /** Its whole stderr and gpupool's notes. */ logFile?: string }
   | { type: 'worker-gave-up'; worker: string; message: string }
   | { type: 'placement-mismatch'; worker: string; message: string }
   | { type: 'model-down'; model: string; message: string }

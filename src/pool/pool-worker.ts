@@ -8,7 +8,11 @@ import type { WorkerProcessOptions } from '../worker/index.js';
 export interface PoolWorkerEvents {
   gaveUp(worker: PoolWorker, reason: string): void;
   hello(worker: PoolWorker, msg: HelloMessage): void;
-  lost(worker: PoolWorker, exit: WorkerExit<Batch>): void;
+  /**
+   * The process died: `items` it held went back to the queue or, their attempts spent, were
+   * written as `failed` (with a `fatal` answer just before, that batch's items count too).
+   */
+  lost(worker: PoolWorker, exit: WorkerExit<Batch>, items: { back: number; failed: number }): void;
   /** Its process said `ready.release` and left a `release` unanswered past the timeout. */
   releaseUnanswered?(worker: PoolWorker): void;
 }
@@ -22,6 +26,8 @@ export class PoolWorker implements DispatchTarget {
   private pipeline = 1;
   /** Each of its devices' own key (`cuda:0`, `cuda:1`): whom it shares memory with. */
   readonly deviceKeys: readonly string[];
+  /** The batch its process answered `fatal` before it exited: counted with the batches it held. */
+  private fatalItems?: { back: number; failed: number };
 
   constructor(
     readonly id: string,
@@ -38,12 +44,19 @@ export class PoolWorker implements DispatchTarget {
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
       result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
       resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputs, msg.errors),
-      failed: (batch: Batch, msg: FailedMessage) => scheduler.onFailed(batch, msg.kind, msg.message),
+      failed: (batch: Batch, msg: FailedMessage) => {
+        const failed = scheduler.onFailed(batch, msg.kind, msg.message);
+        if (msg.kind === 'fatal') this.fatalItems = { back: batch.size - failed, failed };
+      },
       lost: (exit) => {
-        events.lost(this, exit);
         // A worker killed for breaking the protocol (an answer that cannot be read) did not crash: its items say what it did.
         const code = exit.reason === 'deadline' ? 'GPUPOOL_E_BATCH_DEADLINE' : exit.reason === 'protocol' ? 'GPUPOOL_E_WORKER_PROTOCOL' : 'GPUPOOL_E_WORKER_CRASHED';
-        scheduler.onLost(exit.inflight, { code, message: exit.message });
+        const held = exit.inflight.reduce((n, b) => n + b.size, 0);
+        const failed = scheduler.onLost(exit.inflight, { code, message: exit.message });
+        const fatal = this.fatalItems ?? { back: 0, failed: 0 };
+        this.fatalItems = undefined;
+        // Told after the scheduler took them: the line says which went back and which ended failed.
+        events.lost(this, exit, { back: held - failed + fatal.back, failed: failed + fatal.failed });
       },
       ready: () => {
         this.pipeline = this.supervisor.current?.pipeline ?? 1;

@@ -259,7 +259,7 @@ export class Pool {
       {
         hello: (w, msg) => this.verifyPlacement(w, msg.devices ?? []),
         releaseUnanswered: (w) => this.onReleaseUnanswered(w),
-        lost: (w, exit) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: exit.inflight.reduce((n, b) => n + b.size, 0), stopped: this.destroying, logFile }),
+        lost: (w, exit, items) => this.emit({ type: 'worker-crashed', worker: w.id, message: exit.message, inflightItems: items.back + items.failed, failedItems: items.failed, stopped: this.destroying, logFile }),
         gaveUp: (w, reason) => this.onGaveUp(w, scheduler, reason),
       },
     );

@@ -262,22 +262,25 @@ export class ModelScheduler {
     this.checkIdle();
   }
 
-  onFailed(batch: Batch, kind: FailureKind, message: string): void {
+  /** Returns how many of its items were written as failed (their attempts spent) for a `fatal` or `batch` failure; 0 for `oom`. */
+  onFailed(batch: Batch, kind: FailureKind, message: string): number {
     const { target } = batch;
     const items = unpackSpans(batch.items);
     this.endExclusive(target);
     this.suspectEnded(batch);
     this.inflightItems -= batch.size;
+    let failed = 0;
     if (kind === 'oom') {
       this.outOfMemory(target, items, message, batch);
     } else {
       const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
-      this.retry(items, { code, message });
+      failed = this.retry(items, { code, message });
     }
     // After the limit took the failure in: what it reports (and a server remembers) is the new one.
     this.options.onBatch?.(target, batch.size, performance.now() - batch.sentAt, kind);
     this.pump();
     this.checkIdle();
+    return failed;
   }
 
   /**
@@ -485,17 +488,19 @@ export class ModelScheduler {
     }
   }
 
-  /** A worker died holding these batches. */
-  onLost(batches: readonly Batch[], failure: ItemFailure): void {
+  /** A worker died holding these batches. Returns how many of their items were written as failed (their attempts spent); the others go back to the queue. */
+  onLost(batches: readonly Batch[], failure: ItemFailure): number {
+    let failed = 0;
     for (const batch of batches) {
       this.endExclusive(batch.target);
       this.suspectEnded(batch);
       this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
-      this.retry(unpackSpans(batch.items), failure, true);
+      failed += this.retry(unpackSpans(batch.items), failure, true);
     }
     this.pump();
     this.checkIdle();
+    return failed;
   }
 
   /**
@@ -503,15 +508,17 @@ export class ModelScheduler {
    * beside it (a poison's fatal error, a crash): only an isolated item, which had the worker
    * to itself, is then to blame; a batch of one that merely happened to be small is not.
    */
-  private retry(items: WorkItem[], failure: ItemFailure, lost = false): void {
+  private retry(items: WorkItem[], failure: ItemFailure, lost = false): number {
     const alone = items.length === 1 && !lost;
     const cap = Math.max(1, Math.floor(items.length / 2));
     const again: WorkItem[] = [];
+    let failed = 0;
     for (const item of items) {
       item.attempts++;
       item.lastError = failure;
       if (item.attempts >= this.options.maxAttempts && (item.isolated || alone)) {
         this.options.sink.failed(item, failure, undefined);
+        failed++;
         continue;
       }
       if (item.attempts >= this.options.maxAttempts) item.isolated = true;
@@ -519,6 +526,7 @@ export class ModelScheduler {
       again.push(item);
     }
     this.requeue(again);
+    return failed;
   }
 
   /**

@@ -152,7 +152,7 @@ export class ServeCore {
   private onPoolEvent(e: PoolEvent): void {
     switch (e.type) {
       case 'worker-crashed':
-        this.errors.add(e.worker, 'GPUPOOL_E_WORKER_CRASHED', `${exitSummary(e.message, e.logFile)} (${e.inflightItems} items back to the queue)`);
+        this.errors.add(e.worker, 'GPUPOOL_E_WORKER_CRASHED', `${exitSummary(e.message, e.logFile)} (${e.inflightItems - (e.failedItems ?? 0)} items back to the queue${e.failedItems ? `, ${e.failedItems} failed for good` : ''})`);
         break;
       case 'worker-gave-up':
         this.errors.add(e.worker, 'GPUPOOL_E_CRASH_LOOP', e.message);

@@ -31,6 +31,10 @@ test('fatal device error: the worker answers fatal and exits, is recycled; the p
   const summary = JSON.parse(r.stdout) as { workerRestarts: number };
   assert.ok(summary.workerRestarts >= 3, `the poison recycles its worker on each attempt, restarts: ${summary.workerRestarts}`);
   assert.match(r.stderr, /worker \S+ crashed; \d+ items? go(es)? back to the queue: fatal device error: RuntimeError: CUDA error: device-side assert triggered/);
+  // The poison's last crash says it ended failed (it said "0 items go back to the queue"; with a
+  // crash instead of fatal, "1 item goes back"), and a fatal batch's own items are counted.
+  assert.match(r.stderr, /worker \S+ crashed; \d+ items? go(es)? back to the queue, 1 failed for good \(no attempts left\): fatal device error: RuntimeError: CUDA error: device-side assert triggered/);
+  assert.doesNotMatch(r.stderr, /crashed; 0 items go back to the queue: fatal device error/);
   const logDir = path.join(dir, '.gpupool', 'out.jsonl', 'logs');
   const logs = fs.readdirSync(logDir).map((f) => fs.readFileSync(path.join(logDir, f), 'utf8')).join('');
   assert.ok((logs.match(/exited with code 70 \(fatal\)/g) ?? []).length >= 3, 'the SDK exits with status 70 after a fatal error');
@@ -49,9 +53,11 @@ test('a worker that crashes: the console line names the last line of its stderr 
   // Items in flight beside it (batch.in_flight) go back too: how many depends on timing.
   const expected = `worker m/cpu:0/0 exited with code 1; stderr ends: RuntimeError: the decoder thread died (log: ${log})`;
   for (const line of crashed) {
-    assert.match(line, /^gpupool: worker m\/cpu:0\/0 crashed; \d+ items? go(es)? back to the queue: /);
-    assert.ok(line.endsWith(`queue: ${expected}`), line);
+    assert.match(line, /^gpupool: worker m\/cpu:0\/0 crashed; \d+ items? go(es)? back to the queue(, 1 failed for good \(no attempts left\))?: /);
+    assert.ok(line.endsWith(`: ${expected}`), line);
   }
+  // max_attempts 1: the item that crashed it alone is failed, not sent back (the line said "1 item goes back to the queue").
+  assert.match(crashed.at(-1)!, /crashed; \d+ items? go(es)? back to the queue, 1 failed for good \(no attempts left\): /);
   assert.match(fs.readFileSync(log, 'utf8'), /Traceback \(most recent call last\):[^]*RuntimeError: the decoder thread died/);
   // status names the cause too: the message's first line alone ended in a dangling "stderr:".
   const status = (await runCli(['status', out])).stdout;
@@ -72,7 +78,7 @@ async function answeredThenSilentCrash(first: Record<string, unknown>) {
   const log = path.join(dir, '.gpupool', 'out.jsonl', 'logs', 'm_cpu_0_0.log');
   const crashed = r.stderr.split('\n').filter((l) => l.includes('crashed'));
   assert.ok(crashed.length > 0, r.stderr);
-  for (const line of crashed) assert.ok(line.endsWith(`queue: worker m/cpu:0/0 exited with code 3 (log: ${log})`), line);
+  for (const line of crashed) assert.ok(line.endsWith(`: worker m/cpu:0/0 exited with code 3 (log: ${log})`) && /back to the queue(, 1 failed for good \(no attempts left\))?: worker m\/cpu:0\/0 exited/.test(line), line);
   const byId = new Map(readOutput(out).map((l) => [l.id, l]));
   assert.match(byId.get(1)?.error?.message ?? '', /^ValueError: bad page 1/);
   assert.equal(byId.get(3)?.error?.code, 'GPUPOOL_E_WORKER_CRASHED');
