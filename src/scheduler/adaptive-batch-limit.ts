@@ -156,15 +156,6 @@ export class AdaptiveBatchLimit {
     return this.current;
   }
 
-  /**
-   * Its failures were a neighbour's doing (what that neighbour cached), and the neighbour gave
-   * room back ({@link yieldHalf}): it may grow again, and learns its own ceiling by failing there.
-   */
-  forgetFailures(): void {
-    this.failedAt = Infinity;
-    this.formerFailure = Infinity;
-  }
-
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
   onSuccess(size: number, roomToGrow = true): number {
     if (size >= this.lastGood || size >= this.current) this.lastGood = Math.max(this.lastGood, size);

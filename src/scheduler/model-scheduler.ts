@@ -363,8 +363,7 @@ export class ModelScheduler {
    * `squeezed` ran out of memory for its batch size, which fell below a quarter of a neighbour's
    * on its device: that neighbour grew into the room `squeezed` had given back after an earlier
    * out-of-memory, and what it caches leaves `squeezed` next to nothing. The largest neighbour
-   * gives up half its size and empties its cache ({@link holdWhileReleasing}), and `squeezed`
-   * forgets the sizes it failed at, so that it grows into that room. Once per squeeze:
+   * gives up half its size and empties its cache ({@link holdWhileReleasing}). Once per squeeze:
    * the other batches `squeezed` had sent before then ran beside the cache given back. Not for a
    * batch holding an item found to be the cause of an out-of-memory, and taken back with the
    * limits such an item lowered if one of the batch's items is found to be later: one item far
@@ -380,7 +379,6 @@ export class ModelScheduler {
     for (const t of neighbours) if (largest === undefined || t.limit.value > largest.limit.value) largest = t;
     if (largest === undefined || largest.limit.value <= squeezed.limit.value * 4) return;
     largest.limit.yieldHalf();
-    squeezed.limit.forgetFailures();
     this.yieldedAt.set(largest, this.batchesSent);
     // Taken back with the limits its items lowered if one of them turns out to be the cause.
     for (const item of items) this.oomTrails.get(item)?.yieldedFor(largest);
