@@ -287,15 +287,16 @@ export class ModelScheduler {
    * A larger batch is halved and its items retried at most half as many together; one item
    * alone is retried until `maxAttempts`, then failed. The limit learns from a failure only if
    * it is one of size. A failure is its items' when the batch was one item alone (whether or
-   * not a retry alone then fits), or when a batch larger than this one succeeded on the target
-   * since one of its items first ran out of memory, on any target (the size fits, what this
-   * batch holds does not: one page far larger than the rest), unless such bisections are common
+   * not a retry alone then fits), or when a batch larger than this one succeeded on the target,
+   * or on a target sharing its device, since one of its items first ran out of memory, on any
+   * target (the size fits, what this batch holds does not: one page far larger than the rest), unless such bisections are common
    * on the target ({@link AdaptiveBatchLimit.mayBlameItems}). Then every limit its items
    * lowered goes back to what it knew before, so one item never throttles the others.
    */
   private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, { sentAt, seq }: Batch): void {
     let startMarks: Map<DispatchTarget, LimitMark> | undefined; // one mark per target, for items failing for the first time
     let outgrown: LimitMark | undefined;
+    let neighbours: DispatchTarget[] | undefined;
     for (const item of items) {
       let trail = this.oomTrails.get(item);
       if (trail === undefined) {
@@ -305,6 +306,12 @@ export class ModelScheduler {
       }
       const since = trail.failedOn(target);
       if (since.largestOkSince > items.length) outgrown ??= since;
+      else if (outgrown === undefined) {
+        // A bisection spread over workers sharing the device: a larger batch fitted on a neighbour
+        // since (the same model, the same memory per input), where `target` ran nothing larger.
+        neighbours ??= this.sharing(target);
+        if (neighbours.some((t) => (trail.markOn(t)?.largestOkSince ?? 0) > items.length)) outgrown = since;
+      }
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     target.limit.onOutOfMemory(items.length, itemsToBlame);

@@ -25,6 +25,11 @@ export class OomTrail {
     return mark;
   }
 
+  /** Its mark on `target`, if the item had failed by the time `target` was added. */
+  markOn(target: DispatchTarget): LimitMark | undefined {
+    return this.marks.get(target);
+  }
+
   /** Found to be the cause ({@link takeLowered} was called): a limit lowered for it since goes back at once. */
   private blamed = false;
 
