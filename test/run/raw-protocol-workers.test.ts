@@ -61,7 +61,7 @@ test('a worker that says "release": true in ready and never answers release: the
   // gpupool waits for `released` 5 s at most (docs/protocol.md); with workers sharing a device
   // each heavy item costs such waits, and silently a run of 0.2 s took 55 s.
   const dir = tempDir('gpupool-raw-release-');
-  const config = writeConfig(dir, `models:\n  r:\n    command: ["python3", ${JSON.stringify(path.join(FIXTURES, 'raw_silent_release_worker.py'))}]\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 8, timeout: 2ms }\n    env: { MARKER_DIR: ${JSON.stringify(dir)} }\n`);
+  const config = writeConfig(dir, `models:\n  r:\n    command: ["python3", ${JSON.stringify(path.join(FIXTURES, 'raw_misbehaving_worker.py'))}]\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 8, timeout: 2ms }\n    env: { MODE: silent_release, MARKER_DIR: ${JSON.stringify(dir)} }\n`);
   const input = writeJsonl(path.join(dir, 'in.jsonl'), 60, (i) => ({ n: i, heavy: i === 20 }));
   const out = path.join(dir, 'out.jsonl');
   const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none'], { timeoutMs: 90_000 });
