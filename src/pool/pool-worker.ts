@@ -22,6 +22,8 @@ export class PoolWorker implements DispatchTarget {
   readonly supervisor: WorkerSupervisor<Batch>;
   /** Set by the memory guard when the device's free memory fell under the reserve. */
   heldBack = false;
+  /** Batches it answered with out-of-memory (its limit, shared with the model's other workers on its device, counts theirs too). */
+  ooms = 0;
   /** What the last process said in `ready.pipeline`; kept while a restarted one loads. */
   private pipeline = 1;
   /** Each of its devices' own key (`cuda:0`, `cuda:1`): whom it shares memory with. */
@@ -45,6 +47,7 @@ export class PoolWorker implements DispatchTarget {
       result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
       resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputs, msg.errors),
       failed: (batch: Batch, msg: FailedMessage) => {
+        if (msg.kind === 'oom') this.ooms++;
         const failed = scheduler.onFailed(batch, msg.kind, msg.message);
         if (msg.kind === 'fatal') this.fatalItems = { back: batch.size - failed, failed };
       },

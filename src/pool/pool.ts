@@ -4,7 +4,7 @@ import { pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
 import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
-import { AdaptiveBatchLimit, ModelScheduler, sharedLimit, type DispatchTarget } from '../scheduler/index.js';
+import { AdaptiveBatchLimit, ModelScheduler, type DispatchTarget } from '../scheduler/index.js';
 import { AnswerPolling, answerPollMicros, RELEASE_TIMEOUT_MS, resolveCommand } from '../worker/index.js';
 import type { PoolEvent, PoolOptions } from './pool-options.js';
 import { PoolWorker } from './pool-worker.js';
@@ -46,6 +46,8 @@ export class Pool {
   private needs?: NeedMeasurer;
   /** Workers already said to leave a `release` unanswered: the user is told once each (their logs say each time). */
   private readonly releaseUnansweredTold = new Set<string>();
+  /** One batch limit per (model, device key): the model's workers there share its memory, and learn one size. */
+  private readonly limits = new Map<string, AdaptiveBatchLimit>();
 
   /**
    * One for all workers (they share this process's event loop), where `GPUPOOL_ANSWER_POLL_US`
@@ -221,13 +223,9 @@ export class Pool {
     return scheduler;
   }
 
-  /** Tells who remembers limits what (model, device) keeps: with several workers there, their mean (device-limits.ts). */
+  /** Tells who remembers limits what (model, device) keeps: the limit its workers share. */
   private limitChanged(model: string, target: DispatchTarget): void {
-    const onLimitChange = this.options.onLimitChange;
-    if (onLimitChange === undefined) return;
-    const limits: number[] = [];
-    for (const w of this.workers) if (w.model === model && w.deviceKey === target.deviceKey) limits.push(w.limit.value);
-    onLimitChange(model, target.deviceKey, limits.length > 0 ? sharedLimit(limits) : target.limit.value);
+    this.options.onLimitChange?.(model, target.deviceKey, target.limit.value);
   }
 
   private createWorker(model: ModelConfig, scheduler: ModelScheduler, program: string, placement: WorkerPlacement, cpuPlan: WorkerCpuPlan): PoolWorker {
@@ -235,7 +233,9 @@ export class Pool {
     const { key } = placement;
     const devices = [...placement.devices];
     const logFile = path.join(this.options.logDir, `${id.replace(/[/:+]/g, '_')}.log`);
-    const limit = new AdaptiveBatchLimit({ max: model.batch.max, initial: this.options.learnedLimit?.(model.name, key) });
+    const limitKey = `${model.name}\u0000${key}`;
+    let limit = this.limits.get(limitKey);
+    if (limit === undefined) this.limits.set(limitKey, (limit = new AdaptiveBatchLimit({ max: model.batch.max, initial: this.options.learnedLimit?.(model.name, key) })));
     const worker = new PoolWorker(
       id,
       key,

@@ -1,5 +1,6 @@
 /**
- * The live batch limit of one (model, device): halves on out-of-memory, grows back slowly
+ * The live batch limit of one (model, device), shared by the model's workers there (they share
+ * its memory, so they learn one size): halves on out-of-memory, grows back slowly
  * after sustained success while the device has room, and never grows past the largest size
  * known to fail until it has been stable for a long while (so it settles instead of
  * oscillating around the threshold).
@@ -32,6 +33,13 @@ export interface LimitMark {
   readonly failedAt: number;
   readonly lastGood: number;
   readonly largestOkSince: number;
+  /**
+   * The largest size that had fitted again and again lately, and not failed: at least
+   * {@link PROVEN_BY} of the last {@link RECENT_BATCHES} batches were that large or larger and
+   * succeeded, and none of them failed for size at it or below. A failure at or below it was
+   * news, a failure above it a probe.
+   */
+  readonly proven: number;
 }
 
 /** A mark the limit still updates, with the count of successes when it was made. */
@@ -46,6 +54,15 @@ interface WatchedMark extends LimitMark {
  */
 const WATCH_SUCCESSES = 256;
 const MAX_WATCHED = 32;
+
+/**
+ * The batches a mark's `proven` size is read from: a few dozen, so it follows a change of
+ * tenants, and a failure of size stays in it for as long (a size that fails again and again is
+ * not proven, however often it also fits).
+ */
+const RECENT_BATCHES = 64;
+/** Successes of at least a size, among the recent batches, that prove it fits: a growth step's worth. */
+const PROVEN_BY = 8;
 
 /**
  * Successful batches of one worker between two bisections blamed on their items. One heavy
@@ -72,6 +89,9 @@ export class AdaptiveBatchLimit {
   /** The mark of the last bisection whose failures were blamed on its items, and when it began. */
   private blamed?: LimitMark;
   private blamedAt = -Infinity;
+  /** The last {@link RECENT_BATCHES} batches: the size of each success, minus the size of each failure of size. */
+  private readonly recent = new Int32Array(RECENT_BATCHES);
+  private recorded = 0;
   ooms = 0;
 
   constructor(options: AdaptiveBatchLimitOptions) {
@@ -90,7 +110,7 @@ export class AdaptiveBatchLimit {
    * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
    */
   mark(): LimitMark {
-    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes };
+    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, proven: this.provenSize() };
     if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
     return mark;
   }
@@ -118,6 +138,7 @@ export class AdaptiveBatchLimit {
   onOutOfMemory(size: number, forItems = false): number {
     this.ooms++;
     if (size <= 1 || forItems) return this.current;
+    this.record(-size);
     this.streak = 0;
     this.failedAt = Math.min(this.failedAt, size);
     // A size just above one that worked means the threshold lies in between: go back to
@@ -145,21 +166,23 @@ export class AdaptiveBatchLimit {
   }
 
   /**
-   * Gives up half of its batch size to another worker on its device, which runs out of memory
-   * beside it: the size it held is treated as one that failed, so it does not grow back into it.
+   * An item whose batches ran out of memory since `mark`, first in a batch of `failedSize`, has
+   * now fitted in a smaller batch: its failures may have been its own (one page far larger than
+   * the rest) or the size's, which only a probe can tell. When that size had fitted again and
+   * again just before (`mark.proven`), the ceiling goes back to what it was, and the limit grows
+   * back towards it as after any out-of-memory; a failure of a size beyond what was proven (a
+   * growth probe, a card newly shared) is kept. Left alone, each heavy page lowered the ceiling by
+   * one for good (5, 4, 3... on a card shared by two workers).
    */
-  yieldHalf(): number {
-    this.lastGood = 0;
-    this.streak = 0;
-    this.failedAt = Math.min(this.failedAt, this.current);
-    this.current = Math.max(1, Math.floor(this.current / 2));
-    return this.current;
+  forgiveCeiling(mark: LimitMark, failedSize: number): void {
+    if (failedSize <= mark.proven) this.failedAt = Math.max(this.failedAt, mark.failedAt);
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
   onSuccess(size: number, roomToGrow = true): number {
     if (size >= this.lastGood || size >= this.current) this.lastGood = Math.max(this.lastGood, size);
     this.streak++;
+    this.record(size);
     this.successes++;
     if (this.watched.length > 0) this.watch(size);
     if (this.failedAt !== Infinity && this.streak >= this.forgetFailureAfter) {
@@ -177,6 +200,19 @@ export class AdaptiveBatchLimit {
       this.streak = 0;
     }
     return this.current;
+  }
+
+  private record(signedSize: number): void {
+    this.recent[this.recorded++ % RECENT_BATCHES] = signedSize;
+  }
+
+  /** See {@link LimitMark.proven}: 0 when no size is. Read only when a mark is made (an out-of-memory). */
+  private provenSize(): number {
+    const recent = this.recent.slice(0, Math.min(this.recorded, RECENT_BATCHES));
+    let smallestFailure = Infinity;
+    for (const x of recent) if (x < 0) smallestFailure = Math.min(smallestFailure, -x);
+    const fitted = recent.filter((x) => x > 0).sort().reverse();
+    return fitted.length < PROVEN_BY ? 0 : Math.min(fitted[PROVEN_BY - 1], smallestFailure - 1);
   }
 
   private watch(size: number): void {

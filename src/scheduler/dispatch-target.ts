@@ -8,8 +8,6 @@ export interface Batch {
   readonly size: number;
   readonly target: DispatchTarget;
   readonly sentAt: number;
-  /** Batches the scheduler had sent before it: which of two was sent first, whatever the clock's resolution. */
-  readonly seq: number;
 }
 
 /**
@@ -21,6 +19,7 @@ export interface DispatchTarget {
   readonly id: string;
   /** The (model, device) key of its batch limit: `cuda:1`, `cuda:0+1`, `cpu:0`. */
   readonly deviceKey: string;
+  /** Its batch limit: one object for all the targets of the model on its device (they share its memory). */
   readonly limit: AdaptiveBatchLimit;
   /** Ready for work (not starting, restarting, draining or held back for memory). */
   acceptsWork(): boolean;

@@ -2,7 +2,7 @@ import type { BatchConfig } from '../config/index.js';
 import type { ErrorCode } from '../errors/index.js';
 import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, type OutputTexts } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
-import type { LimitMark } from './adaptive-batch-limit.js';
+import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
 import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
 import { OomTrail } from './oom-trail.js';
@@ -47,29 +47,26 @@ export class ModelScheduler {
   private idleWaiters: (() => void)[] = [];
   /** For an item whose batches ran out of memory: its trail on each target (oom-trail.ts). */
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
-  /** Whether any item has run out of memory yet: until then a batch sent is not looked at for {@link suspects}. */
+  /** Whether any item has run out of memory yet: until then a batch is not looked at for {@link fitted} or {@link suspects}. */
   private trailsMade = false;
   /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
   private readonly exclusive = new Set<DispatchTarget>();
   /** A target running an item that needs its device whole, with the targets sharing it, held idle until it is answered. */
   private readonly deviceHolds = new Map<DispatchTarget, DispatchTarget[]>();
   /**
-   * Targets that take nothing new while a target on their device gives back what a heavy batch
-   * left in its cache ({@link releaseAfterHeavy}), with how many such releases they wait for.
+   * Targets that take nothing new while targets on their device give back what they cache
+   * ({@link releaseAfterHeavy}, {@link releaseBeside}), with how many such releases they wait for.
    */
   private readonly releaseWaits = new Map<DispatchTarget, number>();
   /**
-   * Batches holding an item that ran out of memory before (a bisection under way), per target:
-   * in flight (`endedAt` Infinity) or lately answered. A neighbour's batch that ran beside one
-   * and ran out of memory may have done so for that item, not for its own size.
+   * Batches holding an item that ran out of memory before (a bisection under way, or an item far
+   * larger than the rest, run alone), per target: in flight (`endedAt` Infinity) or lately
+   * answered. A neighbour's batch that ran beside one and ran out of memory may have done so for
+   * what that item took (running, or left in its worker's cache), not for its own size.
    */
   private readonly suspects = new Map<DispatchTarget, { batch: Batch; endedAt: number }[]>();
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
-  /** Batches sent so far: the next one's {@link Batch.seq}. */
-  private batchesSent = 0;
-  /** For each target that gave up half of its limit for a neighbour ({@link rebalance}), the batches sent by then. */
-  private readonly yieldedAt = new Map<DispatchTarget, number>();
   /** The targets draining for the item first in line, when it must run alone. */
   private headHold?: HeadHold;
 
@@ -92,7 +89,14 @@ export class ModelScheduler {
     return this.inflightItems + this.awaitingDevice.size;
   }
 
+  /**
+   * Targets with a device in common must share one limit (one object): they share its memory,
+   * and a size one learns is the others' too. Apart, the first to grow its batches took the card
+   * and left the other at 1 or 2.
+   */
   addTarget(target: DispatchTarget): void {
+    const apart = this.sharing(target).find((t) => t.limit !== target.limit);
+    if (apart !== undefined) throw new Error(`targets ${apart.id} and ${target.id} share a device but not a batch limit: give the workers of a model on one device one AdaptiveBatchLimit`);
     this.targets.push(target);
     this.headHold = undefined; // a new target may share the device held
     this.pump();
@@ -255,6 +259,7 @@ export class ModelScheduler {
         else unpackSpan(item).forEach((one, j) => deliverOne(one, i + j));
       }
       target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true);
+      if (this.trailsMade) for (const item of items) this.fitted(item);
       if (!hadDevice) this.releaseAfterHeavy(target, items);
     }
     this.options.onBatch?.(target, size, performance.now() - batch.sentAt, 'ok');
@@ -271,7 +276,7 @@ export class ModelScheduler {
     this.inflightItems -= batch.size;
     let failed = 0;
     if (kind === 'oom') {
-      this.outOfMemory(target, items, message, batch);
+      this.outOfMemory(target, items, message, batch.sentAt);
     } else {
       const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
       failed = this.retry(items, { code, message });
@@ -287,37 +292,33 @@ export class ModelScheduler {
    * A larger batch is halved and its items retried at most half as many together; one item
    * alone is retried until `maxAttempts`, then failed. The limit learns from a failure only if
    * it is one of size. A failure is its items' when the batch was one item alone (whether or
-   * not a retry alone then fits), or when a batch larger than this one succeeded on the target,
-   * or on a target sharing its device, since one of its items first ran out of memory, on any
-   * target (the size fits, what this batch holds does not: one page far larger than the rest), unless such bisections are common
-   * on the target ({@link AdaptiveBatchLimit.mayBlameItems}). Then every limit its items
-   * lowered goes back to what it knew before, so one item never throttles the others.
+   * not a retry alone then fits), or when a batch larger than this one succeeded on the limit
+   * (any worker of the device) since one of its items first ran out of memory, on any target
+   * (the size fits, what this batch holds does not: one page far larger than the rest), unless
+   * such bisections are common there ({@link AdaptiveBatchLimit.mayBlameItems}). Then every
+   * limit its items lowered goes back to what it knew before, so one item never throttles the
+   * others. A batch that ran beside a neighbour's batch holding an item that ran out of memory
+   * before ({@link ranBesideSuspect}) teaches the limit nothing either. A failure of size that
+   * lowered the limit has the other workers of the device empty their caches ({@link releaseBeside}).
    */
-  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, { sentAt, seq }: Batch): void {
-    let startMarks: Map<DispatchTarget, LimitMark> | undefined; // one mark per target, for items failing for the first time
+  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, sentAt: number): void {
+    let startMarks: Map<AdaptiveBatchLimit, LimitMark> | undefined; // one mark per limit, for items failing for the first time
     let outgrown: LimitMark | undefined;
-    let neighbours: DispatchTarget[] | undefined;
     for (const item of items) {
       let trail = this.oomTrails.get(item);
       if (trail === undefined) {
-        startMarks ??= new Map(this.targets.map((t) => [t, t.limit.mark()]));
+        startMarks ??= this.markLimits();
         this.oomTrails.set(item, (trail = new OomTrail(startMarks)));
         this.trailsMade = true;
       }
-      const since = trail.failedOn(target);
+      const since = trail.failedOn(target, items.length);
       if (since.largestOkSince > items.length) outgrown ??= since;
-      else if (outgrown === undefined) {
-        // A bisection spread over workers sharing the device: a larger batch fitted on a neighbour
-        // since (the same model, the same memory per input), where `target` ran nothing larger.
-        neighbours ??= this.sharing(target);
-        if (neighbours.some((t) => (trail.markOn(t)?.largestOkSince ?? 0) > items.length)) outgrown = since;
-      }
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
-    target.limit.onOutOfMemory(items.length, itemsToBlame);
-    if (!itemsToBlame) this.rebalance(target, items, seq);
+    const before = target.limit.value;
+    target.limit.onOutOfMemory(items.length, itemsToBlame || this.ranBesideSuspect(target, sentAt));
     if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
-    else if (items.length > 1) this.blameNeighbours(target, sentAt);
+    else if (target.limit.value < before) this.releaseBeside(target);
     if (items.length > 1) {
       const cap = Math.max(1, Math.floor(items.length / 2));
       for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
@@ -349,48 +350,45 @@ export class ModelScheduler {
     this.holdWhileReleasing(target);
   }
 
+  /** A mark of every limit, one per device (its targets share it). */
+  private markLimits(): Map<AdaptiveBatchLimit, LimitMark> {
+    const marks = new Map<AdaptiveBatchLimit, LimitMark>();
+    for (const t of this.targets) if (!marks.has(t.limit)) marks.set(t.limit, t.limit.mark());
+    return marks;
+  }
+
   /** `target` empties its cache; the targets sharing its device take nothing new until it has. */
   private holdWhileReleasing(target: DispatchTarget): void {
     if (target.releaseMemory === undefined) return;
     const others = this.sharing(target);
-    if (others.length === 0) return;
-    for (const t of others) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);
+    if (others.length > 0) this.releaseHolding([target], others);
+  }
+
+  /**
+   * `target`'s batch ran out of memory for its size and lowered the limit its device's workers
+   * share: the others still cache what their batches took at the old size, beside which the new
+   * size runs out of memory too (and the limit halves again, and again). They empty their caches
+   * (after what they hold already, which ran at the old size), and none of the device's workers
+   * takes anything new until they have.
+   */
+  private releaseBeside(target: DispatchTarget): void {
+    const others = this.sharing(target);
+    const releasing = others.filter((t) => t.releaseMemory !== undefined);
+    if (releasing.length > 0) this.releaseHolding(releasing, [target, ...others]);
+  }
+
+  /** `releasing` empty their caches; `held` take nothing new until all have (a failed release counts as done). */
+  private releaseHolding(releasing: readonly DispatchTarget[], held: readonly DispatchTarget[]): void {
+    for (const t of held) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);
     const given = () => {
-      for (const t of others) {
+      for (const t of held) {
         const n = (this.releaseWaits.get(t) ?? 1) - 1;
         if (n > 0) this.releaseWaits.set(t, n);
         else this.releaseWaits.delete(t);
       }
       this.pump();
     };
-    target.releaseMemory().then(given, given);
-  }
-
-  /**
-   * `squeezed` ran out of memory for its batch size, which fell below a quarter of a neighbour's
-   * on its device: that neighbour grew into the room `squeezed` had given back after an earlier
-   * out-of-memory, and what it caches leaves `squeezed` next to nothing. The largest neighbour
-   * gives up half its size and empties its cache ({@link holdWhileReleasing}). Once per squeeze:
-   * the other batches `squeezed` had sent before then ran beside the cache given back. Not for a
-   * batch holding an item found to be the cause of an out-of-memory, and taken back with the
-   * limits such an item lowered if one of the batch's items is found to be later: one item far
-   * larger than the rest must throttle nobody.
-   */
-  private rebalance(squeezed: DispatchTarget, items: readonly WorkItem[], seq: number): void {
-    // A batch holding an item already found to be the cause of an out-of-memory: that item, not the neighbour.
-    if (items.some((item) => this.oomTrails.get(item)?.isBlamed)) return;
-    const neighbours = this.sharing(squeezed);
-    // Sent before a neighbour gave up half: it ran beside the cache that was given back, the same squeeze.
-    if (neighbours.some((t) => seq < (this.yieldedAt.get(t) ?? -Infinity))) return;
-    let largest: DispatchTarget | undefined;
-    for (const t of neighbours) if (largest === undefined || t.limit.value > largest.limit.value) largest = t;
-    if (largest === undefined || largest.limit.value <= squeezed.limit.value * 4) return;
-    largest.limit.yieldHalf();
-    this.yieldedAt.set(largest, this.batchesSent);
-    // Taken back with the limits its items lowered if one of them turns out to be the cause.
-    for (const item of items) this.oomTrails.get(item)?.yieldedFor(largest);
-    this.options.onLimitChangedBeside?.(largest);
-    this.holdWhileReleasing(largest);
+    void Promise.all(releasing.map((t) => t.releaseMemory!().catch(() => undefined))).then(given);
   }
 
   /** The other targets with a device in common with `target` (several workers per device, or models split over cards). */
@@ -449,22 +447,27 @@ export class ModelScheduler {
   }
 
   /**
-   * A batch of `target` sent at `sentAt` ran out of memory and lowered its limit. Each batch on
-   * a target sharing its device that ran beside it holding items that ran out of memory before
-   * (a bisection: one may be far too large to share the device) takes that halving into their
-   * trails: it goes back with theirs once one is found to be the cause. On an H200 the other
-   * worker's limit fell to 1 beside a 20 GiB page, and stayed there.
+   * `item`, which ran out of memory before, fitted in a batch: its failures may have been the
+   * size's or its own (one page far larger than the rest, found only when it fails alone), and
+   * the ceilings they lowered go back where the limit had settled ({@link AdaptiveBatchLimit.forgiveCeiling}).
    */
-  private blameNeighbours(target: DispatchTarget, sentAt: number): void {
-    for (const neighbour of this.sharing(target)) {
-      for (const { batch, endedAt } of this.suspects.get(neighbour) ?? []) {
-        if (endedAt <= sentAt) continue;
-        for (const item of batch.items) {
-          const mark = this.oomTrails.get(item)?.neighbourFailed(target);
-          if (mark !== undefined) target.limit.forgive(mark);
-        }
-      }
-    }
+  private fitted(item: WorkItem): void {
+    const trail = this.oomTrails.get(item);
+    if (trail === undefined || trail.isBlamed) return;
+    for (const { target, mark, size } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, size);
+  }
+
+  /**
+   * Whether a batch of `target` sent at `sentAt` ran beside a batch of a neighbour on its device
+   * holding an item that ran out of memory before (in flight then, or answered since, its cache
+   * not yet given back): its out-of-memory may be that item's. Counted as a failure of size, it
+   * lowered the limit the workers share, and the ceiling for good (after a 60-unit page run
+   * alone, a batch of 5 beside it: "needs 50, the others hold 60 of 100").
+   */
+  private ranBesideSuspect(target: DispatchTarget, sentAt: number): boolean {
+    if (!this.trailsMade) return false;
+    for (const neighbour of this.sharing(target)) for (const { endedAt } of this.suspects.get(neighbour) ?? []) if (endedAt > sentAt) return true;
+    return false;
   }
 
   /** Remembers a batch sent to `batch.target` that holds an item that ran out of memory before. */
@@ -478,15 +481,13 @@ export class ModelScheduler {
   }
 
   private suspectEnded(batch: Batch): void {
-    const list = this.suspects.get(batch.target);
-    if (list === undefined) return;
-    const entry = list.find((e) => e.batch === batch);
+    const entry = this.suspects.get(batch.target)?.find((e) => e.batch === batch);
     if (entry !== undefined) entry.endedAt = performance.now();
   }
 
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
   private forgiveLimitsOf(item: WorkItem, current: DispatchTarget): void {
-    for (const [target, mark] of this.oomTrails.get(item)?.takeLowered() ?? []) {
+    for (const { target, mark } of this.oomTrails.get(item)?.takeLowered(true) ?? []) {
       const was = target.limit.value;
       // `current`'s new limit is reported with its batch (onBatch): the others' here.
       if (target.limit.forgive(mark) !== was && target !== current) this.options.onLimitChangedBeside?.(target);
@@ -583,7 +584,7 @@ export class ModelScheduler {
       json[i] = items[i].json;
       size += items[i].count;
     }
-    const batch: Batch = { items, size, target, sentAt: performance.now(), seq: this.batchesSent++ };
+    const batch: Batch = { items, size, target, sentAt: performance.now() };
     if (target.send(batch, json)) {
       this.inflightItems += size;
       if (this.trailsMade) this.noteSuspect(batch);

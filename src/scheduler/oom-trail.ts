@@ -1,58 +1,30 @@
-import type { LimitMark } from './adaptive-batch-limit.js';
+import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
 import type { DispatchTarget } from './dispatch-target.js';
 
 /**
  * What one item's out-of-memory failures have done to the batch limits. From its first, a mark
- * on every target: what each limit knew then (where it goes back if the item turns out to be
- * the cause) and, as the mark is watched, the largest batch that succeeded there since. A
- * bisection moves between workers: a batch that fails on a worker where the item had not failed
- * before, smaller than one that worked there since, is that item's too.
+ * on every limit (one per device: the workers there share it): what each knew then (where it
+ * goes back if the item turns out to be the cause) and, as the mark is watched, the largest
+ * batch that succeeded there since. A bisection moves between workers: a batch that fails on
+ * another worker of the device, smaller than one that worked there since, is that item's too.
  */
 export class OomTrail {
-  private readonly marks: Map<DispatchTarget, LimitMark>;
-  /** Targets whose limit its failures lowered (or may have), not yet taken back. */
-  private readonly lowered = new Set<DispatchTarget>();
+  private readonly marks: Map<AdaptiveBatchLimit, LimitMark>;
+  /** Limits its failures lowered, not yet taken back, each with a target that has it (to report the change) and the size of its first failure there. */
+  private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; size: number }>();
+  /** Found to be the cause ({@link takeLowered} was called with `blamed`). */
+  private blamed = false;
 
-  constructor(startMarks: ReadonlyMap<DispatchTarget, LimitMark>) {
+  constructor(startMarks: ReadonlyMap<AdaptiveBatchLimit, LimitMark>) {
     this.marks = new Map(startMarks);
   }
 
-  /** It failed on `target`: returns that target's mark (made now for a target added since its first failure). */
-  failedOn(target: DispatchTarget): LimitMark {
-    let mark = this.marks.get(target);
-    if (mark === undefined) this.marks.set(target, (mark = target.limit.mark()));
-    this.lowered.add(target);
+  /** It failed on `target` in a batch of `size`: returns the mark of `target`'s limit (made now for a limit added since its first failure). */
+  failedOn(target: DispatchTarget, size: number): LimitMark {
+    let mark = this.marks.get(target.limit);
+    if (mark === undefined) this.marks.set(target.limit, (mark = target.limit.mark()));
+    if (!this.lowered.has(target.limit)) this.lowered.set(target.limit, { target, size });
     return mark;
-  }
-
-  /** Its mark on `target`, if the item had failed by the time `target` was added. */
-  markOn(target: DispatchTarget): LimitMark | undefined {
-    return this.marks.get(target);
-  }
-
-  /** Found to be the cause ({@link takeLowered} was called): a limit lowered for it since goes back at once. */
-  private blamed = false;
-
-  /**
-   * A batch of `target`, sharing the device with a batch that held this item, ran out of memory
-   * and lowered `target`'s limit: that halving may be this item's too. Returns `target`'s mark
-   * when the item was already found to be the cause (the limit goes back now); otherwise it goes
-   * back with the others if it ever is.
-   */
-  neighbourFailed(target: DispatchTarget): LimitMark | undefined {
-    const mark = this.marks.get(target);
-    if (mark === undefined) return undefined;
-    if (this.blamed) return mark;
-    this.lowered.add(target);
-    return undefined;
-  }
-
-  /**
-   * `target`'s limit was halved for a neighbour's out-of-memory on a batch holding this item
-   * ({@link ModelScheduler.rebalance}): it goes back with the others if the item is found to be the cause.
-   */
-  yieldedFor(target: DispatchTarget): void {
-    if (this.marks.has(target)) this.lowered.add(target);
   }
 
   /** Found to be the cause of an out-of-memory. */
@@ -60,10 +32,14 @@ export class OomTrail {
     return this.blamed;
   }
 
-  /** The targets it lowered, with their marks; forgotten, so a limit is taken back once. */
-  takeLowered(): [DispatchTarget, LimitMark][] {
-    this.blamed = true;
-    const taken = [...this.lowered].map((t): [DispatchTarget, LimitMark] => [t, this.marks.get(t)!]);
+  /**
+   * The limits it lowered, each with a target that has it, its mark and the size of the item's
+   * first failure there; forgotten, so a limit is taken back once. `blamed`: it was found to be
+   * the cause (else it fitted in a smaller batch).
+   */
+  takeLowered(blamed: boolean): { target: DispatchTarget; mark: LimitMark; size: number }[] {
+    this.blamed ||= blamed;
+    const taken = [...this.lowered].map(([limit, { target, size }]) => ({ target, mark: this.marks.get(limit)!, size }));
     this.lowered.clear();
     return taken;
   }

@@ -76,7 +76,7 @@ export function workerViews(core: ServeCore): WorkerView[] {
     learnedLimit: core.limits.get(w.model, w.deviceKey) ?? null,
     itemsPerSecond: round(core.workerRates.perSecond(w.id)),
     restarts: w.supervisor.restarts,
-    ooms: w.limit.ooms,
+    ooms: w.ooms,
     inflightBatches: w.inflightCount,
   }));
   for (const r of core.httpModels?.replicas() ?? []) {

@@ -204,24 +204,28 @@ test('OOM on CPU: a worker that fails above a cost threshold finishes every item
   assert.equal(status.learnedLimits.echo['cpu:0'].limit, limit, 'the learned limit is remembered for the next run');
 });
 
-test('OOM on CPU, two workers sharing the device: the summary gives each one its limit, and the device keeps their mean for the next run', async () => {
+test('OOM on CPU, two workers sharing the device: they share one limit, the summary gives it for each, and the device keeps it for the next run', async () => {
   const dir = tempDir();
-  const input = writeJsonl(path.join(dir, 'in.jsonl'), 6_000);
+  const device = path.join(dir, 'device');
+  fs.mkdirSync(device);
+  const input = writeJsonl(path.join(dir, 'in.jsonl'), 6_000, (i) => ({ n: i, mem: 10 }));
   const out = path.join(dir, 'out.jsonl');
-  // Replica 0 fits 40, replica 1 only 10: whichever is last in the worker list, the device keeps their mean.
-  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('oom_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 512 }\n    env: { OOM_COST_LIMIT_REPLICA_0: "40", OOM_COST_LIMIT_REPLICA_1: "10" }\n`);
+  // A device of 100 shared by the two processes, items of 10: two batches of 5 fit. Learned apart,
+  // the first worker to grow took it (limits such as 8 and 2).
+  const config = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('shared_memory_worker.py')}\n    devices: cpu\n    workers_per_device: 2\n    batch: { max: 8 }\n    env: { SHARED_DEVICE_DIR: ${JSON.stringify(device)}, DEVICE_CAPACITY: "100" }\n`);
   const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readOutput(out).filter((l) => l.output).length, 6_000);
   const summary = JSON.parse(r.stdout) as { batchLimits: Record<string, number>; workerBatchLimits: Record<string, number[]> };
   const [first, second] = summary.workerBatchLimits['cpu:0'];
-  assert.ok(first > 10 && first <= 40 && second <= 10, `workers' limits ${summary.workerBatchLimits['cpu:0'].join(', ')}`);
-  const mean = Math.floor((first + second) / 2);
-  assert.equal(summary.batchLimits['cpu:0'], mean, 'the device keeps the mean of its workers\' limits');
+  const limit = summary.batchLimits['cpu:0'];
+  assert.deepEqual([first, second], [limit, limit], 'one limit for both workers');
+  // 5 fits two; 6, grown into by the last batches and not yet tried, may be where it stands.
+  assert.ok(limit >= 3 && limit <= 6, `learned limit ${limit}`);
   const status = JSON.parse((await runCli(['status', out, '--json'])).stdout) as { learnedLimits: Record<string, Record<string, { limit: number }>> };
-  assert.equal(status.learnedLimits.echo['cpu:0'].limit, mean, 'the next run starts at the mean');
+  assert.equal(status.learnedLimits.echo['cpu:0'].limit, limit, 'the next run starts there');
   const text = await runCli(['run', '-c', config, '-i', input, '-o', path.join(dir, 'again.jsonl'), '--progress', 'plain']);
-  assert.match(text.stderr + text.stdout, /batch limit \d+\/\d+/, 'the summary line names both workers\' limits');
+  assert.match(text.stderr + text.stdout, /batch limit (\d+)\/\1\b/, 'the summary line names both workers\' limits');
 });
 
 test('OOM on CPU, two workers sharing the device: an item that fits only with the device to itself runs, the other worker idle and its cache given back', async () => {

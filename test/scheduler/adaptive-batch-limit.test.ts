@@ -88,3 +88,42 @@ test('forgive goes back to what was known before the failures of one item', () =
   for (let i = 0; i < 10; i++) l.onSuccess(64);
   assert.equal(l.value, 64);
 });
+
+test('forgiveCeiling: after failures from a size that had fitted again and again, the ceiling goes back and the limit grows back to it', () => {
+  const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2 });
+  l.onOutOfMemory(8); // 4, ceiling 7
+  for (let i = 0; i < 70; i++) l.onSuccess(l.value); // grown to 7, then 7 for long past the last 64 batches
+  assert.equal(l.value, 7);
+  const mark = l.mark();
+  assert.equal(mark.proven, 7);
+  l.onOutOfMemory(7); // a heavy page in a batch of 7: 3, ceiling 6
+  l.onOutOfMemory(3); // and in the half holding it: 1, ceiling 2
+  l.forgiveCeiling(mark, 7); // it fitted in a smaller batch
+  assert.equal(l.value, 1, 'the level is not taken back: growing back probes whether the size fits');
+  for (let i = 0; i < 40; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 7, 'grown back to the ceiling it had');
+});
+
+test('forgiveCeiling keeps a failure above the size proven: a growth probe, or a size that also failed lately', () => {
+  const growing = new AdaptiveBatchLimit({ max: 8, growAfter: 8 });
+  growing.onOutOfMemory(8); // 4, ceiling 7
+  for (let i = 0; i < 8; i++) growing.onSuccess(4); // grows to 5
+  assert.equal(growing.value, 5);
+  growing.onSuccess(5);
+  const atFive = growing.mark();
+  assert.equal(atFive.proven, 4, 'one success of 5: 4 is what fitted again and again');
+  growing.onOutOfMemory(5); // 2, ceiling 4
+  growing.forgiveCeiling(atFive, 5);
+  for (let i = 0; i < 80; i++) growing.onSuccess(growing.value);
+  assert.equal(growing.value, 4, 'the failure at 5 is kept');
+
+  // 6 fitted often, and failed too (two workers of a card at 6: the second fails beside the first's cache).
+  const shared = new AdaptiveBatchLimit({ max: 8, growAfter: 2 });
+  for (let i = 0; i < 20; i++) shared.onSuccess(6);
+  shared.onOutOfMemory(6);
+  for (let i = 0; i < 20; i++) shared.onSuccess(shared.value);
+  const again = shared.mark();
+  assert.equal(again.proven, 5, 'the failure at 6, among the last 64 batches, leaves 5 proven at most');
+  for (let i = 0; i < 64; i++) shared.onSuccess(5);
+  assert.equal(shared.mark().proven, 5, 'and 64 batches later, 5 is what fitted');
+});

@@ -11,6 +11,8 @@ import { handScheduler, tick, type HandTarget } from './hand-target.js';
 /** One device's memory, shared by the targets on it: each keeps what its largest batch took (a framework's cache). */
 class Card {
   readonly held = new Map<CardTarget, number>();
+  /** The batch limit of the card's workers: one, as a pool gives them. */
+  readonly limit = new AdaptiveBatchLimit({ max: 8 });
   releases = 0;
   constructor(readonly capacity: number) {}
   othersHold(t: CardTarget): number {
@@ -25,10 +27,13 @@ type Item = { n: number; mem?: number };
 class CardTarget implements DispatchTarget {
   inflightCount = 0;
   readonly maxInflight = 2;
-  readonly limit = new AdaptiveBatchLimit({ max: 8 });
+  readonly limit: AdaptiveBatchLimit;
   readonly deviceKeys: string[];
   /** For the heavy item's batch: what the other targets had in flight and held while it ran. */
   readonly heavyRuns: { othersInflight: number; othersHeld: number; ok: boolean }[] = [];
+  /** The size of each batch that succeeded, and how many ran out of memory. */
+  readonly okSizes: number[] = [];
+  ooms = 0;
   siblings: CardTarget[] = [];
   constructor(
     readonly id: string,
@@ -38,6 +43,7 @@ class CardTarget implements DispatchTarget {
     private readonly answersRelease = true,
   ) {
     this.deviceKeys = [deviceKey];
+    this.limit = card.limit;
   }
   acceptsWork(): boolean {
     return true;
@@ -53,10 +59,12 @@ class CardTarget implements DispatchTarget {
         this.heavyRuns.push({ othersInflight: this.siblings.reduce((a, t) => a + t.inflightCount, 0), othersHeld: this.card.othersHold(this), ok: fits });
       }
       if (!fits) {
+        this.ooms++;
         this.card.held.set(this, 0); // the SDK empties the cache after an out-of-memory
         return this.scheduler().onFailed(batch, 'oom', `CUDA out of memory (${need} + ${this.card.othersHold(this)} > ${this.card.capacity})`);
       }
       this.card.held.set(this, Math.max(this.card.held.get(this) ?? 0, need));
+      this.okSizes.push(items.length);
       this.scheduler().onResult(batch, items, undefined);
     });
     return true;
@@ -73,7 +81,8 @@ class CardTarget implements DispatchTarget {
   }
 }
 
-function run(opts: { devices: string[]; heavy: number; capacity: number; answersRelease?: boolean; n?: number }) {
+/** Item i (1-based) weighs `mem(i)`: by default 1, and `heavy` for item 200. */
+function run(opts: { devices: string[]; heavy: number; capacity: number; answersRelease?: boolean; n?: number; mem?: (i: number) => number }) {
   const done = new Set<number>();
   const failed = new Map<number, ItemFailure>();
   const scheduler = new ModelScheduler({
@@ -96,7 +105,8 @@ function run(opts: { devices: string[]; heavy: number; capacity: number; answers
   for (const t of targets) t.siblings = targets.filter((o) => o !== t && o.deviceKey === t.deviceKey);
   for (const t of targets) scheduler.addTarget(t);
   const n = opts.n ?? 400;
-  for (let i = 1; i <= n; i++) scheduler.push(newWorkItem(i - 1, i, JSON.stringify(i === 200 ? { n: i, mem: opts.heavy } : { n: i })));
+  const mem = opts.mem ?? ((i: number) => (i === 200 ? opts.heavy : 1));
+  for (let i = 1; i <= n; i++) scheduler.push(newWorkItem(i - 1, i, JSON.stringify({ n: i, mem: mem(i) })));
   scheduler.endInput();
   return { scheduler, targets, cards, done, failed, n };
 }
@@ -174,6 +184,9 @@ test('after a batch holding an item that ran out of memory before, the workers s
   for (let i = 0; i < 4; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
   const first = (a.batches.length > 0 ? a : b).take();
   scheduler.onFailed(first, 'oom', 'CUDA out of memory'); // bisected: two halves of 2, each holding items that ran out of memory
+  // The limit the two share fell: the other empties its cache first.
+  (first.target === a ? b : a).answerReleases();
+  await tick();
   assert.equal(a.batches.length + b.batches.length, 2);
   // A half succeeds on its worker; the other half stays in flight.
   const heavyOn = a.batches.length > 0 ? a : b;
@@ -188,7 +201,7 @@ test('after a batch holding an item that ran out of memory before, the workers s
   assert.ok(other.batches.length > sent, 'taken again once it is given back');
 });
 
-test('a neighbour\'s batch that ran out of memory beside the bisection of an item too large to share the device: its limit goes back too once the item is found', async () => {
+test('a neighbour\'s batch that ran out of memory beside the bisection of an item too large to share the device: the limit goes back once the item is found', async () => {
   // On an H200 with two workers on the card, a 20 GiB page was bisected on one worker while the
   // other's batches ran beside it and ran out of memory: that worker's limit fell to 1, and was
   // never taken back (only the limits the page's own batches lowered were).
@@ -196,18 +209,24 @@ test('a neighbour\'s batch that ran out of memory beside the bisection of an ite
   for (let i = 0; i < 8; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
   const heavyOn = a.batches[0]?.items.some((item) => item.id === 0) ? a : b;
   const other = heavyOn === a ? b : a;
+  const releasesAnswered = async () => {
+    a.answerReleases();
+    b.answerReleases();
+    await tick();
+  };
   // The batch holding the heavy item (0) fails; its first half goes out while the other worker's batch runs.
   scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
+  await releasesAnswered();
   assert.deepEqual(heavyOn.batches[0].items.map((item) => item.id), [0, 1]);
-  // The other worker's batch, beside it, runs out of memory: its limit is halved.
+  // The other worker's batch, beside it, runs out of memory (the limit had fallen already).
   scheduler.onFailed(other.take(), 'oom', 'CUDA out of memory');
   assert.equal(other.limit.value, 2);
   // The heavy item's half fails, then the item alone: it is the cause.
   scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
+  await releasesAnswered();
   assert.deepEqual(heavyOn.batches[0].items.map((item) => item.id), [0]);
   scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory');
-  assert.equal(heavyOn.limit.value, 4, 'its own worker\'s limit goes back');
-  assert.equal(other.limit.value, 4, 'and the neighbour\'s, lowered by a batch that ran beside it');
+  assert.equal(heavyOn.limit.value, 4, 'the limit the two share goes back');
 });
 
 /** Answers `t`'s oldest batch with an output per input. */
@@ -216,35 +235,31 @@ const answerOk = (scheduler: ReturnType<typeof handScheduler>['scheduler'], t: H
   scheduler.onResult(batch, batch.items.map(() => ({})), undefined);
 };
 
-test('a worker squeezed below a quarter of its neighbour\'s batch size on their device: the neighbour gives up half and empties its cache first', async () => {
-  // In the scheduler simulation, two workers sharing 60 units of memory (batch.max 64): the
-  // first to grow took all 60 after the other's out-of-memory, and the other failed for good
-  // (74 to 440 failed batches, limits 2 and 60, in five runs of six).
+test('an out-of-memory of size on one worker lowers the limit the workers of its device share; the others empty their caches, and none takes work until they have', async () => {
+  // Apart, the first worker to grow took the card: in the acceptance tester's scenario (two
+  // workers, items of 10 on 100) a worker ended at 1 or 2 in 7 of 8 runs, the other at 4 to 8.
   const { scheduler, a, b } = handScheduler(8, 1);
-  a.limit.onOutOfMemory(8);
-  a.limit.onOutOfMemory(4); // a learned 2 beside b's 8
   for (let i = 0; i < 400; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
-  assert.deepEqual([a.batches[0].size, b.batches[0].size], [2, 8]);
-  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 1, b: 8
-  assert.equal(a.limit.value, 1);
-  assert.equal(b.limit.value, 4, 'b gave up half');
-  assert.equal(b.releases.length, 1, 'b asked to empty its cache');
-  assert.equal(a.inflightCount, 0, 'a takes nothing until b has');
+  assert.deepEqual([a.batches[0].size, b.batches[0].size], [8, 8]);
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory');
+  assert.equal(a.limit, b.limit, 'one limit');
+  assert.equal(b.limit.value, 4);
+  assert.equal(b.releases.length, 1, 'b asked to empty what its batches of 8 left in its cache');
+  assert.equal(a.releases.length, 0, 'a emptied its own after the out-of-memory');
+  answerOk(scheduler, b); // b's batch of 8, in flight, runs on
+  assert.equal(a.inflightCount + b.inflightCount, 0, 'nothing new until b has emptied its cache');
   b.answerReleases();
   await tick();
-  assert.equal(a.inflightCount, 1);
-  // b does not grow back into what it gave up.
-  for (let k = 0; k < 60; k++) for (const t of [a, b]) if (t.inflightCount > 0) answerOk(scheduler, t);
-  assert.ok(b.limit.value < 8, `b at ${b.limit.value}`);
+  assert.deepEqual([a.batches[0].size, b.batches[0].size], [4, 4]);
 });
 
-test('a worker at a quarter of its neighbour\'s batch size or more: an out-of-memory changes only the worker that had it', () => {
-  const { scheduler, a, b } = handScheduler(8, 1);
-  a.limit.onOutOfMemory(8); // a at 4, b at 8
-  for (let i = 0; i < 40; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
-  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 2, b: 8
-  assert.deepEqual([a.limit.value, b.limit.value], [2, 8]);
-  assert.equal(b.releases.length, 0);
+test('a batch sent at the old size that fails after the limit fell asks for no second release', async () => {
+  const { scheduler, a, b } = handScheduler(8, 2);
+  for (let i = 0; i < 400; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory');
+  assert.deepEqual([a.limit.value, b.releases.length], [4, 1]);
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a's other batch of 8, sent before
+  assert.deepEqual([a.limit.value, b.releases.length, a.releases.length], [4, 1, 0]);
 });
 
 test('a heavy item bisected down to one on a worker beside another: the neighbour\'s limit is not halved for good', async () => {
@@ -276,23 +291,7 @@ test('a heavy item bisected down to one on a worker beside another: the neighbou
   assert.equal(other.limit.value, 16, `the neighbour was not taught by the heavy item (at ${other.limit.value})`);
 });
 
-test('one squeeze halves the neighbour once: the squeezed worker\'s other batch, sent before the yield, does not halve it again', async () => {
-  const { scheduler, a, b } = handScheduler(16, 2);
-  a.limit.onOutOfMemory(8);
-  a.limit.onOutOfMemory(4); // a at 2 beside b's 16
-  for (let i = 0; i < 200; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
-  assert.deepEqual(a.batches.map((x) => x.size), [2, 2]);
-  assert.deepEqual(b.batches.map((x) => x.size), [16, 16]);
-  // Both of a's batches, in flight together, run out of memory beside b's cache.
-  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // a: 1, b gives up half: 8
-  assert.equal(b.limit.value, 8);
-  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // sent before b gave anything up
-  assert.equal(b.limit.value, 8, `b halved again for the same squeeze (at ${b.limit.value}, ${b.releases.length} releases asked)`);
-});
-
-
-
-test('a heavy item whose bisection moved to a neighbour: a half failing where nothing larger had fitted is blamed on its items when a larger batch fitted beside it', () => {
+test('a heavy item whose bisection moved to a neighbour: a half failing where nothing larger had fitted is blamed on its items when a larger batch fitted beside it', async () => {
   // Found by an acceptance tester (shared_memory_worker, two workers, one item of 60 units among
   // items of 10 on 100): the half holding the heavy item failed on the worker that had run
   // nothing larger since, its limit fell to 1 and stayed there, and the item then fitted alone,
@@ -303,9 +302,53 @@ test('a heavy item whose bisection moved to a neighbour: a half failing where no
   const other = heavyOn === a ? b : a;
   scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory'); // the heavy item's batch of 8: halves of 4
   assert.equal(heavyOn.limit.value, 4);
-  assert.deepEqual(heavyOn.batches[0].items.map((item) => item.id), [0, 1, 2, 3]);
-  answerOk(scheduler, other); // a batch of 8 fits beside it
-  scheduler.onFailed(heavyOn.take(), 'oom', 'CUDA out of memory'); // the half holding the heavy item fails
-  assert.equal(heavyOn.limit.value, 8, 'its limit goes back: the size fits, the item does not');
-  assert.equal(other.limit.value, 8);
+  answerOk(scheduler, other); // a batch of 8 (sent before) fits beside it
+  other.answerReleases();
+  await tick();
+  // The half holding it goes to either worker: they share the limit, and what fitted on either.
+  const halfOn = [a, b].find((t) => t.batches[0]?.items.some((item) => item.id === 0))!;
+  assert.deepEqual(halfOn.batches[0].items.map((item) => item.id), [0, 1, 2, 3]);
+  scheduler.onFailed(halfOn.take(), 'oom', 'CUDA out of memory'); // the half holding the heavy item fails
+  assert.equal(heavyOn.limit.value, 8, 'the limit goes back: the size fits, the item does not');
+});
+
+test('heavy pages on a card its two workers share: each lowers the limit while it is bisected, and the limit settles back where it was', async () => {
+  // The acceptance tester's scenario (shared_memory_worker: items of 10 on 100, a page of 60):
+  // two workers fit 5 each. A page of 60 in a batch of 5 fails, and often fits in a half beside
+  // the other worker's small cache, so it is never found to be the cause: each one lowered the
+  // ceiling for good (5, then 4, then 3...), and 8 real runs ended with a worker at 1 or 2.
+  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 60, capacity: 100, n: 10_000, mem: (i) => (i % 500 === 250 && i < 9500 ? 60 : 10) });
+  await r.scheduler.whenIdle();
+  assert.equal(r.done.size, r.n);
+  assert.equal(r.failed.size, 0);
+  const [a, b] = r.targets;
+  const sizes = r.targets.flatMap((t) => t.okSizes);
+  const mean = sizes.reduce((x, y) => x + y, 0) / sizes.length;
+  assert.equal(a.limit.value, 5, '500 items after the last page');
+  assert.ok(mean >= 4.5, `mean batch ${mean.toFixed(2)} (5 fit), ${a.ooms + b.ooms} out-of-memory batches`);
+});
+
+
+test('a batch that ran out of memory beside a neighbour\'s batch holding an item that ran out of memory before teaches the limit nothing', async () => {
+  // After a 60-unit page ran alone (shared_memory_worker, items of 10 on 100), the other worker's
+  // batch of 5 failed beside what it left: "needs 50, the others hold 60 of 100". Counted as a
+  // failure of size, it lowered the limit the two share, and the ceiling for good.
+  const { scheduler, a, b } = handScheduler(8, 1);
+  for (let i = 0; i < 400; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  const failedBatch = a.take();
+  const failedIds = new Set(failedBatch.items.map((item) => item.id));
+  scheduler.onFailed(failedBatch, 'oom', 'CUDA out of memory'); // a's batch of 8: the limit falls to 4
+  answerOk(scheduler, b);
+  b.answerReleases();
+  await tick();
+  assert.equal(a.limit.value, 4);
+  // The halves of the failed batch go out, one to each; one fits, and its worker takes fresh items.
+  const halfOn = [a, b].find((t) => t.batches[0]?.items.every((item) => failedIds.has(item.id)))!;
+  const freshOn = halfOn === a ? b : a;
+  answerOk(scheduler, freshOn);
+  assert.ok(freshOn.batches[0].items.every((item) => !failedIds.has(item.id)), 'fresh items');
+  assert.ok(halfOn.inflightCount === 1, 'the other half still runs');
+  scheduler.onFailed(freshOn.take(), 'oom', 'CUDA out of memory'); // beside that half
+  assert.equal(a.limit.value, 4, 'not halved again');
+  assert.equal(a.releases.length + b.releases.length, 1, 'nor anyone asked again to empty a cache');
 });

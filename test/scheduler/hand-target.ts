@@ -10,10 +10,10 @@ export class HandTarget implements DispatchTarget {
   constructor(
     readonly id: string,
     readonly deviceKey: string,
-    max = 1,
+    max: number | AdaptiveBatchLimit = 1,
     readonly maxInflight = 2,
   ) {
-    this.limit = new AdaptiveBatchLimit({ max });
+    this.limit = typeof max === 'number' ? new AdaptiveBatchLimit({ max }) : max;
   }
   get inflightCount(): number {
     return this.batches.length;
@@ -38,7 +38,7 @@ export class HandTarget implements DispatchTarget {
 
 /**
  * A scheduler with batch.max `max` over hand-answered targets, one per entry of `devices` (its
- * device key), named a, b, c…: by default two sharing cuda:0.
+ * device key), named a, b, c…: by default two sharing cuda:0 (and so one limit, as a pool's do).
  */
 export function handScheduler(max = 1, maxInflight = 2, devices = ['cuda:0', 'cuda:0'], maxAttempts = 3) {
   const scheduler = new ModelScheduler({
@@ -47,7 +47,8 @@ export function handScheduler(max = 1, maxInflight = 2, devices = ['cuda:0', 'cu
     maxAttempts,
     sink: { done: () => {}, failed: () => {} },
   });
-  const targets = devices.map((d, i) => new HandTarget(String.fromCharCode(97 + i), d, max, maxInflight));
+  const limits = new Map(devices.map((d) => [d, new AdaptiveBatchLimit({ max })]));
+  const targets = devices.map((d, i) => new HandTarget(String.fromCharCode(97 + i), d, limits.get(d)!, maxInflight));
   for (const t of targets) scheduler.addTarget(t);
   const [a, b] = targets;
   return { scheduler, targets, a, b };

@@ -156,7 +156,7 @@ test('a worker added on the device held for an item that needs it whole is held 
   const [a, b] = targets;
   // cuda:0 (a, b) is held; a third worker there becomes ready (addTarget is public; the pool
   // calls it as each worker of its first start is up).
-  const e = new HandTarget('e', 'cuda:0', 1, 2);
+  const e = new HandTarget('e', 'cuda:0', a.limit, 2);
   const sent = record([...targets, e]);
   scheduler.addTarget(e);
   for (let round = 0; round < 20; round++) {

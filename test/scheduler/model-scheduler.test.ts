@@ -36,7 +36,7 @@ class ScriptedTarget implements DispatchTarget {
 }
 
 function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; targets?: number; spans?: boolean; answer: (s: ModelScheduler, b: Batch, items: unknown[]) => void }) {
-  /** The limit each target last reported, as a pool passes it on to be saved. */
+  /** The limit each device (its targets share one) last reported, as a pool passes it on to be saved. */
   const reported = new Map<string, number>();
   const done = new Map<string | number, unknown>();
   const failed = new Map<string | number, ItemFailure>();
@@ -66,12 +66,14 @@ function harness(opts: { max?: number; maxCost?: number; maxAttempts?: number; t
         : undefined,
     },
     onBatch: (t, _size, _ms, outcome) => {
-      if (outcome === 'ok' || outcome === 'oom') reported.set(t.id, t.limit.value);
+      if (outcome === 'ok' || outcome === 'oom') reported.set(t.deviceKey, t.limit.value);
     },
-    onLimitChangedBeside: (t) => reported.set(t.id, t.limit.value),
+    onLimitChangedBeside: (t) => reported.set(t.deviceKey, t.limit.value),
   });
   let spansDelivered = 0;
-  const targets = Array.from({ length: opts.targets ?? 1 }, (_, i) => new ScriptedTarget(`t${i}`, new AdaptiveBatchLimit({ max: batch.max }), 2, opts.answer, () => scheduler));
+  // All on one device (cpu:0): one limit, as a pool gives them.
+  const limit = new AdaptiveBatchLimit({ max: batch.max });
+  const targets = Array.from({ length: opts.targets ?? 1 }, (_, i) => new ScriptedTarget(`t${i}`, limit, 2, opts.answer, () => scheduler));
   for (const t of targets) scheduler.addTarget(t);
   return { scheduler, targets, done, failed, reported, spansDelivered: () => spansDelivered };
 }
@@ -185,7 +187,7 @@ test('an item that runs out of memory alone once, then fits alone, takes back th
   assert.ok(h.targets[0].sizes.length < 60, `${h.targets[0].sizes.length} batches: ${h.targets[0].sizes.slice(-10).join(' ')}`);
 });
 
-test('the last item of a run, too large to share its device, brings down both workers\' limits: both are taken back and both reported', async () => {
+test('the last item of a run, too large to share its device, brings down the limit its two workers share: it is taken back and reported', async () => {
   // 16 items, the poison last in line. Each of its batches goes to the worker that did not just
   // fail it (the other is passed over until then), so its bisection runs on both; once it fails
   // alone nothing else runs, so no later batch would report a target's restored limit.
@@ -201,7 +203,7 @@ test('the last item of a run, too large to share its device, brings down both wo
       }
       // What a server saves is each limit as it is, at every moment, not only once a later batch
       // on that worker reports it.
-      for (const t of h.targets) if (h.reported.has(t.id)) assert.equal(h.reported.get(t.id), t.limit.value, `${t.id}'s limit as reported after batch ${b.size} on ${b.target.id}`);
+      if (h.reported.has('cpu:0')) assert.equal(h.reported.get('cpu:0'), b.target.limit.value, `the limit as reported after batch ${b.size} on ${b.target.id}`);
     },
   });
   for (let i = 0; i < 16; i++) h.scheduler.push(newWorkItem(i, i, String(i)));
@@ -210,10 +212,9 @@ test('the last item of a run, too large to share its device, brings down both wo
   assert.equal(h.done.size, 15);
   assert.equal(h.failed.get(15)?.code, 'GPUPOOL_E_OUT_OF_MEMORY');
   assert.ok(h.targets.every((t) => t.sizes.some((n) => n > 1)), `each target ran out of memory on a shared batch: ${h.targets.map((t) => t.sizes.join(' ')).join(' | ')}`);
-  for (const t of h.targets) {
-    assert.equal(t.limit.value, 16, `${t.id}'s limit taken back`);
-    assert.equal(h.reported.get(t.id), 16, `${t.id}'s restored limit reported (to be saved)`);
-  }
+  assert.equal(h.targets[0].limit, h.targets[1].limit, 'one limit for the device');
+  assert.equal(h.targets[0].limit.value, 16, 'the limit taken back');
+  assert.equal(h.reported.get('cpu:0'), 16, 'the restored limit reported (to be saved)');
 });
 
 /** A device with room for `room` units: an item weighs 1, a heavy one `heavy`; a batch over the room runs out of memory. */
@@ -273,10 +274,8 @@ for (const workers of [2, 4]) {
     h.scheduler.endInput();
     await h.scheduler.whenIdle();
     assert.equal(h.done.size, 50_000);
-    for (const t of h.targets) {
-      assert.equal(t.limit.value, 90, `${t.id}'s limit`);
-      assert.equal(h.reported.get(t.id), 90, `${t.id}'s reported limit`);
-    }
+    assert.equal(h.targets[0].limit.value, 90, 'the limit the workers share');
+    assert.equal(h.reported.get('cpu:0'), 90, 'the reported limit');
     const batches = h.targets.reduce((n, t) => n + t.sizes.length, 0);
     assert.ok(batches < 650, `${batches} batches`);
     assert.ok(m.tally.ooms <= 5 * 5, `${m.tally.ooms} out-of-memory batches`);
