@@ -3,10 +3,12 @@ import type { ErrorCode } from '../errors/index.js';
 import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, type OutputTexts } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
+import { DeviceHolds } from './device-holds.js';
 import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
 import { OomTrail } from './oom-trail.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
+import { SuspectBatches } from './suspect-batches.js';
 import { itemErrorFailure, type ItemFailure, type ItemSink, type WorkItem } from './work-item.js';
 
 export interface ModelSchedulerOptions {
@@ -49,26 +51,14 @@ export class ModelScheduler {
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
   /** Whether any item has run out of memory yet: until then a batch is not looked at for {@link fitted} or {@link suspects}. */
   private trailsMade = false;
-  /** Targets running an isolated item: it must have the worker to itself, or its crash takes neighbours along. */
-  private readonly exclusive = new Set<DispatchTarget>();
-  /** A target running an item that needs its device whole, with the targets sharing it, held idle until it is answered. */
-  private readonly deviceHolds = new Map<DispatchTarget, DispatchTarget[]>();
-  /**
-   * Targets that take nothing new while targets on their device give back what they cache
-   * ({@link releaseAfterHeavy}, {@link releaseBeside}), with how many such releases they wait for.
-   */
-  private readonly releaseWaits = new Map<DispatchTarget, number>();
-  /**
-   * Batches holding an item that ran out of memory before (a bisection under way, or an item far
-   * larger than the rest, run alone), per target: in flight (`endedAt` Infinity) or lately
-   * answered. A neighbour's batch that ran beside one and ran out of memory may have done so for
-   * what that item took (running, or left in its worker's cache), not for its own size.
-   */
-  private readonly suspects = new Map<DispatchTarget, { batch: Batch; endedAt: number }[]>();
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
   /** The targets draining for the item first in line, when it must run alone. */
   private headHold?: HeadHold;
+  /** Which targets take nothing new for their device's memory (an item alone, a device whole, a release). */
+  private readonly holds = new DeviceHolds(this.targets, () => this.pump());
+  /** Batches holding an item that ran out of memory before: a neighbour's out-of-memory beside one may be that item's. */
+  private readonly suspects = new SuspectBatches();
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -95,7 +85,7 @@ export class ModelScheduler {
    * and left the other at 1 or 2.
    */
   addTarget(target: DispatchTarget): void {
-    const apart = this.sharing(target).find((t) => t.limit !== target.limit);
+    const apart = this.holds.sharing(target).find((t) => t.limit !== target.limit);
     if (apart !== undefined) throw new Error(`targets ${apart.id} and ${target.id} share a device but not a batch limit: give the workers of a model on one device one AdaptiveBatchLimit`);
     this.targets.push(target);
     this.headHold = undefined; // a new target may share the device held
@@ -150,7 +140,7 @@ export class ModelScheduler {
     if (n === 0) return;
     for (let k = 0; k < n && this.queued > 0; k++) {
       const target = this.targets[(this.rr + k) % n];
-      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && !this.exclusive.has(target) && !this.releaseWaits.has(target)) {
+      while (this.queued > 0 && target.acceptsWork() && target.inflightCount < target.maxInflight && this.holds.takesWork(target)) {
         const head = this.retries.peek();
         // An item that must run alone: the targets held for it wait, the others take what is behind it.
         const behind = head !== undefined && (head.isolated || head.needsDevice);
@@ -184,8 +174,8 @@ export class ModelScheduler {
    */
   private waitsFor(head: WorkItem, target: DispatchTarget): boolean {
     if (this.headHold === undefined || !this.headHold.stillFor(head, this.targets)) {
-      const candidates = this.targets.filter((t) => t.acceptsWork() && !this.exclusive.has(t));
-      this.headHold = HeadHold.choose(head, candidates, (t) => this.sharing(t));
+      const candidates = this.targets.filter((t) => t.acceptsWork() && !this.holds.isExclusive(t));
+      this.headHold = HeadHold.choose(head, candidates, (t) => this.holds.sharing(t));
     }
     return this.headHold === undefined || this.headHold.holds(target);
   }
@@ -194,8 +184,8 @@ export class ModelScheduler {
   private sendAlone(target: DispatchTarget, head: WorkItem): void {
     if (head.needsDevice) return this.sendWithDevice(target);
     if (target.inflightCount > 0) return;
-    this.exclusive.add(target);
-    if (!this.send(target, [this.retries.shift()!])) this.exclusive.delete(target);
+    this.holds.claimAlone(target);
+    if (!this.send(target, [this.retries.shift()!])) this.holds.endExclusive(target);
   }
 
   /** A batch from what is behind the item first in line, which stays there. */
@@ -238,8 +228,8 @@ export class ModelScheduler {
    */
   private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
     const { items, target, size } = batch;
-    const hadDevice = this.endExclusive(target);
-    this.suspectEnded(batch);
+    const hadDevice = this.holds.endExclusive(target);
+    this.suspects.ended(batch);
     this.inflightItems -= size;
     if (count !== size) {
       this.retry(unpackSpans(items), { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${size} inputs` });
@@ -271,8 +261,8 @@ export class ModelScheduler {
   onFailed(batch: Batch, kind: FailureKind, message: string): number {
     const { target } = batch;
     const items = unpackSpans(batch.items);
-    this.endExclusive(target);
-    this.suspectEnded(batch);
+    this.holds.endExclusive(target);
+    this.suspects.ended(batch);
     this.inflightItems -= batch.size;
     let failed = 0;
     if (kind === 'oom') {
@@ -298,8 +288,10 @@ export class ModelScheduler {
    * such bisections are common there ({@link AdaptiveBatchLimit.mayBlameItems}). Then every
    * limit its items lowered goes back to what it knew before, so one item never throttles the
    * others. A batch that ran beside a neighbour's batch holding an item that ran out of memory
-   * before ({@link ranBesideSuspect}) teaches the limit nothing either. A failure of size that
-   * lowered the limit has the other workers of the device empty their caches ({@link releaseBeside}).
+   * before ({@link SuspectBatches}) teaches the limit nothing either: after a 60-unit page ran
+   * alone, a batch of 5 beside it failed ("needs 50, the others hold 60 of 100") and lowered the
+   * limit the workers share, and its ceiling for good. A failure of size that lowered the limit
+   * has the other workers of the device empty their caches ({@link DeviceHolds.releaseBeside}).
    */
   private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, sentAt: number): void {
     let startMarks: Map<AdaptiveBatchLimit, LimitMark> | undefined; // one mark per limit, for items failing for the first time
@@ -316,9 +308,9 @@ export class ModelScheduler {
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     const before = target.limit.value;
-    target.limit.onOutOfMemory(items.length, itemsToBlame || this.ranBesideSuspect(target, sentAt));
+    target.limit.onOutOfMemory(items.length, itemsToBlame || (this.trailsMade && this.suspects.ranAfter(this.holds.sharing(target), sentAt)));
     if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
-    else if (target.limit.value < before) this.releaseBeside(target);
+    else if (target.limit.value < before) this.holds.releaseBeside(target);
     if (items.length > 1) {
       const cap = Math.max(1, Math.floor(items.length / 2));
       for (const item of items) item.batchCap = Math.min(item.batchCap, cap);
@@ -326,7 +318,7 @@ export class ModelScheduler {
       return;
     }
     const [item] = items;
-    if (!item.needsDevice && this.sharing(target).length > 0) {
+    if (!item.needsDevice && this.holds.sharing(target).length > 0) {
       // The other workers on its device hold memory (a framework's cache keeps what their batches
       // took): alone, with the device to itself, it may fit. Not an attempt: the device was not its.
       item.needsDevice = true;
@@ -347,7 +339,7 @@ export class ModelScheduler {
    */
   private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
     if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.has(item))) return;
-    this.holdWhileReleasing(target);
+    this.holds.holdWhileReleasing(target);
   }
 
   /** A mark of every limit, one per device (its targets share it). */
@@ -355,46 +347,6 @@ export class ModelScheduler {
     const marks = new Map<AdaptiveBatchLimit, LimitMark>();
     for (const t of this.targets) if (!marks.has(t.limit)) marks.set(t.limit, t.limit.mark());
     return marks;
-  }
-
-  /** `target` empties its cache; the targets sharing its device take nothing new until it has. */
-  private holdWhileReleasing(target: DispatchTarget): void {
-    if (target.releaseMemory === undefined) return;
-    const others = this.sharing(target);
-    if (others.length > 0) this.releaseHolding([target], others);
-  }
-
-  /**
-   * `target`'s batch ran out of memory for its size and lowered the limit its device's workers
-   * share: the others still cache what their batches took at the old size, beside which the new
-   * size runs out of memory too (and the limit halves again, and again). They empty their caches
-   * (after what they hold already, which ran at the old size), and none of the device's workers
-   * takes anything new until they have.
-   */
-  private releaseBeside(target: DispatchTarget): void {
-    const others = this.sharing(target);
-    const releasing = others.filter((t) => t.releaseMemory !== undefined);
-    if (releasing.length > 0) this.releaseHolding(releasing, [target, ...others]);
-  }
-
-  /** `releasing` empty their caches; `held` take nothing new until all have (a failed release counts as done). */
-  private releaseHolding(releasing: readonly DispatchTarget[], held: readonly DispatchTarget[]): void {
-    for (const t of held) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);
-    const given = () => {
-      for (const t of held) {
-        const n = (this.releaseWaits.get(t) ?? 1) - 1;
-        if (n > 0) this.releaseWaits.set(t, n);
-        else this.releaseWaits.delete(t);
-      }
-      this.pump();
-    };
-    void Promise.all(releasing.map((t) => t.releaseMemory!().catch(() => undefined))).then(given);
-  }
-
-  /** The other targets with a device in common with `target` (several workers per device, or models split over cards). */
-  private sharing(target: DispatchTarget): DispatchTarget[] {
-    const keys = target.deviceKeys ?? [target.deviceKey];
-    return this.targets.filter((t) => t !== target && (t.deviceKeys ?? [t.deviceKey]).some((k) => keys.includes(k)));
   }
 
   /**
@@ -405,11 +357,9 @@ export class ModelScheduler {
    * every target waits).
    */
   private sendWithDevice(target: DispatchTarget): void {
-    const others = this.sharing(target);
-    if (target.inflightCount > 0 || others.some((t) => t.inflightCount > 0 || this.exclusive.has(t))) return;
+    const others = this.holds.claimDevice(target);
+    if (others === undefined) return;
     const item = this.retries.shift()!;
-    for (const t of [target, ...others]) this.exclusive.add(t);
-    this.deviceHolds.set(target, others);
     this.awaitingDevice.add(item);
     void Promise.all(others.map((t) => t.releaseMemory?.())).then(() => {
       let sent = false;
@@ -420,30 +370,10 @@ export class ModelScheduler {
         if (target.acceptsWork()) sent = this.send(target, [item]);
         else this.retries.unshiftAll([item]);
       }
-      if (!sent) this.endExclusive(target);
+      if (!sent) this.holds.endExclusive(target);
       this.pump();
       this.checkIdle();
     });
-  }
-
-  /**
-   * `target`'s batch was answered or lost: it takes work again. After an item that had the device
-   * whole, `target` first gives back what the item left in its cache, or the batches of the
-   * targets held for it would run out of memory beside it, and teach their limits a size that
-   * fits only while it is cached; then they all take work again. Returns whether it asked that.
-   */
-  private endExclusive(target: DispatchTarget): boolean {
-    const held = this.deviceHolds.get(target);
-    if (held === undefined) {
-      this.exclusive.delete(target);
-      return false;
-    }
-    this.deviceHolds.delete(target);
-    void (target.releaseMemory?.() ?? Promise.resolve()).then(() => {
-      for (const t of [target, ...held]) this.exclusive.delete(t);
-      this.pump();
-    });
-    return true;
   }
 
   /**
@@ -455,34 +385,6 @@ export class ModelScheduler {
     const trail = this.oomTrails.get(item);
     if (trail === undefined || trail.isBlamed) return;
     for (const { target, mark, size } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, size);
-  }
-
-  /**
-   * Whether a batch of `target` sent at `sentAt` ran beside a batch of a neighbour on its device
-   * holding an item that ran out of memory before (in flight then, or answered since, its cache
-   * not yet given back): its out-of-memory may be that item's. Counted as a failure of size, it
-   * lowered the limit the workers share, and the ceiling for good (after a 60-unit page run
-   * alone, a batch of 5 beside it: "needs 50, the others hold 60 of 100").
-   */
-  private ranBesideSuspect(target: DispatchTarget, sentAt: number): boolean {
-    if (!this.trailsMade) return false;
-    for (const neighbour of this.sharing(target)) for (const { endedAt } of this.suspects.get(neighbour) ?? []) if (endedAt > sentAt) return true;
-    return false;
-  }
-
-  /** Remembers a batch sent to `batch.target` that holds an item that ran out of memory before. */
-  private noteSuspect(batch: Batch): void {
-    if (!batch.items.some((item) => this.oomTrails.has(item))) return;
-    let list = this.suspects.get(batch.target);
-    if (list === undefined) this.suspects.set(batch.target, (list = []));
-    list.push({ batch, endedAt: Infinity });
-    // A few are enough: a neighbour's batch that ran beside one is answered soon after it.
-    if (list.length > 16) list.splice(0, list.length - 16);
-  }
-
-  private suspectEnded(batch: Batch): void {
-    const entry = this.suspects.get(batch.target)?.find((e) => e.batch === batch);
-    if (entry !== undefined) entry.endedAt = performance.now();
   }
 
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
@@ -498,8 +400,8 @@ export class ModelScheduler {
   onLost(batches: readonly Batch[], failure: ItemFailure): number {
     let failed = 0;
     for (const batch of batches) {
-      this.endExclusive(batch.target);
-      this.suspectEnded(batch);
+      this.holds.endExclusive(batch.target);
+      this.suspects.ended(batch);
       this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
       failed += this.retry(unpackSpans(batch.items), failure, true);
@@ -587,7 +489,7 @@ export class ModelScheduler {
     const batch: Batch = { items, size, target, sentAt: performance.now() };
     if (target.send(batch, json)) {
       this.inflightItems += size;
-      if (this.trailsMade) this.noteSuspect(batch);
+      if (this.trailsMade && items.some((item) => this.oomTrails.has(item))) this.suspects.sent(batch);
       return true;
     }
     this.requeue(unpackSpans(items));
