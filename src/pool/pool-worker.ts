@@ -22,7 +22,8 @@ export class PoolWorker implements DispatchTarget {
   readonly supervisor: WorkerSupervisor<Batch>;
   /** Set by the memory guard when the device's free memory fell under the reserve. */
   heldBack = false;
-  /** Batches it answered with out-of-memory (its limit, shared with the model's other workers on its device, counts theirs too). */
+  /** Batches it answered with outputs, and with out-of-memory (its limit, shared with the model's other workers on its device, counts theirs too). */
+  batches = 0;
   ooms = 0;
   /** What the last process said in `ready.pipeline`; kept while a restarted one loads. */
   private pipeline = 1;
@@ -44,8 +45,14 @@ export class PoolWorker implements DispatchTarget {
   ) {
     this.deviceKeys = devices.map((d) => d.key);
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
-      result: (batch: Batch, msg: ResultMessage) => scheduler.onResult(batch, msg.outputs, msg.errors),
-      resultLines: (batch: Batch, msg: ResultLinesMessage) => scheduler.onResultJson(batch, msg.outputs, msg.errors),
+      result: (batch: Batch, msg: ResultMessage) => {
+        this.batches++;
+        scheduler.onResult(batch, msg.outputs, msg.errors);
+      },
+      resultLines: (batch: Batch, msg: ResultLinesMessage) => {
+        this.batches++;
+        scheduler.onResultJson(batch, msg.outputs, msg.errors);
+      },
       failed: (batch: Batch, msg: FailedMessage) => {
         if (msg.kind === 'oom') this.ooms++;
         const failed = scheduler.onFailed(batch, msg.kind, msg.message);

@@ -59,6 +59,9 @@ export interface DeviceSummary {
   readonly itemsPerSecond: number;
   readonly peakMemoryUsed: number;
   readonly memoryTotal: number;
+  /** Batches its workers answered with outputs (`items / batches`: the mean batch), and with out-of-memory. */
+  readonly batches: number;
+  readonly outOfMemoryBatches: number;
 }
 
 export interface RunSummary {
@@ -75,7 +78,7 @@ export interface RunSummary {
   /** Resident workers the run used. */
   readonly workers: number;
   readonly workerRestarts: number;
-  /** Learned batch limit per device key at the end: its workers' mean (rounded down) where several share it. */
+  /** Learned batch limit per device key at the end: the one its workers share. */
   readonly batchLimits: Record<string, number>;
   /** Each device key's workers' learned limits at the end, in worker order. */
   readonly workerBatchLimits: Record<string, number[]>;

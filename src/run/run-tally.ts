@@ -48,7 +48,10 @@ export class RunTally extends ItemTally {
     const devices = [...this.perDevice.entries()].map(([key, items]) => {
       const first = key.split('+')[0];
       const d = byKey.get(first);
-      return { key, name: d?.name ?? key, items, itemsPerSecond: items / wall, peakMemoryUsed: d?.peak ?? 0, memoryTotal: d?.total ?? 0 };
+      const workers = pool.workers.filter((w) => w.deviceKey === key);
+      const batches = workers.reduce((n, w) => n + w.batches, 0);
+      const outOfMemoryBatches = workers.reduce((n, w) => n + w.ooms, 0);
+      return { key, name: d?.name ?? key, items, itemsPerSecond: items / wall, peakMemoryUsed: d?.peak ?? 0, memoryTotal: d?.total ?? 0, batches, outOfMemoryBatches };
     });
     return {
       model,

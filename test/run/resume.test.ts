@@ -216,9 +216,12 @@ test('OOM on CPU, two workers sharing the device: they share one limit, the summ
   const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readOutput(out).filter((l) => l.output).length, 6_000);
-  const summary = JSON.parse(r.stdout) as { batchLimits: Record<string, number>; workerBatchLimits: Record<string, number[]> };
+  const summary = JSON.parse(r.stdout) as { batchLimits: Record<string, number>; workerBatchLimits: Record<string, number[]>; devices: { items: number; batches: number; outOfMemoryBatches: number }[] };
   const [first, second] = summary.workerBatchLimits['cpu:0'];
   const limit = summary.batchLimits['cpu:0'];
+  const [cpu] = summary.devices;
+  assert.ok(cpu.outOfMemoryBatches > 0, 'the out-of-memory batches it learned from are counted');
+  assert.ok(cpu.batches >= 6_000 / 8 && cpu.items / cpu.batches <= 8, `${cpu.batches} batches for ${cpu.items} items`);
   assert.deepEqual([first, second], [limit, limit], 'one limit for both workers');
   // 5 fits two; 6, grown into by the last batches and not yet tried, may be where it stands.
   assert.ok(limit >= 3 && limit <= 6, `learned limit ${limit}`);
