@@ -166,16 +166,20 @@ export class AdaptiveBatchLimit {
   }
 
   /**
-   * An item whose batches ran out of memory since `mark`, first in a batch of `failedSize`, has
-   * now fitted in a smaller batch: its failures may have been its own (one page far larger than
-   * the rest) or the size's, which only a probe can tell. When that size had fitted again and
-   * again just before (`mark.proven`), the ceiling goes back to what it was, and the limit grows
-   * back towards it as after any out-of-memory; a failure of a size beyond what was proven (a
-   * growth probe, a card newly shared) is kept. Left alone, each heavy page lowered the ceiling by
-   * one for good (5, 4, 3... on a card shared by two workers).
+   * An item whose batches ran out of memory since `mark` has now fitted in a smaller batch: its
+   * failures may have been its own (one page far larger than the rest) or the size's, which only
+   * a probe can tell. A failure at a size that had fitted again and again just before
+   * (`mark.proven`) is taken for the item's: the ceiling goes back to what it was, and the limit
+   * grows back towards it as after any out-of-memory (its failures stay among the recent batches,
+   * so if the size fails again, that failure is kept). A failure above that size (a growth probe,
+   * a card newly shared) is the size's: `unproven` is the smallest such size the item failed at
+   * (Infinity for none), and the ceiling goes back no further. Left alone, each heavy page
+   * lowered the ceiling by one for good (5, 4, 3... on a card shared by two workers). Taking the
+   * limit itself back at once, as {@link forgive} does, did worse on such a card (limits 3 or 4
+   * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back.
    */
-  forgiveCeiling(mark: LimitMark, failedSize: number): void {
-    if (failedSize <= mark.proven) this.failedAt = Math.max(this.failedAt, mark.failedAt);
+  forgiveCeiling(mark: LimitMark, unproven: number): void {
+    this.failedAt = Math.max(this.failedAt, Math.min(mark.failedAt, unproven));
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */

@@ -8,7 +8,6 @@ import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
 import { OomTrail } from './oom-trail.js';
 import { splitSpan, unpackSpan, unpackSpans } from './span-items.js';
-import { SuspectBatches } from './suspect-batches.js';
 import { itemErrorFailure, type ItemFailure, type ItemSink, type WorkItem } from './work-item.js';
 
 export interface ModelSchedulerOptions {
@@ -49,7 +48,7 @@ export class ModelScheduler {
   private idleWaiters: (() => void)[] = [];
   /** For an item whose batches ran out of memory: its trail on each target (oom-trail.ts). */
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
-  /** Whether any item has run out of memory yet: until then a batch is not looked at for {@link fitted} or {@link suspects}. */
+  /** Whether any item has run out of memory yet: until then a batch answered is not looked at for {@link fitted}. */
   private trailsMade = false;
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
@@ -57,8 +56,6 @@ export class ModelScheduler {
   private headHold?: HeadHold;
   /** Which targets take nothing new for their device's memory (an item alone, a device whole, a release). */
   private readonly holds = new DeviceHolds(this.targets, () => this.pump());
-  /** Batches holding an item that ran out of memory before: a neighbour's out-of-memory beside one may be that item's. */
-  private readonly suspects = new SuspectBatches();
 
   constructor(private readonly options: ModelSchedulerOptions) {}
 
@@ -229,7 +226,6 @@ export class ModelScheduler {
   private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
     const { items, target, size } = batch;
     const hadDevice = this.holds.endExclusive(target);
-    this.suspects.ended(batch);
     this.inflightItems -= size;
     if (count !== size) {
       this.retry(unpackSpans(items), { code: 'GPUPOOL_E_WORKER_PROTOCOL', message: `worker ${target.id} returned ${count} outputs for ${size} inputs` });
@@ -262,11 +258,10 @@ export class ModelScheduler {
     const { target } = batch;
     const items = unpackSpans(batch.items);
     this.holds.endExclusive(target);
-    this.suspects.ended(batch);
     this.inflightItems -= batch.size;
     let failed = 0;
     if (kind === 'oom') {
-      this.outOfMemory(target, items, message, batch.sentAt);
+      this.outOfMemory(target, items, message);
     } else {
       const code: ErrorCode = kind === 'fatal' ? 'GPUPOOL_E_WORKER_CRASHED' : 'GPUPOOL_E_ITEM_FAILED';
       failed = this.retry(items, { code, message });
@@ -282,20 +277,22 @@ export class ModelScheduler {
    * A larger batch is halved and its items retried at most half as many together; one item
    * alone is retried until `maxAttempts`, then failed. The limit learns from a failure only if
    * it is one of size. A failure is its items' when the batch was one item alone (whether or
-   * not a retry alone then fits), or when a batch larger than this one succeeded on the limit
-   * (any worker of the device) since one of its items first ran out of memory, on any target
-   * (the size fits, what this batch holds does not: one page far larger than the rest), unless
-   * such bisections are common there ({@link AdaptiveBatchLimit.mayBlameItems}). Then every
-   * limit its items lowered goes back to what it knew before, so one item never throttles the
-   * others. A batch that ran beside a neighbour's batch holding an item that ran out of memory
-   * before ({@link SuspectBatches}) teaches the limit nothing either: after a 60-unit page ran
-   * alone, a batch of 5 beside it failed ("needs 50, the others hold 60 of 100") and lowered the
-   * limit the workers share, and its ceiling for good. A failure of size that lowered the limit
-   * has the other workers of the device empty their caches ({@link DeviceHolds.releaseBeside}).
+   * not a retry alone then fits), or, on a device of its own, when a batch larger than this one
+   * succeeded there since one of its items first ran out of memory, on any target (the size
+   * fits, what this batch holds does not: one page far larger than the rest), unless such
+   * bisections are common there ({@link AdaptiveBatchLimit.mayBlameItems}). Then every limit its
+   * items lowered goes back to what it knew before, so one item never throttles the others. Not
+   * on a device shared with other workers of the model: there a larger batch fitted while the
+   * others' caches were empty (after an out-of-memory, a release), and taking it as proof blamed
+   * failures of size on their items and sent the limit back up, again and again (an H100 with
+   * two workers: 424-526 batches out of memory a run, against 31-38). There an item that fits
+   * later gives back the ceiling it lowered instead ({@link fitted}). A failure of size that lowered the
+   * limit has the other workers of the device empty their caches ({@link DeviceHolds.releaseBeside}).
    */
-  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string, sentAt: number): void {
+  private outOfMemory(target: DispatchTarget, items: WorkItem[], message: string): void {
     let startMarks: Map<AdaptiveBatchLimit, LimitMark> | undefined; // one mark per limit, for items failing for the first time
     let outgrown: LimitMark | undefined;
+    const shared = this.holds.sharing(target);
     for (const item of items) {
       let trail = this.oomTrails.get(item);
       if (trail === undefined) {
@@ -304,11 +301,11 @@ export class ModelScheduler {
         this.trailsMade = true;
       }
       const since = trail.failedOn(target, items.length);
-      if (since.largestOkSince > items.length) outgrown ??= since;
+      if (since.largestOkSince > items.length && shared.length === 0) outgrown ??= since;
     }
     const itemsToBlame = items.length === 1 || (outgrown !== undefined && target.limit.mayBlameItems(outgrown));
     const before = target.limit.value;
-    target.limit.onOutOfMemory(items.length, itemsToBlame || (this.trailsMade && this.suspects.ranAfter(this.holds.sharing(target), sentAt)));
+    target.limit.onOutOfMemory(items.length, itemsToBlame);
     if (itemsToBlame) for (const item of items) this.forgiveLimitsOf(item, target);
     else if (target.limit.value < before) this.holds.releaseBeside(target);
     if (items.length > 1) {
@@ -379,12 +376,13 @@ export class ModelScheduler {
   /**
    * `item`, which ran out of memory before, fitted in a batch: its failures may have been the
    * size's or its own (one page far larger than the rest, found only when it fails alone), and
-   * the ceilings they lowered go back where the limit had settled ({@link AdaptiveBatchLimit.forgiveCeiling}).
+   * the ceilings they lowered go back as far as they were failures at sizes proven lately
+   * ({@link AdaptiveBatchLimit.forgiveCeiling}).
    */
   private fitted(item: WorkItem): void {
     const trail = this.oomTrails.get(item);
     if (trail === undefined || trail.isBlamed) return;
-    for (const { target, mark, size } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, size);
+    for (const { target, mark, unproven } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, unproven);
   }
 
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
@@ -401,8 +399,7 @@ export class ModelScheduler {
     let failed = 0;
     for (const batch of batches) {
       this.holds.endExclusive(batch.target);
-      this.suspects.ended(batch);
-      this.inflightItems -= batch.size;
+        this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
       failed += this.retry(unpackSpans(batch.items), failure, true);
     }
@@ -489,7 +486,6 @@ export class ModelScheduler {
     const batch: Batch = { items, size, target, sentAt: performance.now() };
     if (target.send(batch, json)) {
       this.inflightItems += size;
-      if (this.trailsMade && items.some((item) => this.oomTrails.has(item))) this.suspects.sent(batch);
       return true;
     }
     this.requeue(unpackSpans(items));

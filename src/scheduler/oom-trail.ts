@@ -10,8 +10,12 @@ import type { DispatchTarget } from './dispatch-target.js';
  */
 export class OomTrail {
   private readonly marks: Map<AdaptiveBatchLimit, LimitMark>;
-  /** Limits its failures lowered, not yet taken back, each with a target that has it (to report the change) and the size of its first failure there. */
-  private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; size: number }>();
+  /**
+   * Limits its failures lowered, not yet taken back, each with a target that has it (to report
+   * the change) and the smallest size it failed at there above the size the mark says was
+   * proven (Infinity for none: every failure there was at a size that had fitted again and again).
+   */
+  private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; unproven: number }>();
   /** Found to be the cause ({@link takeLowered} was called with `blamed`). */
   private blamed = false;
 
@@ -23,7 +27,9 @@ export class OomTrail {
   failedOn(target: DispatchTarget, size: number): LimitMark {
     let mark = this.marks.get(target.limit);
     if (mark === undefined) this.marks.set(target.limit, (mark = target.limit.mark()));
-    if (!this.lowered.has(target.limit)) this.lowered.set(target.limit, { target, size });
+    let entry = this.lowered.get(target.limit);
+    if (entry === undefined) this.lowered.set(target.limit, (entry = { target, unproven: Infinity }));
+    if (size > mark.proven) entry.unproven = Math.min(entry.unproven, size);
     return mark;
   }
 
@@ -33,13 +39,13 @@ export class OomTrail {
   }
 
   /**
-   * The limits it lowered, each with a target that has it, its mark and the size of the item's
-   * first failure there; forgotten, so a limit is taken back once. `blamed`: it was found to be
-   * the cause (else it fitted in a smaller batch).
+   * The limits it lowered, each with a target that has it, its mark and the smallest size it
+   * failed at there above what was proven; forgotten, so a limit is taken back once. `blamed`: it
+   * was found to be the cause (else it fitted in a smaller batch).
    */
-  takeLowered(blamed: boolean): { target: DispatchTarget; mark: LimitMark; size: number }[] {
+  takeLowered(blamed: boolean): { target: DispatchTarget; mark: LimitMark; unproven: number }[] {
     this.blamed ||= blamed;
-    const taken = [...this.lowered].map(([limit, { target, size }]) => ({ target, mark: this.marks.get(limit)!, size }));
+    const taken = [...this.lowered].map(([limit, { target, unproven }]) => ({ target, mark: this.marks.get(limit)!, unproven }));
     this.lowered.clear();
     return taken;
   }

@@ -89,7 +89,7 @@ test('forgive goes back to what was known before the failures of one item', () =
   assert.equal(l.value, 64);
 });
 
-test('forgiveCeiling: after failures from a size that had fitted again and again, the ceiling goes back and the limit grows back to it', () => {
+test('forgiveCeiling: after failures only at sizes that had fitted again and again, the ceiling goes back and the limit grows back to it; a size that fails again is then kept', () => {
   const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2 });
   l.onOutOfMemory(8); // 4, ceiling 7
   for (let i = 0; i < 70; i++) l.onSuccess(l.value); // grown to 7, then 7 for long past the last 64 batches
@@ -98,10 +98,18 @@ test('forgiveCeiling: after failures from a size that had fitted again and again
   assert.equal(mark.proven, 7);
   l.onOutOfMemory(7); // a heavy page in a batch of 7: 3, ceiling 6
   l.onOutOfMemory(3); // and in the half holding it: 1, ceiling 2
-  l.forgiveCeiling(mark, 7); // it fitted in a smaller batch
+  l.forgiveCeiling(mark, Infinity); // it fitted in a smaller batch, and failed at no size above what was proven
   assert.equal(l.value, 1, 'the level is not taken back: growing back probes whether the size fits');
   for (let i = 0; i < 40; i++) l.onSuccess(l.value);
   assert.equal(l.value, 7, 'grown back to the ceiling it had');
+  // 7 fails again (the size, after all): the failures at 7 are among the recent batches, so 7
+  // is not proven, and this one is kept once its items fit.
+  const again = l.mark();
+  assert.ok(again.proven < 7, `proven ${again.proven}`);
+  l.onOutOfMemory(7);
+  l.forgiveCeiling(again, 7);
+  for (let i = 0; i < 80; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 6, 'the failure at 7 kept');
 });
 
 test('forgiveCeiling keeps a failure above the size proven: a growth probe, or a size that also failed lately', () => {
@@ -113,7 +121,7 @@ test('forgiveCeiling keeps a failure above the size proven: a growth probe, or a
   const atFive = growing.mark();
   assert.equal(atFive.proven, 4, 'one success of 5: 4 is what fitted again and again');
   growing.onOutOfMemory(5); // 2, ceiling 4
-  growing.forgiveCeiling(atFive, 5);
+  growing.forgiveCeiling(atFive, 5); // its failure at 5 was above what was proven
   for (let i = 0; i < 80; i++) growing.onSuccess(growing.value);
   assert.equal(growing.value, 4, 'the failure at 5 is kept');
 
