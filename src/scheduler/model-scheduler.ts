@@ -382,7 +382,7 @@ export class ModelScheduler {
   private fitted(item: WorkItem): void {
     const trail = this.oomTrails.get(item);
     if (trail === undefined || trail.isBlamed) return;
-    for (const { target, mark, unproven } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, unproven);
+    for (const { target, mark, unproven, smallest } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, unproven, smallest);
   }
 
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
