@@ -399,7 +399,7 @@ export class ModelScheduler {
     let failed = 0;
     for (const batch of batches) {
       this.holds.endExclusive(batch.target);
-        this.inflightItems -= batch.size;
+      this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
       failed += this.retry(unpackSpans(batch.items), failure, true);
     }
