@@ -177,8 +177,11 @@ export class AdaptiveBatchLimit {
    * lowered the ceiling by one for good (5, 4, 3... on a card shared by two workers). Taking the
    * limit itself back at once, as {@link forgive} does, did worse on such a card (limits 3 or 4
    * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back.
+   * `smallest` is the smallest size the item failed at: a ceiling below it was lowered by another
+   * batch's failure (the half of its batch that the item was not in), not the item's to give back.
    */
-  forgiveCeiling(mark: LimitMark, unproven: number): void {
+  forgiveCeiling(mark: LimitMark, unproven: number, smallest = 0): void {
+    if (this.failedAt < smallest) return;
     this.failedAt = Math.max(this.failedAt, Math.min(mark.failedAt, unproven));
   }
 

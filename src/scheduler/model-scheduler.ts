@@ -382,7 +382,7 @@ export class ModelScheduler {
   private fitted(item: WorkItem): void {
     const trail = this.oomTrails.get(item);
     if (trail === undefined || trail.isBlamed) return;
-    for (const { target, mark, unproven } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, unproven);
+    for (const { target, mark, unproven, smallest } of trail.takeLowered(false)) target.limit.forgiveCeiling(mark, unproven, smallest);
   }
 
   /** `item` is to blame for an out-of-memory on `current`: the limits it lowered go back. */
@@ -399,7 +399,7 @@ export class ModelScheduler {
     let failed = 0;
     for (const batch of batches) {
       this.holds.endExclusive(batch.target);
-        this.inflightItems -= batch.size;
+      this.inflightItems -= batch.size;
       this.options.onBatch?.(batch.target, batch.size, performance.now() - batch.sentAt, 'lost');
       failed += this.retry(unpackSpans(batch.items), failure, true);
     }

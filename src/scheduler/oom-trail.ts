@@ -13,9 +13,10 @@ export class OomTrail {
   /**
    * Limits its failures lowered, not yet taken back, each with a target that has it (to report
    * the change) and the smallest size it failed at there above the size the mark says was
-   * proven (Infinity for none: every failure there was at a size that had fitted again and again).
+   * proven (Infinity for none: every failure there was at a size that had fitted again and again),
+   * and the smallest size it failed at there (`smallest`).
    */
-  private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; unproven: number }>();
+  private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; unproven: number; smallest: number }>();
   /** Found to be the cause ({@link takeLowered} was called with `blamed`). */
   private blamed = false;
 
@@ -28,7 +29,8 @@ export class OomTrail {
     let mark = this.marks.get(target.limit);
     if (mark === undefined) this.marks.set(target.limit, (mark = target.limit.mark()));
     let entry = this.lowered.get(target.limit);
-    if (entry === undefined) this.lowered.set(target.limit, (entry = { target, unproven: Infinity }));
+    if (entry === undefined) this.lowered.set(target.limit, (entry = { target, unproven: Infinity, smallest: size }));
+    entry.smallest = Math.min(entry.smallest, size);
     if (size > mark.proven) entry.unproven = Math.min(entry.unproven, size);
     return mark;
   }
@@ -40,12 +42,12 @@ export class OomTrail {
 
   /**
    * The limits it lowered, each with a target that has it, its mark and the smallest size it
-   * failed at there above what was proven; forgotten, so a limit is taken back once. `blamed`: it
+   * failed at there above what was proven, and the smallest it failed at there; forgotten, so a limit is taken back once. `blamed`: it
    * was found to be the cause (else it fitted in a smaller batch).
    */
-  takeLowered(blamed: boolean): { target: DispatchTarget; mark: LimitMark; unproven: number }[] {
+  takeLowered(blamed: boolean): { target: DispatchTarget; mark: LimitMark; unproven: number; smallest: number }[] {
     this.blamed ||= blamed;
-    const taken = [...this.lowered].map(([limit, { target, unproven }]) => ({ target, mark: this.marks.get(limit)!, unproven }));
+    const taken = [...this.lowered].map(([limit, { target, unproven, smallest }]) => ({ target, mark: this.marks.get(limit)!, unproven, smallest }));
     this.lowered.clear();
     return taken;
   }

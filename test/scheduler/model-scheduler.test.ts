@@ -4,6 +4,7 @@ import { batchSchema } from '../../src/config/index.js';
 import { OutputStrings, type OutputTexts } from '../../src/protocol/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, newSpanItem, newWorkItem, type Batch, type DispatchTarget, type ItemFailure, type WorkItem } from '../../src/scheduler/index.js';
 import { until } from '../helpers/until.js';
+import { handScheduler } from './hand-target.js';
 
 /** An in-process target that answers batches with a behaviour function, asynchronously like a worker. */
 class ScriptedTarget implements DispatchTarget {
@@ -405,4 +406,27 @@ test('spans: a worker max_batch that is not whole (2.5) cuts spans at a whole co
   await h.scheduler.whenIdle();
   assert.equal(h.done.size, 40);
   assert.ok(h.targets[0].sizes.every((n) => n === 2), `sizes ${h.targets[0].sizes}`);
+});
+
+test('a half that fits does not give back the ceiling its other half lowered: the same answers in either order leave the same ceiling', async () => {
+  // One worker, a batch of 8 out of memory (a probe: nothing proven yet), its halves of 4 in
+  // flight together; one fits, the other runs out of memory. The items of the half that fitted
+  // failed only at 8: they may give back no more than that failure, not the one at 4 beside
+  // them, whichever half is answered first.
+  const ceilings: number[] = [];
+  for (const fitsFirst of [true, false]) {
+    const { scheduler, a } = handScheduler(8, 2, ['cuda:0']);
+    for (let i = 0; i < 8; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+    scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // 8: the limit falls to 4
+    assert.deepEqual(a.batches.map((b) => b.size), [4, 4]);
+    const [fits, fails] = [a.batches[0], a.batches[1]];
+    a.batches.splice(0);
+    const ok = () => scheduler.onResult(fits, fits.items.map(() => ({})), undefined);
+    if (fitsFirst) ok();
+    scheduler.onFailed(fails, 'oom', 'CUDA out of memory'); // a half of 4: the limit falls to 2
+    if (!fitsFirst) ok();
+    for (let i = 0; i < 200; i++) a.limit.onSuccess(a.limit.value);
+    ceilings.push(a.limit.value);
+  }
+  assert.deepEqual(ceilings, [3, 3], 'grown back to below the failure at 4, in both orders');
 });
