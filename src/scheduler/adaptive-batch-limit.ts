@@ -6,11 +6,13 @@
  * oscillating around the threshold).
  *
  * Only a failure of size teaches it anything. A batch of one that runs out of memory is that
- * item's problem (it is retried alone), and so is a batch smaller than one that succeeded since
- * its items first failed (the size fits, what it holds does not): the halvings that led there
- * are taken back ({@link AdaptiveBatchLimit.forgive}), so one item too large to share the
- * device never throttles the others, nor the next start (which begins at the learned limit).
- * Heavy items in batch after batch are not outliers: then the limit learns what fits them.
+ * item's problem (it is retried alone), and so, on a device with one worker of the model, is a
+ * batch smaller than one that succeeded since its items first failed (the size fits, what it
+ * holds does not; ModelScheduler.outOfMemory says why not where workers share it): the
+ * halvings that led there are taken back ({@link AdaptiveBatchLimit.forgive}), so one item too
+ * large to share the device never throttles the others, nor the next start (which begins at
+ * the learned limit). Heavy items in batch after batch are not outliers: then the limit learns
+ * what fits them.
  */
 export interface AdaptiveBatchLimitOptions {
   /** `batch.max`: the ceiling. */

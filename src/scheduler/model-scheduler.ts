@@ -22,7 +22,8 @@ export interface ModelSchedulerOptions {
   readonly onBatch?: (target: DispatchTarget, size: number, ms: number, outcome: 'ok' | FailureKind | 'lost') => void;
   /**
    * A target's limit changed outside any batch of its own (taken back up by
-   * {@link AdaptiveBatchLimit.forgive}, or halved for a neighbour by {@link AdaptiveBatchLimit.yieldHalf}): for whoever remembers limits.
+   * {@link AdaptiveBatchLimit.forgive} once an item was found to be the cause of an
+   * out-of-memory): for whoever remembers limits.
    */
   readonly onLimitChangedBeside?: (target: DispatchTarget) => void;
 }

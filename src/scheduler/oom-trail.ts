@@ -4,17 +4,17 @@ import type { DispatchTarget } from './dispatch-target.js';
 /**
  * What one item's out-of-memory failures have done to the batch limits. From its first, a mark
  * on every limit (one per device: the workers there share it): what each knew then (where it
- * goes back if the item turns out to be the cause) and, as the mark is watched, the largest
- * batch that succeeded there since. A bisection moves between workers: a batch that fails on
- * another worker of the device, smaller than one that worked there since, is that item's too.
+ * goes back if the item turns out to be the cause), the size proven then, and, as the mark is
+ * watched, the largest batch that succeeded there since (on a device with one worker of the
+ * model, a failure smaller than that is the item's).
  */
 export class OomTrail {
   private readonly marks: Map<AdaptiveBatchLimit, LimitMark>;
   /**
    * Limits its failures lowered, not yet taken back, each with a target that has it (to report
-   * the change) and the smallest size it failed at there above the size the mark says was
-   * proven (Infinity for none: every failure there was at a size that had fitted again and again),
-   * and the smallest size it failed at there (`smallest`).
+   * the change), the smallest size it failed at there (`smallest`), and the smallest of those
+   * above the size the mark says was proven (`unproven`; Infinity when every failure there was at
+   * a size that had fitted again and again).
    */
   private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; unproven: number; smallest: number }>();
   /** Found to be the cause ({@link takeLowered} was called with `blamed`). */
@@ -41,9 +41,9 @@ export class OomTrail {
   }
 
   /**
-   * The limits it lowered, each with a target that has it, its mark and the smallest size it
-   * failed at there above what was proven, and the smallest it failed at there; forgotten, so a limit is taken back once. `blamed`: it
-   * was found to be the cause (else it fitted in a smaller batch).
+   * The limits it lowered, each with a target that has it, its mark, and `unproven` and
+   * `smallest` as in {@link lowered}; forgotten, so a limit is taken back once. `blamed`: it was
+   * found to be the cause (else it fitted in a smaller batch).
    */
   takeLowered(blamed: boolean): { target: DispatchTarget; mark: LimitMark; unproven: number; smallest: number }[] {
     this.blamed ||= blamed;
