@@ -328,15 +328,16 @@ export class ModelScheduler {
   }
 
   /**
-   * A batch holding an item that ran out of memory before has succeeded on `target`: what it
-   * took stays in the worker's cache (PyTorch keeps freed blocks), where the batches of the
-   * workers sharing its device would run out of memory and learn a limit that fits only beside
-   * it (on an H200: 86 and 1 after a 20 GiB page). The worker is asked to give it back, and
-   * those workers take nothing new until it has (what they hold already runs on): a batch sent
-   * to one meanwhile ran out of memory beside the cached item, and taught that limit for good.
+   * A batch holding an item that ran out of memory where batches of its size fit
+   * ({@link OomTrail.failedWhereBatchesFit}) has succeeded on `target`: what it took stays in the
+   * worker's cache (PyTorch keeps freed blocks), where the batches of the workers sharing its
+   * device would run out of memory and learn a limit that fits only beside it (on an H200: 86
+   * and 1 after a 20 GiB page). The worker is asked to give it back, and none of the device's
+   * workers takes anything new until it has (what they hold already runs on): a batch sent to one
+   * meanwhile ran out of memory beside the cached item, and taught that limit for good.
    */
   private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
-    if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.has(item))) return;
+    if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.get(item)?.failedWhereBatchesFit === true)) return;
     this.holds.holdWhileReleasing(target);
   }
 

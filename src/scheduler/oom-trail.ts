@@ -19,6 +19,8 @@ export class OomTrail {
   private readonly lowered = new Map<AdaptiveBatchLimit, { target: DispatchTarget; unproven: number; smallest: number }>();
   /** Found to be the cause ({@link takeLowered} was called with `blamed`). */
   private blamed = false;
+  /** Each limit it failed on, with the smallest batch it failed in there: kept when {@link takeLowered} forgets {@link lowered}. */
+  private readonly smallestFailures = new Map<AdaptiveBatchLimit, number>();
 
   constructor(startMarks: ReadonlyMap<AdaptiveBatchLimit, LimitMark>) {
     this.marks = new Map(startMarks);
@@ -31,8 +33,27 @@ export class OomTrail {
     let entry = this.lowered.get(target.limit);
     if (entry === undefined) this.lowered.set(target.limit, (entry = { target, unproven: Infinity, smallest: size }));
     entry.smallest = Math.min(entry.smallest, size);
+    this.smallestFailures.set(target.limit, Math.min(this.smallestFailures.get(target.limit) ?? Infinity, size));
     if (size > mark.proven) entry.unproven = Math.min(entry.unproven, size);
     return mark;
+  }
+
+  /**
+   * Whether it ran out of memory in a batch no larger than batches that fitted on that device:
+   * again and again before its first failure (the mark's proven size), or once since (its
+   * largest success). Then it, or what a neighbour's cache held beside it, took more than a
+   * batch of that size does, and what it took may stay in its worker's cache. An item that only
+   * failed in batches larger than any that fitted failed for their size, as every item of a run's
+   * first, oversized batches does: its worker's cache holds no more than a batch of the size
+   * learned (on an H100, asking each such batch's worker to empty its cache kept the other
+   * worker of the card idle for 13 s and made each batch 6 times slower).
+   */
+  get failedWhereBatchesFit(): boolean {
+    for (const [limit, smallest] of this.smallestFailures) {
+      const mark = this.marks.get(limit)!;
+      if (smallest <= mark.proven || smallest < mark.largestOkSince) return true;
+    }
+    return false;
   }
 
   /** Found to be the cause of an out-of-memory. */
