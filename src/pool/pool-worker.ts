@@ -108,7 +108,7 @@ export class PoolWorker implements DispatchTarget {
     return this.supervisor.dispatch(batch, itemsJson);
   }
 
-  releaseMemory(): Promise<void> {
-    return this.supervisor.releaseMemory();
+  releaseMemory(waited = true): Promise<void> {
+    return this.supervisor.releaseMemory(waited);
   }
 }

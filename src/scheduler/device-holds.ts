@@ -98,6 +98,20 @@ export class DeviceHolds {
     if (releasing.length > 0) this.releaseHolding(releasing, [target, ...others]);
   }
 
+  /**
+   * The limit `target` shares with the other workers of its device grew: each of them, `target`
+   * too, is asked to empty its cache before its first batch of the new size (the request goes
+   * behind the batches it holds, sent at the old size). PyTorch keeps the old size's blocks
+   * cached beside the new size's: a worker's own out-of-memory frees them, a neighbour's does not.
+   * On an H100 two workers stopped growing at 30 where 43 fitted: a 31-item batch failed beside
+   * a neighbour caching its 27- and 31-item blocks. Nothing waits for it.
+   */
+  trimOnGrowth(target: DispatchTarget): void {
+    const others = this.sharing(target);
+    if (others.length === 0) return;
+    for (const t of [target, ...others]) void t.releaseMemory?.(false);
+  }
+
   /** `releasing` empty their caches; `held` take nothing new until all have (a failed release counts as done). */
   private releaseHolding(releasing: readonly DispatchTarget[], held: readonly DispatchTarget[]): void {
     for (const t of held) this.releaseWaits.set(t, (this.releaseWaits.get(t) ?? 0) + 1);

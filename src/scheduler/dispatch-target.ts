@@ -30,6 +30,10 @@ export interface DispatchTarget {
   send(batch: Batch, itemsJson: string[]): boolean;
   /** Each of its devices' own key (`cuda:0`, `cuda:1`); `[deviceKey]` when left out. Targets with one in common share memory. */
   readonly deviceKeys?: readonly string[];
-  /** Resolves once the worker gave back the device memory it caches (for an item that needs the device whole); optional. */
-  releaseMemory?(): Promise<void>;
+  /**
+   * Resolves once the worker gave back the device memory it caches (for an item that needs the
+   * device whole); optional. `waited: false`: nothing waits for it (it trims a cache the next
+   * batches would outgrow), so it is not timed (an answer behind long batches is no fault).
+   */
+  releaseMemory?(waited?: boolean): Promise<void>;
 }

@@ -245,7 +245,8 @@ export class ModelScheduler {
         else if (wholeSpans) deliverSpan(item, i, device);
         else unpackSpan(item).forEach((one, j) => deliverOne(one, i + j));
       }
-      target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true);
+      const before = target.limit.value;
+      if (target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true) > before) this.holds.trimOnGrowth(target);
       if (this.trailsMade) for (const item of items) this.fitted(item);
       if (!hadDevice) this.releaseAfterHeavy(target, items);
     }

@@ -9,23 +9,27 @@ export const RELEASE_TIMEOUT_MS = 5_000;
  * each request resolves at its answer, at the process's end (its memory is gone with it), or
  * after {@link RELEASE_TIMEOUT_MS}. A request that timed out is still owed its answer (a worker
  * answers `release` between batches, so it may come after a batch longer than the timeout):
- * that answer, when it comes, is its, not the next request's.
+ * that answer, when it comes, is its, not the next request's. A request nothing waits for (a
+ * cache trimmed before larger batches) is not timed: it settles at its answer or the end.
  */
 export class MemoryReleases {
-  private readonly waiting: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
-  /** Requests that timed out, unanswered: older than any still waiting (every one waits as long). */
+  private readonly waiting: { resolve: () => void; timer?: NodeJS.Timeout }[] = [];
+  /** Requests that timed out, unanswered: older than any timed one still waiting (every one waits as long). */
   private late = 0;
 
   /** `timedOut`: told at each request settled by the timeout, not by its answer (the user is told: the device waited). */
   constructor(private readonly timedOut: () => void = () => {}) {}
 
-  request(send: () => void): Promise<void> {
+  /** `timed`: settled after {@link RELEASE_TIMEOUT_MS} if still unanswered, and `timedOut` told. */
+  request(send: () => void, timed = true): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (!this.settle(entry)) return;
-        this.late++;
-        this.timedOut();
-      }, RELEASE_TIMEOUT_MS);
+      const timer = !timed
+        ? undefined
+        : setTimeout(() => {
+            if (!this.settle(entry)) return;
+            this.late++;
+            this.timedOut();
+          }, RELEASE_TIMEOUT_MS);
       const entry = { resolve, timer };
       this.waiting.push(entry);
       send();
@@ -50,7 +54,7 @@ export class MemoryReleases {
     for (const entry of [...this.waiting]) this.settle(entry);
   }
 
-  private settle(entry: { resolve: () => void; timer: NodeJS.Timeout }): boolean {
+  private settle(entry: { resolve: () => void; timer?: NodeJS.Timeout }): boolean {
     const i = this.waiting.indexOf(entry);
     if (i < 0) return false;
     this.waiting.splice(i, 1);

@@ -172,12 +172,13 @@ export class WorkerProcess<B> {
   /**
    * Asks the worker to give back the device memory it caches (`release`, docs/protocol.md), for
    * another worker's item that needs the device whole. Resolves at its `released`, at its end,
-   * or after a timeout; at once for a worker whose `ready` did not offer it (it would ignore it).
+   * or after a timeout (none when not `waited` for); at once for a worker whose `ready` did not
+   * offer it (it would ignore it).
    */
-  releaseMemory(): Promise<void> {
+  releaseMemory(waited = true): Promise<void> {
     if (!this.channel || this.ready?.release !== true || (this.state !== 'ready' && this.state !== 'busy')) return Promise.resolve();
     const channel = this.channel;
-    return this.releases.request(() => channel.write(encodeFrame('{"type":"release"}')));
+    return this.releases.request(() => channel.write(encodeFrame('{"type":"release"}')), waited);
   }
 
   /** Drain: in-flight batches finish, then the process exits; killed if it takes longer than `timeoutMs`. */

@@ -81,8 +81,8 @@ export class WorkerSupervisor<B> {
   }
 
   /** See {@link WorkerProcess.releaseMemory}; at once when no process runs. */
-  releaseMemory(): Promise<void> {
-    return this.process?.releaseMemory() ?? Promise.resolve();
+  releaseMemory(waited = true): Promise<void> {
+    return this.process?.releaseMemory(waited) ?? Promise.resolve();
   }
 
   async stop(timeoutMs?: number): Promise<void> {

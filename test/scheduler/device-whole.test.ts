@@ -247,6 +247,42 @@ test('items that ran out of memory only in batches larger than any that fitted (
   assert.ok(answered > 50 && scheduler.pending === 0, `both ran on (${answered} batches answered)`);
 });
 
+test('when the limit the workers of a card share grows, each is asked to empty its cache before its first batch of the new size, and nothing waits for it', async () => {
+  // PyTorch keeps the old size's blocks cached beside the new size's; a neighbour's out-of-memory
+  // does not free them. On an H100, two workers stopped growing at 30 where 43 fitted.
+  const { scheduler, a, b } = handScheduler(64, 1);
+  for (let i = 0; i < 4000; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory'); // 64 fail: the limit falls to 32
+  b.answerReleases();
+  await tick();
+  const trimsAt: number[] = [];
+  const sizes: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    for (const t of [a, b]) {
+      if (t.batches.length === 0) continue;
+      const trims = a.trims;
+      answerOk(scheduler, t);
+      if (a.trims > trims) trimsAt.push(a.limit.value);
+    }
+    sizes.push(a.batches[0]?.size ?? 0);
+    await tick();
+  }
+  assert.ok(trimsAt.length >= 2, `grew and trimmed at least twice (at ${trimsAt.join(', ')})`);
+  assert.deepEqual([a.trims, b.trims], [trimsAt.length, trimsAt.length], 'both workers trimmed at each step');
+  assert.deepEqual([a.releases.length, b.releases.length], [0, 0], 'none waited for');
+  assert.ok(trimsAt.every((size) => sizes.includes(size)), `batches of each new size were sent (${sizes.join(', ')})`);
+  assert.equal(scheduler.pending, 0, 'the workers were not held: every item ran');
+});
+
+test('a worker alone on its device is not asked to trim its cache as its limit grows (its own out-of-memory frees it)', async () => {
+  const { scheduler, a, b } = handScheduler(64, 1, ['cuda:0', 'cuda:1']);
+  for (let i = 0; i < 4000; i++) scheduler.push(newWorkItem(i, i, `{"n":${i}}`));
+  scheduler.onFailed(a.take(), 'oom', 'CUDA out of memory');
+  for (let k = 0; k < 40; k++) for (const t of [a, b]) if (t.batches.length > 0) answerOk(scheduler, t);
+  assert.ok(a.limit.value > 32, `a's limit grew (${a.limit.value})`);
+  assert.deepEqual([a.trims, b.trims, a.releases.length, b.releases.length], [0, 0, 0, 0]);
+});
+
 test('a neighbour\'s batch that ran out of memory beside the bisection of an item too large to share the device: the limit goes back once the item is found', async () => {
   // On an H200 with two workers on the card, a 20 GiB page was bisected on one worker while the
   // other's batches ran beside it and ran out of memory: that worker's limit fell to 1, and was
