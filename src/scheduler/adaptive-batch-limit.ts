@@ -42,6 +42,13 @@ export interface LimitMark {
    * news, a failure above it a probe.
    */
   readonly proven: number;
+  /**
+   * The largest size that had fitted again and again lately: {@link proven} with the failures of
+   * size left out. A size failed once among the recent batches (a heavy page's bisection,
+   * recorded as failures of size on a card that workers share) is not proven for
+   * {@link RECENT_BATCHES} batches, but batches of it fitted all the same (OomTrail.failedWhereBatchesFit).
+   */
+  readonly fitted: number;
 }
 
 /** A mark the limit still updates, with the count of successes when it was made. */
@@ -112,7 +119,7 @@ export class AdaptiveBatchLimit {
    * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
    */
   mark(): LimitMark {
-    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, proven: this.provenSize() };
+    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, ...this.provenSize() };
     if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
     return mark;
   }
@@ -215,13 +222,14 @@ export class AdaptiveBatchLimit {
     this.recent[this.recorded++ % RECENT_BATCHES] = signedSize;
   }
 
-  /** See {@link LimitMark.proven}: 0 when no size is. Read only when a mark is made (an out-of-memory). */
-  private provenSize(): number {
+  /** See {@link LimitMark.proven} and {@link LimitMark.fitted}: 0 when no size is. Read only when a mark is made (an out-of-memory). */
+  private provenSize(): { proven: number; fitted: number } {
     const recent = this.recent.slice(0, Math.min(this.recorded, RECENT_BATCHES));
     let smallestFailure = Infinity;
     for (const x of recent) if (x < 0) smallestFailure = Math.min(smallestFailure, -x);
-    const fitted = recent.filter((x) => x > 0).sort().reverse();
-    return fitted.length < PROVEN_BY ? 0 : Math.min(fitted[PROVEN_BY - 1], smallestFailure - 1);
+    const successes = recent.filter((x) => x > 0).sort().reverse();
+    const fitted = successes.length < PROVEN_BY ? 0 : successes[PROVEN_BY - 1];
+    return { proven: Math.min(fitted, smallestFailure - 1), fitted };
   }
 
   private watch(size: number): void {

@@ -46,7 +46,8 @@ export interface WorkerModel {
   /**
    * Drop what you cache on the device, when gpupool asks: another worker on the same device has
    * an item that needs it whole, or this worker just ran a batch holding an item that ran out of
-   * memory where batches of its size fit, or another's batch ran out of memory for its size.
+   * memory where batches of its size fit, or another's batch ran out of memory for its size,
+   * or the batch limit the workers on its device share has grown (then nothing waits for it).
    * Offered in `ready` only when defined (an onnxruntime arena, a pool of device buffers);
    * gpupool then waits for it to finish before that item starts. Called between batches, never
    * beside a predict: the batches sent before are answered first, those sent after wait for it.

@@ -60,7 +60,8 @@ class Worker:
         """Drop what you cache on the device (buffers kept between batches), when gpupool asks:
         another worker on the same device has an item that needs it whole, or this worker just
         ran a batch holding an item that ran out of memory where batches of its size fit, or
-        another's batch ran out of memory for its size. Called between batches, never beside
+        another's batch ran out of memory for its size, or the batch limit the workers on its
+        device share has grown. Called between batches, never beside
         predict or collect. The SDK then collects garbage and empties PyTorch's cache
         itself; most workers need nothing here."""
 
