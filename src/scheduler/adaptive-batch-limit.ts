@@ -46,7 +46,8 @@ export interface LimitMark {
    * The largest size that had fitted again and again lately: {@link proven} with the failures of
    * size left out. A size failed once among the recent batches (a heavy page's bisection,
    * recorded as failures of size on a card that workers share) is not proven for
-   * {@link RECENT_BATCHES} batches, but batches of it fitted all the same (OomTrail.failedWhereBatchesFit).
+   * {@link RECENT_BATCHES} batches, but batches of it fitted all the same
+   * (OomTrail.failedWhereBatchesFit).
    */
   readonly fitted: number;
 }
@@ -222,7 +223,7 @@ export class AdaptiveBatchLimit {
     this.recent[this.recorded++ % RECENT_BATCHES] = signedSize;
   }
 
-  /** See {@link LimitMark.proven} and {@link LimitMark.fitted}: 0 when no size is. Read only when a mark is made (an out-of-memory). */
+  /** See {@link LimitMark.proven} and {@link LimitMark.fitted} (0 when no size is). Read only when a mark is made (an out-of-memory). */
   private provenSize(): { proven: number; fitted: number } {
     const recent = this.recent.slice(0, Math.min(this.recorded, RECENT_BATCHES));
     let smallestFailure = Infinity;

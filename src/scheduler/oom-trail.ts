@@ -43,11 +43,11 @@ export class OomTrail {
    * again and again before its first failure (the mark's `fitted` size: not its `proven` one,
    * which a heavy page's failures a few dozen batches before hold down, and so missed the next
    * page), or once since (its largest success). Then it, or what a neighbour's cache held beside
-   * it, took more than a batch of that size does, and what it took may stay in its worker's cache. An item that only
-   * failed in batches larger than any that fitted failed for their size, as every item of a run's
-   * first, oversized batches does: its worker's cache holds no more than a batch of the size
-   * learned (on an H100, asking each such batch's worker to empty its cache kept the other
-   * worker of the card idle for 13 s and made each batch 6 times slower).
+   * it, took more than a batch of that size does, and what it took may stay in its worker's
+   * cache. An item that only failed in batches larger than any that fitted failed for their size,
+   * as every item of a run's first, oversized batches does: its worker's cache holds no more than
+   * a batch of the size learned (on an H100, asking each such batch's worker to empty its cache
+   * kept the other worker of the card idle for 13 s and made each batch 6 times slower).
    */
   get failedWhereBatchesFit(): boolean {
     for (const [limit, smallest] of this.smallestFailures) {
