@@ -11,6 +11,10 @@
 # Prints one line a run: each worker's final limit, the mean batch (the device's items over the
 # batches its workers answered; summaries before 2026-12-07 lack it), out-of-memory batches (as
 # the workers' logs say), wall time. Needs `npm run build` first.
+#
+# ALLOCATOR=caching runs caching_allocator_worker.py instead: blocks cached as PyTorch's allocator
+# does (a grown batch's new block beside the old one), with the time it takes to allocate, free
+# and compute (MALLOC_MS, FREE_MS, COMPUTE_MS, OOM_MS; see that file).
 set -eu
 RUNS=${1:-8}; N=${2:-20000}; W=${W:-2}; EVERY=${EVERY:-500}
 CAPACITY=${CAPACITY:-100}; ITEM=${ITEM:-10}; HEAVY=${HEAVY:-60}; MAX=${MAX:-8}
@@ -25,20 +29,26 @@ with open(path, "w") as f:
         heavy = every > 0 and i % every == every // 2
         f.write(json.dumps({"n": i, "mem": heavy_mem if heavy else item}) + "\n")
 PY
+WORKER=$ROOT/sdk/python/tests/fixtures/shared_memory_worker.py; COSTS=""
+if [ "${ALLOCATOR:-}" = caching ]; then
+  WORKER=$ROOT/bench/shared-card/caching_allocator_worker.py
+  for v in MALLOC_MS FREE_MS COMPUTE_MS OOM_MS; do [ -n "${!v:-}" ] && COSTS="$COSTS, $v: \"${!v}\""; done
+fi
 cat > "$D/gpupool.yaml" <<EOC
 models:
   m:
-    command: [python3, $ROOT/sdk/python/tests/fixtures/shared_memory_worker.py]
+    command: [python3, $WORKER]
     devices: cpu
     workers_per_device: $W
     batch: { max: $MAX, timeout: 5ms }
-    env: { SHARED_DEVICE_DIR: $D/device, DEVICE_CAPACITY: "$CAPACITY" }
+    env: { SHARED_DEVICE_DIR: $D/device, DEVICE_CAPACITY: "$CAPACITY"$COSTS }
 EOC
-echo "# $W workers, $N items of $ITEM on $CAPACITY, one of $HEAVY every $EVERY, batch.max $MAX; $CLI"
+echo "# $W workers, $N items of $ITEM on $CAPACITY, one of $HEAVY every $EVERY, batch.max $MAX, ${ALLOCATOR:-simple} allocator$COSTS; $CLI"
 for r in $(seq 1 "$RUNS"); do
   rm -rf "$D/out.jsonl" "$D/.gpupool"
   (cd "$D" && node "$CLI" run -c gpupool.yaml -i in.jsonl -o out.jsonl --fresh --progress none --json > summary.json)
   ooms=$(cat "$D"/.gpupool/out.jsonl/logs/*.log | grep -c 'failed (oom)' || true)
+  [ "${ALLOCATOR:-}" = caching ] && grep -h 'caching allocator stats' "$D"/.gpupool/out.jsonl/logs/*.log | sed 's/^/  /'
   python3 - "$D" "$r" "$ooms" <<'PY'
 import json, sys
 d, r, ooms = sys.argv[1], sys.argv[2], sys.argv[3]
