@@ -120,7 +120,7 @@ export class AdaptiveBatchLimit {
    * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
    */
   mark(): LimitMark {
-    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, ...this.provenSize() };
+    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, ...this.recentSizes() };
     if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
     return mark;
   }
@@ -224,7 +224,7 @@ export class AdaptiveBatchLimit {
   }
 
   /** See {@link LimitMark.proven} and {@link LimitMark.fitted} (0 when no size is). Read only when a mark is made (an out-of-memory). */
-  private provenSize(): { proven: number; fitted: number } {
+  private recentSizes(): { proven: number; fitted: number } {
     const recent = this.recent.slice(0, Math.min(this.recorded, RECENT_BATCHES));
     let smallestFailure = Infinity;
     for (const x of recent) if (x < 0) smallestFailure = Math.min(smallestFailure, -x);

@@ -49,7 +49,7 @@ export class ModelScheduler {
   private idleWaiters: (() => void)[] = [];
   /** For an item whose batches ran out of memory: its trail on each target (oom-trail.ts). */
   private readonly oomTrails = new WeakMap<WorkItem, OomTrail>();
-  /** Whether any item has run out of memory yet: until then a batch answered is not looked at for {@link fitted}. */
+  /** Whether any item has run out of memory yet: until then a batch answered is not looked at for {@link fitted} or {@link releaseAfterHeavy}. */
   private trailsMade = false;
   /** Items taken for a device whose other workers are still giving back their memory: in flight, not yet sent (one input each: retries hold no span). */
   private readonly awaitingDevice = new Set<WorkItem>();
@@ -317,7 +317,7 @@ export class ModelScheduler {
       return;
     }
     const [item] = items;
-    if (!item.needsDevice && this.holds.sharing(target).length > 0) {
+    if (!item.needsDevice && shared.length > 0) {
       // The other workers on its device hold memory (a framework's cache keeps what their batches
       // took): alone, with the device to itself, it may fit. Not an attempt: the device was not its.
       item.needsDevice = true;
@@ -338,7 +338,7 @@ export class ModelScheduler {
    * meanwhile ran out of memory beside the cached item, and taught that limit for good.
    */
   private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
-    if (target.releaseMemory === undefined || !items.some((item) => this.oomTrails.get(item)?.failedWhereBatchesFit === true)) return;
+    if (!this.trailsMade || target.releaseMemory === undefined || !items.some((item) => this.oomTrails.get(item)?.failedWhereBatchesFit === true)) return;
     this.holds.holdWhileReleasing(target);
   }
 

@@ -23,13 +23,13 @@ export class MemoryReleases {
   /** `timed`: settled after {@link RELEASE_TIMEOUT_MS} if still unanswered, and `timedOut` told. */
   request(send: () => void, timed = true): Promise<void> {
     return new Promise((resolve) => {
-      const timer = !timed
-        ? undefined
-        : setTimeout(() => {
+      const timer = timed
+        ? setTimeout(() => {
             if (!this.settle(entry)) return;
             this.late++;
             this.timedOut();
-          }, RELEASE_TIMEOUT_MS);
+          }, RELEASE_TIMEOUT_MS)
+        : undefined;
       const entry = { resolve, timer };
       this.waiting.push(entry);
       send();
