@@ -96,10 +96,12 @@ class CachingAllocator(gpupool.Worker):
         self.stats["releases"] += 1
         if self.blocks:
             time.sleep(FREE_S)
-        with open(os.path.join(DIR, "alloc.lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(self.alloc_lock, fcntl.LOCK_EX)
+        try:
             self.blocks = []
             self.publish()
+        finally:
+            fcntl.flock(self.alloc_lock, fcntl.LOCK_UN)
 
     def teardown(self):
         os.remove(self.path)
