@@ -13,7 +13,8 @@ import type { JobJournal, JournalCounts } from '../store/index.js';
  * holds no digest of the whole file as it is (an earlier gpupool's: the run that reads the file
  * through records it, and lines added later can only be resumed with it); nor for a journal of
  * an earlier gpupool found by its old fingerprint. A cron that runs the same command again then
- * costs no model load. Settings (`--devices`, batch sizes) are not checked then: nothing runs.
+ * costs no model load. The devices are still checked (checkDeviceSelection); the model's command
+ * and batch settings are not: nothing runs.
  */
 export async function nothingLeftToRun(journal: JobJournal, input: string, description: Record<string, unknown>): Promise<boolean> {
   if (input === '-' || journal.openedAs !== 'same') return false;

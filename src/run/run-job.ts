@@ -9,6 +9,7 @@ import { Admission } from './admission.js';
 import { checkOutput, resolveOutput } from './check-output.js';
 import { jobIdentity } from './job-identity.js';
 import { JsonlSink } from './jsonl-sink.js';
+import { checkDeviceSelection } from './check-device-selection.js';
 import { nothingLeftSummary, nothingLeftToRun } from './nothing-left.js';
 import { openingOutput, outputWriteError } from './output-write-error.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -80,7 +81,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
-    if (await nothingLeftToRun(journal, options.input, identity.description)) return nothingLeftSummary(model.name, resume.counts, startedAt, output, options);
+    if (await nothingLeftToRun(journal, options.input, identity.description)) {
+      await checkDeviceSelection(options.devices ?? model.devices, options.providers);
+      return nothingLeftSummary(model.name, resume.counts, startedAt, output, options);
+    }
     const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     const learned = await journal.learnedLimits(model.name);
     const tally = new RunTally();

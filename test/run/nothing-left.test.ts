@@ -100,6 +100,25 @@ test("a journal with no digest of the whole file (an earlier gpupool's) runs onc
   assert.deepEqual((JSON.parse(grown.stdout) as Summary).done, 1);
 });
 
+test('a finished job run again still refuses a device this host does not have, as a run would (exit 7), and leaves the output as it was', async () => {
+  const { input, out, started, config } = markedJob('{"v":1}\n{"v":2}\n');
+  const args = ['run', '-c', config, '-i', input, '-o', out, '--progress', 'none', '--json'];
+  assert.equal((await runCli(args)).code, 0);
+  fs.rmSync(started);
+  const before = fs.readFileSync(out, 'utf8');
+
+  for (const devices of ['9', 'cpu,nope']) {
+    const wrong = await runCli([...args, '--devices', devices]);
+    assert.equal(wrong.code, 7, wrong.stderr);
+    assert.match(wrong.stderr, /"code":"GPUPOOL_E_UNKNOWN_DEVICE".*no device \\"(9|nope)\\".*cpu:0/);
+  }
+  const right = await runCli([...args, '--devices', 'cpu']);
+  assert.equal(right.code, 0, right.stderr);
+  assert.equal((JSON.parse(right.stdout) as Summary).nothingToRun, true);
+  assert.equal(fs.existsSync(started), false, 'no worker started');
+  assert.equal(fs.readFileSync(out, 'utf8'), before);
+});
+
 test('an output removed since a finished job with nothing in it is there again, as a run leaves it', async () => {
   const dir = tempDir();
   const input = path.join(dir, 'in.jsonl');

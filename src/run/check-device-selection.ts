@@ -1,0 +1,19 @@
+import { closeDeviceProviders, openDeviceProviders, selectDevices, type DeviceProvider } from '../devices/index.js';
+
+/**
+ * Checks the devices a run would place its workers on against this host's, as starting the pool
+ * does, and starts nothing: a finished job run again (nothing left to run) still refuses
+ * `--devices 9` on a host of two cards, or a typo, instead of exiting 0 until the input changes.
+ * Costs a device query (NVML, or a tool's run), not a model load.
+ *
+ * @throws GpupoolError GPUPOOL_E_UNKNOWN_DEVICE or GPUPOOL_E_DEVICE_NOT_VISIBLE, as a run would.
+ */
+export async function checkDeviceSelection(spec: string | readonly string[], given?: DeviceProvider[]): Promise<void> {
+  const providers = given ?? (await openDeviceProviders());
+  try {
+    const available = (await Promise.all(providers.map((p) => p.list()))).flat();
+    selectDevices(spec, available);
+  } finally {
+    if (given === undefined) await closeDeviceProviders(providers);
+  }
+}
