@@ -30,6 +30,7 @@ MALLOC_S = float(os.environ.get("MALLOC_MS", "1")) / 1000
 FREE_S = float(os.environ.get("FREE_MS", "5")) / 1000
 COMPUTE_S = float(os.environ.get("COMPUTE_MS", "0.12")) / 1000
 OOM_S = float(os.environ.get("OOM_MS", "10")) / 1000
+TRACE = os.environ.get("SIM_TRACE") == "1"
 
 
 class CachingAllocator(gpupool.Worker):
@@ -81,7 +82,12 @@ class CachingAllocator(gpupool.Worker):
 
     def predict(self, batch):
         need = sum(item.get("mem", 1) for item in batch)
-        self.allocate(need)
+        try:
+            self.allocate(need)
+        except gpupool.OutOfMemory:
+            self.trace("batch %d oom (cache %s)" % (len(batch), self.blocks))
+            raise
+        self.trace("batch %d ok (cache %s)" % (len(batch), self.blocks))
         fcntl.flock(self.gpu, fcntl.LOCK_EX)
         try:
             time.sleep(COMPUTE_S * need)
@@ -94,6 +100,7 @@ class CachingAllocator(gpupool.Worker):
 
     def release_device_memory(self):
         self.stats["releases"] += 1
+        self.trace("release (cache %s)" % self.blocks)
         if self.blocks:
             time.sleep(FREE_S)
         fcntl.flock(self.alloc_lock, fcntl.LOCK_EX)
@@ -102,6 +109,11 @@ class CachingAllocator(gpupool.Worker):
             self.publish()
         finally:
             fcntl.flock(self.alloc_lock, fcntl.LOCK_UN)
+
+    def trace(self, what):
+        # SIM_TRACE=1: each batch and release in the worker's log, to see how a limit was learned.
+        if TRACE:
+            sys.stderr.write("%.3f %s\n" % (time.monotonic(), what))
 
     def teardown(self):
         os.remove(self.path)

@@ -14,13 +14,15 @@
 #
 # ALLOCATOR=caching runs caching_allocator_worker.py instead: blocks cached as PyTorch's allocator
 # does (a grown batch's new block beside the old one), with the time it takes to allocate, free
-# and compute (MALLOC_MS, FREE_MS, COMPUTE_MS, OOM_MS; see that file).
+# and compute (MALLOC_MS, FREE_MS, COMPUTE_MS, OOM_MS; see that file); with SIM_TRACE=1 it logs
+# each batch and release. KEEP_DIR=folder keeps the last run's files there (the worker logs are
+# in .gpupool/out.jsonl/logs/).
 set -eu
 RUNS=${1:-8}; N=${2:-20000}; W=${W:-2}; EVERY=${EVERY:-500}
 CAPACITY=${CAPACITY:-100}; ITEM=${ITEM:-10}; HEAVY=${HEAVY:-60}; MAX=${MAX:-8}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CLI=${GPUPOOL:-$ROOT/dist/cli/main.js}
-D=$(mktemp -d); mkdir -p "$D/device"
+D=${KEEP_DIR:-$(mktemp -d)}; mkdir -p "$D/device"
 python3 - "$D/in.jsonl" "$N" "$EVERY" "$ITEM" "$HEAVY" <<'PY'
 import json, sys
 path, n, every, item, heavy_mem = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -32,7 +34,7 @@ PY
 WORKER=$ROOT/sdk/python/tests/fixtures/shared_memory_worker.py; COSTS=""
 if [ "${ALLOCATOR:-}" = caching ]; then
   WORKER=$ROOT/bench/shared-card/caching_allocator_worker.py
-  for v in MALLOC_MS FREE_MS COMPUTE_MS OOM_MS; do [ -n "${!v:-}" ] && COSTS="$COSTS, $v: \"${!v}\""; done
+  for v in MALLOC_MS FREE_MS COMPUTE_MS OOM_MS SIM_TRACE; do [ -n "${!v:-}" ] && COSTS="$COSTS, $v: \"${!v}\""; done
 fi
 cat > "$D/gpupool.yaml" <<EOC
 models:
@@ -62,4 +64,4 @@ print(f"run {r}: limits {'/'.join(map(str, s['workerBatchLimits']['cpu:0']))}, m
       f"{ok} of {len(lines)} lines ok (ids unique), failed {s['failed']}")
 PY
 done
-rm -rf "$D"
+if [ -z "${KEEP_DIR:-}" ]; then rm -rf "$D"; fi
