@@ -91,6 +91,14 @@ export class AdaptiveBatchLimit {
   /** The failed size forgotten at the last probe: approached one item at a time, so a probe costs one OOM. */
   private formerFailure = Infinity;
   private lastGood = 0;
+  /**
+   * The size that fitted again and again before a heavy page's failures, given back by
+   * {@link forgiveCeiling} (0: none): growth goes back to it by doubling, then on by an eighth.
+   * On an H100 shared by two workers a 20 GiB page's bisection took the limit from 43 to 5, and
+   * growing back an eighth at a time took 14 steps (~1.5 s), each step's first batches slowed by
+   * the workers' caches being emptied for the new size and allocated anew.
+   */
+  private regrowTo = 0;
   private streak = 0;
   private readonly growAfter: number;
   private readonly forgetFailureAfter: number;
@@ -157,6 +165,7 @@ export class AdaptiveBatchLimit {
     const back = this.lastGood > 0 && this.lastGood < size ? Math.max(half, this.lastGood) : half;
     this.current = Math.max(1, Math.min(this.current, back, size - 1 || 1));
     if (this.lastGood >= size) this.lastGood = 0; // that success was under other conditions
+    this.regrowTo = 0; // the room is what this failure says, not what fitted before the page
     return this.current;
   }
 
@@ -180,19 +189,23 @@ export class AdaptiveBatchLimit {
    * failures may have been its own (one page far larger than the rest) or the size's, which only
    * a probe can tell. A failure at a size that had fitted again and again just before
    * (`mark.proven`) is taken for the item's: the ceiling goes back to what it was, and the limit
-   * grows back towards it as after any out-of-memory (its failures stay among the recent batches,
-   * so if the size fails again, that failure is kept). A failure above that size (a growth probe,
+   * grows back to that size by doubling, a step each `growAfter` successes ({@link regrowTo}), then
+   * towards the ceiling by an eighth (its failures stay among the recent batches, so if the size
+   * fails again, that failure is kept). A failure above that size (a growth probe,
    * a card newly shared) is the size's: `unproven` is the smallest such size the item failed at
    * (Infinity for none), and the ceiling goes back no further. Left alone, each heavy page
    * lowered the ceiling by one for good (5, 4, 3... on a card shared by two workers). Taking the
    * limit itself back at once, as {@link forgive} does, did worse on such a card (limits 3 or 4
-   * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back.
+   * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back. Doubling gives
+   * them a growth step's batches (and the grown size's release) each time.
    * `smallest` is the smallest size the item failed at: a ceiling below it was lowered by another
    * batch's failure (the half of its batch that the item was not in), not the item's to give back.
    */
   forgiveCeiling(mark: LimitMark, unproven: number, smallest = 0): void {
     if (this.failedAt < smallest) return;
     this.failedAt = Math.max(this.failedAt, Math.min(mark.failedAt, unproven));
+    const back = Math.min(mark.proven, this.failedAt - 1, this.max);
+    if (back > this.current) this.regrowTo = Math.max(this.regrowTo, back);
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
@@ -210,10 +223,12 @@ export class AdaptiveBatchLimit {
     if (size < this.current || !roomToGrow || this.streak < this.growAfter) return this.current;
     const ceiling = Math.min(this.max, this.failedAt - 1);
     if (this.current < ceiling) {
-      const step = Math.max(1, Math.ceil(this.current / 8));
+      const eighth = Math.max(1, Math.ceil(this.current / 8));
+      const step = this.regrowTo > this.current ? Math.max(eighth, Math.min(this.current, this.regrowTo - this.current)) : eighth;
       let next = Math.min(ceiling, this.current + step);
       if (next >= this.formerFailure) next = Math.max(this.current + 1, Math.min(next, this.formerFailure));
       this.current = next;
+      if (next >= this.regrowTo) this.regrowTo = 0;
       this.streak = 0;
     }
     return this.current;

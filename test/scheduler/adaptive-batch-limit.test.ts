@@ -135,3 +135,39 @@ test('forgiveCeiling keeps a failure above the size proven: a growth probe, or a
   for (let i = 0; i < 64; i++) shared.onSuccess(5);
   assert.equal(shared.mark().proven, 5, 'and 64 batches later, 5 is what fitted');
 });
+
+test('forgiveCeiling: after a heavy page is forgiven, the limit doubles back to the size proven before it', () => {
+  const l = new AdaptiveBatchLimit({ max: 43, growAfter: 8 });
+  for (let i = 0; i < 70; i++) l.onSuccess(43);
+  const mark = l.mark();
+  assert.equal(mark.proven, 43);
+  for (const size of [43, 21, 10]) l.onOutOfMemory(size); // the page's bisection
+  assert.equal(l.value, 5);
+  l.forgiveCeiling(mark, Infinity); // the page fitted in a batch of 5
+  const steps = [l.value];
+  for (let i = 0; i < 40; i++) if (l.onSuccess(l.value) !== steps.at(-1)) steps.push(l.value);
+  assert.deepEqual(steps, [5, 10, 20, 40, 43], 'four steps back to 43, where an eighth at a time took fourteen');
+});
+
+test('forgiveCeiling: no doubling past a failure above the size proven, nor after a failure since', () => {
+  const l = new AdaptiveBatchLimit({ max: 64, initial: 40, growAfter: 8 });
+  for (let i = 0; i < 70; i++) l.onSuccess(40, false);
+  const mark = l.mark();
+  for (const size of [40, 20, 10]) l.onOutOfMemory(size);
+  l.forgiveCeiling(mark, 30); // it also failed at 30, above what was proven then: the ceiling stays there
+  const steps = [l.value];
+  for (let i = 0; i < 40; i++) if (l.onSuccess(l.value) !== steps.at(-1)) steps.push(l.value);
+  assert.deepEqual(steps, [5, 10, 20, 29], 'doubled to below the failure kept, and no further');
+  for (let i = 0; i < 80; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 29);
+
+  const again = new AdaptiveBatchLimit({ max: 64, initial: 40, growAfter: 8 });
+  for (let i = 0; i < 70; i++) again.onSuccess(40, false);
+  const before = again.mark();
+  for (const size of [40, 20, 10]) again.onOutOfMemory(size);
+  again.forgiveCeiling(before, Infinity);
+  for (let i = 0; i < 8; i++) again.onSuccess(5); // 10
+  again.onOutOfMemory(10); // the room shrank since: 5
+  for (let i = 0; i < 8; i++) again.onSuccess(5);
+  assert.equal(again.value, 6, 'an eighth at a time again');
+});
