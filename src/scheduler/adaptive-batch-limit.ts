@@ -50,6 +50,12 @@ export interface LimitMark {
    * (OomTrail.failedWhereBatchesFit).
    */
   readonly fitted: number;
+  /**
+   * The size the limit was doubling back to ({@link AdaptiveBatchLimit.forgiveCeiling}; 0: none):
+   * an out-of-memory of size ends the doubling, and {@link AdaptiveBatchLimit.forgive}, finding
+   * that failure was one item's, takes that back with the rest.
+   */
+  readonly regrowTo: number;
 }
 
 /** A mark the limit still updates, with the count of successes when it was made. */
@@ -128,7 +134,7 @@ export class AdaptiveBatchLimit {
    * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
    */
   mark(): LimitMark {
-    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, ...this.recentSizes() };
+    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, regrowTo: this.regrowTo, largestOkSince: 0, madeAt: this.successes, ...this.recentSizes() };
     if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
     return mark;
   }
@@ -181,6 +187,8 @@ export class AdaptiveBatchLimit {
     this.failedAt = Math.max(this.failedAt, mark.failedAt);
     this.lastGood = Math.max(this.lastGood, mark.lastGood);
     this.current = Math.min(this.max, Math.max(this.current, mark.current));
+    // The failures that ended a doubling back (onOutOfMemory) were the item's: it goes on.
+    if (mark.regrowTo > this.current) this.regrowTo = Math.max(this.regrowTo, mark.regrowTo);
     return this.current;
   }
 

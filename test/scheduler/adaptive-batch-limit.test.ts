@@ -171,3 +171,20 @@ test('forgiveCeiling: no doubling past a failure above the size proven, nor afte
   for (let i = 0; i < 8; i++) again.onSuccess(5);
   assert.equal(again.value, 6, 'an eighth at a time again');
 });
+
+test('forgive: a second page blamed while the limit doubles back gives the doubling back too', () => {
+  const l = new AdaptiveBatchLimit({ max: 43, growAfter: 8 });
+  for (let i = 0; i < 70; i++) l.onSuccess(43);
+  const first = l.mark();
+  for (const size of [43, 21, 10]) l.onOutOfMemory(size); // the first page's bisection
+  l.forgiveCeiling(first, Infinity); // it fitted in a batch of 5
+  for (let i = 0; i < 8; i++) l.onSuccess(5);
+  assert.equal(l.value, 10);
+  const second = l.mark();
+  for (const size of [10, 5]) l.onOutOfMemory(size); // a second page, on a card workers share: counted
+  l.onOutOfMemory(1, true); // then it fails alone: its failures were its own
+  assert.equal(l.forgive(second), 10);
+  const steps = [l.value];
+  for (let i = 0; i < 40; i++) if (l.onSuccess(l.value) !== steps.at(-1)) steps.push(l.value);
+  assert.deepEqual(steps, [10, 20, 40, 43], 'on towards 43 by doubling, as before the second page');
+});
