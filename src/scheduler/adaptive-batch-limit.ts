@@ -234,7 +234,10 @@ export class AdaptiveBatchLimit {
       const eighth = Math.max(1, Math.ceil(this.current / 8));
       const step = this.regrowTo > this.current ? Math.max(eighth, Math.min(this.current, this.regrowTo - this.current)) : eighth;
       let next = Math.min(ceiling, this.current + step);
-      if (next >= this.formerFailure) next = Math.max(this.current + 1, Math.min(next, this.formerFailure));
+      // Approach the failure forgotten at the last probe one item at a time, unless the size
+      // doubled back to is above it: that fitted again and again since, so it is no probe.
+      const pastFormerFailure = this.formerFailure <= this.regrowTo && this.current < this.regrowTo;
+      if (next >= this.formerFailure) next = pastFormerFailure ? Math.min(next, this.regrowTo) : Math.max(this.current + 1, Math.min(next, this.formerFailure));
       this.current = next;
       if (next >= this.regrowTo) this.regrowTo = 0;
       this.streak = 0;

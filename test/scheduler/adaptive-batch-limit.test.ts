@@ -188,3 +188,18 @@ test('forgive: a second page blamed while the limit doubles back gives the doubl
   for (let i = 0; i < 40; i++) if (l.onSuccess(l.value) !== steps.at(-1)) steps.push(l.value);
   assert.deepEqual(steps, [10, 20, 40, 43], 'on towards 43 by doubling, as before the second page');
 });
+
+test('forgiveCeiling: the doubling back passes a failure forgotten at a probe once sizes above it have fitted', () => {
+  const l = new AdaptiveBatchLimit({ max: 64, growAfter: 8, forgetFailureAfter: 50 });
+  l.onOutOfMemory(30);
+  for (let i = 0; i < 500; i++) l.onSuccess(l.value); // probes past 30 after 50 batches at 29, then one at a time to 64
+  assert.equal(l.value, 64);
+  for (let i = 0; i < 70; i++) l.onSuccess(64);
+  const mark = l.mark();
+  assert.equal(mark.proven, 64, '30 is long past: 64 fitted again and again');
+  for (const size of [64, 32, 16, 8]) l.onOutOfMemory(size); // a heavy page's bisection
+  l.forgiveCeiling(mark, Infinity);
+  const steps = [l.value];
+  for (let i = 0; i < 80; i++) if (l.onSuccess(l.value) !== steps.at(-1)) steps.push(l.value);
+  assert.deepEqual(steps, [4, 8, 16, 32, 64], 'not 16, 30, 31, 32... one at a time from the size forgotten');
+});
