@@ -1,7 +1,8 @@
 /**
  * The live batch limit of one (model, device), shared by the model's workers there (they share
- * its memory, so they learn one size): halves on out-of-memory, grows back slowly
- * after sustained success while the device has room, and never grows past the largest size
+ * its memory, so they learn one size): halves on out-of-memory, grows back slowly (an eighth a
+ * step; by doubling to the size that fitted before a heavy item's failures, once they are
+ * forgiven) after sustained success while the device has room, and never grows past the smallest size
  * known to fail until it has been stable for a long while (so it settles instead of
  * oscillating around the threshold).
  *
