@@ -2,9 +2,9 @@
  * The live batch limit of one (model, device), shared by the model's workers there (they share
  * its memory, so they learn one size): halves on out-of-memory, grows back slowly (an eighth a
  * step; by doubling to the size that fitted before a heavy item's failures, once they are
- * forgiven) after sustained success while the device has room, and never grows past the smallest size
- * known to fail until it has been stable for a long while (so it settles instead of
- * oscillating around the threshold).
+ * forgiven) after sustained success while the device has room, and never grows past the
+ * smallest size known to fail until it has been stable for a long while (so it settles instead
+ * of oscillating around the threshold).
  *
  * Only a failure of size teaches it anything. A batch of one that runs out of memory is that
  * item's problem (it is retried alone), and so, on a device with one worker of the model, is a
