@@ -198,8 +198,8 @@ export class AdaptiveBatchLimit {
    * failures may have been its own (one page far larger than the rest) or the size's, which only
    * a probe can tell. A failure at a size that had fitted again and again just before
    * (`mark.proven`) is taken for the item's: the ceiling goes back to what it was, and the limit
-   * grows back to that size by doubling, a step each `growAfter` successes ({@link regrowTo}), then
-   * towards the ceiling by an eighth (its failures stay among the recent batches, so if the size
+   * grows back to that size by doubling, a step each `growAfter` successes ({@link regrowTo}; only
+   * where every failure was at such a size), then towards the ceiling by an eighth (its failures stay among the recent batches, so if the size
    * fails again, that failure is kept). A failure above that size (a growth probe,
    * a card newly shared) is the size's: `unproven` is the smallest such size the item failed at
    * (Infinity for none), and the ceiling goes back no further. Left alone, each heavy page
@@ -213,6 +213,11 @@ export class AdaptiveBatchLimit {
   forgiveCeiling(mark: LimitMark, unproven: number, smallest = 0): void {
     if (this.failedAt < smallest) return;
     this.failedAt = Math.max(this.failedAt, Math.min(mark.failedAt, unproven));
+    // Doubling only where every failure was at a proven size (the item's, a heavy page): after a
+    // growth probe's (unproven), the sizes that fitted before it had fitted beside smaller caches
+    // of the neighbours, and doubling back to them failed again and again (15 failed batches
+    // against 7 in the deterministic two-worker test).
+    if (unproven !== Infinity) return;
     const back = Math.min(mark.proven, this.failedAt - 1, this.max);
     if (back > this.current) this.regrowTo = Math.max(this.regrowTo, back);
   }
