@@ -199,10 +199,11 @@ export class AdaptiveBatchLimit {
    * a probe can tell. A failure at a size that had fitted again and again just before
    * (`mark.proven`) is taken for the item's: the ceiling goes back to what it was, and the limit
    * grows back to that size by doubling, a step each `growAfter` successes ({@link regrowTo}; only
-   * where every failure was at such a size), then towards the ceiling by an eighth (its failures stay among the recent batches, so if the size
-   * fails again, that failure is kept). A failure above that size (a growth probe,
-   * a card newly shared) is the size's: `unproven` is the smallest such size the item failed at
-   * (Infinity for none), and the ceiling goes back no further. Left alone, each heavy page
+   * where every failure was at such a size), then towards the ceiling by an eighth (its failures
+   * stay among the recent batches, so if the size fails again, that failure is kept). A failure
+   * above that size (a growth probe, a card newly shared) is the size's: `unproven` is the
+   * smallest such size the item failed at (Infinity for none), and the ceiling goes back no
+   * further. Left alone, each heavy page
    * lowered the ceiling by one for good (5, 4, 3... on a card shared by two workers). Taking the
    * limit itself back at once, as {@link forgive} does, did worse on such a card (limits 3 or 4
    * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back. Doubling gives
