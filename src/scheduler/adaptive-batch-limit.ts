@@ -1,10 +1,9 @@
 /**
  * The live batch limit of one (model, device), shared by the model's workers there (they share
- * its memory, so they learn one size): halves on out-of-memory, grows back slowly (an eighth a
- * step; by doubling to the size that fitted before a heavy item's failures, once they are
- * forgiven) after sustained success while the device has room, and never grows past the
- * smallest size known to fail until it has been stable for a long while (so it settles instead
- * of oscillating around the threshold).
+ * its memory, so they learn one size): halves on out-of-memory, grows back slowly
+ * after sustained success while the device has room, and never grows past the smallest size
+ * known to fail until it has been stable for a long while (so it settles instead of
+ * oscillating around the threshold).
  *
  * Only a failure of size teaches it anything. A batch of one that runs out of memory is that
  * item's problem (it is retried alone), and so, on a device with one worker of the model, is a
@@ -51,12 +50,6 @@ export interface LimitMark {
    * (OomTrail.failedWhereBatchesFit).
    */
   readonly fitted: number;
-  /**
-   * The size the limit was doubling back to ({@link AdaptiveBatchLimit.forgiveCeiling}; 0: none):
-   * an out-of-memory of size ends the doubling, and {@link AdaptiveBatchLimit.forgive}, finding
-   * that failure was one item's, takes that back with the rest.
-   */
-  readonly regrowTo: number;
 }
 
 /** A mark the limit still updates, with the count of successes when it was made. */
@@ -98,14 +91,6 @@ export class AdaptiveBatchLimit {
   /** The failed size forgotten at the last probe: approached one item at a time, so a probe costs one OOM. */
   private formerFailure = Infinity;
   private lastGood = 0;
-  /**
-   * The size that fitted again and again before a heavy page's failures, given back by
-   * {@link forgiveCeiling} (0: none): growth goes back to it by doubling, then on by an eighth.
-   * On an H100 shared by two workers a 20 GiB page's bisection took the limit from 43 to 5, and
-   * growing back an eighth at a time took 14 steps (~1.5 s), each step's first batches slowed by
-   * the workers' caches being emptied for the new size and allocated anew.
-   */
-  private regrowTo = 0;
   private streak = 0;
   private readonly growAfter: number;
   private readonly forgetFailureAfter: number;
@@ -135,7 +120,7 @@ export class AdaptiveBatchLimit {
    * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
    */
   mark(): LimitMark {
-    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, regrowTo: this.regrowTo, largestOkSince: 0, madeAt: this.successes, ...this.recentSizes() };
+    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, ...this.recentSizes() };
     if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
     return mark;
   }
@@ -172,7 +157,6 @@ export class AdaptiveBatchLimit {
     const back = this.lastGood > 0 && this.lastGood < size ? Math.max(half, this.lastGood) : half;
     this.current = Math.max(1, Math.min(this.current, back, size - 1 || 1));
     if (this.lastGood >= size) this.lastGood = 0; // that success was under other conditions
-    this.regrowTo = 0; // the room is what this failure says, not what fitted before the page
     return this.current;
   }
 
@@ -188,8 +172,6 @@ export class AdaptiveBatchLimit {
     this.failedAt = Math.max(this.failedAt, mark.failedAt);
     this.lastGood = Math.max(this.lastGood, mark.lastGood);
     this.current = Math.min(this.max, Math.max(this.current, mark.current));
-    // The failures that ended a doubling back (onOutOfMemory) were the item's: it goes on.
-    if (mark.regrowTo > this.current) this.regrowTo = Math.max(this.regrowTo, mark.regrowTo);
     return this.current;
   }
 
@@ -198,29 +180,19 @@ export class AdaptiveBatchLimit {
    * failures may have been its own (one page far larger than the rest) or the size's, which only
    * a probe can tell. A failure at a size that had fitted again and again just before
    * (`mark.proven`) is taken for the item's: the ceiling goes back to what it was, and the limit
-   * grows back to that size by doubling, a step each `growAfter` successes ({@link regrowTo}; only
-   * where every failure was at such a size), then towards the ceiling by an eighth (its failures
-   * stay among the recent batches, so if the size fails again, that failure is kept). A failure
-   * above that size (a growth probe, a card newly shared) is the size's: `unproven` is the
-   * smallest such size the item failed at (Infinity for none), and the ceiling goes back no
-   * further. Left alone, each heavy page
+   * grows back towards it as after any out-of-memory (its failures stay among the recent batches,
+   * so if the size fails again, that failure is kept). A failure above that size (a growth probe,
+   * a card newly shared) is the size's: `unproven` is the smallest such size the item failed at
+   * (Infinity for none), and the ceiling goes back no further. Left alone, each heavy page
    * lowered the ceiling by one for good (5, 4, 3... on a card shared by two workers). Taking the
    * limit itself back at once, as {@link forgive} does, did worse on such a card (limits 3 or 4
-   * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back. Doubling gives
-   * them a growth step's batches (and the grown size's release) each time.
+   * where 5 fit, in 8 of 8 runs): the workers' caches had not yet been given back.
    * `smallest` is the smallest size the item failed at: a ceiling below it was lowered by another
    * batch's failure (the half of its batch that the item was not in), not the item's to give back.
    */
   forgiveCeiling(mark: LimitMark, unproven: number, smallest = 0): void {
     if (this.failedAt < smallest) return;
     this.failedAt = Math.max(this.failedAt, Math.min(mark.failedAt, unproven));
-    // Doubling only where every failure was at a proven size (the item's, a heavy page): after a
-    // growth probe's (unproven), the sizes that fitted before it had fitted beside smaller caches
-    // of the neighbours, and doubling back to them failed again and again (15 failed batches
-    // against 7 in the deterministic two-worker test).
-    if (unproven !== Infinity) return;
-    const back = Math.min(mark.proven, this.failedAt - 1, this.max);
-    if (back > this.current) this.regrowTo = Math.max(this.regrowTo, back);
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
@@ -238,15 +210,10 @@ export class AdaptiveBatchLimit {
     if (size < this.current || !roomToGrow || this.streak < this.growAfter) return this.current;
     const ceiling = Math.min(this.max, this.failedAt - 1);
     if (this.current < ceiling) {
-      const eighth = Math.max(1, Math.ceil(this.current / 8));
-      const step = this.regrowTo > this.current ? Math.max(eighth, Math.min(this.current, this.regrowTo - this.current)) : eighth;
+      const step = Math.max(1, Math.ceil(this.current / 8));
       let next = Math.min(ceiling, this.current + step);
-      // Approach the failure forgotten at the last probe one item at a time, unless the size
-      // doubled back to is above it: that fitted again and again since, so it is no probe.
-      const pastFormerFailure = this.formerFailure <= this.regrowTo && this.current < this.regrowTo;
-      if (next >= this.formerFailure) next = pastFormerFailure ? Math.min(next, this.regrowTo) : Math.max(this.current + 1, Math.min(next, this.formerFailure));
+      if (next >= this.formerFailure) next = Math.max(this.current + 1, Math.min(next, this.formerFailure));
       this.current = next;
-      if (next >= this.regrowTo) this.regrowTo = 0;
       this.streak = 0;
     }
     return this.current;

@@ -12,14 +12,9 @@ import { handScheduler, tick, type HandTarget } from './hand-target.js';
 class Card {
   readonly held = new Map<CardTarget, number>();
   /** The batch limit of the card's workers: one, as a pool gives them. */
-  readonly limit: AdaptiveBatchLimit;
+  readonly limit = new AdaptiveBatchLimit({ max: 8 });
   releases = 0;
-  constructor(
-    readonly capacity: number,
-    max = 8,
-  ) {
-    this.limit = new AdaptiveBatchLimit({ max });
-  }
+  constructor(readonly capacity: number) {}
   othersHold(t: CardTarget): number {
     let sum = 0;
     for (const [other, n] of this.held) if (other !== t) sum += n;
@@ -38,8 +33,6 @@ class CardTarget implements DispatchTarget {
   readonly heavyRuns: { othersInflight: number; othersHeld: number; ok: boolean }[] = [];
   /** The size of each batch that succeeded, and how many ran out of memory. */
   readonly okSizes: number[] = [];
-  /** Each batch in the order answered: its size, negative for an out-of-memory. */
-  readonly sizes: number[] = [];
   ooms = 0;
   siblings: CardTarget[] = [];
   constructor(
@@ -67,14 +60,12 @@ class CardTarget implements DispatchTarget {
       }
       if (!fits) {
         this.ooms++;
-        this.sizes.push(-items.length);
         this.card.held.set(this, 0); // the SDK empties the cache after an out-of-memory
         this.scheduler().onFailed(batch, 'oom', `CUDA out of memory (${need} + ${this.card.othersHold(this)} > ${this.card.capacity})`);
         return this.batchAnswered();
       }
       this.card.held.set(this, Math.max(this.card.held.get(this) ?? 0, need));
       this.okSizes.push(items.length);
-      this.sizes.push(items.length);
       this.scheduler().onResult(batch, items, undefined);
       this.batchAnswered();
     });
@@ -105,12 +96,12 @@ class CardTarget implements DispatchTarget {
 }
 
 /** Item i (1-based) weighs `mem(i)`: by default 1, and `heavy` for item 200. */
-function run(opts: { devices: string[]; heavy: number; capacity: number; answersRelease?: boolean; n?: number; mem?: (i: number) => number; max?: number }) {
+function run(opts: { devices: string[]; heavy: number; capacity: number; answersRelease?: boolean; n?: number; mem?: (i: number) => number }) {
   const done = new Set<number>();
   const failed = new Map<number, ItemFailure>();
   const scheduler = new ModelScheduler({
     model: 'm',
-    batch: batchSchema.parse({ max: opts.max ?? 8, timeout: 1 }),
+    batch: batchSchema.parse({ max: 8, timeout: 1 }),
     maxAttempts: 3,
     sink: {
       done: (item) => {
@@ -123,7 +114,7 @@ function run(opts: { devices: string[]; heavy: number; capacity: number; answers
       },
     },
   });
-  const cards = new Map(opts.devices.map((d) => [d, new Card(opts.capacity, opts.max)]));
+  const cards = new Map(opts.devices.map((d) => [d, new Card(opts.capacity)]));
   const targets = opts.devices.map((d, i) => new CardTarget(`t${i}`, d, cards.get(d)!, () => scheduler, opts.answersRelease ?? true));
   for (const t of targets) t.siblings = targets.filter((o) => o !== t && o.deviceKey === t.deviceKey);
   for (const t of targets) scheduler.addTarget(t);
@@ -458,24 +449,4 @@ test('heavy pages on a card its two workers share: each lowers the limit while i
   assert.equal(a.limit.value, 5, '500 items after the last page');
   // 4.40 (the simulation is deterministic: releases are answered behind batches, not by a timer); without the ceilings given back, 1.6.
   assert.ok(mean >= 4.3, `mean batch ${mean.toFixed(2)} (5 fit), ${a.ooms + b.ooms} out-of-memory batches`);
-});
-
-test('a heavy page on a card two workers share: once it fits, the limit doubles back to the size that fitted before it', async () => {
-  // The H100 run in miniature: 43 items fit each worker; the page holds 40 more. Growing back an
-  // eighth at a time took 6 steps here (21, 24, 27, 31, 35, 40, 43: 20 batches below 40), 14 on
-  // the GPU (from 5), each step's batches slowed by the caches emptied for the new size.
-  const r = run({ devices: ['cuda:0', 'cuda:0'], heavy: 0, capacity: 86, max: 64, n: 30_000, mem: (i) => (i === 15_000 ? 40 : 1) });
-  await r.scheduler.whenIdle();
-  assert.deepEqual([r.done.size, r.failed.size], [r.n, 0]);
-  const [a, b] = r.targets;
-  assert.equal(a.limit.value, 43);
-  const page = a.sizes.lastIndexOf(-43);
-  assert.ok(page > 100, 'the page failed in a batch of the learned size');
-  const low = a.sizes.findIndex((size, i) => i > page && size > 0 && size < 42); // the bisection's
-  const back = a.sizes.findIndex((size, i) => i > low && size >= 42);
-  const below = a.sizes.slice(low, back).filter((size) => size > 0);
-  assert.ok(below.length <= 8, `${below.length} batches below 42 after the page: ${below.join(', ')}`);
-  // Not after a growth probe's failure (the run's start): the sizes that fitted before it fitted
-  // beside smaller caches, and doubling back to them failed again and again (15 failed batches).
-  assert.ok(a.ooms + b.ooms <= 8, `${a.ooms + b.ooms} out-of-memory batches`);
 });
