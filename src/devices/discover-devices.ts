@@ -1,5 +1,5 @@
 import { CpuProvider } from './cpu-provider.js';
-import type { DeviceProvider } from './device.js';
+import type { Device, DeviceProvider } from './device.js';
 import { driverPidsAreOurs, HostPidTranslatingProvider } from './host-pids.js';
 import { isDeviceToolError } from './device-tool-error.js';
 import { NpuSmiProvider, NPU_SMI_FALLBACKS } from './npu-smi-provider.js';
@@ -83,6 +83,11 @@ async function probe(
   }
   await provider.close();
   return undefined;
+}
+
+/** Every device the providers list, in their order. */
+export async function listDevices(providers: readonly DeviceProvider[]): Promise<Device[]> {
+  return (await Promise.all(providers.map((p) => p.list()))).flat();
 }
 
 /** Closes every provider (NVML holds a driver handle until shut down). */

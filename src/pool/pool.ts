@@ -2,7 +2,7 @@ import path from 'node:path';
 import { StrayAudit, type WorkerAssignment } from '../audit/index.js';
 import { pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
-import { openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
+import { listDevices, openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, type DispatchTarget } from '../scheduler/index.js';
 import { AnswerPolling, answerPollMicros, RELEASE_TIMEOUT_MS, resolveCommand } from '../worker/index.js';
@@ -119,7 +119,7 @@ export class Pool {
     const names = this.options.models ?? Object.keys(config.models);
     const models = names.map((n) => pickModel(config, n));
     this.providers = this.options.providers ?? (await openDeviceProviders());
-    const available = (await Promise.all(this.providers.map((p) => p.list()))).flat();
+    const available = await listDevices(this.providers);
     // Every model is planned before any worker starts: a model that cannot start (no room,
     // no such device, no such command) refuses the whole pool with nothing left running.
     let free: Promise<Map<string, number>> | undefined;

@@ -1,4 +1,4 @@
-import { closeDeviceProviders, openDeviceProviders, selectDevices, type DeviceProvider } from '../devices/index.js';
+import { closeDeviceProviders, listDevices, openDeviceProviders, selectDevices, type DeviceProvider } from '../devices/index.js';
 
 /**
  * Checks the devices a run would place its workers on against this host's, as starting the pool
@@ -11,8 +11,7 @@ import { closeDeviceProviders, openDeviceProviders, selectDevices, type DevicePr
 export async function checkDeviceSelection(spec: string | readonly string[], given?: DeviceProvider[]): Promise<void> {
   const providers = given ?? (await openDeviceProviders());
   try {
-    const available = (await Promise.all(providers.map((p) => p.list()))).flat();
-    selectDevices(spec, available);
+    selectDevices(spec, await listDevices(providers));
   } finally {
     if (given === undefined) await closeDeviceProviders(providers);
   }
