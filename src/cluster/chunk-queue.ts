@@ -119,13 +119,17 @@ export class ChunkQueue {
  * Deletes what BullMQ workers leave of a finished job's queue (its meta hash, stalled-check
  * marks), in one script and only while the job is not registered and its queue holds no
  * chunk: an agent calls it after letting go of a job, so the last one out leaves nothing.
- *   KEYS: jobs hash, then `holding` keys that must be empty, then keys to delete.
+ * A queue marked paused is being obliterated by a submitter (BullMQ's obliterate pauses, then
+ * runs its script, which refuses a queue no longer paused): deleting the meta hash in between
+ * would fail that submit, and the obliterate deletes the same keys anyway.
+ *   KEYS: jobs hash, the queue's meta hash, then `holding` keys that must be empty, then keys to delete.
  */
 const FORGET = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[2], 'paused') == 1 then return 0 end
 local holding = tonumber(ARGV[2])
-for i = 2, holding + 1 do if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end end
-for i = holding + 2, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = 3, holding + 2 do if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end end
+for i = holding + 3, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1`;
 
 const HOLDING = ['wait', 'active', 'paused', 'delayed', 'prioritized', 'failed', 'waiting-children'];
@@ -133,6 +137,6 @@ const LEFTOVERS = ['meta', 'stalled-check', 'stalled', 'events', 'marker', 'id',
 
 export async function forgetQueue(redis: Redis, keys: ClusterKeys, jobId: string, queueName: string): Promise<boolean> {
   const base = `${keys.prefix}:${queueName}`;
-  const all = [keys.jobs, ...HOLDING.map((k) => `${base}:${k}`), ...LEFTOVERS.map((k) => `${base}:${k}`)];
+  const all = [keys.jobs, `${base}:meta`, ...HOLDING.map((k) => `${base}:${k}`), ...LEFTOVERS.map((k) => `${base}:${k}`)];
   return (await redis.eval(FORGET, all.length, ...all, jobId, HOLDING.length)) === 1;
 }
