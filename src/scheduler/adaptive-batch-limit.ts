@@ -50,6 +50,12 @@ export interface LimitMark {
    * (OomTrail.failedWhereBatchesFit).
    */
   readonly fitted: number;
+  /**
+   * The limit's count of successes at its last failure of size: where the long quiet that
+   * forgets the ceiling ({@link AdaptiveBatchLimitOptions.forgetFailureAfter}) is counted from,
+   * and goes back to when the failures since are taken back.
+   */
+  readonly failedForSizeAt: number;
 }
 
 /** A mark the limit still updates, with the count of successes when it was made. */
@@ -91,7 +97,10 @@ export class AdaptiveBatchLimit {
   /** The failed size forgotten at the last probe: approached one item at a time, so a probe costs one OOM. */
   private formerFailure = Infinity;
   private lastGood = 0;
+  /** Successes since the last step up or failure of size: a step up takes {@link growAfter}. */
   private streak = 0;
+  /** See {@link LimitMark.failedForSizeAt}. */
+  private failedForSizeAt = 0;
   private readonly growAfter: number;
   private readonly forgetFailureAfter: number;
   private successes = 0;
@@ -120,7 +129,15 @@ export class AdaptiveBatchLimit {
    * counted turns out to be one item's; its `largestOkSince` follows the successes after it.
    */
   mark(): LimitMark {
-    const mark: WatchedMark = { current: this.current, failedAt: this.failedAt, lastGood: this.lastGood, largestOkSince: 0, madeAt: this.successes, ...this.recentSizes() };
+    const mark: WatchedMark = {
+      current: this.current,
+      failedAt: this.failedAt,
+      lastGood: this.lastGood,
+      largestOkSince: 0,
+      madeAt: this.successes,
+      failedForSizeAt: this.failedForSizeAt,
+      ...this.recentSizes(),
+    };
     if (this.watched.push(mark) > MAX_WATCHED) this.watched.shift();
     return mark;
   }
@@ -150,6 +167,7 @@ export class AdaptiveBatchLimit {
     if (size <= 1 || forItems) return this.current;
     this.record(-size);
     this.streak = 0;
+    this.failedForSizeAt = this.successes;
     this.failedAt = Math.min(this.failedAt, size);
     // A size just above one that worked means the threshold lies in between: go back to
     // the good size rather than to half, which would waste a device's worth of throughput.
@@ -170,6 +188,7 @@ export class AdaptiveBatchLimit {
    */
   forgive(mark: LimitMark): number {
     this.failedAt = Math.max(this.failedAt, mark.failedAt);
+    this.failedForSizeAt = Math.min(this.failedForSizeAt, mark.failedForSizeAt);
     this.lastGood = Math.max(this.lastGood, mark.lastGood);
     this.current = Math.min(this.max, Math.max(this.current, mark.current));
     return this.current;
@@ -193,6 +212,10 @@ export class AdaptiveBatchLimit {
   forgiveCeiling(mark: LimitMark, unproven: number, smallest = 0): void {
     if (this.failedAt < smallest) return;
     this.failedAt = Math.max(this.failedAt, Math.min(mark.failedAt, unproven));
+    // Failures taken back do not restart the quiet that forgets the ceiling: a heavy page every
+    // few hundred batches kept a ceiling set beside a neighbour's stale cache at the start from
+    // ever being forgotten (limits 4/4 or 3/3 to the end where 5 fit).
+    if (this.failedAt >= mark.failedAt) this.failedForSizeAt = Math.min(this.failedForSizeAt, mark.failedForSizeAt);
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
@@ -202,7 +225,7 @@ export class AdaptiveBatchLimit {
     this.record(size);
     this.successes++;
     if (this.watched.length > 0) this.watch(size);
-    if (this.failedAt !== Infinity && this.streak >= this.forgetFailureAfter) {
+    if (this.failedAt !== Infinity && this.successes - this.failedForSizeAt >= this.forgetFailureAfter) {
       this.formerFailure = this.failedAt;
       this.failedAt = Infinity; // conditions change (other tenants leave): probe again, slowly
       this.streak = 0;

@@ -135,3 +135,40 @@ test('forgiveCeiling keeps a failure above the size proven: a growth probe, or a
   for (let i = 0; i < 64; i++) shared.onSuccess(5);
   assert.equal(shared.mark().proven, 5, 'and 64 batches later, 5 is what fitted');
 });
+
+test('a ceiling is forgotten after a long quiet even with heavy pages throughout: failures taken back by forgiveCeiling do not restart the quiet', () => {
+  // Two workers share a card; at the start a batch of 5 failed beside a neighbour's stale cache
+  // (5 fits): the ceiling is 4. Then a heavy page every 100 batches is bisected (failures at 4
+  // and 2, sizes proven) and fits alone, and forgiveCeiling gives its ceiling back.
+  const l = new AdaptiveBatchLimit({ max: 5, growAfter: 2, forgetFailureAfter: 500 });
+  for (let i = 0; i < 10; i++) l.onSuccess(l.value);
+  l.onOutOfMemory(5);
+  for (let i = 0; i < 64; i++) l.onSuccess(l.value);
+  const pageEvery = 100;
+  let batches = 0;
+  for (let i = 0; i < 2_000 / pageEvery && l.value < 5; i++) {
+    const mark = l.mark();
+    assert.equal(mark.proven, 4);
+    l.onOutOfMemory(4);
+    l.onOutOfMemory(2);
+    l.forgiveCeiling(mark, Infinity, 2);
+    for (let j = 0; j < pageEvery; j++, batches++) l.onSuccess(l.value);
+  }
+  assert.equal(l.value, 5, `the ceiling of 4 set at the start was not forgotten in ${batches} batches`);
+  assert.ok(batches <= 700, `forgotten after ${batches} batches: about 500 of quiet, not counted from the last page`);
+});
+
+test('a failure of size kept by forgiveCeiling (above the size proven) restarts the quiet', () => {
+  const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2, forgetFailureAfter: 500 });
+  l.onOutOfMemory(8); // ceiling 7
+  for (let i = 0; i < 450; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 7);
+  // A probe of a card newly shared: 7 had fitted, yet fails now and is the size's (unproven 7).
+  const mark = l.mark();
+  l.onOutOfMemory(7);
+  l.forgiveCeiling(mark, 7, 3);
+  for (let i = 0; i < 450; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 6, 'the ceiling of 6 is 450 batches old, short of the 500 that forget it');
+  for (let i = 0; i < 100; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 8, 'forgotten 500 batches after the failure kept: the probes up to batch.max fit');
+});
