@@ -101,6 +101,8 @@ export class AdaptiveBatchLimit {
   private streak = 0;
   /** See {@link LimitMark.failedForSizeAt}. */
   private failedForSizeAt = 0;
+  /** The count of successes when the ceiling was last forgotten. */
+  private forgottenAt = -Infinity;
   private readonly growAfter: number;
   private readonly forgetFailureAfter: number;
   private successes = 0;
@@ -188,7 +190,7 @@ export class AdaptiveBatchLimit {
    */
   forgive(mark: LimitMark): number {
     this.failedAt = Math.max(this.failedAt, mark.failedAt);
-    this.failedForSizeAt = Math.min(this.failedForSizeAt, mark.failedForSizeAt);
+    this.quietSince(mark);
     this.lastGood = Math.max(this.lastGood, mark.lastGood);
     this.current = Math.min(this.max, Math.max(this.current, mark.current));
     return this.current;
@@ -215,7 +217,17 @@ export class AdaptiveBatchLimit {
     // Failures taken back do not restart the quiet that forgets the ceiling: a heavy page every
     // few hundred batches kept a ceiling set beside a neighbour's stale cache at the start from
     // ever being forgotten (limits 4/4 or 3/3 to the end where 5 fit).
-    if (this.failedAt >= mark.failedAt) this.failedForSizeAt = Math.min(this.failedForSizeAt, mark.failedForSizeAt);
+    if (this.failedAt >= mark.failedAt) this.quietSince(mark);
+  }
+
+  /**
+   * The quiet goes back to `mark`'s, unless the ceiling was forgotten since its last failure of
+   * size: a ceiling now is a failure's since then (a probe's, kept), and its quiet is counted
+   * from there. (A mark made after a ceiling was forgotten but before the next failure goes back
+   * to no ceiling, where the quiet counts for nothing.)
+   */
+  private quietSince(mark: LimitMark): void {
+    if (mark.failedForSizeAt >= this.forgottenAt) this.failedForSizeAt = Math.min(this.failedForSizeAt, mark.failedForSizeAt);
   }
 
   /** A batch of `size` items succeeded; `roomToGrow` says the device has free memory above its reserve. */
@@ -228,6 +240,7 @@ export class AdaptiveBatchLimit {
     if (this.failedAt !== Infinity && this.successes - this.failedForSizeAt >= this.forgetFailureAfter) {
       this.formerFailure = this.failedAt;
       this.failedAt = Infinity; // conditions change (other tenants leave): probe again, slowly
+      this.forgottenAt = this.successes;
       this.streak = 0;
     }
     if (size < this.current || !roomToGrow || this.streak < this.growAfter) return this.current;

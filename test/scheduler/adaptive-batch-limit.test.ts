@@ -172,3 +172,26 @@ test('a failure of size kept by forgiveCeiling (above the size proven) restarts 
   for (let i = 0; i < 100; i++) l.onSuccess(l.value);
   assert.equal(l.value, 8, 'forgotten 500 batches after the failure kept: the probes up to batch.max fit');
 });
+
+test("a mark made before the ceiling was forgotten does not take back the quiet of a failure since: the probe's failure is kept for a whole quiet", () => {
+  // An item failed first on another device: every limit was marked then, this one (ceiling 6,
+  // quiet nearly over) too. Its quiet ends, the limit probes 6 again and fails there (kept, as a
+  // growth probe is); then the item fails here and fits in a smaller batch.
+  for (const takeBack of ['forgiveCeiling', 'forgive'] as const) {
+    const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2, forgetFailureAfter: 500 });
+    l.onOutOfMemory(6);
+    for (let i = 0; i < 499; i++) l.onSuccess(l.value);
+    assert.equal(l.value, 5);
+    const itemMark = l.mark();
+    l.onSuccess(l.value); // the ceiling of 6 is forgotten
+    while (l.value < 6) l.onSuccess(l.value);
+    const probeMark = l.mark();
+    l.onOutOfMemory(6);
+    l.forgiveCeiling(probeMark, 6, 6); // above the size proven: kept
+    l.onOutOfMemory(3);
+    if (takeBack === 'forgive') l.forgive(itemMark);
+    else l.forgiveCeiling(itemMark, Infinity, 3);
+    for (let i = 0; i < 400; i++) l.onSuccess(l.value);
+    assert.equal(l.value, 5, `${takeBack}: the ceiling of 6 the probe found is 400 batches old, short of the 500 that forget it`);
+  }
+});
