@@ -121,7 +121,8 @@ export class ChunkQueue {
  * chunk: an agent calls it after letting go of a job, so the last one out leaves nothing.
  * A queue marked paused is being obliterated by a submitter (BullMQ's obliterate pauses, then
  * runs its script, which refuses a queue no longer paused): deleting the meta hash in between
- * would fail that submit, and the obliterate deletes the same keys anyway.
+ * would fail that submit, and the obliterate deletes those keys itself (all but `limiter` and
+ * `de`: BullMQ's rate limiter and deduplication, which no job here uses).
  *   KEYS: jobs hash, the queue's meta hash, then `holding` keys that must be empty, then keys to delete.
  */
 const FORGET = `

@@ -104,8 +104,6 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       await journal.setMeta(GENERATION_META, generation);
     }
     const chunkIds = new ChunkIds(generation);
-    await queue.capEvents();
-    await solo.capEvents();
 
     // A finished job leaves no record but its Redis journal: `status --redis` finds its input on this host by it.
     if (options.journal === 'redis') await journal.setMeta(SUBMITTER_HOST_META, os.hostname());
@@ -141,6 +139,10 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitSummary> 
       generation,
     };
     await registerJob(redis, keys, record);
+    // Once registered: before, an agent letting go of the job's last run could delete the queue's
+    // meta hash (forgetQueue) between the cap and the registration, and the cap with it.
+    await queue.capEvents();
+    await solo.capEvents();
     await redis.publish(keys.jobsChannel, jobId);
     /** A Redis restarted without its data forgot the job: register it again, so agents come back to it. */
     const stillRegistered = async (): Promise<void> => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { Redis } from 'ioredis';
 import { startCli, tempDir, writeJsonl } from '../helpers/cli.js';
 import { killAtEnd } from '../helpers/processes.js';
 import { clusterConfig, duplicatesAndMissing, FIXTURES, SHARED_REDIS, startAgent, uniquePrefix, waitForLines } from './cluster-helpers.js';
@@ -31,6 +32,12 @@ for (const journal of ['sqlite', 'redis'] as const) {
     const first = startCli(args);
     pids.push(first.child.pid!);
     await waitForLines(out, 6_000);
+    // The job's queues keep BullMQ's event stream short (chunk-queue.ts, EVENTS_MAX_LEN).
+    const redis = new Redis(SHARED_REDIS);
+    t.after(() => redis.disconnect());
+    const metas = await redis.keys(`${prefix}:chunks-*:meta`);
+    assert.equal(metas.length, 2, `the job's queue and its suspects' queue: ${metas.join(', ')}`);
+    for (const meta of metas) assert.equal(await redis.hget(meta, 'opts.maxLenEvents'), '100', meta);
     first.child.kill('SIGKILL');
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
