@@ -21,7 +21,10 @@ export interface AdaptiveBatchLimitOptions {
   readonly initial?: number;
   /** Successful batches in a row before one step up. @defaultValue 8 */
   readonly growAfter?: number;
-  /** Successful batches at the known-failing ceiling before probing above it again. @defaultValue 2000 */
+  /**
+   * Successful batches since the last failure of size (failures given back excepted: see
+   * {@link LimitMark.failedForSizeAt}) before probing above the known-failing ceiling again. @defaultValue 2000
+   */
   readonly forgetFailureAfter?: number;
 }
 
