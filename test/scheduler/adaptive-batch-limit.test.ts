@@ -195,3 +195,16 @@ test("a mark made before the ceiling was forgotten does not take back the quiet 
     assert.equal(l.value, 5, `${takeBack}: the ceiling of 6 the probe found is 400 batches old, short of the 500 that forget it`);
   }
 });
+
+test("forgive (one item's failures, on a device of its own) takes back their restart of the quiet too", () => {
+  const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2, forgetFailureAfter: 500 });
+  l.onOutOfMemory(8); // ceiling 7
+  for (let i = 0; i < 450; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 7);
+  const mark = l.mark();
+  l.onOutOfMemory(7); // one page's bisection
+  l.onOutOfMemory(3);
+  l.forgive(mark);
+  for (let i = 0; i < 60; i++) l.onSuccess(l.value);
+  assert.equal(l.value, 8, 'the ceiling of 7 is forgotten 500 batches after its failure, the page\'s not counted');
+});
