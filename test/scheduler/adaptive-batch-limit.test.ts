@@ -158,11 +158,17 @@ test('a ceiling is forgotten after a long quiet even with heavy pages throughout
   assert.ok(batches <= 700, `forgotten after ${batches} batches: about 500 of quiet, not counted from the last page`);
 });
 
-test('a failure of size kept by forgiveCeiling (above the size proven) restarts the quiet', () => {
+/** batch.max 8, a failure at 8 (ceiling 7), grown back to 7 and 450 batches into the 500 that forget the ceiling. */
+function ceilingOfSevenInItsQuiet(): AdaptiveBatchLimit {
   const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2, forgetFailureAfter: 500 });
-  l.onOutOfMemory(8); // ceiling 7
+  l.onOutOfMemory(8);
   for (let i = 0; i < 450; i++) l.onSuccess(l.value);
   assert.equal(l.value, 7);
+  return l;
+}
+
+test('a failure of size kept by forgiveCeiling (above the size proven) restarts the quiet', () => {
+  const l = ceilingOfSevenInItsQuiet();
   // A probe of a card newly shared: 7 had fitted, yet fails now and is the size's (unproven 7).
   const mark = l.mark();
   l.onOutOfMemory(7);
@@ -197,10 +203,7 @@ test("a mark made before the ceiling was forgotten does not take back the quiet 
 });
 
 test("forgive (one item's failures, on a device of its own) takes back their restart of the quiet too", () => {
-  const l = new AdaptiveBatchLimit({ max: 8, growAfter: 2, forgetFailureAfter: 500 });
-  l.onOutOfMemory(8); // ceiling 7
-  for (let i = 0; i < 450; i++) l.onSuccess(l.value);
-  assert.equal(l.value, 7);
+  const l = ceilingOfSevenInItsQuiet();
   const mark = l.mark();
   l.onOutOfMemory(7); // one page's bisection
   l.onOutOfMemory(3);
