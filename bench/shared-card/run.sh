@@ -14,8 +14,8 @@
 #
 # ALLOCATOR=caching runs caching_allocator_worker.py instead: blocks cached as PyTorch's allocator
 # does (a grown batch's new block beside the old one), with the time it takes to allocate, free
-# and compute (MALLOC_MS, FREE_MS, COMPUTE_MS, OOM_MS; see that file); with SIM_TRACE=1 it logs
-# each batch and release. KEEP_DIR=folder keeps the last run's files there (the worker logs are
+# and compute (MALLOC_MS, FREE_MS, COMPUTE_MS, OOM_MS; see that file). With SIM_TRACE=1 either
+# worker logs each batch and release. KEEP_DIR=folder keeps the last run's files there (the worker logs are
 # in .gpupool/out.jsonl/logs/).
 set -eu
 RUNS=${1:-8}; N=${2:-20000}; W=${W:-2}; EVERY=${EVERY:-500}
@@ -34,8 +34,9 @@ PY
 WORKER=$ROOT/sdk/python/tests/fixtures/shared_memory_worker.py; COSTS=""
 if [ "${ALLOCATOR:-}" = caching ]; then
   WORKER=$ROOT/bench/shared-card/caching_allocator_worker.py
-  for v in MALLOC_MS FREE_MS COMPUTE_MS OOM_MS SIM_TRACE; do [ -n "${!v:-}" ] && COSTS="$COSTS, $v: \"${!v}\""; done
+  for v in MALLOC_MS FREE_MS COMPUTE_MS OOM_MS; do [ -n "${!v:-}" ] && COSTS="$COSTS, $v: \"${!v}\""; done
 fi
+[ -n "${SIM_TRACE:-}" ] && COSTS="$COSTS, SIM_TRACE: \"$SIM_TRACE\""
 cat > "$D/gpupool.yaml" <<EOC
 models:
   m:
