@@ -14,7 +14,8 @@ each publishes what it holds there. A batch needs the sum of its items' "mem" (d
 So a worker whose batches grow caches the old size's block beside the new one, as on a GPU, and
 one asked to empty its cache pays for allocating the next batch anew. The card's compute is one
 lock held for COMPUTE_MS per unit, so workers sharing it take turns, as kernels on one GPU do.
-Defaults are from an H100 trace of 256 MiB items (bench/results/gpu-oom-trace-1xh100-2026-12-07/).
+Each answer says what its batch needed (`batch_memory`, as the SDK measures a PyTorch model),
+unless BATCH_MEMORY=0. Defaults are from an H100 trace of 256 MiB items (bench/results/gpu-oom-trace-1xh100-2026-12-07/).
 """
 import fcntl
 import os
@@ -31,6 +32,7 @@ FREE_S = float(os.environ.get("FREE_MS", "5")) / 1000
 COMPUTE_S = float(os.environ.get("COMPUTE_MS", "0.12")) / 1000
 OOM_S = float(os.environ.get("OOM_MS", "10")) / 1000
 TRACE = os.environ.get("SIM_TRACE") == "1"
+REPORT_MEMORY = os.environ.get("BATCH_MEMORY", "1") != "0"
 
 
 class CachingAllocator(gpupool.Worker):
@@ -88,6 +90,7 @@ class CachingAllocator(gpupool.Worker):
             self.trace("batch %d oom (cache %s)" % (len(batch), self.blocks))
             raise
         self.trace("batch %d ok (cache %s)" % (len(batch), self.blocks))
+        self.need = need
         fcntl.flock(self.gpu, fcntl.LOCK_EX)
         try:
             time.sleep(COMPUTE_S * need)
@@ -97,6 +100,11 @@ class CachingAllocator(gpupool.Worker):
         self.stats["items"] += len(batch)
         self.stats["largest"] = max(self.stats["largest"], len(batch))
         return batch
+
+    if REPORT_MEMORY:
+        def batch_memory(self):
+            # What the SDK's PyTorch meter reports on a GPU: the batch's own peak (BATCH_MEMORY=0: none).
+            return self.need
 
     def release_device_memory(self):
         self.stats["releases"] += 1

@@ -15,7 +15,8 @@
 # ALLOCATOR=caching runs caching_allocator_worker.py instead: blocks cached as PyTorch's allocator
 # does (a grown batch's new block beside the old one), with the time it takes to allocate, free
 # and compute (MALLOC_MS, FREE_MS, COMPUTE_MS, OOM_MS; see that file). With SIM_TRACE=1 either
-# worker logs each batch and release. KEEP_DIR=folder keeps the last run's files there (the worker logs are
+# worker logs each batch and release. Both report each batch's memory (`batch_memory`);
+# BATCH_MEMORY=0 turns that off (gpupool then cannot tell a heavy batch that fitted). KEEP_DIR=folder keeps the last run's files there (the worker logs are
 # in .gpupool/out.jsonl/logs/).
 set -eu
 RUNS=${1:-8}; N=${2:-20000}; W=${W:-2}; EVERY=${EVERY:-500}
@@ -37,6 +38,7 @@ if [ "${ALLOCATOR:-}" = caching ]; then
   for v in MALLOC_MS FREE_MS COMPUTE_MS OOM_MS; do [ -n "${!v:-}" ] && COSTS="$COSTS, $v: \"${!v}\""; done
 fi
 [ -n "${SIM_TRACE:-}" ] && COSTS="$COSTS, SIM_TRACE: \"$SIM_TRACE\""
+[ -n "${BATCH_MEMORY:-}" ] && COSTS="$COSTS, BATCH_MEMORY: \"$BATCH_MEMORY\""
 cat > "$D/gpupool.yaml" <<EOC
 models:
   m:

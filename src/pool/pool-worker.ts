@@ -47,11 +47,11 @@ export class PoolWorker implements DispatchTarget {
     this.supervisor = new WorkerSupervisor<Batch>(spawnOptions, restart, {
       result: (batch: Batch, msg: ResultMessage) => {
         this.batches++;
-        scheduler.onResult(batch, msg.outputs, msg.errors);
+        scheduler.onResult(batch, msg.outputs, msg.errors, batchMemory(msg));
       },
       resultLines: (batch: Batch, msg: ResultLinesMessage) => {
         this.batches++;
-        scheduler.onResultJson(batch, msg.outputs, msg.errors);
+        scheduler.onResultJson(batch, msg.outputs, msg.errors, batchMemory(msg));
       },
       failed: (batch: Batch, msg: FailedMessage) => {
         if (msg.kind === 'oom') this.ooms++;
@@ -111,4 +111,10 @@ export class PoolWorker implements DispatchTarget {
   releaseMemory(waited = true): Promise<void> {
     return this.supervisor.releaseMemory(waited);
   }
+}
+
+/** An answer's `batch_memory` when it is a count of bytes; anything else is ignored, as an unknown field is. */
+function batchMemory(msg: ResultMessage | ResultLinesMessage): number | undefined {
+  const bytes = msg.batch_memory;
+  return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
 }

@@ -45,6 +45,8 @@ export interface ResultMessage {
   id: number;
   outputs: unknown[];
   errors?: Record<string, ItemErrorBody>;
+  /** Device memory the batch took at its peak, in bytes, above what was allocated before it (optional; a worker's own measure). */
+  batch_memory?: number;
 }
 
 /**
@@ -57,6 +59,8 @@ export interface ResultLinesHeader {
   id: number;
   count: number;
   errors?: Record<string, ItemErrorBody>;
+  /** Device memory the batch took at its peak, in bytes, above what was allocated before it (optional; a worker's own measure). */
+  batch_memory?: number;
 }
 
 /**
@@ -68,6 +72,8 @@ export interface ResultArrayHeader {
   id: number;
   count: number;
   errors?: Record<string, ItemErrorBody>;
+  /** Device memory the batch took at its peak, in bytes, above what was allocated before it (optional; a worker's own measure). */
+  batch_memory?: number;
   /**
    * The array was written by a strict JSON encoder (no `NaN` or `Infinity`: Python's with
    * `allow_nan=False`, JavaScript's `JSON.stringify`), as the SDKs' are: gpupool checks the

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors/index.js';
 import { OutputStrings, outputTextList, type FailureKind, type ItemErrorBody, type OutputTexts } from '../protocol/index.js';
 import type { Batch, DispatchTarget } from './dispatch-target.js';
 import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
+import { BatchMemoryWatch } from './batch-memory-watch.js';
 import { DeviceHolds } from './device-holds.js';
 import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
@@ -55,6 +56,8 @@ export class ModelScheduler {
   private readonly awaitingDevice = new Set<WorkItem>();
   /** The targets draining for the item first in line, when it must run alone. */
   private headHold?: HeadHold;
+  /** What each target's batches take of device memory, for those whose worker says (`batch_memory`). */
+  private readonly memoryWatches = new Map<DispatchTarget, BatchMemoryWatch>();
   /** Which targets take nothing new for their device's memory (an item alone, a device whole, a release). */
   private readonly holds = new DeviceHolds(this.targets, () => this.pump());
 
@@ -93,6 +96,7 @@ export class ModelScheduler {
   removeTarget(target: DispatchTarget): void {
     const i = this.targets.indexOf(target);
     if (i >= 0) this.targets.splice(i, 1);
+    this.memoryWatches.delete(target);
   }
 
   push(item: WorkItem): void {
@@ -194,8 +198,11 @@ export class ModelScheduler {
     return items;
   }
 
-  /** A batch answered with parsed outputs (the classic `result` message). */
-  onResult(batch: Batch, outputs: unknown[], errors: Record<string, ItemErrorBody> | undefined): void {
+  /**
+   * A batch answered with parsed outputs (the classic `result` message). `batchMemory`: the
+   * device memory it took at its peak, in bytes, when the worker says (`batch_memory`).
+   */
+  onResult(batch: Batch, outputs: unknown[], errors: Record<string, ItemErrorBody> | undefined, batchMemory?: number): void {
     const sink = this.options.sink;
     const deliver = sink.doneJson
       ? (item: WorkItem, i: number, device: string) => sink.doneJson!(item, JSON.stringify(outputs[i]) ?? 'null', device)
@@ -205,26 +212,26 @@ export class ModelScheduler {
       for (let j = 0; j < span.count; j++) texts[j] = JSON.stringify(outputs[from + j]) ?? 'null';
       sink.doneSpan!(span, new OutputStrings(texts), 0, device);
     };
-    this.answered(batch, outputs.length, errors, deliver, deliverSpan);
+    this.answered(batch, outputs.length, errors, deliver, deliverSpan, batchMemory);
   }
 
-  /** A batch answered with each output as JSON text (`result_lines`, `result_array`). */
-  onResultJson(batch: Batch, outputs: OutputTexts, errors: Record<string, ItemErrorBody> | undefined): void {
+  /** A batch answered with each output as JSON text (`result_lines`, `result_array`); `batchMemory` as for {@link onResult}. */
+  onResultJson(batch: Batch, outputs: OutputTexts, errors: Record<string, ItemErrorBody> | undefined, batchMemory?: number): void {
     const sink = this.options.sink;
     const deliverSpan = (span: WorkItem, from: number, device: string) => sink.doneSpan!(span, outputs, from, device);
     if (!sink.doneJson) {
       // One parse of the whole batch: far cheaper than a parse per output.
       const parsed = JSON.parse(`[${outputTextList(outputs).join(',')}]`) as unknown[];
-      return this.answered(batch, parsed.length, errors, (item, i, device) => sink.done(item, parsed[i], device), deliverSpan);
+      return this.answered(batch, parsed.length, errors, (item, i, device) => sink.done(item, parsed[i], device), deliverSpan, batchMemory);
     }
-    this.answered(batch, outputs.length, errors, (item, i, device) => sink.doneJson!(item, outputs.text(i), device), deliverSpan);
+    this.answered(batch, outputs.length, errors, (item, i, device) => sink.doneJson!(item, outputs.text(i), device), deliverSpan, batchMemory);
   }
 
   /**
    * `deliverSpan` is called only for a span whose outputs all succeeded and a sink with
    * `doneSpan`; any other span is unpacked here and its lines go through `deliver`.
    */
-  private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void): void {
+  private answered(batch: Batch, count: number, errors: Record<string, ItemErrorBody> | undefined, deliver: (item: WorkItem, i: number, device: string) => void, deliverSpan: (span: WorkItem, from: number, device: string) => void, batchMemory: number | undefined): void {
     const { items, target, size } = batch;
     const hadDevice = this.holds.endExclusive(target);
     this.inflightItems -= size;
@@ -248,7 +255,8 @@ export class ModelScheduler {
       const before = target.limit.value;
       if (target.limit.onSuccess(size, this.options.roomToGrow?.(target) ?? true) > before) this.holds.trimOnGrowth(target);
       if (this.trailsMade) for (const item of items) this.fitted(item);
-      if (!hadDevice) this.releaseAfterHeavy(target, items);
+      const heavier = batchMemory !== undefined && this.heavierThanUsual(target, batchMemory, size);
+      if (!hadDevice && (heavier || this.oomFitted(items))) this.releaseAfterHeavy(target);
     }
     this.options.onBatch?.(target, size, performance.now() - batch.sentAt, 'ok');
     this.pump();
@@ -330,16 +338,36 @@ export class ModelScheduler {
 
   /**
    * A batch holding an item that ran out of memory where batches of its size fit
-   * ({@link OomTrail.failedWhereBatchesFit}) has succeeded on `target`: what it took stays in the
+   * ({@link OomTrail.failedWhereBatchesFit}), or one far heavier than usual
+   * ({@link heavierThanUsual}), has succeeded on `target`: what it took stays in the
    * worker's cache (PyTorch keeps freed blocks), where the batches of the workers sharing its
    * device would run out of memory and learn a limit that fits only beside it (on an H200: 86
    * and 1 after a 20 GiB page). The worker is asked to give it back, and none of the device's
    * workers takes anything new until it has (what they hold already runs on): a batch sent to one
    * meanwhile ran out of memory beside the cached item, and taught that limit for good.
    */
-  private releaseAfterHeavy(target: DispatchTarget, items: readonly WorkItem[]): void {
-    if (!this.trailsMade || target.releaseMemory === undefined || !items.some((item) => this.oomTrails.get(item)?.failedWhereBatchesFit === true)) return;
+  private releaseAfterHeavy(target: DispatchTarget): void {
     this.holds.holdWhileReleasing(target);
+  }
+
+  /** Whether `items` hold one that ran out of memory where batches of its size fit ({@link OomTrail.failedWhereBatchesFit}). */
+  private oomFitted(items: readonly WorkItem[]): boolean {
+    return this.trailsMade && items.some((item) => this.oomTrails.get(item)?.failedWhereBatchesFit === true);
+  }
+
+  /**
+   * Whether a batch of `size` that took `bytes` took far more than `target`'s batches usually
+   * take at its limit ({@link BatchMemoryWatch}): a page among small items, which leaves its
+   * worker's cache holding it as {@link releaseAfterHeavy} says, though none of its items failed
+   * before. Heavy only once an item has run out of memory in this run, and released only where
+   * other workers of the model share the device ({@link DeviceHolds.holdWhileReleasing}): a
+   * release makes the next batches allocate again, a cost worth paying only where a neighbour
+   * runs out of memory beside the cache.
+   */
+  private heavierThanUsual(target: DispatchTarget, bytes: number, size: number): boolean {
+    let watch = this.memoryWatches.get(target);
+    if (watch === undefined) this.memoryWatches.set(target, (watch = new BatchMemoryWatch()));
+    return watch.heavier(bytes, size, target.limit.value) && this.trailsMade;
   }
 
   /** A mark of every limit, one per device (its targets share it). */

@@ -10,6 +10,7 @@ import sys
 import traceback
 
 from . import errors as _errors
+from .batch_memory import meter_for
 from .device import describe_devices, device_from_env
 from .errors import ItemError, classify, free_device_memory
 from .protocol import HEADER, MAX_FRAME_BYTES, PROTOCOL_VERSION, Channel, ProtocolError
@@ -55,6 +56,14 @@ class Worker:
 
     def teardown(self):
         """Called once after ``stop``, when every batch received has been answered."""
+
+    def batch_memory(self):
+        """Bytes of device memory the batch just predicted took at its peak, or None. Override it
+        only for memory PyTorch's counters do not see: by default the SDK measures a PyTorch
+        model on a GPU itself (the peak allocated during predict, above what was allocated
+        before) and sends it with the answer, so that gpupool can tell a batch far heavier than
+        usual (docs/protocol.md, ``result``). Not measured for launch/collect workers."""
+        return None
 
     def release_device_memory(self):
         """Drop what you cache on the device (buffers kept between batches), when gpupool asks:
@@ -143,7 +152,7 @@ def _id_json(bid):
     return str(bid) if type(bid) is int else _slow_encode(bid)
 
 
-def _result_slow(bid, outputs):
+def _result_slow(bid, outputs, memory_field=""):
     """Result with ItemErrors mapped into ``errors``, odd types converted, unserialisable
     outputs failed alone."""
     parts = []
@@ -165,7 +174,7 @@ def _result_slow(bid, outputs):
     text = '{"type":"result","id":%s,"outputs":[%s]' % (_id_json(bid), ",".join(parts))
     if errs:
         text += ',"errors":' + _slow_encode(errs)
-    return (text + "}").encode("utf-8")
+    return (text + memory_field + "}").encode("utf-8")
 
 
 def _failed_frame(bid, kind, message, tb=None):
@@ -246,9 +255,10 @@ def _call(fn, arg):
     return None, failure
 
 
-def _answer(chan, bid, n, outputs, failure, fast_form):
+def _answer(chan, bid, n, outputs, failure, fast_form, memory=None):
     """Send the answer to batch ``bid`` of ``n`` items: its outputs, or its failure (and exit
-    after a fatal one). ``outputs`` is what predict/collect returned when ``failure`` is None."""
+    after a fatal one). ``outputs`` is what predict/collect returned when ``failure`` is None;
+    ``memory``, what the batch took of device memory (``batch_memory``), when measured."""
     if failure is None:
         try:
             if type(outputs) is not list:
@@ -259,15 +269,17 @@ def _answer(chan, bid, n, outputs, failure, fast_form):
             failure = (classify(e),) + _describe_exc(e)
             del e
     if failure is None:
+        memory_field = "" if memory is None else ',"batch_memory":%d' % memory
         try:
             id_json = bid if type(bid) is int else _slow_encode(bid)
             if fast_form is not None:
-                data = (fast_form % (id_json, n, _fast_encode(outputs))).encode("utf-8")
+                form = fast_form if memory is None else fast_form.replace("}\n", memory_field + "}\n", 1)
+                data = (form % (id_json, n, _fast_encode(outputs))).encode("utf-8")
             else:
-                data = ('{"type":"result","id":%s,"outputs":%s}' % (id_json, _fast_encode(outputs))).encode("utf-8")
+                data = ('{"type":"result","id":%s,"outputs":%s%s}' % (id_json, _fast_encode(outputs), memory_field)).encode("utf-8")
         except Exception:  # an ItemError, NaN, a tensor, a lone surrogate: the careful path
             try:
-                data = _result_slow(bid, outputs)
+                data = _result_slow(bid, outputs, memory_field)
             except Exception as e:
                 failure = (classify(e),) + _describe_exc(e)
                 del e
@@ -307,6 +319,7 @@ def _answer_batches(chan, worker):
     call = _call
     answer = _answer
     fast_form = _result_form()
+    meter = meter_for(worker, Worker.batch_memory)
     for payload in chan.frames():
         kind, bid, items = read_batch(payload)
         if kind != "batch":
@@ -315,9 +328,30 @@ def _answer_batches(chan, worker):
             if kind == "release":
                 _release(chan, worker)
             continue  # unknown types are ignored (forward compatibility)
-        outputs, failure = call(predict, items)
-        answer(chan, bid, len(items), outputs, failure, fast_form)
+        if meter is None:
+            outputs, failure = call(predict, items)
+            answer(chan, bid, len(items), outputs, failure, fast_form)
+        else:
+            outputs, failure = _measured_call(meter, predict, items)
+            answer(chan, bid, len(items), outputs, failure, fast_form, None if failure else _measure(meter.stop))
     return False
+
+
+def _measured_call(meter, fn, arg):
+    """_call, between the meter's start and (by the caller) its stop."""
+    try:
+        meter.start()
+    except Exception:
+        pass  # then stop() measures from an older baseline: an overestimate, never a failed batch
+    return _call(fn, arg)
+
+
+def _measure(stop):
+    """The meter's reading, or None when it cannot tell (a failed read never fails the batch)."""
+    try:
+        return stop()
+    except Exception:
+        return None
 
 
 def _answer_pipelined(chan, worker):
