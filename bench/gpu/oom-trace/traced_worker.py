@@ -1,7 +1,8 @@
 """examples/torch/resnet_worker.py with a timeline: each predict (start, end, size, outcome), each
 release gpupool asks for, and each time the SDK frees device memory (after an out-of-memory or a
 release) are appended to $TRACE_DIR/<pid>.jsonl with wall-clock times, for analyze.py. Used by
-trace.sh to see where the time of a run that learns its batch size goes."""
+trace.sh to see where the time of a run that learns its batch size goes. BATCH_MEMORY=0: its
+answers say nothing of what batches take (no `batch_memory`), as before the SDK measured it."""
 import json
 import os
 import sys
@@ -52,6 +53,11 @@ class TracedResNet(ResNet):
 
     def release_device_memory(self):
         _event("release", time.time())
+
+    if os.environ.get("BATCH_MEMORY") == "0":
+        def batch_memory(self):
+            # The A/B's other side: gpupool is not told what batches take (the SDK's PyTorch meter is not used).
+            return None
 
     def teardown(self):
         _trace.flush()
