@@ -20,20 +20,23 @@ export class BatchMemoryWatch {
   private next = 0;
 
   /**
-   * Records a batch of `size` items that took `bytes`; returns whether it took more than
-   * {@link HEAVY_FACTOR} times what a batch of `limit` items (the size its device's workers run
-   * now) usually takes, once {@link MIN_SEEN} batches are known. A batch at the limit with items of
-   * the usual size is never heavy, whatever the limit grows to.
+   * Whether a batch of `size` items that took `bytes` took more than {@link HEAVY_FACTOR} times
+   * what a batch of `limit` items (the size its device's workers run now) usually takes, once
+   * {@link MIN_SEEN} batches are known. A batch at the limit with items of the usual size is never
+   * heavy, whatever the limit grows to.
    */
-  heavier(bytes: number, size: number, limit: number): boolean {
+  heavy(bytes: number, size: number, limit: number): boolean {
     const usual = this.perItem.length >= MIN_SEEN ? median(this.perItem) : 0;
     // A usual of 0 (batches that allocate nothing new) gives no scale to be far above.
-    const heavy = usual > 0 && bytes > HEAVY_FACTOR * usual * Math.max(limit, size);
+    return usual > 0 && bytes > HEAVY_FACTOR * usual * Math.max(limit, size);
+  }
+
+  /** Remembers a batch of `size` items that took `bytes`. */
+  record(bytes: number, size: number): void {
     const perItem = bytes / Math.max(1, size);
     if (this.perItem.length < WINDOW) this.perItem.push(perItem);
     else this.perItem[this.next] = perItem;
     this.next = (this.next + 1) % WINDOW;
-    return heavy;
   }
 }
 

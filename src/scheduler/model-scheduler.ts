@@ -367,7 +367,10 @@ export class ModelScheduler {
   private heavierThanUsual(target: DispatchTarget, bytes: number, size: number): boolean {
     let watch = this.memoryWatches.get(target);
     if (watch === undefined) this.memoryWatches.set(target, (watch = new BatchMemoryWatch()));
-    return watch.heavier(bytes, size, target.limit.value) && this.trailsMade;
+    // Judged (a sort of 32) only once it can matter; remembered from the start.
+    const heavy = this.trailsMade && watch.heavy(bytes, size, target.limit.value);
+    watch.record(bytes, size);
+    return heavy;
   }
 
   /** A mark of every limit, one per device (its targets share it). */

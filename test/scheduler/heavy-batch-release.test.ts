@@ -10,23 +10,30 @@ import { BatchMemoryWatch } from '../../src/scheduler/batch-memory-watch.js';
 import { newWorkItem } from '../../src/scheduler/index.js';
 import { handScheduler, tick, type HandTarget } from './hand-target.js';
 
+/** Judges a batch, then remembers it, as the scheduler does. */
+function heavier(watch: BatchMemoryWatch, bytes: number, size: number, limit: number): boolean {
+  const heavy = watch.heavy(bytes, size, limit);
+  watch.record(bytes, size);
+  return heavy;
+}
+
 test('a batch is heavy above 1.5 times what a batch of the limit usually takes, once 8 are known', () => {
   const watch = new BatchMemoryWatch();
-  for (let k = 0; k < 7; k++) assert.equal(watch.heavier(100 * 4, 4, 4), false);
-  assert.equal(watch.heavier(10_000, 1, 4), false, 'seven batches known: no median yet');
+  for (let k = 0; k < 7; k++) assert.equal(heavier(watch, 100 * 4, 4, 4), false);
+  assert.equal(heavier(watch, 10_000, 1, 4), false, 'seven batches known: no median yet');
   // Usual: 100 an item (the median leaves the one page out); a batch of the limit, 4, takes 400.
-  assert.equal(watch.heavier(600, 1, 4), false, '600 is 1.5 times 400, not above');
-  assert.equal(watch.heavier(601, 1, 4), true);
-  assert.equal(watch.heavier(601, 1, 8), false, 'the limit grew to 8: 800 is usual');
-  assert.equal(watch.heavier(1300, 8, 8), true, 'a full batch with a page in it');
+  assert.equal(heavier(watch, 600, 1, 4), false, '600 is 1.5 times 400, not above');
+  assert.equal(heavier(watch, 601, 1, 4), true);
+  assert.equal(heavier(watch, 601, 1, 8), false, 'the limit grew to 8: 800 is usual');
+  assert.equal(heavier(watch, 1300, 8, 8), true, 'a full batch with a page in it');
 });
 
 test('full batches of usual items are never heavy as the limit grows; a worker whose batches allocate nothing tells none', () => {
   const watch = new BatchMemoryWatch();
-  for (let limit = 1; limit <= 64; limit++) for (let k = 0; k < 10; k++) assert.equal(watch.heavier(110 * limit, limit, limit), false, `limit ${limit}`);
+  for (let limit = 1; limit <= 64; limit++) for (let k = 0; k < 10; k++) assert.equal(heavier(watch, 110 * limit, limit, limit), false, `limit ${limit}`);
   const idle = new BatchMemoryWatch();
-  for (let k = 0; k < 20; k++) idle.heavier(0, 4, 4);
-  assert.equal(idle.heavier(1_000_000, 4, 4), false);
+  for (let k = 0; k < 20; k++) heavier(idle, 0, 4, 4);
+  assert.equal(heavier(idle, 1_000_000, 4, 4), false);
 });
 
 /** Answers `t`'s oldest batch with an output per input, saying it took `perItem` bytes an item (`extra` more). */
