@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { resultLinesJson } from '../protocol/decode-message.js';
 import { encodeFrame, FrameDecoder, writeFrame, writeFrameParts } from '../protocol/frame-codec.js';
-import type { FailureKind, HostMessage, ItemErrorBody, SeenDevice } from '../protocol/messages.js';
+import type { FailureKind, HostMessage, ItemErrorBody, ResultLinesHeader, SeenDevice } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { IdleSpin, spinMicros } from '../protocol/idle-spin.js';
 import { FatalError, ItemError, OutOfMemoryError } from './worker-errors.js';
@@ -53,6 +53,14 @@ export interface WorkerModel {
    * beside a predict: the batches sent before are answered first, those sent after wait for it.
    */
   releaseDeviceMemory?(): void | Promise<void>;
+  /**
+   * Bytes of device memory the batch just predicted took at its peak, above what was allocated
+   * before it, or undefined (not known). Called after each predict; the answer carries it as
+   * `batch_memory`, so that gpupool can tell a batch far heavier than usual (a page among small
+   * items) and, on a device other workers of the model share, have this worker give back its cache
+   * (docs/protocol.md). With `pipeline` above 1, batches overlap: say what this one took if you can tell.
+   */
+  batchMemory?(): number | undefined;
 }
 
 export function deviceFromEnv(env: NodeJS.ProcessEnv = process.env): DeviceInfo {
@@ -145,12 +153,14 @@ export async function serve(model: WorkerModel): Promise<void> {
     if (!Array.isArray(outputs) || outputs.length !== count) {
       throw new Error(`predict returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${count} inputs`);
     }
+    const memory = measured();
+    const memoryField = memory === undefined ? '' : `,"batch_memory":${memory}`;
     if (resultArrayAccepted && !outputs.some((out) => out instanceof ItemError)) {
       // One stringify of the whole list: half the worker's time of one per output (64 outputs of
       // ~110 B: 11 against 22 µs on the 2-core VM), for about 2 µs more of splitting in gpupool.
       // An output JSON cannot write (undefined, a function) becomes null, as it does one by one.
       // "strict": JSON.stringify never writes NaN or Infinity, so gpupool need not check each bare value.
-      writeFrameParts(socket, [`{"type":"result_array","id":${id},"count":${count},"strict":true}\n`, JSON.stringify(outputs)]);
+      writeFrameParts(socket, [`{"type":"result_array","id":${id},"count":${count},"strict":true${memoryField}}\n`, JSON.stringify(outputs)]);
       return;
     }
     // result_lines: each output's JSON on its own line, so the host passes it on without parsing.
@@ -167,12 +177,23 @@ export async function serve(model: WorkerModel): Promise<void> {
     }
     if (!resultLinesAccepted) {
       // An older gpupool: the classic result (the outputs' text is valid JSON, so it splices in).
-      const text = `{"type":"result","id":${id},"outputs":[${lines.join(',')}]${errors ? `,"errors":${JSON.stringify(errors)}` : ''}}`;
+      const text = `{"type":"result","id":${id},"outputs":[${lines.join(',')}]${errors ? `,"errors":${JSON.stringify(errors)}` : ''}${memoryField}}`;
       writeFrame(socket, text);
       return;
     }
-    const header = errors ? { type: 'result_lines' as const, id, count, errors } : { type: 'result_lines' as const, id, count };
+    const header: ResultLinesHeader = errors ? { type: 'result_lines', id, count, errors } : { type: 'result_lines', id, count };
+    if (memory !== undefined) header.batch_memory = memory;
     writeFrame(socket, resultLinesJson(header, lines));
+  };
+  /** The model's `batchMemory()` reading when it is a count of bytes; a hook that throws or says anything else leaves it out. */
+  const measured = (): number | undefined => {
+    if (model.batchMemory === undefined) return undefined;
+    try {
+      const bytes = model.batchMemory();
+      return Number.isSafeInteger(bytes) && bytes! >= 0 ? bytes : undefined;
+    } catch {
+      return undefined;
+    }
   };
   const fail = (id: number, err: unknown) => {
     const kind = failureKind(err);

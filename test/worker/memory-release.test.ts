@@ -9,24 +9,13 @@ import { test } from 'node:test';
 import { WorkerProcess } from '../../src/worker/index.js';
 import { MemoryReleases, RELEASE_TIMEOUT_MS } from '../../src/worker/memory-release.js';
 import { tempDir } from '../helpers/cli.js';
+import { sdkWorker } from '../helpers/sdk-worker.js';
 import { until } from '../helpers/until.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function worker(dir: string, command: string[], env: NodeJS.ProcessEnv = {}, answered: (batch: string) => void = () => {}): WorkerProcess<string> {
-  return new WorkerProcess<string>(
-    {
-      id: 'm/cpu/0',
-      model: 'm',
-      command,
-      cwd: dir,
-      env: { ...process.env, ...env, GPUPOOL_PROTOCOL_FD: '3', GPUPOOL_WORKER_ID: 'm/cpu/0', GPUPOOL_MODEL: 'm', PYTHONPATH: path.join(root, 'sdk', 'python') },
-      logFile: path.join(dir, 'worker.log'),
-      startTimeoutMs: 30_000,
-      batchDeadlineMs: 0,
-    },
-    { result: (b) => answered(b), resultLines: (b) => answered(b), failed: (b) => answered(b), exit: () => {} },
-  );
+  return sdkWorker<string>(dir, command, env, { result: (b) => answered(b), resultLines: (b) => answered(b), failed: (b) => answered(b), exit: () => {} });
 }
 
 test('a Python SDK worker gives back what it caches (its release hook runs) and says so', async () => {
