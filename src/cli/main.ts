@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ERROR_CODES } from '../errors/index.js';
+import { ERROR_CODES, isGpupoolError } from '../errors/index.js';
 import { reportError } from './cli-errors.js';
 import { registerDevicesCommand } from './commands/devices-registration.js';
 import { registerDoctorCommand } from './commands/doctor-command.js';
@@ -46,6 +46,11 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else {
-    process.exitCode = reportError(err, process.argv.includes('--json'));
+    const code = reportError(err, process.argv.includes('--json'));
+    process.exitCode = code;
+    // A bug (not an error raised on purpose) may leave workers, timers and a progress line
+    // running, in a state no one can stop cleanly: the run would never end. Exit once the line
+    // is out; workers exit at the end of their stream, and a journal resumes as after a kill.
+    if (!isGpupoolError(err)) process.stderr.write('', () => process.exit(code));
   }
 }

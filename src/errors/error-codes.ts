@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_INPUT_NOT_FOUND: { httpStatus: 404, exitCode: 8, remedy: 'Pass an existing JSONL file, directory or glob with -i (or - for stdin).' },
   GPUPOOL_E_INPUT_READ: { httpStatus: 400, exitCode: 8, remedy: 'Make the input readable (its permissions, a file where a file is expected), then run the same command again: it resumes where it stopped.' },
   GPUPOOL_E_INPUT_PARSE: { httpStatus: 400, exitCode: 9, remedy: 'Each input line must be one JSON value; fix or remove the named line.' },
+  GPUPOOL_E_INPUT_TOO_LARGE: { httpStatus: 413, exitCode: 9, remedy: 'An input may be at most 255 MiB of JSON (a batch frame is at most 256 MiB, docs/protocol.md): give the worker a path to the data instead of the data.' },
   GPUPOOL_E_INPUT_UNFINISHED: { httpStatus: 409, exitCode: 16, remedy: 'The JSONL file\'s last line has no line end and may be unfinished (not whole JSON, or a number): if a producer is still writing it, run the same command again once it is written (it runs that line and those added after it); if the file is complete, end or fix that line.' },
   GPUPOOL_E_ITEM_FAILED: { httpStatus: 500, exitCode: 1, remedy: 'See the item errors in the output file; fix the inputs and run them again with --fresh, or in a new job.' },
   GPUPOOL_E_OUT_OF_MEMORY: { httpStatus: 507, exitCode: 1, remedy: 'The item does not fit even alone: free device memory or use a device with more.' },

@@ -5,6 +5,7 @@ import type { Batch, DispatchTarget } from './dispatch-target.js';
 import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
 import { BatchMemoryWatch } from './batch-memory-watch.js';
 import { DeviceHolds } from './device-holds.js';
+import { fitsOneFrame, ITEMS_ROOM_BYTES, tooLargeForAFrame } from './frame-budget.js';
 import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
 import { OomTrail } from './oom-trail.js';
@@ -100,12 +101,24 @@ export class ModelScheduler {
   }
 
   push(item: WorkItem): void {
+    if (!fitsOneFrame(item.json.length)) {
+      // Items of tens of MiB: a span of them goes in one by one (a batch takes what a frame can carry).
+      if (item.count > 1) return unpackSpan(item).forEach((one) => this.push(one));
+      if (tooLargeForAFrame(item)) return this.refuseTooLarge(item);
+    }
     if (this.queue.length === 0) this.waitingSince = performance.now();
     this.queue.push(item);
     this.queuedInputs += item.count;
     // Only try to dispatch once a full batch may be ready; partial batches wait for the timer.
     if (this.queuedInputs >= this.options.batch.max || this.retries.length > 0) this.pump();
     else this.armTimer();
+  }
+
+  /** An input no batch frame can carry fails alone, at once: sent, it would break the protocol. */
+  private refuseTooLarge(item: WorkItem): void {
+    const bytes = Buffer.byteLength(item.json, 'utf8');
+    const message = `input of ${bytes} bytes of JSON is over the ${ITEMS_ROOM_BYTES} bytes a batch frame can carry (docs/protocol.md §2): give the worker a path to the data instead`;
+    this.options.sink.failed(item, { code: 'GPUPOOL_E_INPUT_TOO_LARGE', message }, undefined);
   }
 
   /** No more input is coming: partial batches go out at once. */
@@ -488,11 +501,12 @@ export class ModelScheduler {
     const batch: WorkItem[] = [];
     let cost = 0;
     let size = 0;
+    let chars = 0;
     for (const source of [this.retries, this.queue]) {
       while (size < limit) {
         let next = source.peek();
         if (next === undefined || next.isolated || next.needsDevice) break;
-        if (batch.length > 0 && cost + next.cost > maxCost) return batch;
+        if (batch.length > 0 && (cost + next.cost > maxCost || !fitsOneFrame(chars + next.json.length))) return batch;
         source.shift();
         if (size + next.count > limit) {
           // A span larger than the room left (spans are only ever in `queue`): the batch takes
@@ -505,6 +519,7 @@ export class ModelScheduler {
         batch.push(next);
         cost += next.cost;
         size += next.count;
+        chars += next.json.length;
       }
     }
     return batch;

@@ -1,6 +1,6 @@
 // Dispatch targets answered by hand, for scheduler tests that step through one batch at a time.
 import { batchSchema } from '../../src/config/index.js';
-import { AdaptiveBatchLimit, ModelScheduler, type Batch, type DispatchTarget } from '../../src/scheduler/index.js';
+import { AdaptiveBatchLimit, ModelScheduler, type Batch, type DispatchTarget, type ItemSink } from '../../src/scheduler/index.js';
 
 /** A target answered by hand, whose release is answered by hand too. */
 export class HandTarget implements DispatchTarget {
@@ -46,12 +46,12 @@ export class HandTarget implements DispatchTarget {
  * A scheduler with batch.max `max` over hand-answered targets, one per entry of `devices` (its
  * device key), named a, b, c…: by default two sharing cuda:0 (and so one limit, as a pool's do).
  */
-export function handScheduler(max = 1, maxInflight = 2, devices = ['cuda:0', 'cuda:0'], maxAttempts = 3) {
+export function handScheduler(max = 1, maxInflight = 2, devices = ['cuda:0', 'cuda:0'], maxAttempts = 3, sink: ItemSink = { done: () => {}, failed: () => {} }) {
   const scheduler = new ModelScheduler({
     model: 'm',
     batch: batchSchema.parse({ max, timeout: 1 }),
     maxAttempts,
-    sink: { done: () => {}, failed: () => {} },
+    sink,
   });
   const limits = new Map(devices.map((d) => [d, new AdaptiveBatchLimit({ max })]));
   const targets = devices.map((d, i) => new HandTarget(String.fromCharCode(97 + i), d, limits.get(d)!, maxInflight));
