@@ -69,7 +69,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     // Before the journal may take this state (a kill between the two left a journal whose listing
     // was never kept); written by state, so another run on this state dir writes the same bytes.
     if (identity.remap !== undefined) source.keepListing?.(stateDir);
-    journal = (options.openJournal ?? openJournal)({ stateDir, identity, fresh: options.fresh });
+    journal = (options.openJournal ?? openJournal)({ stateDir, identity, fresh: options.fresh, renewUnused: true });
   } catch (err) {
     source.close?.(); // a folder's listing, a reader thread
     throw err;

@@ -15,6 +15,13 @@ export interface OpenJournalOptions {
    */
   readonly fresh?: boolean;
   /**
+   * A journal of another job into which nothing was ever committed (a run whose workers never
+   * started: a typo in `command`) is emptied and taken as new, not refused. For `gpupool run`,
+   * whose journal is all there is of its job; not for a cluster submit, whose job also lives in Redis.
+   * @defaultValue false
+   */
+  readonly renewUnused?: boolean;
+  /**
    * How far a commit is on disk when it returns; see {@link Durability}.
    * @defaultValue 'process'
    */

@@ -287,7 +287,13 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
       const fingerprint = meta.get(META_FINGERPRINT);
       const { match, why } = howJournalMatches({ fingerprint, description: stored, meta: userMetaOf(meta) }, identity);
       const remap = match === undefined ? remapFor(identity, fingerprint, stored) : undefined;
-      if (match === undefined && remap === undefined) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
+      if (match === undefined && remap === undefined) {
+        if (options.renewUnused !== true || !nothingCommitted(db)) throw mismatchError(stateDir, stored, identity.description, identity.compared, identity.mismatchRemedy, why);
+        // A run that wrote nothing (its workers never started: a typo in `command`, a missing
+        // script) left nothing to keep or to mix up: the corrected run takes its journal as new.
+        renewSchema(db, identity);
+        return withSizeLimit(db, options, { db, openedAs: 'new' });
+      }
       openedAs = match ?? 'remapped';
       const description = JSON.stringify(identity.description);
       // At once, so that a kill cannot leave the new fingerprint with the old description (whose state a later growth is checked from).
@@ -300,15 +306,35 @@ function openDatabase(file: string, stateDir: string, identity: JobIdentity, opt
         if (remap !== undefined) remapped = remapJournal(db, remap);
       })();
     }
-    if (options.maxBytes !== undefined) {
-      const pageSize = db.pragma('page_size', { simple: true }) as number;
-      db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
-    }
-    return { db, openedAs, remapped };
+    return withSizeLimit(db, options, { db, openedAs, remapped });
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/** `opened`, once the file is held to `options.maxBytes` (tests of a full disk). */
+function withSizeLimit<T>(db: Database.Database, options: OpenJournalOptions, opened: T): T {
+  if (options.maxBytes !== undefined) {
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
+  }
+  return opened;
+}
+
+/** Whether no item was ever committed: no output written, nothing done or failed. */
+function nothingCommitted(db: Database.Database): boolean {
+  const p = db.prepare('SELECT commits, output_bytes AS bytes FROM progress WHERE id = 1').get() as { commits: number; bytes: number } | undefined;
+  return p !== undefined && p.commits === 0 && p.bytes === 0;
+}
+
+/** Empties a journal and makes it anew for `identity`, in one transaction. */
+function renewSchema(db: Database.Database, identity: JobIdentity): void {
+  db.transaction(() => {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+    for (const { name } of tables) db.exec(`DROP TABLE "${name}"`);
+    createSchema(db, identity.fingerprint, identity.description);
+  })();
 }
 
 function wipe(paths: StatePaths): void {

@@ -89,3 +89,19 @@ test('a journal locked by a live run: a second run is refused naming its PID, ev
   assert.equal(new Set(lines.map((l) => l.id)).size, n);
   for (const l of lines) assert.equal((l.output as { n: number }).n, (l.id as number) - 1);
 });
+
+test('a first run whose workers never started (a typo in command) leaves nothing to resume: the corrected command runs, and a job with lines written is still refused another', async () => {
+  const dir = tempDir();
+  const typo = echoJob(dir, 50, undefined, `[python3, ${JSON.stringify(path.join(dir, 'no_such_worker.py'))}]`);
+  const failedStart = await runCli(typo.args);
+  assert.equal(failedStart.code, 6, failedStart.stderr);
+  assert.ok(fs.existsSync(typo.journal), 'the failed run made its journal');
+  const fixed = echoJob(dir, 50, undefined, pyWorker('noop_worker.py'));
+  const r = await runCli(fixed.args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(new Set(readOutput(fixed.out).map((l) => l.id)).size, 50);
+  // Now the journal holds a job that wrote its lines: another command is another job.
+  const other = await runCli(echoJob(dir, 50).args);
+  assert.equal(other.code, 10, other.stderr);
+  assert.match(other.stderr, /GPUPOOL_E_JOURNAL_MISMATCH: [^]*differs in: command/);
+});

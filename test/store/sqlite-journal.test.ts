@@ -64,4 +64,17 @@ describe('SqliteJournal files', () => {
     assert.deepEqual(j.status().failures.map((f) => f.id), [17, '17']);
     j.close();
   });
+
+  test('renewUnused: another job\'s journal with nothing committed is taken as new; one with a commit, or without the option (a cluster submit), is refused', async (t) => {
+    const stateDir = tempDir(t);
+    openJournal({ stateDir, identity: identity('fp-typo', { model: 'm', command: ['python3', 'ech.py'] }) }).close();
+    const fixed = identity('fp-fixed', { model: 'm', command: ['python3', 'echo.py'] });
+    await rejectsWith(() => openJournal({ stateDir, identity: fixed }), 'GPUPOOL_E_JOURNAL_MISMATCH');
+    const j = openJournal({ stateDir, identity: fixed, renewUnused: true });
+    assert.equal(j.openedAs, 'new');
+    assert.deepEqual(j.status().description, fixed.description);
+    j.commit({ done: [], failed: [{ seq: 0, code: 'E', message: 'm', id: 1 }], outputBytes: 0 }); // a failure is a commit too
+    j.close();
+    await rejectsWith(() => openJournal({ stateDir, identity: identity('fp-other', { model: 'm2' }), renewUnused: true }), 'GPUPOOL_E_JOURNAL_MISMATCH');
+  });
 });
