@@ -4,6 +4,7 @@
 // with an older gpupool. Outputs with commas, quotes, brackets and escapes inside strings must
 // come through exactly.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -72,4 +73,19 @@ test('a worker whose result_lines answer holds a line that is not JSON: the item
     assert.deepEqual(lines.map((l) => [l.id, l.error?.code]).sort(), [[1, 'GPUPOOL_E_WORKER_PROTOCOL'], [2, 'GPUPOOL_E_WORKER_PROTOCOL']], `line ${JSON.stringify(line)}`);
     assert.match(lines[0].error!.message, /is not one JSON value/);
   }
+});
+
+test('Python SDK: a batch with an item error writes the other outputs as the worker wrote them (an integer above 2^53, a 1.0)', async () => {
+  // It went as the classic result, which gpupool parses and writes again: 9223372036854775807
+  // came out as 9223372036854776000 and 1.0 as 1, depending on which items shared the batch.
+  const dir = tempDir('gpupool-forms-');
+  const config = writeConfig(dir, `models:\n  m:\n    command: ${pyWorker('scripted_worker.py')}\n    devices: cpu\n    batch: { max: 16, timeout: 50ms }\n`);
+  const input = path.join(dir, 'in.jsonl');
+  fs.writeFileSync(input, '{"echo": {"id64": 9223372036854775807, "score": 1.0}}\n{"item_error": "empty"}\n');
+  const out = path.join(dir, 'out.jsonl');
+  const r = await runCli(['run', '-c', config, '-i', input, '-o', out, '--progress', 'none']);
+  assert.equal(r.code, 1, r.stderr);
+  const text = fs.readFileSync(out, 'utf8');
+  assert.match(text, /^\{"id":1,"output":\{"id64":9223372036854775807,"score":1\.0\}\}$/m);
+  assert.match(text, /^\{"id":2,"error":\{"code":"GPUPOOL_E_ITEM_FAILED","message":"empty"\}\}$/m);
 });

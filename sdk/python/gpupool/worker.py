@@ -171,10 +171,15 @@ def _result_slow(bid, outputs, memory_field=""):
                 raise
             errs[str(i)] = {"message": "output is not JSON: %s: %s" % (type(e).__name__, e)}
             parts.append("null")
-    text = '{"type":"result","id":%s,"outputs":[%s]' % (_id_json(bid), ",".join(parts))
-    if errs:
-        text += ',"errors":' + _slow_encode(errs)
-    return (text + memory_field + "}").encode("utf-8")
+    errors_field = ',"errors":' + _slow_encode(errs) if errs else ""
+    if _result_lines_accepted():
+        # Each output's text as written here, one a line: gpupool passes it on as it is. In the
+        # classic result it parses and writes the batch again, which rounds integers above 2^53
+        # and writes 1.0 as 1 in the other outputs of a batch with one item error.
+        return ('{"type":"result_lines","id":%s,"count":%d%s%s}\n%s' % (
+            _id_json(bid), len(parts), errors_field, memory_field, "\n".join(parts))).encode("utf-8")
+    return ('{"type":"result","id":%s,"outputs":[%s]%s%s}' % (
+        _id_json(bid), ",".join(parts), errors_field, memory_field)).encode("utf-8")
 
 
 def _failed_frame(bid, kind, message, tb=None):
@@ -217,6 +222,11 @@ def _exit_now(code):
 def _result_array_accepted():
     """Whether the gpupool that started us reads `result_array` (it names it in GPUPOOL_RESULT_FORMS)."""
     return "result_array" in os.environ.get("GPUPOOL_RESULT_FORMS", "").split(",")
+
+
+def _result_lines_accepted():
+    """Whether the gpupool that started us reads `result_lines`: the careful path's form."""
+    return "result_lines" in os.environ.get("GPUPOOL_RESULT_FORMS", "").split(",")
 
 
 def _result_form():

@@ -119,6 +119,14 @@ class Batches(WorkerTest):
         w.send_raw(frame(b'{"type":"batch","id":5,"items":[{"t":"h\\u00e9, \\"q\\""},[1,2],null]}'))
         self.assertNextBytes(w, b'{"type":"result_array","id":5,"count":3,"strict":true}\n[{"t":"h\\u00e9, \\"q\\""},[1,2],null]')
 
+    def test_item_errors_go_as_result_lines_where_gpupool_reads_them_each_output_as_written(self):
+        # Not the classic result, which gpupool parses and writes again: a number above 2^53 or
+        # a 1.0 beside an item error would come out changed.
+        w = self.started(env={"GPUPOOL_RESULT_FORMS": "result_lines,result_array"})
+        w.send_raw(frame(b'{"type":"batch","id":4,"items":[{"echo":{"big":9223372036854775807,"f":1.0}},{"item_error":"empty"}]}'))
+        self.assertNextBytes(w, b'{"type":"result_lines","id":4,"count":2,"errors":{"1":{"message":"empty"}}}\n'
+                                b'{"big":9223372036854775807,"f":1.0}\nnull')
+
     def test_item_errors_keep_the_classic_result_even_with_result_array(self):
         w = self.started(env={"GPUPOOL_RESULT_FORMS": "result_array"})
         w.send({"type": "batch", "id": 3, "items": [{"echo": "ok"}, {"item_error": "image is empty"}]})
@@ -206,7 +214,8 @@ class Batches(WorkerTest):
         with open(held) as f:
             self.assertEqual(f.read(), "0")
         w.send({"type": "batch", "id": 2, "items": [{"n": 1}]})
-        self.assertEqual(w.read(), {"type": "result", "id": 2, "outputs": [{"n": 1}]})
+        # The fixture says what each batch needed (`batch_memory`), as the SDK's PyTorch meter does.
+        self.assertEqual(w.read(), {"type": "result", "id": 2, "outputs": [{"n": 1}], "batch_memory": 1})
 
     def test_release_is_answered_by_a_worker_without_a_hook_and_by_a_pipelined_one(self):
         for fixture in ("scripted_worker.py", "pipelined_worker.py"):
