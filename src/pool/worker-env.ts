@@ -10,10 +10,12 @@ export const RESULT_FORMS = 'result_lines,result_array';
 /**
  * The complete environment of a worker: gpupool's own, the vendor's pinning variables (set
  * before the process starts, so its framework sees only its devices), the SDK on
- * PYTHONPATH, then the model's `env:` last.
+ * PYTHONPATH (before the model's own), then the model's `env:` last.
  */
 export function workerEnv(model: ModelConfig, devices: readonly Device[], workerId: string, cpus?: readonly number[], base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const pythonPath = [pythonSdkPath(), base.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  // The SDK first, then the model's own PYTHONPATH where `env:` sets one (not in place of the SDK:
+  // its `import gpupool` then failed), else the inherited one.
+  const pythonPath = [pythonSdkPath(), model.env.PYTHONPATH ?? base.PYTHONPATH].filter(Boolean).join(path.delimiter);
   return {
     ...base,
     ...pinningEnv([...devices]),
@@ -27,8 +29,8 @@ export function workerEnv(model: ModelConfig, devices: readonly Device[], worker
     // `cpus: auto`: the CPUs taskset gave it, so a worker can size its thread pools to them.
     ...(cpus === undefined ? {} : { GPUPOOL_CPUS: formatCpuList(cpus) }),
     ...(model.memory.limit === undefined ? {} : { GPUPOOL_MEMORY_LIMIT: String(model.memory.limit) }),
-    PYTHONPATH: pythonPath,
     PYTHONUNBUFFERED: '1',
     ...model.env,
+    PYTHONPATH: pythonPath,
   };
 }
