@@ -46,9 +46,16 @@ export function checkOutput(output: string, input: string, stateDir?: StateDirCh
   }
 }
 
-/** `-o` as an absolute path; an empty one is refused (it would resolve to the working folder). */
+/**
+ * `-o` as an absolute path. Refused: an empty one (it would resolve to the working folder), `-`
+ * (stdout: the output is written at byte offsets and resumed from them; `-i -` is stdin, so a
+ * file named `-` would surprise), and one ending in a slash (a folder meant: path.resolve drops
+ * the slash and a file of that name was written).
+ */
 export function resolveOutput(output: string): string {
   if (output.trim() === '') throw outputError(`-o needs the path of a file, got ${JSON.stringify(output)}`);
+  if (output === '-') throw outputError('-o - (stdout) is not taken: results are written to a file at byte offsets, which a run resumes from; pass the path of a file (./- for a file named "-")');
+  if (/[/\\]$/.test(output)) throw outputError(`-o ${output} ends with a slash, as a folder does: pass the path of a file (it is made if missing), e.g. ${path.join(output, 'out.jsonl')}`);
   return path.resolve(output);
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CLI, echoConfig, pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
-test('an output that is a folder, a pipe, a device, the input itself, or under /proc is refused before any worker starts; the input is untouched', async () => {
+test('an output that is a folder (or ends with a slash), stdout (-), a pipe, a device, the input itself, or under /proc is refused before any worker starts; the input is untouched', async () => {
   const dir = tempDir();
   // A worker that fails in setup: reaching it would be exit 6, GPUPOOL_E_WORKER_START.
   const cfg = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n`);
@@ -24,6 +24,9 @@ test('an output that is a folder, a pipe, a device, the input itself, or under /
     [fifo, /-o .*fifo is not a regular file \(a pipe, a socket or a block device\)/],
     ['/dev/null', /-o \/dev\/null is a device: pass --state-dir for the journal, which would otherwise be made beside it \(\/dev\/\.gpupool\/null\)/],
     ['', /-o needs the path of a file, got ""/],
+    // path.resolve dropped the slash, and a file named like the folder was written.
+    [`${path.join(dir, 'results')}/`, /-o .*results\/ ends with a slash, as a folder does: pass the path of a file \(it is made if missing\), e\.g\. .*results\/out\.jsonl/],
+    ['-', /-o - \(stdout\) is not taken: results are written to a file at byte offsets, which a run resumes from; pass the path of a file \(\.\/- for a file named "-"\)/],
     // procfs answers ENOENT to a mkdir: Node's recursive mkdir retried it for ever at 100% CPU.
     ['/proc/version', /cannot make the folder \/proc\/\.gpupool\/version for the journal \(beside the output; --state-dir puts it elsewhere\): ENOENT: no such file or directory, mkdir '\/proc\/\.gpupool'/],
   ];
