@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   GPUPOOL_E_USAGE: { httpStatus: 400, exitCode: 2, remedy: 'Run the command with --help to see its options.' },
   GPUPOOL_E_UNKNOWN_MODEL: { httpStatus: 404, exitCode: 4, remedy: 'Use one of the model names defined under `models:` in the config.' },
   GPUPOOL_E_MODEL_REQUIRED: { httpStatus: 400, exitCode: 4, remedy: 'The config defines several models: choose one with -m.' },
-  GPUPOOL_E_COMMAND_NOT_FOUND: { httpStatus: 500, exitCode: 5, remedy: 'Check `command:` of the model: the program must exist and be executable (paths are relative to the config file).' },
+  GPUPOOL_E_COMMAND_NOT_FOUND: { httpStatus: 500, exitCode: 5, remedy: 'Check `command:` of the model: the program must exist and be executable, and the script an interpreter runs (`[python3, worker.py]`) must exist (paths are relative to the config file).' },
   GPUPOOL_E_WORKER_START: { httpStatus: 503, exitCode: 6, remedy: 'Read the worker log named in the message; run the worker command by hand to see its error.' },
   GPUPOOL_E_WORKER_PROTOCOL: { httpStatus: 502, exitCode: 6, remedy: 'The worker broke the protocol (docs/protocol.md): never write frames to stdout, answer each batch once.' },
   GPUPOOL_E_UNKNOWN_DEVICE: { httpStatus: 400, exitCode: 7, remedy: 'Choose devices from `gpupool devices` (index or UUID), `all` or `cpu`.' },

@@ -11,12 +11,29 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/** Programs whose first argument, unless an option, is the script they run. */
+const INTERPRETER = /^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bash|sh|zsh|perl|ruby|Rscript)$/;
+
 /**
  * Checks that a worker command can start, before any process is spawned, so a typo is one
- * clear error instead of N crashed workers. Relative paths resolve against `cwd` (the config's folder).
+ * clear error instead of N crashed workers. Relative paths resolve against `cwd` (the config's
+ * folder). The script an interpreter is given (`[python3, worker.py]`) must exist too: a missing
+ * one was a worker that failed to start (python's "can't open file"), told apart from a worker
+ * that dies in its setup only by reading its log.
  */
 export function resolveCommand(command: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  const program = command[0];
+  const program = findProgram(command[0], cwd, env);
+  const script = command[1];
+  if (INTERPRETER.test(path.basename(program)) && script !== undefined && !script.startsWith('-')) {
+    const abs = path.resolve(cwd, script);
+    if (!fs.existsSync(abs)) {
+      throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', `worker script "${script}" (${abs}) does not exist: ${path.basename(program)} would exit at once (paths in \`command\` are relative to the config's folder)`);
+    }
+  }
+  return program;
+}
+
+function findProgram(program: string, cwd: string, env: NodeJS.ProcessEnv): string {
   if (program.includes('/')) {
     const abs = path.resolve(cwd, program);
     if (!isExecutable(abs)) {

@@ -90,11 +90,11 @@ test('a journal locked by a live run: a second run is refused naming its PID, ev
   for (const l of lines) assert.equal((l.output as { n: number }).n, (l.id as number) - 1);
 });
 
-test('a first run whose workers never started (a typo in command) leaves nothing to resume: the corrected command runs, and a job with lines written is still refused another', async () => {
+test('a first run whose workers never started (a typo in command: the script is missing) leaves nothing to resume: the corrected command runs, and a job with lines written is still refused another', async () => {
   const dir = tempDir();
   const typo = echoJob(dir, 50, undefined, `[python3, ${JSON.stringify(path.join(dir, 'no_such_worker.py'))}]`);
   const failedStart = await runCli(typo.args);
-  assert.equal(failedStart.code, 6, failedStart.stderr);
+  assert.equal(failedStart.code, 5, failedStart.stderr); // GPUPOOL_E_COMMAND_NOT_FOUND: the script is missing
   assert.ok(fs.existsSync(typo.journal), 'the failed run made its journal');
   const fixed = echoJob(dir, 50, undefined, pyWorker('noop_worker.py'));
   const r = await runCli(fixed.args);

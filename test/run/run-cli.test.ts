@@ -73,6 +73,13 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
     { name: 'unknown model', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['-m', 'nope'], code: 4, message: /unknown model "nope"; the config defines: echo/ },
     { name: 'missing command', config: `models:\n  echo:\n    command: [./no-such-worker.sh]\n    devices: cpu\n`, code: 5, message: /GPUPOOL_E_COMMAND_NOT_FOUND: worker command "\.\/no-such-worker\.sh"/ },
     {
+      // The usual form: before, python3 started, said "can't open file", and it was exit 6 as a worker failing its setup.
+      name: 'missing worker script',
+      config: `models:\n  echo:\n    command: [python3, no_such_worker.py]\n    devices: cpu\n`,
+      code: 5,
+      message: /GPUPOOL_E_COMMAND_NOT_FOUND: worker script "no_such_worker\.py" \(.*\/no_such_worker\.py\) does not exist: python3 would exit at once \(paths in `command` are relative to the config's folder\)$/m,
+    },
+    {
       name: 'worker exits during start',
       config: `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n`,
       code: 6,
