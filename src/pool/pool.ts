@@ -2,7 +2,7 @@ import path from 'node:path';
 import { StrayAudit, type WorkerAssignment } from '../audit/index.js';
 import { pickModel, type ModelConfig } from '../config/index.js';
 import type { Device, DeviceProvider, DeviceSample } from '../devices/device.js';
-import { listDevices, openDeviceProviders, selectDevices, type WorkerPlacement } from '../devices/index.js';
+import { devicesChoiceSource, listDevices, openDeviceProviders, selectDevicesFrom, type WorkerPlacement } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { AdaptiveBatchLimit, ModelScheduler, type DispatchTarget } from '../scheduler/index.js';
 import { AnswerPolling, answerPollMicros, RELEASE_TIMEOUT_MS, resolveCommand } from '../worker/index.js';
@@ -134,7 +134,8 @@ export class Pool {
       }
       const program = resolveCommand(model.command, config.baseDir);
       const spec = this.options.devices ?? model.devices;
-      const placements = await placeModel(model, selectDevices(spec, available), placing);
+      const chosen = selectDevicesFrom(spec, available, devicesChoiceSource(this.options.devices, model.name, config.file));
+      const placements = await placeModel(model, chosen, placing);
       plans.push({ model, program, placements });
     }
     const cpuPlan = planWorkerCpus(plans);

@@ -1,4 +1,4 @@
-import { closeDeviceProviders, listDevices, openDeviceProviders, selectDevices, type DeviceProvider } from '../devices/index.js';
+import { closeDeviceProviders, listDevices, openDeviceProviders, selectDevicesFrom, type DeviceProvider } from '../devices/index.js';
 
 /**
  * Checks the devices a run would place its workers on against this host's, as starting the pool
@@ -6,12 +6,13 @@ import { closeDeviceProviders, listDevices, openDeviceProviders, selectDevices, 
  * `--devices 9` on a host of two cards, or a typo, instead of exiting 0 until the input changes.
  * Costs a device query (NVML, or a tool's run), not a model load.
  *
- * @throws GpupoolError GPUPOOL_E_UNKNOWN_DEVICE or GPUPOOL_E_DEVICE_NOT_VISIBLE, as a run would.
+ * @throws GpupoolError GPUPOOL_E_UNKNOWN_DEVICE or GPUPOOL_E_DEVICE_NOT_VISIBLE, as a run would,
+ *   naming `from` (where the choice was written: {@link devicesChoiceSource}).
  */
-export async function checkDeviceSelection(spec: string | readonly string[], given?: DeviceProvider[]): Promise<void> {
+export async function checkDeviceSelection(spec: string | readonly string[], from: string, given?: DeviceProvider[]): Promise<void> {
   const providers = given ?? (await openDeviceProviders());
   try {
-    selectDevices(spec, await listDevices(providers));
+    selectDevicesFrom(spec, await listDevices(providers), from);
   } finally {
     if (given === undefined) await closeDeviceProviders(providers);
   }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pickModel } from '../config/index.js';
 import { GpupoolError } from '../errors/index.js';
+import { devicesChoiceSource } from '../devices/index.js';
 import { MeasuredNeedStore, Pool } from '../pool/index.js';
 import { newSpanItem, newWorkItem, shownCode, unpackSpan, type WorkItem } from '../scheduler/index.js';
 import type { SeqSet } from '../store/index.js';
@@ -82,7 +83,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
     if (await nothingLeftToRun(journal, options.input, identity.description)) {
-      await checkDeviceSelection(options.devices ?? model.devices, options.providers);
+      await checkDeviceSelection(options.devices ?? model.devices, devicesChoiceSource(options.devices, model.name, config.file), options.providers);
       return nothingLeftSummary(model.name, resume.counts, startedAt, output, options);
     }
     const digests = await InputDigestKeeper.open(source, journal, resume.counts);

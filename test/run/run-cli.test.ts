@@ -85,7 +85,9 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
       code: 6,
       message: /GPUPOOL_E_WORKER_START: worker echo\/cpu:0\/0 failed to start: RuntimeError: model file not found: \/nonexistent\/model\.bin; worker echo\/cpu:0\/0 exited with code 1 \(log: .*echo_cpu_0_0\.log\)$/m,
     },
-    { name: 'unknown device', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['--devices', '7'], code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE/ },
+    { name: 'unknown device', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['--devices', '7'], code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE: --devices 7: no device "7"/ },
+    // Named by its key and file: it read as a bad --devices flag.
+    { name: 'unknown device in the config', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n    devices: gpu0\n`, code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE: `models\.echo\.devices` in .*unknown-device-in-the-config\.yaml: no device "gpu0"; write `all`, `cpu`/ },
     {
       // The key as the user wrote it, not the option's name inside gpupool (`devicesPerWorker`).
       name: 'more devices per worker than chosen',
