@@ -103,6 +103,7 @@ export function progressMode(mode: 'tty' | 'plain' | 'none' | undefined, out: No
 export function formatRunSummary(s: RunSummary): string {
   const lines = [
     `${s.outcome === 'complete' ? 'done' : s.outcome}: ${s.done.toLocaleString('en-US')} items ok, ${s.failed.toLocaleString('en-US')} failed${s.resumed ? `, ${s.resumed.toLocaleString('en-US')} already done before${s.resumedFailed ? ` (${s.resumedFailed.toLocaleString('en-US')} of them failed)` : ''}` : ''} in ${formatDuration(s.wallSeconds * 1000)} (${formatRate(s.itemsPerSecond)} items/s)`,
+    ...(s.failedByCode ? [`  failed: ${Object.entries(s.failedByCode).map(([code, f]) => `${f.count.toLocaleString('en-US')} ${code} (first: ${typeof f.firstId === 'number' ? `line ${f.firstId}` : f.firstId})`).join(', ')}`] : []),
     ...s.devices.map(
       (d) => `  ${d.key.padEnd(8)} ${d.name.slice(0, 28).padEnd(28)} ${d.items.toLocaleString('en-US').padStart(10)} items  ${formatRate(d.itemsPerSecond).padStart(9)} items/s  peak ${formatBytes(d.peakMemoryUsed)} of ${formatBytes(d.memoryTotal)}  batch limit ${s.workerBatchLimits[d.key]?.join('/') ?? '-'}${d.outOfMemoryBatches > 0 ? ` (${d.outOfMemoryBatches} out-of-memory batch${d.outOfMemoryBatches === 1 ? '' : 'es'})` : ''}`,
     ),

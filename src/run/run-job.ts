@@ -108,6 +108,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       },
       onItems: (ok, device, n, failed) => {
         tally.count(ok, device, n);
+        if (failed) tally.countFailure(shownCode(failed.failure), failed.id);
         if (!ok && options.onError === 'stop' && stopReason === 'complete') {
           stopReason = 'stopped';
           if (failed) stoppedBy = { id: failed.id, code: failed.failure.code, shownCode: shownCode(failed.failure), message: failed.failure.message };

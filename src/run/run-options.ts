@@ -82,6 +82,12 @@ export interface RunSummary {
   readonly batchLimits: Record<string, number>;
   /** Each device key's workers' learned limits at the end, in worker order. */
   readonly workerBatchLimits: Record<string, number[]>;
+  /**
+   * This run's failures by the code their lines show (a malformed line's `GPUPOOL_E_INPUT_PARSE`,
+   * a model's `GPUPOOL_E_ITEM_FAILED` or its own code), each with the first one's id: bad input
+   * told from a model's failures, which share exit status 1. Absent when none failed.
+   */
+  readonly failedByCode?: Record<string, { readonly count: number; readonly firstId: string | number }>;
   /** `complete`, `interrupted` (Ctrl-C, resumable), or `stopped` (--on-error stop). */
   readonly outcome: 'complete' | 'interrupted' | 'stopped';
   /** With `stopped`: the failure it stopped at (`code` is gpupool's, `shownCode` what its line shows). */

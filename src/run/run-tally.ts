@@ -19,6 +19,15 @@ export class ItemTally {
   readAll = false;
   /** Items per device key. */
   readonly perDevice = new Map<string, number>();
+  /** This run's failures by the code their lines show, with the first one's id. */
+  readonly failedByCode = new Map<string, { count: number; firstId: string | number }>();
+
+  /** A failed item's code (as its line shows it) and id, for the summary's breakdown. */
+  countFailure(code: string, id: string | number): void {
+    const seen = this.failedByCode.get(code);
+    if (seen) seen.count++;
+    else this.failedByCode.set(code, { count: 1, firstId: id });
+  }
 
   count(ok: boolean, device: string | undefined, n = 1): void {
     if (ok) this.done += n;
@@ -66,6 +75,7 @@ export class RunTally extends ItemTally {
       workerRestarts: pool.workers.reduce((n, w) => n + w.supervisor.restarts, 0),
       batchLimits: deviceLimits(workerLimits),
       workerBatchLimits: workerLimits,
+      ...(this.failedByCode.size > 0 ? { failedByCode: Object.fromEntries(this.failedByCode) } : {}),
       outcome,
       peakRssBytes: this.peakRss,
       readerThread: threads.readerThread,

@@ -25,13 +25,16 @@ test('100,000 JSONL items through four Python workers on CPU: exactly 100,000 li
   assert.deepEqual(summary.devices.map((d) => d.key), ['cpu:0']);
 });
 
-test('a malformed line is reported with its line number and the others still run; exit code 1', async () => {
+test('a malformed line is reported with its line number and the others still run; exit code 1, the summary counting failures by code', async () => {
   const dir = tempDir();
   const input = path.join(dir, 'in.jsonl');
   fs.writeFileSync(input, '{"a":1}\n{"b":\n\n{"c":3}\n');
   const out = path.join(dir, 'out.jsonl');
-  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'none']);
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', input, '-o', out, '--progress', 'plain', '--json']);
   assert.equal(r.code, 1);
+  // Bad input told from a model's failures (both exit 1): by code, with the first one's line.
+  assert.match(r.stderr, /^ {2}failed: 1 GPUPOOL_E_INPUT_PARSE \(first: line 2\)$/m);
+  assert.deepEqual((JSON.parse(r.stdout) as { failedByCode: unknown }).failedByCode, { GPUPOOL_E_INPUT_PARSE: { count: 1, firstId: 2 } });
   const byId = new Map(readOutput(out).map((l) => [l.id, l]));
   assert.equal(byId.size, 3, 'one output line per input line (the blank line is not an input)');
   assert.deepEqual(byId.get(1)?.output, { a: 1 });
