@@ -98,8 +98,11 @@ export const modelSchema = z
   .object({
     /** `process`: a protocol worker; `http`: an off-the-shelf server (serve only). @defaultValue process */
     kind: z.enum(['process', 'http']).default('process'),
-    /** argv of the worker; relative paths resolve against the config file's folder (the worker's cwd). */
-    command: z.array(z.string().min(1)).min(1),
+    /**
+     * argv of the worker; relative paths resolve against the config file's folder (the worker's
+     * cwd). A number or boolean (YAML's `[w.py, --n, 5]`) is its text, as in `env:`.
+     */
+    command: z.array(z.union([z.string().min(1), z.number(), z.boolean()], { error: 'must be a string, a number or a boolean' }).transform(String)).min(1),
     /** Which devices to use. @defaultValue all */
     devices: deviceSpec.default(['all']),
     /** Workers on each device. @defaultValue 1 */

@@ -41,6 +41,8 @@ test('a key with nothing after it is not set; one inside a list is refused', () 
   assert.deepEqual(m.env, { B: '1' });
   assert.deepEqual(m.devices, ['all']);
   assert.match(configError('models:\n  m:\n    command: [w, null]\n'), /`models\.m\.command\.1` .*got null/);
+  // YAML's numbers and booleans in argv are their text, as in env: (`[w.py, --n, 5]` was refused).
+  assert.deepEqual(resolveConfig(YAML.parse('models:\n  m:\n    command: [w.py, --n, 5, --fast, true, 0.5]\n'), '/tmp').models.m.command, ['w.py', '--n', '5', '--fast', 'true', '0.5']);
   assert.match(configError('models:\n  m:\n    command:\n'), /`models\.m\.command` .*got nothing/);
   // A model with nothing under its name is refused by name, not dropped.
   assert.match(configError('models:\n  a:\n  b:\n    command: [w]\n'), /`models\.a` expected object \(the model's definition: command, devices, …\), got null/);
