@@ -315,7 +315,9 @@ export class WorkerProcess<B> {
     const clean = requested && code === 0;
     this.state = clean || (requested && this.inflight.size === 0) ? 'stopped' : 'crashed';
     const reason: ExitReason = this.endReason ?? 'exited';
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    let how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    // A script that ran to its end without serving: nothing in its stderr says why.
+    if (this.startWaiter && code === 0 && this.hello === undefined) how += ' before it said hello: does it call gpupool.serve(...) (Python) or serve({...}) (TypeScript)? See docs/protocol.md';
     const tail = this.log.stderrTail();
     const message = exitMessage([this.fatalMessage ?? this.endMessage, `worker ${this.options.id} ${how}`], tail);
     this.log.note(`closed: ${how} (${reason})`);

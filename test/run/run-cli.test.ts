@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI, pyWorker, readOutput, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
+import { CLI, pyWorker, readOutput, ROOT, runCli, tempDir, writeConfig, writeJsonl } from '../helpers/cli.js';
 
 function echoConfig(dir: string, extra = '', worker = 'noop_worker.py'): string {
   return writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker(worker)}\n    devices: cpu\n    workers_per_device: 4\n    batch: { max: 64, timeout: 2ms }\n${extra}`);
@@ -87,6 +87,12 @@ test('bad input gets one clear line and a distinct exit code each', async () => 
       config: `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n`,
       code: 6,
       message: /GPUPOOL_E_WORKER_START: worker echo\/cpu:0\/0 failed to start: RuntimeError: model file not found: \/nonexistent\/model\.bin; worker echo\/cpu:0\/0 exited with code 1 \(log: .*echo_cpu_0_0\.log\)$/m,
+    },
+    {
+      name: 'worker that never serves',
+      config: `models:\n  echo:\n    command: [python3, ${JSON.stringify(path.join(ROOT, 'test', 'run', 'fixtures', 'no_serve_worker.py'))}]\n    devices: cpu\n`,
+      code: 6,
+      message: /GPUPOOL_E_WORKER_START: worker echo\/cpu:0\/0 failed to start: worker echo\/cpu:0\/0 exited with code 0 before it said hello: does it call gpupool\.serve\(\.\.\.\) \(Python\)/,
     },
     { name: 'unknown device', config: `models:\n  echo:\n    command: ${pyWorker('noop_worker.py')}\n`, args: ['--devices', '7'], code: 7, message: /GPUPOOL_E_UNKNOWN_DEVICE: --devices 7: no device "7"/ },
     // Named by its key and file: it read as a bad --devices flag.
