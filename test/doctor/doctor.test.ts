@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
 import { once } from 'node:events';
 import { resolveConfig, type GpupoolConfigInput } from '../../src/config/index.js';
 import { runDoctor, renderFindings, type Finding } from '../../src/doctor/index.js';
@@ -147,6 +149,7 @@ test('gpupool doctor exits 1 when something is wrong and 0 when only warnings re
   // The fake tools are shell scripts that need `cat`; the tool overrides still point at them.
   const cliEnv = (extra: Record<string, string> = {}) => fakeEnv(tools, { PATH: process.env.PATH ?? '/usr/bin:/bin', ...extra });
   const dir = tempDir('gpupool-doctor-cli-');
+  fs.writeFileSync(path.join(dir, 'w.js'), ''); // the script node is given must exist (resolveCommand)
   const ok = writeConfig(dir, `models:\n  ocr:\n    command: [${JSON.stringify(process.execPath)}, w.js]\n    devices: cuda:1\n`);
   const clean = await runCli(['doctor', '-c', ok], { env: cliEnv() });
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
