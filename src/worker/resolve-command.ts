@@ -24,13 +24,30 @@ const INTERPRETER = /^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bash|sh|zsh|perl|ru
 export function resolveCommand(command: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
   const program = findProgram(command[0], cwd, env);
   const script = command[1];
-  if (INTERPRETER.test(path.basename(program)) && script !== undefined && !script.startsWith('-')) {
+  const interpreter = path.basename(program);
+  if (INTERPRETER.test(interpreter) && script !== undefined && !script.startsWith('-')) {
     const abs = path.resolve(cwd, script);
-    if (!fs.existsSync(abs)) {
+    if (!scriptFound(interpreter, abs, script, env)) {
       throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', `worker script "${script}" (${abs}) does not exist: ${path.basename(program)} would exit at once (paths in \`command\` are relative to the config's folder)`);
     }
   }
   return program;
+}
+
+/**
+ * Whether `interpreter` would find its script: the file (or folder: a Python package with
+ * `__main__.py`), and where the interpreter looks further itself: node resolves its main
+ * module as CommonJS does (`node serve` runs serve.js), and bash looks a name without a slash
+ * up on PATH when it is not in the working folder (sh and zsh are given the same benefit of the
+ * doubt: a miss there is the failed start it was before).
+ */
+function scriptFound(interpreter: string, abs: string, script: string, env: NodeJS.ProcessEnv): boolean {
+  if (fs.existsSync(abs)) return true;
+  if (/^node(js)?$/.test(interpreter)) return ['.js', '.json', '.node'].some((ext) => fs.existsSync(abs + ext));
+  if (/^(bash|sh|zsh)$/.test(interpreter) && !script.includes('/')) {
+    return (env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, script)));
+  }
+  return false;
 }
 
 function findProgram(program: string, cwd: string, env: NodeJS.ProcessEnv): string {

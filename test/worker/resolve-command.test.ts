@@ -21,3 +21,18 @@ test('an interpreter\'s script must exist, relative to the config\'s folder; opt
   assert.throws(() => resolveCommand(['node', 'serve.mjs'], dir), notFound(/worker script "serve\.mjs"/));
   assert.throws(() => resolveCommand(['no-such-program-here', 'worker.py'], dir), notFound(/worker command "no-such-program-here" was not found on PATH/));
 });
+
+test('a script the interpreter finds itself is taken: node adds .js (`node worker` runs worker.js), bash looks on PATH', () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'serve.js'), '');
+  assert.ok(resolveCommand(['node', 'serve'], dir).endsWith('node'));
+  const bin = tempDir();
+  fs.writeFileSync(path.join(bin, 'start-worker.sh'), 'exec python3 worker.py\n');
+  const bash = resolveCommand(['bash'], '/');
+  const env = { PATH: `${path.dirname(bash)}${path.delimiter}${bin}` };
+  assert.ok(resolveCommand(['bash', 'start-worker.sh'], dir, env).endsWith('bash'));
+  // Still refused: no such file anywhere bash looks, and a path with a slash is never looked up on PATH.
+  assert.throws(() => resolveCommand(['bash', 'no-such.sh'], dir, env), notFound(/worker script "no-such\.sh"/));
+  assert.throws(() => resolveCommand(['bash', './start-worker.sh'], dir, env), notFound(/worker script "\.\/start-worker\.sh"/));
+  assert.throws(() => resolveCommand(['node', 'serve.mjs'], dir), notFound(/worker script "serve\.mjs"/));
+});
