@@ -49,8 +49,9 @@ try {
     const code = reportError(err, process.argv.includes('--json'));
     process.exitCode = code;
     // A bug (not an error raised on purpose) may leave workers, timers and a progress line
-    // running, in a state no one can stop cleanly: the run would never end. Exit once the line
-    // is out; workers exit at the end of their stream, and a journal resumes as after a kill.
-    if (!isGpupoolError(err)) process.stderr.write('', () => process.exit(code));
+    // running, in a state no one can stop cleanly: the run would never end. Exit once what was
+    // written to stdout and the line on stderr are out (a pipe is written asynchronously);
+    // workers exit at the end of their stream, and a journal resumes as after a kill.
+    if (!isGpupoolError(err)) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   }
 }

@@ -35,9 +35,14 @@ interface Context {
  * gpu0", "`models.ocr.devices` in gpupool.yaml"): a bad value in the config read as if it
  * were a flag's.
  */
-export function selectDevicesFrom(spec: string | readonly string[], available: readonly Device[], from: string): Device[] {
+export function selectDevicesFrom(
+  spec: string | readonly string[],
+  available: readonly Device[],
+  from: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Device[] {
   try {
-    return selectDevices(spec, available);
+    return selectDevices(spec, available, env);
   } catch (err) {
     if (err instanceof GpupoolError) throw new GpupoolError(err.code, `${from}: ${err.message}`, { cause: err, details: err.details });
     throw err;

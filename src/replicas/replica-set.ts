@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { WorkerAssignment } from '../audit/index.js';
 import type { DeviceProvider } from '../devices/device.js';
-import { listDevices, openDeviceProviders, selectDevices } from '../devices/index.js';
+import { devicesChoiceSource, listDevices, openDeviceProviders, selectDevicesFrom } from '../devices/index.js';
 import { GpupoolError } from '../errors/index.js';
 import { modelFingerprint, NeedMeasurer, needMeasuredEvent, placeModel, planWorkerCpus, readFreeMemory, unpinnedEvent, workerIdOf, type PoolEvent } from '../pool/index.js';
 import { resolveCommand } from '../worker/index.js';
@@ -153,7 +153,7 @@ export class ReplicaSet {
     const program = resolveCommand(model.command, baseDir, env);
     this.providers = this.options.providers ?? (await openDeviceProviders({ env }));
     const available = await listDevices(this.providers);
-    const selected = selectDevices(this.options.devices ?? model.devices, available, env);
+    const selected = selectDevicesFrom(this.options.devices ?? model.devices, available, devicesChoiceSource(this.options.devices, model.name, undefined), env);
     // Placed as the pool places workers: by `memory.need` (configured or remembered) where there is one.
     const placements = await placeModel(model, selected, {
       baseDir,

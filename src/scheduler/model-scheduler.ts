@@ -381,7 +381,9 @@ export class ModelScheduler {
     let watch = this.memoryWatches.get(target);
     if (watch === undefined) this.memoryWatches.set(target, (watch = new BatchMemoryWatch()));
     // Judged (a sort of 32) only once it can matter; remembered from the start.
-    const heavy = this.trailsMade && watch.heavy(bytes, size, target.limit.value);
+    // The size the worker is sent now: its own max_batch may be below the limit it shares.
+    const full = Math.min(target.limit.value, target.maxBatch ?? Infinity);
+    const heavy = this.trailsMade && watch.heavy(bytes, size, full);
     watch.record(bytes, size);
     return heavy;
   }

@@ -17,15 +17,25 @@ function heavier(watch: BatchMemoryWatch, bytes: number, size: number, limit: nu
   return heavy;
 }
 
-test('a batch is heavy above 1.5 times what a batch of the limit usually takes, once 8 are known', () => {
+test('a batch is heavy above 1.5 times what a batch of the limit usually takes, once 8 of about that size are known', () => {
   const watch = new BatchMemoryWatch();
   for (let k = 0; k < 7; k++) assert.equal(heavier(watch, 100 * 4, 4, 4), false);
-  assert.equal(heavier(watch, 10_000, 1, 4), false, 'seven batches known: no median yet');
+  assert.equal(heavier(watch, 40_000, 4, 4), false, 'seven batches of about 4 known: no median yet');
   // Usual: 100 an item (the median leaves the one page out); a batch of the limit, 4, takes 400.
   assert.equal(heavier(watch, 600, 1, 4), false, '600 is 1.5 times 400, not above');
   assert.equal(heavier(watch, 601, 1, 4), true);
-  assert.equal(heavier(watch, 601, 1, 8), false, 'the limit grew to 8: 800 is usual');
+  assert.equal(heavier(watch, 601, 1, 8), false, 'the limit grew to 8: no batch of about 8 known yet');
+  for (let k = 0; k < 8; k++) assert.equal(heavier(watch, 800, 8, 8), false);
   assert.equal(heavier(watch, 1300, 8, 8), true, 'a full batch with a page in it');
+});
+
+test('a batch\'s fixed cost: after the limit fell from 64 to 4, batches of 4 are judged against batches of about 4, not per item of 64', () => {
+  // 10,000 bytes a batch besides 100 an item: per item, a batch of 64 takes 256, one of 4 2,600.
+  const watch = new BatchMemoryWatch();
+  const cost = (n: number) => 10_000 + 100 * n;
+  for (let k = 0; k < 32; k++) heavier(watch, cost(64), 64, 64);
+  for (let k = 0; k < 20; k++) assert.equal(heavier(watch, cost(4), 4, 4), false, `batch ${k} of 4`);
+  assert.equal(heavier(watch, cost(4) + 60_000, 4, 4), true, 'a page among them still is');
 });
 
 test('full batches of usual items are never heavy as the limit grows; a worker whose batches allocate nothing tells none', () => {
