@@ -6,6 +6,7 @@ cache kept of that batch, before a neighbour's batch runs out of memory beside i
 (docs/protocol.md, ``result``).
 """
 
+import operator
 import sys
 
 
@@ -37,8 +38,22 @@ class HookMeter:
         pass
 
     def stop(self):
-        value = self.hook()
-        return value if type(value) is int and value >= 0 else None
+        return as_bytes(self.hook())
+
+
+def as_bytes(value):
+    """A count of bytes from a reading: an int (a NumPy integer too) or a whole float, not below
+    0; None for anything else (a bool, None, a fraction)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else None
+    else:
+        try:
+            value = operator.index(value)
+        except TypeError:
+            return None
+    return value if value is not None and value >= 0 else None
 
 
 def meter_for(instance, default_hook):

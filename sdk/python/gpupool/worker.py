@@ -330,6 +330,8 @@ def _answer_batches(chan, worker):
     answer = _answer
     fast_form = _result_form()
     meter = meter_for(worker, Worker.batch_memory)
+    # A model put on the GPU in its first predict (lazily) is seen after it: looked for once more.
+    look_again = meter is None
     for payload in chan.frames():
         kind, bid, items = read_batch(payload)
         if kind != "batch":
@@ -341,6 +343,9 @@ def _answer_batches(chan, worker):
         if meter is None:
             outputs, failure = call(predict, items)
             answer(chan, bid, len(items), outputs, failure, fast_form)
+            if look_again:
+                look_again = False
+                meter = meter_for(worker, Worker.batch_memory)
         else:
             outputs, failure = _measured_call(meter, predict, items)
             answer(chan, bid, len(items), outputs, failure, fast_form, None if failure else _measure(meter.stop))

@@ -4,7 +4,7 @@ import types
 import unittest
 
 from gpupool import Worker
-from gpupool.batch_memory import HookMeter, TorchMeter, meter_for
+from gpupool.batch_memory import HookMeter, TorchMeter, as_bytes, meter_for
 from tests._harness import frame
 from tests.test_worker_process import WorkerTest
 
@@ -38,6 +38,13 @@ class Answers(WorkerTest):
             w = self.started("memory_report_worker.py", env={"REPORT": report})
             w.send({"type": "batch", "id": 11, "items": ["a"]})
             self.assertNextBytes(w, b'{"type":"result","id":11,"outputs":["a"]}')
+
+    def test_a_model_put_on_the_gpu_in_its_first_predict_is_measured_from_the_next_batch(self):
+        w = self.started("lazy_torch_worker.py")
+        w.send({"type": "batch", "id": 1, "items": [1]})
+        self.assertNextBytes(w, b'{"type":"result","id":1,"outputs":[1]}')
+        w.send({"type": "batch", "id": 2, "items": [2]})
+        self.assertNextBytes(w, b'{"type":"result","id":2,"outputs":[2],"batch_memory":1000}')
 
     def test_a_worker_that_does_not_measure_sends_nothing(self):
         w = self.started("noop_worker.py")
@@ -104,6 +111,15 @@ class Meters(unittest.TestCase):
         self.assertIsInstance(meter, HookMeter)
         meter.start()
         self.assertEqual(meter.stop(), 42)
+
+    def test_a_reading_is_bytes_when_it_is_a_whole_number_of_0_or_more(self):
+        class NumpyLikeInt:
+            def __index__(self):
+                return 7
+
+        for value, want in ((5, 5), (0, 0), (3.0, 3), (NumpyLikeInt(), 7), (-1, None), (2.5, None),
+                            (True, None), (None, None), ("5", None)):
+            self.assertEqual(as_bytes(value), want, repr(value))
 
 
 if __name__ == "__main__":
