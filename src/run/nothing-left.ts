@@ -44,8 +44,18 @@ function stateIs(file: string, state: unknown): boolean {
   }
 }
 
-/** The summary of such a run: every input done (or failed) before, no worker started. */
-export function nothingLeftSummary(model: string, counts: JournalCounts, startedAt: number, output: string, options: Pick<RunOptions, 'progress' | 'progressOut'>): RunSummary {
+/**
+ * The summary of such a run: every input done (or failed) before, no worker started. `why`:
+ * what its last line says (a finished job, or an input that holds none).
+ */
+export function nothingLeftSummary(
+  model: string,
+  counts: JournalCounts,
+  startedAt: number,
+  output: string,
+  options: Pick<RunOptions, 'progress' | 'progressOut'>,
+  why = 'the journal says the job finished, and its input is as it was then',
+): RunSummary {
   // As a run would leave it: an output removed since is there again (with nothing in it to cut, the journal allowed that).
   if (!fs.existsSync(output)) fs.closeSync(fs.openSync(output, 'a'));
   const summary: RunSummary = {
@@ -68,6 +78,6 @@ export function nothingLeftSummary(model: string, counts: JournalCounts, started
     nothingToRun: true,
   };
   const out = options.progressOut ?? process.stderr;
-  if (progressMode(options.progress, out) !== 'none') out.write(`${formatRunSummary(summary)}  nothing left to run: the journal says the job finished, and its input is as it was then; no model was loaded\n`);
+  if (progressMode(options.progress, out) !== 'none') out.write(`${formatRunSummary(summary)}  nothing left to run: ${why}; no model was loaded\n`);
   return summary;
 }

@@ -82,9 +82,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const resume = await journal.resume();
     // Cut a group written but never committed; a file shorter than the journal says is refused.
     reconcileOutput(output, resume.outputBytes);
-    if (await nothingLeftToRun(journal, options.input, identity.description)) {
+    const emptyInput = source.knownEmpty === true && resume.counts.done + resume.counts.failed === 0;
+    if (emptyInput || (await nothingLeftToRun(journal, options.input, identity.description))) {
       await checkDeviceSelection(options.devices ?? model.devices, devicesChoiceSource(options.devices, model.name, config.file), options.providers);
-      return nothingLeftSummary(model.name, resume.counts, startedAt, output, options);
+      return nothingLeftSummary(model.name, resume.counts, startedAt, output, options, emptyInput ? 'the input holds no inputs' : undefined);
     }
     const digests = await InputDigestKeeper.open(source, journal, resume.counts);
     const learned = await journal.learnedLimits(model.name);

@@ -157,3 +157,28 @@ test('a waiting last line finished by its producer after the file was opened is 
   assert.equal(second.nothingToRun, undefined);
   assert.deepEqual([second.done, second.heldBack?.line], [0, 2]);
 });
+
+test('an input that holds no inputs (an empty file, an empty folder, a glob that matches nothing) loads no model; once it has some, they run', async () => {
+  // A cron over `incoming/*.pdf` with nothing new paid a model load each time. The worker here
+  // fails in setup: reaching it would be exit 6.
+  const dir = tempDir();
+  const failing = writeConfig(dir, `models:\n  echo:\n    command: ${pyWorker('setup_fail_worker.py')}\n    devices: cpu\n`, 'failing.yaml');
+  const empty = path.join(dir, 'empty.jsonl');
+  fs.writeFileSync(empty, '');
+  fs.mkdirSync(path.join(dir, 'pages'));
+  for (const input of [empty, path.join(dir, 'pages'), path.join(dir, 'pages', '*.pdf')]) {
+    const out = path.join(dir, `out-${path.basename(input).replace('*', 'glob')}.jsonl`);
+    const r = await runCli(['run', '-c', failing, '-i', input, '-o', out, '--progress', 'plain', '--json']);
+    assert.equal(r.code, 0, `${input}: ${r.stderr}`);
+    assert.match(r.stderr, /nothing left to run: the input holds no inputs; no model was loaded/, input);
+    assert.match(r.stderr, /warning: the input .* holds no inputs/, input);
+    assert.equal((JSON.parse(r.stdout) as Summary).nothingToRun, true);
+    assert.equal(fs.readFileSync(out, 'utf8'), '', 'an empty output, as a run leaves it');
+  }
+  // Lines come: the same command runs them.
+  fs.writeFileSync(empty, '{"n":1}\n{"n":2}\n');
+  const out = path.join(dir, 'out-empty.jsonl');
+  const r = await runCli(['run', '-c', echoConfig(dir), '-i', empty, '-o', out, '--progress', 'none']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readOutput(out).map((l) => l.id).sort(), [1, 2]);
+});

@@ -49,6 +49,10 @@ export class FileSource implements InputSource {
   /** Older gpupool recorded no state for a folder or glob: a journal it made is still resumed. */
   readonly formerlyStateless = true;
 
+  get knownEmpty(): boolean {
+    return this.files === 0;
+  }
+
   get description(): string {
     return this.walk.description;
   }

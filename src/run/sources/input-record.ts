@@ -22,6 +22,11 @@ export interface SpanRecord {
 export interface InputSource {
   /** What it reads, for messages and the journal's identity. */
   readonly description: string;
+  /**
+   * Known before reading to hold no inputs: a JSONL file of 0 bytes, a folder or glob that lists
+   * no file (a typo in a glob). A run then loads no model.
+   */
+  readonly knownEmpty?: boolean;
   /** Identity of the input for resume: same identity, same items at the same positions. */
   readonly identity: string;
   /**

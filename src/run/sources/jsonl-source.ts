@@ -74,6 +74,10 @@ export class JsonlSource implements InputSource {
     readonly state?: string,
   ) {}
 
+  get knownEmpty(): boolean {
+    return this.totalBytes === 0;
+  }
+
   /**
    * The file as long as it is now (`known`: as the main thread saw it, for the reader thread):
    * lines added while it is read are the next run's, so that the state, and the digest taken of

@@ -56,6 +56,10 @@ export class ThreadedJsonlSource implements InputSource {
     return new ThreadedJsonlSource(undefined, costField, 'stdin', streamIdentity('stdin'), state);
   }
 
+  get knownEmpty(): boolean {
+    return this.digests?.size === 0;
+  }
+
   fractionRead(): number | undefined {
     return this.fraction;
   }
