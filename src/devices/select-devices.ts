@@ -30,31 +30,6 @@ interface Context {
  * @throws GpupoolError GPUPOOL_E_UNKNOWN_DEVICE naming what exists, or
  *   GPUPOOL_E_DEVICE_NOT_VISIBLE naming the variable that hides the device.
  */
-/**
- * {@link selectDevices}, its errors naming where the choice was written (`from`: "--devices
- * gpu0", "`models.ocr.devices` in gpupool.yaml"): a bad value in the config read as if it
- * were a flag's.
- */
-export function selectDevicesFrom(
-  spec: string | readonly string[],
-  available: readonly Device[],
-  from: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Device[] {
-  try {
-    return selectDevices(spec, available, env);
-  } catch (err) {
-    if (err instanceof GpupoolError) throw new GpupoolError(err.code, `${from}: ${err.message}`, { cause: err, details: err.details });
-    throw err;
-  }
-}
-
-/** Where a model's devices were chosen, for {@link selectDevicesFrom}: the flag when given, else the model's key in its config. */
-export function devicesChoiceSource(flag: string | readonly string[] | undefined, model: string, configFile: string | undefined): string {
-  if (flag !== undefined) return `--devices ${typeof flag === 'string' ? flag : flag.join(',')}`;
-  return `\`models.${model}.devices\`${configFile === undefined ? '' : ` in ${configFile}`}`;
-}
-
 export function selectDevices(
   spec: string | readonly string[],
   available: readonly Device[],
@@ -194,4 +169,29 @@ function notVisibleError(r: VisibilityRestriction, ctx: Context, what: string): 
     'GPUPOOL_E_DEVICE_NOT_VISIBLE',
     `${what}: gpupool runs under ${r.variables.join(' ')}, which leaves ${describeDevices(r.visible)}${unknown}${logical}.`,
   );
+}
+
+/**
+ * {@link selectDevices}, its errors naming where the choice was written (`from`: "--devices
+ * gpu0", "`models.ocr.devices` in gpupool.yaml"): a bad value in the config read as if it
+ * were a flag's.
+ */
+export function selectDevicesFrom(
+  spec: string | readonly string[],
+  available: readonly Device[],
+  from: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Device[] {
+  try {
+    return selectDevices(spec, available, env);
+  } catch (err) {
+    if (err instanceof GpupoolError) throw new GpupoolError(err.code, `${from}: ${err.message}`, { cause: err, details: err.details });
+    throw err;
+  }
+}
+
+/** Where a model's devices were chosen, for {@link selectDevicesFrom}: the flag when given, else the model's key in its config. */
+export function devicesChoiceSource(flag: string | readonly string[] | undefined, model: string, configFile: string | undefined): string {
+  if (flag !== undefined) return `--devices ${typeof flag === 'string' ? flag : flag.join(',')}`;
+  return `\`models.${model}.devices\`${configFile === undefined ? '' : ` in ${configFile}`}`;
 }

@@ -16,7 +16,12 @@ export function fitsOneFrame(chars: number): boolean {
   return chars * 3 <= ITEMS_ROOM_BYTES;
 }
 
-/** Whether `item`'s JSON alone is over what a frame can carry (its UTF-8 bytes counted only when the bound says it may be). */
-export function tooLargeForAFrame(item: WorkItem): boolean {
-  return !fitsOneFrame(item.json.length) && Buffer.byteLength(item.json, 'utf8') > ITEMS_ROOM_BYTES;
+/**
+ * The UTF-8 bytes of `item`'s JSON when they are over what a frame can carry, else undefined
+ * (counted only when the bound says they may be).
+ */
+export function bytesOverAFrame(item: WorkItem): number | undefined {
+  if (fitsOneFrame(item.json.length)) return undefined;
+  const bytes = Buffer.byteLength(item.json, 'utf8');
+  return bytes > ITEMS_ROOM_BYTES ? bytes : undefined;
 }

@@ -5,7 +5,7 @@ import type { Batch, DispatchTarget } from './dispatch-target.js';
 import type { AdaptiveBatchLimit, LimitMark } from './adaptive-batch-limit.js';
 import { BatchMemoryWatch } from './batch-memory-watch.js';
 import { DeviceHolds } from './device-holds.js';
-import { fitsOneFrame, ITEMS_ROOM_BYTES, tooLargeForAFrame } from './frame-budget.js';
+import { bytesOverAFrame, fitsOneFrame, ITEMS_ROOM_BYTES } from './frame-budget.js';
 import { HeadHold } from './head-hold.js';
 import { ItemQueue } from './item-queue.js';
 import { OomTrail } from './oom-trail.js';
@@ -104,7 +104,8 @@ export class ModelScheduler {
     if (!fitsOneFrame(item.json.length)) {
       // Items of tens of MiB: a span of them goes in one by one (a batch takes what a frame can carry).
       if (item.count > 1) return unpackSpan(item).forEach((one) => this.push(one));
-      if (tooLargeForAFrame(item)) return this.refuseTooLarge(item);
+      const bytes = bytesOverAFrame(item);
+      if (bytes !== undefined) return this.refuseTooLarge(item, bytes);
     }
     if (this.queue.length === 0) this.waitingSince = performance.now();
     this.queue.push(item);
@@ -115,8 +116,7 @@ export class ModelScheduler {
   }
 
   /** An input no batch frame can carry fails alone, at once: sent, it would break the protocol. */
-  private refuseTooLarge(item: WorkItem): void {
-    const bytes = Buffer.byteLength(item.json, 'utf8');
+  private refuseTooLarge(item: WorkItem, bytes: number): void {
     const message = `input of ${bytes} bytes of JSON is over the ${ITEMS_ROOM_BYTES} bytes a batch frame can carry (docs/protocol.md §2): give the worker a path to the data instead`;
     this.options.sink.failed(item, { code: 'GPUPOOL_E_INPUT_TOO_LARGE', message }, undefined);
   }
@@ -380,9 +380,9 @@ export class ModelScheduler {
   private heavierThanUsual(target: DispatchTarget, bytes: number, size: number): boolean {
     let watch = this.memoryWatches.get(target);
     if (watch === undefined) this.memoryWatches.set(target, (watch = new BatchMemoryWatch()));
-    // Judged (a sort of 32) only once it can matter; remembered from the start.
     // The size the worker is sent now: its own max_batch may be below the limit it shares.
     const full = Math.min(target.limit.value, target.maxBatch ?? Infinity);
+    // Judged (a sort of the window) only once it can matter; remembered from the start.
     const heavy = this.trailsMade && watch.heavy(bytes, size, full);
     watch.record(bytes, size);
     return heavy;

@@ -28,7 +28,7 @@ export function resolveCommand(command: readonly string[], cwd: string, env: Nod
   if (INTERPRETER.test(interpreter) && script !== undefined && !script.startsWith('-')) {
     const abs = path.resolve(cwd, script);
     if (!scriptFound(interpreter, abs, script, env)) {
-      throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', `worker script "${script}" (${abs}) does not exist: ${path.basename(program)} would exit at once (paths in \`command\` are relative to the config's folder)`);
+      throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', `worker script "${script}" (${abs}) does not exist: ${interpreter} would exit at once (paths in \`command\` are relative to the config's folder)`);
     }
   }
   return program;
@@ -45,7 +45,7 @@ function scriptFound(interpreter: string, abs: string, script: string, env: Node
   if (fs.existsSync(abs)) return true;
   if (/^node(js)?$/.test(interpreter)) return ['.js', '.json', '.node'].some((ext) => fs.existsSync(abs + ext));
   if (/^(bash|sh|zsh)$/.test(interpreter) && !script.includes('/')) {
-    return (env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, script)));
+    return onPath(script, env, fs.existsSync) !== undefined;
   }
   return false;
 }
@@ -58,8 +58,15 @@ function findProgram(program: string, cwd: string, env: NodeJS.ProcessEnv): stri
     }
     return abs;
   }
+  const found = onPath(program, env, isExecutable);
+  if (found === undefined) throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', `worker command "${program}" was not found on PATH`);
+  return found;
+}
+
+/** The first `name` in a folder of PATH that passes `test`, or undefined. */
+function onPath(name: string, env: NodeJS.ProcessEnv, test: (file: string) => boolean): string | undefined {
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, program))) return path.join(dir, program);
+    if (dir && test(path.join(dir, name))) return path.join(dir, name);
   }
-  throw new GpupoolError('GPUPOOL_E_COMMAND_NOT_FOUND', `worker command "${program}" was not found on PATH`);
+  return undefined;
 }

@@ -172,7 +172,7 @@ def _result_slow(bid, outputs, memory_field=""):
             errs[str(i)] = {"message": "output is not JSON: %s: %s" % (type(e).__name__, e)}
             parts.append("null")
     errors_field = ',"errors":' + _slow_encode(errs) if errs else ""
-    if _result_lines_accepted():
+    if _form_accepted("result_lines"):  # the careful path's form
         # Each output's text as written here, one a line: gpupool passes it on as it is. In the
         # classic result it parses and writes the batch again, which rounds integers above 2^53
         # and writes 1.0 as 1 in the other outputs of a batch with one item error.
@@ -219,21 +219,16 @@ def _exit_now(code):
 
 # ---- the loop ------------------------------------------------------------------------------
 
-def _result_array_accepted():
-    """Whether the gpupool that started us reads `result_array` (it names it in GPUPOOL_RESULT_FORMS)."""
-    return "result_array" in os.environ.get("GPUPOOL_RESULT_FORMS", "").split(",")
-
-
-def _result_lines_accepted():
-    """Whether the gpupool that started us reads `result_lines`: the careful path's form."""
-    return "result_lines" in os.environ.get("GPUPOOL_RESULT_FORMS", "").split(",")
+def _form_accepted(form):
+    """Whether the gpupool that started us reads the answer form `form` (it names it in GPUPOOL_RESULT_FORMS)."""
+    return form in os.environ.get("GPUPOOL_RESULT_FORMS", "").split(",")
 
 
 def _result_form():
     """The fast result form's %-template, or None for the classic ``result``."""
     # `result_array`: the outputs as one JSON array after a header line; gpupool splits it into
     # each output's text, where the classic `result` costs it a parse and a stringify per item.
-    if _result_array_accepted():
+    if _form_accepted("result_array"):
         # "strict": its encoder refuses NaN and Infinity (allow_nan=False), so gpupool need not check each bare value.
         return '{"type":"result_array","id":%s,"count":%d,"strict":true}\n%s'
     return None
