@@ -12,8 +12,9 @@ import sys
 
 class TorchMeter:
     """The peak PyTorch allocated during the batch, above what it held before: what the batch
-    itself took (weights and other resident tensors are in the baseline). About a microsecond a
-    call on CUDA; nothing is synchronised."""
+    itself took (weights and other resident tensors are in the baseline). Reads of the
+    allocator's counters; nothing is synchronised (their cost per batch is not yet measured on a
+    GPU)."""
 
     def __init__(self, backend):
         self.backend = backend  # torch.cuda (also ROCm builds) or torch.npu
